@@ -1,0 +1,232 @@
+//! Agents: ref-safe names, who "I" am (`--as`, `GIT_COMM_AGENT`, `comm.agent`), and the
+//! agent card at `refs/comm-node/agents/<name>` (a commit chain whose tree holds `card.json`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::repo::{NewCommit, ObjectId, Repo};
+
+pub const ENV_AGENT: &str = "GIT_COMM_AGENT";
+const CARD_FILE: &str = "card.json";
+/// Recipient meaning "every agent"; reserved, so no agent may be called that.
+pub const EVERYONE: &str = "all";
+/// `last_seen` is refreshed at most this often, so reads stay write-free.
+const SEEN_REFRESH_SECS: i64 = 60;
+const MAX_NAME_LEN: usize = 64;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Card {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Unix seconds.
+    pub joined: i64,
+    /// Unix seconds.
+    pub last_seen: i64,
+}
+
+/// Check that `name` can be used as an agent name (and thus inside a ref name).
+pub fn validate_name(name: &str) -> Result<()> {
+    let problem = name_problem(name);
+    match problem {
+        None => Ok(()),
+        Some(why) => Err(Error::usage(format!("invalid agent name '{name}': {why}"))
+            .with_hint("use letters, digits, '.', '_' or '-', starting with a letter or digit")),
+    }
+}
+
+fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("empty");
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Some("longer than 64 characters");
+    }
+    if name == EVERYONE {
+        return Some("'all' is reserved for broadcast");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some("must start with a letter or digit");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some("contains a character that is not allowed in a ref name");
+    }
+    if name.contains("..") || name.ends_with(".lock") || name.ends_with('.') {
+        return Some("'..', a trailing '.' or '.lock' are not allowed in ref names");
+    }
+    None
+}
+
+/// Who is acting: `--as`, else `GIT_COMM_AGENT`, else git config `comm.agent`.
+pub fn resolve_identity(repo: &Repo, flag: Option<&str>) -> Result<String> {
+    let env_value = std::env::var(ENV_AGENT).ok().filter(|v| !v.is_empty());
+    let name = flag
+        .map(str::to_string)
+        .or(env_value)
+        .or_else(|| repo.config_string("comm.agent"))
+        .ok_or_else(|| {
+            Error::usage("no agent identity").with_hint(
+                "pass --as NAME, set GIT_COMM_AGENT=NAME, or run `git config comm.agent NAME`",
+            )
+        })?;
+    validate_name(&name)?;
+    Ok(name)
+}
+
+pub fn card_ref(repo: &Repo, name: &str) -> String {
+    repo.ns_ref(&format!("agents/{name}"))
+}
+
+pub fn read_card(repo: &Repo, name: &str) -> Result<Option<Card>> {
+    let Some(tip) = repo.read_ref(&card_ref(repo, name))? else {
+        return Ok(None);
+    };
+    card_at(repo, tip).map(Some)
+}
+
+fn card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
+    let bytes = repo
+        .read_tree_file(commit, CARD_FILE)?
+        .ok_or_else(|| Error::git(format!("agent card {commit} has no {CARD_FILE}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::git(format!("agent card {commit} is not valid JSON: {e}")))
+}
+
+/// All agent cards, sorted by name.
+pub fn list_cards(repo: &Repo) -> Result<Vec<Card>> {
+    let prefix = repo.ns_ref("agents/");
+    let mut cards = Vec::new();
+    for (_, tip) in repo.list_refs(&prefix)? {
+        cards.push(card_at(repo, tip)?);
+    }
+    cards.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cards)
+}
+
+/// Write `card` as the new tip of its card ref (compare-and-swap, retried).
+pub fn write_card(repo: &Repo, card: &Card, summary: &str) -> Result<()> {
+    let json = serde_json::to_vec_pretty(card).expect("card serializes");
+    let blob = repo.write_blob(&json)?;
+    let tree = repo.write_flat_tree(&[(CARD_FILE.to_string(), blob)])?;
+    repo.append(&card_ref(repo, &card.name), |_| {
+        Ok(NewCommit {
+            tree,
+            extra_parents: Vec::new(),
+            author: card.name.clone(),
+            message: format!("{summary}\n"),
+        })
+    })?;
+    Ok(())
+}
+
+/// Options of `git comm join`.
+#[derive(Debug, Default, Clone)]
+pub struct JoinOptions {
+    pub domain: Option<String>,
+    pub role: Option<String>,
+    pub program: Option<String>,
+    pub model: Option<String>,
+}
+
+/// Create or update the card of `name`; fields not given keep their old values.
+pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> Result<Card> {
+    validate_name(name)?;
+    if let Some(domain) = &options.domain {
+        if !config.domains.contains_key(domain) {
+            return Err(unknown_domain(config, domain));
+        }
+    }
+    let now = now_secs();
+    let previous = read_card(repo, name)?;
+    let base = previous.clone().unwrap_or(Card {
+        name: name.to_string(),
+        joined: now,
+        ..Card::default()
+    });
+    let card = Card {
+        domain: options.domain.or(base.domain),
+        role: options.role.or(base.role),
+        program: options.program.or(base.program),
+        model: options.model.or(base.model),
+        last_seen: now,
+        ..base
+    };
+    let summary = if previous.is_some() { "update" } else { "join" };
+    write_card(repo, &card, &format!("{summary} {name}"))?;
+    Ok(card)
+}
+
+pub fn unknown_domain(config: &Config, domain: &str) -> Error {
+    let known: Vec<&str> = config.domains.keys().map(String::as_str).collect();
+    Error::usage(format!("unknown domain '{domain}'")).with_hint(if known.is_empty() {
+        "declare domains in .comm-node/config.yaml".to_string()
+    } else {
+        format!("known domains: {}", known.join(", "))
+    })
+}
+
+/// Refresh `last_seen` when it is stale; cheap no-op otherwise.
+pub fn touch(repo: &Repo, name: &str) -> Result<()> {
+    let Some(card) = read_card(repo, name)? else {
+        return Ok(());
+    };
+    let now = now_secs();
+    if now - card.last_seen < SEEN_REFRESH_SECS {
+        return Ok(());
+    }
+    write_card(
+        repo,
+        &Card {
+            last_seen: now,
+            ..card
+        },
+        &format!("seen {name}"),
+    )
+}
+
+/// The domain of an agent: the config binding wins over the card.
+pub fn domain_of(config: &Config, card: Option<&Card>, name: &str) -> Option<String> {
+    config
+        .agent_domain(name)
+        .map(str::to_string)
+        .or_else(|| card.and_then(|c| c.domain.clone()))
+}
+
+/// Names of all agents known from cards or from the config.
+pub fn known_agents(repo: &Repo, config: &Config) -> Result<Vec<String>> {
+    let mut names: Vec<String> = list_cards(repo)?.into_iter().map(|c| c.name).collect();
+    names.extend(config.agents.keys().cloned());
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Fail with a clear message unless `name` is a known agent.
+pub fn require_known(known: &[String], name: &str) -> Result<()> {
+    if known.iter().any(|k| k == name) {
+        return Ok(());
+    }
+    let hint = if known.is_empty() {
+        format!("no agents have joined yet: run `git comm join {name}`")
+    } else {
+        format!(
+            "known agents: {}; an agent joins with `git comm join NAME`",
+            known.join(", ")
+        )
+    };
+    Err(Error::usage(format!("unknown agent '{name}'")).with_hint(hint))
+}
+
+pub fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second()
+}

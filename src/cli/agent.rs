@@ -1,0 +1,168 @@
+//! `init`, `join`, `who`, `whoami`.
+
+use clap::Args;
+use serde_json::json;
+
+use super::format::{ago, iso_time, print_json};
+use super::Ctx;
+use crate::agent::{self, Card, JoinOptions};
+use crate::config::{CONFIG_PATH, SKELETON};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Args)]
+pub struct InitArgs {}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// Agent name (default: your identity).
+    pub name: Option<String>,
+    #[arg(long)]
+    pub domain: Option<String>,
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The program driving the agent (e.g. claude-code).
+    #[arg(long)]
+    pub program: Option<String>,
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+const NEXT_STEPS: &str = "\
+next:
+  git comm join NAME [--domain D]   register an agent
+  export GIT_COMM_AGENT=NAME        act as it (or --as NAME, or git config comm.agent NAME)
+  git comm send TO -s SUBJECT       mail an agent, @domain or all
+  git comm inbox                    read your unread mail";
+
+pub fn init(ctx: &Ctx, _args: InitArgs) -> Result<()> {
+    let root = ctx.repo.workdir().ok_or_else(|| {
+        Error::usage("this repository has no work tree").with_hint("run init in a clone")
+    })?;
+    let path = root.join(CONFIG_PATH);
+    let created = !path.exists();
+    if created {
+        std::fs::create_dir_all(path.parent().expect("config path has a parent"))?;
+        std::fs::write(&path, SKELETON)?;
+    }
+    if ctx.json() {
+        print_json(&json!({"config": CONFIG_PATH, "created": created}));
+    } else {
+        let verb = if created { "created" } else { "exists" };
+        println!("{verb} {CONFIG_PATH}\n{NEXT_STEPS}");
+    }
+    Ok(())
+}
+
+pub fn join(ctx: &Ctx, args: JoinArgs) -> Result<()> {
+    let name = match args.name {
+        Some(name) => name,
+        None => ctx.me()?,
+    };
+    let options = JoinOptions {
+        domain: args.domain,
+        role: args.role,
+        program: args.program,
+        model: args.model,
+    };
+    let card = agent::join(&ctx.repo, &ctx.config, &name, options)?;
+    if ctx.json() {
+        print_json(&card);
+    } else {
+        println!("joined {}{}", card.name, domain_suffix(&card.domain));
+    }
+    Ok(())
+}
+
+fn domain_suffix(domain: &Option<String>) -> String {
+    domain
+        .as_ref()
+        .map(|d| format!(" (domain {d})"))
+        .unwrap_or_default()
+}
+
+/// Cards plus agents that exist only in the config, with their effective domain.
+fn roster(ctx: &Ctx) -> Result<Vec<Card>> {
+    let mut cards = agent::list_cards(&ctx.repo)?;
+    for card in &mut cards {
+        card.domain = agent::domain_of(&ctx.config, Some(card), &card.name);
+    }
+    for (name, binding) in &ctx.config.agents {
+        if !cards.iter().any(|c| &c.name == name) {
+            cards.push(Card {
+                name: name.clone(),
+                domain: binding.domain.clone(),
+                role: binding.role.clone(),
+                ..Card::default()
+            });
+        }
+    }
+    cards.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cards)
+}
+
+pub fn who(ctx: &Ctx) -> Result<()> {
+    let cards = roster(ctx)?;
+    if ctx.json() {
+        let rows: Vec<_> = cards.iter().map(card_json).collect();
+        print_json(&rows);
+        return Ok(());
+    }
+    if cards.is_empty() {
+        println!("no agents yet: git comm join NAME");
+    }
+    let now = agent::now_secs();
+    for card in &cards {
+        let seen = if card.last_seen > 0 {
+            ago(card.last_seen, now)
+        } else {
+            "never".to_string()
+        };
+        let mut line = format!(
+            "{} domain={} seen={}",
+            card.name,
+            card.domain.as_deref().unwrap_or("-"),
+            seen
+        );
+        for (key, value) in [
+            ("role", &card.role),
+            ("program", &card.program),
+            ("model", &card.model),
+        ] {
+            if let Some(v) = value {
+                line.push_str(&format!(" {key}={v}"));
+            }
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn card_json(card: &Card) -> serde_json::Value {
+    json!({
+        "name": card.name,
+        "domain": card.domain,
+        "role": card.role,
+        "program": card.program,
+        "model": card.model,
+        "joined": (card.joined > 0).then(|| iso_time(card.joined)),
+        "last_seen": (card.last_seen > 0).then(|| iso_time(card.last_seen)),
+    })
+}
+
+pub fn whoami(ctx: &Ctx) -> Result<()> {
+    let me = ctx.me()?;
+    let card = agent::read_card(&ctx.repo, &me)?;
+    let domain = agent::domain_of(&ctx.config, card.as_ref(), &me);
+    let joined = card.is_some() || ctx.config.agents.contains_key(&me);
+    if ctx.json() {
+        print_json(&json!({"name": me, "domain": domain, "joined": joined}));
+    } else {
+        let note = if joined {
+            ""
+        } else {
+            " (not joined: git comm join)"
+        };
+        println!("{me}{}{note}", domain_suffix(&domain));
+    }
+    Ok(())
+}

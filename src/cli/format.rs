@@ -1,0 +1,129 @@
+//! Output helpers shared by all commands: format selection, times, ids, JSON.
+
+use serde::Serialize;
+
+use crate::mail::Message;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable, with bodies.
+    Human,
+    /// One line per item, for agents' context windows.
+    Compact,
+    /// Stable JSON.
+    Json,
+}
+
+/// Characters of an id shown to people; reads accept any unique prefix.
+pub const SHORT_ID: usize = 10;
+
+pub fn short(id: &impl ToString) -> String {
+    let mut s = id.to_string();
+    s.truncate(SHORT_ID);
+    s
+}
+
+pub fn print_json(value: &impl Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string(value).expect("values serialize to JSON")
+    );
+}
+
+/// Local date and time, minute precision: `2026-11-21 14:03`.
+pub fn local_time(unix: i64) -> String {
+    match jiff::Timestamp::from_second(unix) {
+        Ok(ts) => ts
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => unix.to_string(),
+    }
+}
+
+/// RFC 3339 UTC timestamp for JSON.
+pub fn iso_time(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+/// `3m ago`, `2h ago`, `4d ago`.
+pub fn ago(unix: i64, now: i64) -> String {
+    let secs = (now - unix).max(0);
+    match secs {
+        0..=59 => format!("{secs}s ago"),
+        60..=3599 => format!("{}m ago", secs / 60),
+        3600..=86_399 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+fn tags(m: &Message) -> String {
+    let mut tags = vec![m.kind.clone()];
+    if m.priority != crate::mail::Priority::Normal {
+        tags.push(m.priority.as_str().to_string());
+    }
+    if m.ack.as_deref() == Some(crate::mail::ACK_REQUESTED) {
+        tags.push("ack?".to_string());
+    }
+    tags.join(",")
+}
+
+fn recipients(m: &Message) -> String {
+    let mut all = m.to.join(",");
+    if !m.cc.is_empty() {
+        all.push_str(&format!(" cc {}", m.cc.join(",")));
+    }
+    all
+}
+
+/// One line: `3f9a2c1d0e 2026-11-21 14:03 alice>bob [question,high] Subject #T-1 re:1a2b3c4d5e`.
+pub fn compact_line(m: &Message) -> String {
+    let mut line = format!(
+        "{} {} {}>{} [{}] {}",
+        short(&m.id),
+        local_time(m.time),
+        m.from,
+        recipients(m),
+        tags(m),
+        m.subject
+    );
+    if let Some(task) = &m.task {
+        line.push_str(&format!(" #{task}"));
+    }
+    if let Some(parent) = m.reply_to {
+        line.push_str(&format!(" re:{}", short(&parent)));
+    }
+    line
+}
+
+/// Header line plus subject and indented body.
+pub fn human_block(m: &Message) -> String {
+    let mut out = format!(
+        "{}  {} -> {}  {}  [{}]",
+        short(&m.id),
+        m.from,
+        recipients(m),
+        local_time(m.time),
+        tags(m)
+    );
+    if let Some(task) = &m.task {
+        out.push_str(&format!("  task {task}"));
+    }
+    if let Some(parent) = m.reply_to {
+        out.push_str(&format!("  re {}", short(&parent)));
+    }
+    out.push_str(&format!("\n  {}\n", m.subject));
+    for line in m.body.lines() {
+        out.push_str(&format!("  | {line}\n"));
+    }
+    out
+}
+
+pub fn render(m: &Message, format: Format) -> String {
+    match format {
+        Format::Human => human_block(m),
+        Format::Compact | Format::Json => compact_line(m),
+    }
+}

@@ -1,0 +1,339 @@
+//! `send`, `reply`, `show`, `thread`, `ack`, `inbox`, `search`.
+
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use super::format::{compact_line, print_json, render, short, Format};
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::mail::{self, mailbox, Draft, Filter, Message, Priority, Reader, ACK_REQUESTED};
+
+#[derive(Debug, Args)]
+pub struct BodyArgs {
+    /// Message body (markdown).
+    #[arg(
+        short = 'm',
+        long = "message",
+        value_name = "BODY",
+        conflicts_with = "file"
+    )]
+    pub message: Option<String>,
+    /// Read the body from FILE (`-` for stdin).
+    #[arg(short = 'F', long = "file", value_name = "FILE")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Recipients: agent names, @domain, or all.
+    #[arg(required = true, value_name = "TO")]
+    pub to: Vec<String>,
+    #[arg(short = 's', long = "subject")]
+    pub subject: String,
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// Carbon copy (agents, @domain, all).
+    #[arg(long, value_name = "WHO")]
+    pub cc: Vec<String>,
+    /// question, info, blocked, done, artifact, ... (lowercase word).
+    #[arg(long = "type", default_value = "info", value_name = "TYPE")]
+    pub kind: String,
+    /// low, normal, high or urgent.
+    #[arg(long, default_value = "normal")]
+    pub priority: String,
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// Ask recipients to acknowledge.
+    #[arg(long)]
+    pub ack: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplyArgs {
+    /// The message to reply to (id or unique prefix).
+    pub id: String,
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// Subject (default: Re: original subject).
+    #[arg(short = 's', long = "subject")]
+    pub subject: Option<String>,
+    /// Reply to the sender and all other recipients.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long = "type", default_value = "info", value_name = "TYPE")]
+    pub kind: String,
+    #[arg(long, default_value = "normal")]
+    pub priority: String,
+    #[arg(long)]
+    pub ack: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// Message id or unique prefix.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// Message id or unique prefix.
+    pub id: String,
+    /// Optional note.
+    #[arg(short = 'm', long = "message")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// All mail addressed to you, read or not (does not move the cursor).
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_name = "AGENT")]
+    pub from: Option<String>,
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    #[arg(long, value_name = "ID")]
+    pub thread: Option<String>,
+    /// Block up to SECONDS until mail arrives (polls the ref; no daemon).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    /// Fit the output into about TOKENS tokens (4 chars ~ 1 token), most important first.
+    #[arg(long, value_name = "TOKENS")]
+    pub budget: Option<usize>,
+    /// Do not mark anything read.
+    #[arg(long)]
+    pub peek: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    pub text: String,
+}
+
+fn read_body(args: &BodyArgs) -> Result<String> {
+    if let Some(text) = &args.message {
+        return Ok(text.clone());
+    }
+    match args.file.as_deref() {
+        Some("-") => read_stdin(),
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::usage(format!("cannot read body file {path}: {e}")))?;
+            String::from_utf8(bytes)
+                .map_err(|_| Error::usage(format!("body file {path} is not UTF-8 text")))
+        }
+        None if !std::io::stdin().is_terminal() => read_stdin(),
+        None => Ok(String::new()),
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut body = String::new();
+    std::io::stdin()
+        .read_to_string(&mut body)
+        .map_err(|e| Error::usage(format!("cannot read body from stdin: {e}")))?;
+    Ok(body)
+}
+
+fn print_sent(ctx: &Ctx, id: &impl ToString, draft: &Draft) {
+    match ctx.format {
+        Format::Json => print_json(&json!({"id": id.to_string(), "to": draft.to})),
+        Format::Compact => println!("{}", short(id)),
+        Format::Human => println!("sent {} to {}", short(id), draft.to.join(", ")),
+    }
+}
+
+pub fn send(ctx: &Ctx, args: SendArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let draft = Draft {
+        subject: args.subject,
+        body: read_body(&args.body)?,
+        to: args.to,
+        cc: args.cc,
+        kind: args.kind,
+        priority: Priority::parse(&args.priority)?,
+        task: args.task,
+        ack: args.ack.then(|| ACK_REQUESTED.to_string()),
+        ..Draft::default()
+    };
+    let id = mail::send(&ctx.repo, &ctx.config, &me, &draft)?;
+    print_sent(ctx, &id, &draft);
+    Ok(())
+}
+
+pub fn reply(ctx: &Ctx, args: ReplyArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let original = mailbox::find(&ctx.repo, &args.id)?;
+    let mut draft = mail::reply_draft(&original, &me, args.all);
+    if let Some(subject) = args.subject {
+        draft.subject = subject;
+    }
+    draft.body = read_body(&args.body)?;
+    draft.kind = args.kind;
+    draft.priority = Priority::parse(&args.priority)?;
+    draft.ack = args.ack.then(|| ACK_REQUESTED.to_string());
+    let id = mail::send(&ctx.repo, &ctx.config, &me, &draft)?;
+    print_sent(ctx, &id, &draft);
+    Ok(())
+}
+
+pub fn ack(ctx: &Ctx, args: AckArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let original = mailbox::find(&ctx.repo, &args.id)?;
+    let draft = mail::ack_draft(&original, args.message);
+    let id = mail::send(&ctx.repo, &ctx.config, &me, &draft)?;
+    match ctx.format {
+        Format::Json => {
+            print_json(&json!({"id": id.to_string(), "acked": original.id.to_string()}))
+        }
+        _ => println!("acked {} ({})", short(&original.id), short(&id)),
+    }
+    Ok(())
+}
+
+pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
+    let message = mailbox::find(&ctx.repo, &args.id)?;
+    let all = mailbox::all(&ctx.repo)?;
+    let acks = mail::acks_of(&all, message.id);
+    let ackers: Vec<&str> = acks.iter().map(|m| m.from.as_str()).collect();
+    match ctx.format {
+        Format::Json => print_json(&json!({"message": message, "acked_by": ackers})),
+        format => {
+            print!("{}", with_newline(render(&message, format)));
+            if !ackers.is_empty() {
+                println!("acked by: {}", ackers.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn thread(ctx: &Ctx, args: IdArg) -> Result<()> {
+    let messages = mail::thread(&ctx.repo, &args.id)?;
+    print_messages(ctx, &messages);
+    Ok(())
+}
+
+pub fn search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
+    let messages = mail::search(&ctx.repo, &args.text)?;
+    if messages.is_empty() && !ctx.json() {
+        println!("no messages match '{}'", args.text);
+        return Ok(());
+    }
+    print_messages(ctx, &messages);
+    Ok(())
+}
+
+fn with_newline(mut text: String) -> String {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+fn print_messages(ctx: &Ctx, messages: &[Message]) {
+    match ctx.format {
+        Format::Json => print_json(&messages),
+        format => {
+            for m in messages {
+                print!("{}", with_newline(render(m, format)));
+            }
+        }
+    }
+}
+
+pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let reader = Reader::load(&ctx.repo, &ctx.config, &me)?;
+    let filter = Filter {
+        from: args.from.clone(),
+        kind: args.kind.clone(),
+        thread: match &args.thread {
+            Some(id) => Some(mailbox::find(&ctx.repo, id)?.thread),
+            None => None,
+        },
+    };
+    let view = match args.wait {
+        Some(secs) if !args.all => {
+            mail::wait_for_mail(&ctx.repo, &reader, &filter, Duration::from_secs(secs))?
+        }
+        _ => mail::inbox(&ctx.repo, &reader, &filter, args.all)?,
+    };
+    // Filtered or full-history views show a subset: moving the cursor would hide the rest.
+    let marks_read = !args.peek && !args.all && filter.is_empty();
+    if marks_read {
+        if let Some(tip) = view.tip {
+            mailbox::advance_cursor(&ctx.repo, &me, view.cursor, tip)?;
+        }
+    }
+    let mut messages = view.messages;
+    if args.budget.is_some() {
+        // Most important first, newest first within a priority.
+        messages.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.time.cmp(&a.time)));
+    } else {
+        messages.reverse();
+    }
+    print_inbox(ctx, &messages, args.budget);
+    Ok(())
+}
+
+fn print_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) {
+    let (shown, omitted) = fit_budget(messages, ctx.format, budget_tokens);
+    if ctx.json() {
+        let omitted_ids: Vec<String> = omitted.iter().map(|m| m.id.to_string()).collect();
+        print_json(&json!({"messages": shown, "omitted": omitted_ids}));
+        return;
+    }
+    if messages.is_empty() {
+        println!("no unread mail");
+        return;
+    }
+    for m in &shown {
+        print!("{}", with_newline(render(m, ctx.format)));
+    }
+    if !omitted.is_empty() {
+        let ids: Vec<String> = omitted.iter().map(|m| short(&m.id)).collect();
+        println!("+{} more: git comm show {}", omitted.len(), ids.join(" "));
+    }
+}
+
+/// Split messages into those that fit `budget_tokens` (about 4 chars a token) and the rest.
+/// A message too long in full may still fit as its one-line summary.
+fn fit_budget(
+    messages: &[Message],
+    format: Format,
+    budget_tokens: Option<usize>,
+) -> (Vec<Message>, Vec<Message>) {
+    let Some(tokens) = budget_tokens else {
+        return (messages.to_vec(), Vec::new());
+    };
+    let mut remaining = tokens.saturating_mul(4);
+    let pointer_reserve = 60;
+    let (mut shown, mut omitted) = (Vec::new(), Vec::new());
+    for m in messages {
+        let full = render_cost(m, format);
+        let summary = compact_line(m).len() + 1;
+        if omitted.is_empty() && full + pointer_reserve <= remaining {
+            remaining -= full;
+            shown.push(m.clone());
+        } else if omitted.is_empty() && summary + pointer_reserve <= remaining {
+            remaining -= summary;
+            let mut summary_only = m.clone();
+            summary_only.body.clear();
+            shown.push(summary_only);
+        } else {
+            omitted.push(m.clone());
+        }
+    }
+    (shown, omitted)
+}
+
+fn render_cost(m: &Message, format: Format) -> usize {
+    match format {
+        Format::Json => serde_json::to_string(m).map(|s| s.len()).unwrap_or(0) + 1,
+        other => render(m, other).len() + 1,
+    }
+}

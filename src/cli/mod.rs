@@ -1,0 +1,117 @@
+//! The command line: argument parsing (clap) and output. One file per command group.
+
+pub mod agent;
+pub mod format;
+pub mod mail;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::repo::Repo;
+pub use format::Format;
+
+const ABOUT: &str =
+    "Coordinate coding agents through git alone: mail, leases, artifacts, boundaries.";
+const AFTER_HELP: &str = "\
+Identity: --as NAME, or GIT_COMM_AGENT, or `git config comm.agent NAME`.
+Start:    git comm init; git comm join NAME --domain D; git comm send bob -s \"hi\"; git comm inbox
+Exit codes: 0 ok, 1 check failed / blocked / conflict, 2 usage or config error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "git-comm", bin_name = "git comm", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Act as this agent (overrides GIT_COMM_AGENT and comm.agent).
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub as_agent: Option<String>,
+    /// Output JSON (same as --format json).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Output format.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create .comm-node/config.yaml if missing and print next steps.
+    Init(agent::InitArgs),
+    /// Register or update an agent card.
+    Join(agent::JoinArgs),
+    /// List agents with domain and last seen.
+    Who,
+    /// Show who you are acting as.
+    Whoami,
+    /// Send a message to agents, @domain, or all.
+    Send(mail::SendArgs),
+    /// Reply to a message (in its thread).
+    Reply(mail::ReplyArgs),
+    /// Show one message, with its acks.
+    Show(mail::IdArg),
+    /// Show the whole thread a message belongs to.
+    Thread(mail::IdArg),
+    /// Acknowledge a message.
+    Ack(mail::AckArgs),
+    /// Unread mail for you; reading advances your cursor.
+    Inbox(mail::InboxArgs),
+    /// Search all mail.
+    Search(mail::SearchArgs),
+}
+
+/// What every command gets: the repository, its config, identity and output format.
+pub struct Ctx {
+    pub repo: Repo,
+    pub config: Config,
+    pub as_agent: Option<String>,
+    pub format: Format,
+}
+
+impl Ctx {
+    pub fn open(cli: &Cli) -> Result<Ctx> {
+        let cwd = std::env::current_dir()?;
+        let repo = Repo::discover(&cwd)?;
+        let config = match repo.workdir() {
+            Some(root) => Config::load(root)?,
+            None => Config::empty(),
+        };
+        let format = if cli.json {
+            Format::Json
+        } else {
+            cli.format.unwrap_or(Format::Human)
+        };
+        Ok(Ctx {
+            repo,
+            config,
+            as_agent: cli.as_agent.clone(),
+            format,
+        })
+    }
+
+    /// The acting agent (`--as`, `GIT_COMM_AGENT`, `comm.agent`), validated.
+    pub fn me(&self) -> Result<String> {
+        crate::agent::resolve_identity(&self.repo, self.as_agent.as_deref())
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx::open(&cli)?;
+    match cli.command {
+        Command::Init(args) => agent::init(&ctx, args),
+        Command::Join(args) => agent::join(&ctx, args),
+        Command::Who => agent::who(&ctx),
+        Command::Whoami => agent::whoami(&ctx),
+        Command::Send(args) => mail::send(&ctx, args),
+        Command::Reply(args) => mail::reply(&ctx, args),
+        Command::Show(args) => mail::show(&ctx, args),
+        Command::Thread(args) => mail::thread(&ctx, args),
+        Command::Ack(args) => mail::ack(&ctx, args),
+        Command::Inbox(args) => mail::inbox(&ctx, args),
+        Command::Search(args) => mail::search(&ctx, args),
+    }
+}

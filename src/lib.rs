@@ -1,0 +1,14 @@
+//! git-comm: coordinate many coding agents through git alone.
+//!
+//! State lives in refs under a namespace (default `refs/comm-node/`): mail, cursors,
+//! agent cards, the lease ledger and artifacts. Hooks enforce leases and boundaries at
+//! commit time; machines meet through an ordinary shared remote.
+
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod mail;
+pub mod repo;
+
+pub use error::{Error, Result};

@@ -1,0 +1,232 @@
+//! Mail: every message is a commit on `refs/comm-node/mail`.
+
+pub mod mailbox;
+pub mod message;
+
+use std::time::{Duration, Instant};
+
+use crate::agent::{self, EVERYONE};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::repo::{ObjectId, Repo};
+pub use message::{Draft, Message, Priority, ACK_REQUESTED};
+
+/// The reader: an agent and the domain it belongs to (for `@domain` mail).
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub name: String,
+    pub domain: Option<String>,
+}
+
+impl Reader {
+    pub fn load(repo: &Repo, config: &Config, name: &str) -> Result<Reader> {
+        let card = agent::read_card(repo, name)?;
+        Ok(Reader {
+            name: name.to_string(),
+            domain: agent::domain_of(config, card.as_ref(), name),
+        })
+    }
+
+    /// Mail for me: addressed to me, to all, or to my domain, and not sent by me.
+    pub fn is_recipient(&self, message: &Message) -> bool {
+        message.from != self.name
+            && message
+                .to
+                .iter()
+                .chain(message.cc.iter())
+                .any(|r| self.matches(r))
+    }
+
+    fn matches(&self, recipient: &str) -> bool {
+        if recipient == self.name || recipient == EVERYONE {
+            return true;
+        }
+        match (recipient.strip_prefix('@'), &self.domain) {
+            (Some(domain), Some(mine)) => domain == mine,
+            _ => false,
+        }
+    }
+}
+
+/// Check every recipient names a known agent, a known `@domain`, or `all`.
+pub fn check_recipients(repo: &Repo, config: &Config, recipients: &[String]) -> Result<()> {
+    let cards = agent::list_cards(repo)?;
+    let known = agent::known_agents(repo, config)?;
+    for recipient in recipients {
+        if recipient == EVERYONE {
+            continue;
+        }
+        if let Some(domain) = recipient.strip_prefix('@') {
+            let declared = config.domains.contains_key(domain)
+                || cards.iter().any(|c| c.domain.as_deref() == Some(domain));
+            if !declared {
+                return Err(agent::unknown_domain(config, domain));
+            }
+            continue;
+        }
+        agent::validate_name(recipient)?;
+        agent::require_known(&known, recipient)?;
+    }
+    Ok(())
+}
+
+/// Send a message from `from`, after checking sender and recipients.
+pub fn send(repo: &Repo, config: &Config, from: &str, draft: &Draft) -> Result<ObjectId> {
+    draft.validate()?;
+    let known = agent::known_agents(repo, config)?;
+    agent::require_known(&known, from)?;
+    check_recipients(repo, config, &draft.to)?;
+    check_recipients(repo, config, &draft.cc)?;
+    let id = mailbox::append(repo, from, draft)?;
+    agent::touch(repo, from)?;
+    Ok(id)
+}
+
+/// A reply to `original`: to its sender (and, with `to_all`, its other recipients),
+/// in the same thread.
+pub fn reply_draft(original: &Message, me: &str, to_all: bool) -> Draft {
+    let mut to = vec![original.from.clone()];
+    if to_all {
+        let others = original.to.iter().chain(original.cc.iter());
+        to.extend(others.filter(|r| *r != me && **r != original.from).cloned());
+    }
+    to.retain(|r| r != me || original.from == me);
+    let subject = if original.subject.starts_with("Re: ") {
+        original.subject.clone()
+    } else {
+        format!("Re: {}", original.subject)
+    };
+    Draft {
+        subject,
+        to,
+        kind: "info".to_string(),
+        thread: Some(original.thread),
+        reply_to: Some(original.id),
+        task: original.task.clone(),
+        ..Draft::default()
+    }
+}
+
+/// An acknowledgement of `original`, addressed to its sender.
+pub fn ack_draft(original: &Message, note: Option<String>) -> Draft {
+    Draft {
+        subject: format!("ack: {}", original.subject),
+        body: note.unwrap_or_default(),
+        to: vec![original.from.clone()],
+        kind: "ack".to_string(),
+        thread: Some(original.thread),
+        reply_to: Some(original.id),
+        task: original.task.clone(),
+        ack: Some(original.id.to_string()),
+        ..Draft::default()
+    }
+}
+
+/// Filters of `inbox`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: Option<String>,
+    pub kind: Option<String>,
+    pub thread: Option<ObjectId>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.from.is_none() && self.kind.is_none() && self.thread.is_none()
+    }
+    pub fn accepts(&self, m: &Message) -> bool {
+        self.from.as_ref().is_none_or(|f| &m.from == f)
+            && self.kind.as_ref().is_none_or(|k| &m.kind == k)
+            && self.thread.is_none_or(|t| m.thread == t)
+    }
+}
+
+/// Unread (or, with `all`, every) message for `reader`, newest first, plus the
+/// tip and cursor seen, so the caller can advance the cursor.
+pub struct InboxView {
+    pub messages: Vec<Message>,
+    pub tip: Option<ObjectId>,
+    pub cursor: Option<ObjectId>,
+}
+
+pub fn inbox(repo: &Repo, reader: &Reader, filter: &Filter, all: bool) -> Result<InboxView> {
+    let tip = repo.read_ref(&mailbox::mail_ref(repo))?;
+    let cursor = mailbox::read_cursor(repo, &reader.name)?;
+    let Some(tip_id) = tip else {
+        return Ok(InboxView {
+            messages: Vec::new(),
+            tip,
+            cursor,
+        });
+    };
+    let hidden = if all { None } else { cursor };
+    let messages = mailbox::walk(repo, tip_id, hidden)?
+        .into_iter()
+        .filter(|m| reader.is_recipient(m) && filter.accepts(m))
+        .collect();
+    Ok(InboxView {
+        messages,
+        tip,
+        cursor,
+    })
+}
+
+/// Poll until unread mail arrives or `timeout` passes (no daemon: the ref is re-read).
+pub fn wait_for_mail(
+    repo: &Repo,
+    reader: &Reader,
+    filter: &Filter,
+    timeout: Duration,
+) -> Result<InboxView> {
+    let deadline = Instant::now() + timeout;
+    let mut view = inbox(repo, reader, filter, false)?;
+    while view.messages.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let tip = repo.read_ref(&mailbox::mail_ref(repo))?;
+        if tip != view.tip {
+            view = inbox(repo, reader, filter, false)?;
+        }
+    }
+    Ok(view)
+}
+
+/// All messages of the thread that `id` belongs to, oldest first.
+pub fn thread(repo: &Repo, id: &str) -> Result<Vec<Message>> {
+    let root = mailbox::find(repo, id)?.thread;
+    let mut messages: Vec<Message> = mailbox::all(repo)?
+        .into_iter()
+        .filter(|m| m.thread == root)
+        .collect();
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Acks of message `id`: (who, ack message), oldest first.
+pub fn acks_of(all: &[Message], id: ObjectId) -> Vec<&Message> {
+    let hex = id.to_string();
+    let mut acks: Vec<&Message> = all
+        .iter()
+        .filter(|m| m.kind == "ack" && m.ack.as_deref() == Some(hex.as_str()))
+        .collect();
+    acks.reverse();
+    acks
+}
+
+/// Messages whose subject, body, sender or task contain `text` (case-insensitive).
+pub fn search(repo: &Repo, text: &str) -> Result<Vec<Message>> {
+    if text.trim().is_empty() {
+        return Err(Error::usage("empty search text"));
+    }
+    let needle = text.to_lowercase();
+    Ok(mailbox::all(repo)?
+        .into_iter()
+        .filter(|m| {
+            m.subject.to_lowercase().contains(&needle)
+                || m.body.to_lowercase().contains(&needle)
+                || m.from.to_lowercase() == needle
+                || m.task
+                    .as_deref()
+                    .is_some_and(|t| t.to_lowercase() == needle)
+        })
+        .collect())
+}

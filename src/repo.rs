@@ -1,0 +1,369 @@
+//! The repository: opening it (worktrees, GIT_DIR, GIT_INDEX_FILE), the comm-node ref
+//! namespace, object writing, and the compare-and-swap ref update every writer builds on.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gix::bstr::{BString, ByteSlice};
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+pub use gix::ObjectId;
+
+use crate::error::{Context, Error, Result};
+
+pub const DEFAULT_NAMESPACE: &str = "refs/comm-node/";
+/// Email domain for agent signatures: `backend-1 <backend-1@comm-node>`.
+const AGENT_EMAIL_DOMAIN: &str = "comm-node";
+/// How long a writer keeps retrying a contended ref before giving up.
+const CAS_DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Repo {
+    inner: gix::Repository,
+    namespace: String,
+}
+
+/// Outcome of one compare-and-swap attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Swap {
+    Done,
+    /// The ref no longer holds the expected value (someone else wrote first).
+    Moved,
+}
+
+/// A commit to be written by [`Repo::append`]; `parents` get the current tip prepended.
+pub struct NewCommit {
+    pub tree: ObjectId,
+    pub extra_parents: Vec<ObjectId>,
+    pub author: String,
+    pub message: String,
+}
+
+impl Repo {
+    /// Open the repository containing `dir`, honouring GIT_DIR, GIT_INDEX_FILE and worktrees.
+    pub fn discover(dir: &Path) -> Result<Repo> {
+        let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+            .map_err(|_| {
+                Error::usage(format!(
+                    "not a git repository (or any parent): {}",
+                    dir.display()
+                ))
+                .with_hint("run git comm inside a git repository, or `git init` one first")
+            })?
+            .to_thread_local();
+        let namespace = read_namespace(&inner)?;
+        Ok(Repo { inner, namespace })
+    }
+
+    pub fn gix(&self) -> &gix::Repository {
+        &self.inner
+    }
+
+    /// The ref prefix all shared state lives under, ending in `/`.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Full ref name for `suffix` inside the namespace, e.g. `mail` -> `refs/comm-node/mail`.
+    pub fn ns_ref(&self, suffix: &str) -> String {
+        format!("{}{}", self.namespace, suffix)
+    }
+
+    pub fn workdir(&self) -> Option<&Path> {
+        self.inner.workdir()
+    }
+
+    /// The per-worktree git dir (`.git` or `.git/worktrees/<name>`).
+    pub fn git_dir(&self) -> &Path {
+        self.inner.git_dir()
+    }
+
+    /// The git dir shared by all worktrees.
+    pub fn common_dir(&self) -> &Path {
+        self.inner.common_dir()
+    }
+
+    /// A directory under the common git dir for rebuildable caches.
+    pub fn cache_dir(&self, what: &str) -> PathBuf {
+        self.common_dir().join("comm-node").join(what)
+    }
+
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.inner
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_str_lossy().into_owned())
+    }
+
+    pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        let found = self
+            .inner
+            .try_find_reference(name)
+            .context(&format!("cannot read ref {name}"))?;
+        Ok(found.and_then(|r| r.try_id().map(|id| id.detach())))
+    }
+
+    /// All refs below `prefix` (which must end in `/`), as (full name, target).
+    pub fn list_refs(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let platform = self.inner.references().context("cannot list refs")?;
+        let mut out = Vec::new();
+        for reference in platform.prefixed(prefix).context("cannot list refs")? {
+            let reference = reference.map_err(|e| Error::git(format!("cannot read ref: {e}")))?;
+            if let Some(id) = reference.try_id() {
+                out.push((reference.name().as_bstr().to_string(), id.detach()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Set `name` to `new` only if it currently holds `expected` (`None`: must not exist).
+    pub fn swap_ref(&self, name: &str, expected: Option<ObjectId>, new: ObjectId) -> Result<Swap> {
+        let previous = match expected {
+            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+            None => PreviousValue::MustNotExist,
+        };
+        self.apply_edit(
+            name,
+            expected,
+            Change::Update {
+                log: no_reflog(),
+                expected: previous,
+                new: Target::Object(new),
+            },
+        )
+    }
+
+    /// Delete `name` only if it currently holds `expected`.
+    pub fn delete_ref(&self, name: &str, expected: ObjectId) -> Result<Swap> {
+        self.apply_edit(
+            name,
+            Some(expected),
+            Change::Delete {
+                expected: PreviousValue::MustExistAndMatch(Target::Object(expected)),
+                log: RefLog::AndReference,
+            },
+        )
+    }
+
+    fn apply_edit(&self, name: &str, expected: Option<ObjectId>, change: Change) -> Result<Swap> {
+        let full_name: gix::refs::FullName = name
+            .try_into()
+            .map_err(|_| Error::usage(format!("invalid ref name {name}")))?;
+        let edit = RefEdit {
+            change,
+            name: full_name,
+            deref: false,
+        };
+        let signature = agent_signature("git-comm");
+        let mut time_buf = gix::date::parse::TimeBuf::default();
+        let committer = signature.to_ref(&mut time_buf);
+        match self.inner.edit_references_as(Some(edit), Some(committer)) {
+            Ok(_) => Ok(Swap::Done),
+            Err(err) => {
+                // A mismatch and a lost lock race both mean "someone else is writing":
+                // report Moved only when the value really differs, otherwise it is contention.
+                let moved = self.read_ref(name)? != expected;
+                if moved || is_lock_contention(&err.to_string()) {
+                    Ok(Swap::Moved)
+                } else {
+                    Err(Error::git(format!("cannot update {name}: {err}")))
+                }
+            }
+        }
+    }
+
+    /// Append a commit on top of `ref_name` with compare-and-swap, rebuilding and retrying
+    /// when another writer got there first. `build` sees the current tip each attempt and
+    /// may refuse (return an error) after looking at it.
+    pub fn append(
+        &self,
+        ref_name: &str,
+        mut build: impl FnMut(Option<ObjectId>) -> Result<NewCommit>,
+    ) -> Result<ObjectId> {
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let tip = self.read_ref(ref_name)?;
+            let new_commit = build(tip)?;
+            let mut parents: Vec<ObjectId> = tip.into_iter().collect();
+            parents.extend(new_commit.extra_parents.iter().copied());
+            let id = self.write_commit(
+                new_commit.tree,
+                &parents,
+                &new_commit.author,
+                &new_commit.message,
+            )?;
+            if self.swap_ref(ref_name, tip, id)? == Swap::Done {
+                return Ok(id);
+            }
+            attempt += 1;
+            if started.elapsed() > CAS_DEADLINE {
+                return Err(Error::git(format!(
+                    "gave up updating {ref_name} after {attempt} contended attempts"
+                ))
+                .with_hint("another process keeps writing this ref; try again"));
+            }
+            backoff(attempt);
+        }
+    }
+
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
+        Ok(self
+            .inner
+            .write_blob(bytes)
+            .context("cannot write blob")?
+            .detach())
+    }
+
+    /// Write a flat tree of regular files (name -> blob), sorted as git requires.
+    pub fn write_flat_tree(&self, files: &[(String, ObjectId)]) -> Result<ObjectId> {
+        let mut entries: Vec<gix::objs::tree::Entry> = files
+            .iter()
+            .map(|(name, oid)| gix::objs::tree::Entry {
+                mode: gix::objs::tree::EntryKind::Blob.into(),
+                filename: BString::from(name.as_str()),
+                oid: *oid,
+            })
+            .collect();
+        entries.sort();
+        let tree = gix::objs::Tree { entries };
+        Ok(self
+            .inner
+            .write_object(&tree)
+            .context("cannot write tree")?
+            .detach())
+    }
+
+    pub fn empty_tree(&self) -> Result<ObjectId> {
+        self.write_flat_tree(&[])
+    }
+
+    pub fn write_commit(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        author: &str,
+        message: &str,
+    ) -> Result<ObjectId> {
+        let signature = agent_signature(author);
+        let commit = gix::objs::Commit {
+            tree,
+            parents: parents.iter().copied().collect(),
+            author: signature.clone(),
+            committer: signature,
+            encoding: None,
+            message: BString::from(message),
+            extra_headers: Vec::new(),
+        };
+        Ok(self
+            .inner
+            .write_object(&commit)
+            .context("cannot write commit")?
+            .detach())
+    }
+
+    /// Read the blob at `path` (flat name) in the tree of `commit`.
+    pub fn read_tree_file(&self, commit: ObjectId, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tree_files(commit)?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, data)| data))
+    }
+
+    /// All blobs directly in the tree of `commit`, as (name, content).
+    pub fn tree_files(&self, commit: ObjectId) -> Result<Vec<(String, Vec<u8>)>> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .context("cannot read commit")?
+            .tree()
+            .context("cannot read tree")?;
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let entry = entry.context("cannot read tree entry")?;
+            if entry.mode().is_blob() {
+                let blob = self
+                    .inner
+                    .find_blob(entry.oid())
+                    .context("cannot read blob")?;
+                out.push((entry.filename().to_string(), blob.data.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Resolve a full or abbreviated hex id to an object id.
+    pub fn resolve_prefix(&self, hex: &str) -> Result<Option<ObjectId>> {
+        if hex.len() < 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        if let Ok(full) = ObjectId::from_hex(hex.as_bytes()) {
+            return Ok(self.inner.has_object(full).then_some(full));
+        }
+        let prefix = gix::hash::Prefix::from_hex(hex)
+            .map_err(|e| Error::usage(format!("invalid id {hex}: {e}")))?;
+        match self.inner.objects.lookup_prefix(prefix, None) {
+            Ok(Some(Ok(id))) => Ok(Some(id)),
+            Ok(Some(Err(()))) => Err(Error::usage(format!("id {hex} is ambiguous"))
+                .with_hint("use more characters of the id")),
+            Ok(None) => Ok(None),
+            Err(e) => Err(Error::git(format!("cannot look up {hex}: {e}"))),
+        }
+    }
+}
+
+fn read_namespace(repo: &gix::Repository) -> Result<String> {
+    let configured = repo
+        .config_snapshot()
+        .string("comm.namespace")
+        .map(|v| v.to_str_lossy().into_owned());
+    let Some(mut ns) = configured else {
+        return Ok(DEFAULT_NAMESPACE.to_string());
+    };
+    if !ns.ends_with('/') {
+        ns.push('/');
+    }
+    let valid = ns.starts_with("refs/")
+        && ns.len() > "refs/".len()
+        && gix::refs::FullName::try_from(format!("{ns}x")).is_ok();
+    if !valid {
+        return Err(Error::config(format!("invalid comm.namespace '{ns}'"))
+            .with_hint("use a ref prefix such as refs/comm-node/ or refs/heads/comm-node/"));
+    }
+    Ok(ns)
+}
+
+fn no_reflog() -> LogChange {
+    LogChange {
+        mode: RefLog::AndReference,
+        force_create_reflog: false,
+        message: BString::default(),
+    }
+}
+
+fn is_lock_contention(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    lower.contains("lock") || lower.contains("exists")
+}
+
+pub fn agent_signature(agent: &str) -> gix::actor::Signature {
+    gix::actor::Signature {
+        name: BString::from(agent),
+        email: BString::from(format!("{agent}@{AGENT_EMAIL_DOMAIN}")),
+        time: gix::date::Time::now_local_or_utc(),
+    }
+}
+
+/// Sleep a little longer each attempt, with jitter so racing processes spread out.
+pub fn backoff(attempt: u32) {
+    let base_ms = (1u64 << attempt.min(6)).min(50);
+    let jitter = jitter_below(base_ms.max(2));
+    std::thread::sleep(Duration::from_millis(base_ms / 2 + jitter));
+}
+
+fn jitter_below(bound: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish() % bound
+}
