@@ -1,0 +1,132 @@
+//! Shared helpers for integration tests: real temporary git repositories and the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+
+/// A temporary git repository with a work tree (deleted on drop).
+pub struct TestRepo {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRepo {
+    pub fn new() -> TestRepo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        git_in(dir.path(), &["init", "-q", "-b", "main"]);
+        git_in(dir.path(), &["config", "user.name", "Test"]);
+        git_in(dir.path(), &["config", "user.email", "test@example.com"]);
+        git_in(dir.path(), &["config", "commit.gpgsign", "false"]);
+        TestRepo { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Run `git comm ARGS` in the repo (no identity from the environment).
+    pub fn comm(&self, args: &[&str]) -> Output {
+        comm_in(self.path(), args)
+    }
+
+    /// `git comm --as AGENT ARGS`.
+    pub fn comm_as(&self, agent: &str, args: &[&str]) -> Output {
+        let mut full = vec!["--as", agent];
+        full.extend_from_slice(args);
+        comm_in(self.path(), &full)
+    }
+
+    /// Like `comm_as`, asserting success and returning stdout.
+    pub fn ok_as(&self, agent: &str, args: &[&str]) -> String {
+        let out = self.comm_as(agent, args);
+        assert_success(&out, args);
+        stdout(&out)
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// A first commit so HEAD exists.
+    pub fn initial_commit(&self) {
+        self.write("README.md", "test\n");
+        self.git(&["add", "README.md"]);
+        self.git(&["commit", "-q", "-m", "initial"]);
+    }
+
+    /// Every ref below the comm-node namespace with its target, for "nothing changed" checks.
+    pub fn comm_refs(&self) -> String {
+        git_in(
+            self.path(),
+            &["for-each-ref", "--format=%(refname) %(objectname)", "refs/comm-node/"],
+        )
+    }
+}
+
+pub fn comm_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_COMM_AGENT")
+        .env("TZ", "UTC")
+        .output()
+        .expect("run git-comm")
+}
+
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn assert_success(out: &Output, what: &[&str]) {
+    assert!(
+        out.status.success(),
+        "{what:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+}
+
+pub fn assert_exit(out: &Output, code: i32, stderr_contains: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit {code}; stdout: {} stderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+    assert!(
+        stderr(out).contains(stderr_contains),
+        "stderr should contain {stderr_contains:?}, got: {}",
+        stderr(out)
+    );
+}
+
+pub fn bin_path() -> PathBuf {
+    PathBuf::from(BIN)
+}
