@@ -13,16 +13,32 @@ const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const RUNS: usize = 15;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn comm(dir: &Path, args: &[&str]) -> Duration {
     let started = Instant::now();
-    let out = Command::new(BIN).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let elapsed = started.elapsed();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     elapsed
 }
 
@@ -41,8 +57,18 @@ fn import_history(dir: &Path, count: usize) {
             "history {i}\n\nold body {i}\n\nComm-To: carol\nComm-Type: info\nComm-Priority: normal\n"
         );
         writeln!(input, "commit refs/comm-node/mail").unwrap();
-        writeln!(input, "author alice <alice@comm-node> {} +0000", start + i as u64).unwrap();
-        writeln!(input, "committer alice <alice@comm-node> {} +0000", start + i as u64).unwrap();
+        writeln!(
+            input,
+            "author alice <alice@comm-node> {} +0000",
+            start + i as u64
+        )
+        .unwrap();
+        writeln!(
+            input,
+            "committer alice <alice@comm-node> {} +0000",
+            start + i as u64
+        )
+        .unwrap();
         writeln!(input, "data {}\n{}", msg.len(), msg).unwrap();
         writeln!(input, "deleteall\n").unwrap();
     }
@@ -70,16 +96,27 @@ fn setup(history: usize, unread: usize) -> tempfile::TempDir {
     import_history(path, history);
     // bob has read everything so far.
     let tip = git(path, &["rev-parse", "refs/comm-node/mail"]);
-    git(path, &["update-ref", "refs/comm-node/cursors/bob", tip.trim()]);
+    git(
+        path,
+        &["update-ref", "refs/comm-node/cursors/bob", tip.trim()],
+    );
     for i in 0..unread {
-        comm(path, &["--as", "alice", "send", "bob", "-s", &format!("new {i}")]);
+        comm(
+            path,
+            &["--as", "alice", "send", "bob", "-s", &format!("new {i}")],
+        );
     }
     dir
 }
 
 fn time_inbox(dir: &Path) -> Duration {
     let samples = (0..RUNS)
-        .map(|_| comm(dir, &["--as", "bob", "inbox", "--peek", "--format", "compact"]))
+        .map(|_| {
+            comm(
+                dir,
+                &["--as", "bob", "inbox", "--peek", "--format", "compact"],
+            )
+        })
         .collect();
     median(samples)
 }
@@ -94,13 +131,23 @@ fn main() {
 
     let dir = setup(100, 0);
     let sends: Vec<Duration> = (0..RUNS)
-        .map(|i| comm(dir.path(), &["--as", "alice", "send", "bob", "-s", &format!("s{i}")]))
+        .map(|i| {
+            comm(
+                dir.path(),
+                &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
+            )
+        })
         .collect();
     println!("\n| operation | median (ms) |\n|---|---:|");
     println!("| send (history 100) | {} |", ms(median(sends)));
     let dir = setup(100_000, 0);
     let sends: Vec<Duration> = (0..RUNS)
-        .map(|i| comm(dir.path(), &["--as", "alice", "send", "bob", "-s", &format!("s{i}")]))
+        .map(|i| {
+            comm(
+                dir.path(),
+                &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
+            )
+        })
         .collect();
     println!("| send (history 100,000) | {} |", ms(median(sends)));
 }

@@ -50,7 +50,10 @@ fn assert_exactly_all_messages(repo: &TestRepo) {
     assert_eq!(unique.len(), WRITERS * PER_WRITER, "duplicates found");
     for w in 0..WRITERS {
         for i in 1..=PER_WRITER {
-            assert!(unique.contains(format!("w{w} m{i}").as_str()), "lost w{w} m{i}");
+            assert!(
+                unique.contains(format!("w{w} m{i}").as_str()),
+                "lost w{w} m{i}"
+            );
         }
     }
     // History is one linear chain: no message was re-parented away.
@@ -58,7 +61,10 @@ fn assert_exactly_all_messages(repo: &TestRepo) {
     assert_eq!(merges.trim(), "0");
     let inbox: serde_json::Value =
         serde_json::from_str(repo.ok_as("sink", &["inbox", "--json"]).trim()).unwrap();
-    assert_eq!(inbox["messages"].as_array().unwrap().len(), WRITERS * PER_WRITER);
+    assert_eq!(
+        inbox["messages"].as_array().unwrap().len(),
+        WRITERS * PER_WRITER
+    );
 }
 
 #[test]
