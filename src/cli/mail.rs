@@ -44,6 +44,7 @@ pub struct SendArgs {
     /// low, normal, high or urgent.
     #[arg(long, default_value = "normal")]
     pub priority: String,
+    /// Task this message is about.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
     /// Ask recipients to acknowledge.
@@ -63,10 +64,13 @@ pub struct ReplyArgs {
     /// Reply to the sender and all other recipients.
     #[arg(long)]
     pub all: bool,
+    /// Message type (lowercase word).
     #[arg(long = "type", default_value = "info", value_name = "TYPE")]
     pub kind: String,
+    /// low, normal, high or urgent.
     #[arg(long, default_value = "normal")]
     pub priority: String,
+    /// Ask for an acknowledgement.
     #[arg(long)]
     pub ack: bool,
 }
@@ -91,10 +95,13 @@ pub struct InboxArgs {
     /// All mail addressed to you, read or not (does not move the cursor).
     #[arg(long)]
     pub all: bool,
+    /// Only mail from this agent (does not move the cursor).
     #[arg(long, value_name = "AGENT")]
     pub from: Option<String>,
+    /// Only mail of this type (does not move the cursor).
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
+    /// Only mail of the thread of this message (does not move the cursor).
     #[arg(long, value_name = "ID")]
     pub thread: Option<String>,
     /// Block up to SECONDS until mail arrives (polls the ref; no daemon).
@@ -110,6 +117,7 @@ pub struct InboxArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
+    /// Text to look for (case-insensitive).
     pub text: String,
 }
 

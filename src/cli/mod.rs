@@ -27,7 +27,7 @@ pub struct Cli {
     /// Output JSON (same as --format json).
     #[arg(long, global = true)]
     pub json: bool,
-    /// Output format.
+    /// human (default), compact (one line per item, for context windows), json.
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
     #[command(subcommand)]
