@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod format;
 pub mod mail;
+pub mod manual;
 
 use clap::{Parser, Subcommand};
 
