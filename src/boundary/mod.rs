@@ -114,6 +114,13 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         report.unresolved.extend(j.unresolved);
         report.edges.extend(j.edges);
     }
+    report
+        .findings
+        .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    report
+        .unresolved
+        .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    report.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(report)
 }
 
