@@ -40,6 +40,9 @@ pub struct Domain {
     pub forbidden_imports: Vec<String>,
     #[serde(default)]
     pub forbidden_packages: Vec<String>,
+    /// Import kinds the boundary rules skip for this domain (e.g. `[type-only]`).
+    #[serde(default)]
+    pub ignore_kinds: Vec<crate::boundary::imports::ImportKind>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -128,13 +131,39 @@ impl Config {
                 .iter()
                 .chain(domain.exports.iter().flatten())
                 .chain(domain.allowed_imports.iter().flatten())
-                .chain(domain.forbidden_imports.iter());
+                .chain(domain.forbidden_imports.iter())
+                .chain(domain.forbidden_packages.iter());
             for pattern in patterns {
-                if let Err(e) = globset::Glob::new(pattern) {
+                if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
                     return Err(self.error_at(
                         pattern,
                         format!("domain '{name}': bad glob '{pattern}': {e}"),
                     ));
+                }
+            }
+        }
+        self.check_overlapping_scopes()
+    }
+
+    /// Two domains must not own the same path: every file belongs to at most one domain.
+    fn check_overlapping_scopes(&self) -> Result<()> {
+        let domains: Vec<(&String, &Domain)> = self.domains.iter().collect();
+        for (i, (a_name, a)) in domains.iter().enumerate() {
+            for (b_name, b) in &domains[i + 1..] {
+                for a_pat in &a.scope {
+                    for b_pat in &b.scope {
+                        if let Some(path) = scopes_overlap(a_pat, b_pat) {
+                            return Err(self.error_at(
+                                &format!("\"{b_pat}\""),
+                                format!(
+                                    "domains '{a_name}' and '{b_name}' overlap: '{a_pat}' and '{b_pat}' both match {path}"
+                                ),
+                            )
+                            .with_hint(format!(
+                                "make the scopes disjoint (each file belongs to one domain), then fix {CONFIG_PATH}"
+                            )));
+                        }
+                    }
                 }
             }
         }
@@ -148,7 +177,9 @@ impl Config {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| CONFIG_PATH.to_string());
-        let line = self.line_of(needle);
+        let line = self
+            .line_of(needle)
+            .or_else(|| self.line_of(needle.trim_matches('"')));
         let location = line.map(|l| format!(":{l}")).unwrap_or_default();
         Error::config(format!("{path}{location}: {message}"))
             .with_hint(format!("fix {CONFIG_PATH} and run the command again"))
@@ -174,4 +205,150 @@ fn yaml_error(path: &Path, e: &yaml_serde::Error) -> Error {
         .unwrap_or_default();
     Error::config(format!("{}{location}: {e}", path.display()))
         .with_hint(format!("fix {CONFIG_PATH} and run the command again"))
+}
+
+/// Compile gitignore-style patterns: `*` stays inside one path segment, `**` crosses
+/// segments, a pattern also covers what is below it (`src/api` = `src/api/**`), and a pattern
+/// without `/` matches at any depth (`*.test.ts`).
+pub fn glob_set(patterns: &[String]) -> std::result::Result<globset::GlobSet, globset::Error> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        for variant in glob_variants(pattern) {
+            builder.add(
+                globset::GlobBuilder::new(&variant)
+                    .literal_separator(true)
+                    .build()?,
+            );
+        }
+    }
+    builder.build()
+}
+
+fn glob_variants(pattern: &str) -> Vec<String> {
+    let trimmed = pattern.trim_start_matches('/').trim_end_matches('/');
+    let mut variants = vec![trimmed.to_string(), format!("{trimmed}/**")];
+    if !pattern.trim_end_matches('/').contains('/') {
+        variants.push(format!("**/{trimmed}"));
+        variants.push(format!("**/{trimmed}/**"));
+    }
+    variants
+}
+
+/// A path both scope patterns match, if we can find one: each pattern's sample path (glob
+/// syntax replaced by a plain segment) is tried against the other.
+fn scopes_overlap(a: &str, b: &str) -> Option<String> {
+    let (set_a, set_b) = (
+        glob_set(&[a.to_string()]).ok()?,
+        glob_set(&[b.to_string()]).ok()?,
+    );
+    [sample_path(a), sample_path(b)]
+        .into_iter()
+        .find(|path| set_a.is_match(path) && set_b.is_match(path))
+}
+
+fn sample_path(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.trim_start_matches('/').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+                out.push('x');
+            }
+            '[' => {
+                let first = chars
+                    .next()
+                    .filter(|c| *c != '!' && *c != '^')
+                    .unwrap_or('x');
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                }
+                out.push(first);
+            }
+            '{' => {
+                let mut first = String::new();
+                let mut in_first = true;
+                for c in chars.by_ref() {
+                    match c {
+                        '}' => break,
+                        ',' => in_first = false,
+                        c if in_first => first.push(c),
+                        _ => {}
+                    }
+                }
+                out.push_str(&first);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text.as_bytes(), Path::new(".comm-node/config.yaml"))
+    }
+
+    #[test]
+    fn gitignore_style_globs() {
+        let set = glob_set(&[
+            "src/api/**".into(),
+            "src/main.rs".into(),
+            "*.test.ts".into(),
+        ])
+        .unwrap();
+        assert!(set.is_match("src/api/a/b.ts"));
+        assert!(set.is_match("src/main.rs"));
+        assert!(set.is_match("deep/x/y.test.ts"));
+        assert!(!set.is_match("src/apiary/x.ts"));
+        assert!(!set.is_match("src/main.rsx"));
+        let star = glob_set(&["src/*.rs".into()]).unwrap();
+        assert!(star.is_match("src/a.rs"));
+        assert!(!star.is_match("src/a/b.rs"));
+        let dir = glob_set(&["packages/ui".into()]).unwrap();
+        assert!(dir.is_match("packages/ui/src/x.ts"));
+    }
+
+    #[test]
+    fn overlapping_scopes_are_reported_with_their_line() {
+        let err = parse("version: 1\ndomains:\n  app:\n    scope: [\"src/**\"]\n  api:\n    scope: [\"src/api/**\"]\n")
+            .unwrap_err();
+        assert!(err.message.contains(":4:"), "{}", err.message);
+        assert!(
+            err.message.contains("'api' and 'app' overlap"),
+            "{}",
+            err.message
+        );
+        let err = parse("version: 1\ndomains:\n  a:\n    scope: [\"src/*.rs\"]\n  b:\n    scope: [\"src/main.rs\"]\n")
+            .unwrap_err();
+        assert!(err.message.contains(":6:"), "{}", err.message);
+        parse("version: 1\ndomains:\n  a:\n    scope: [\"src/a/**\"]\n  b:\n    scope: [\"src/ab/**\", \"src/main.rs\"]\n")
+            .expect("disjoint scopes");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_globs_point_at_a_line() {
+        let err =
+            parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    forbiden_imports: []\n")
+                .unwrap_err();
+        assert!(err.message.contains("config.yaml:5"), "{}", err.message);
+        assert!(err.message.contains("forbiden_imports"), "{}", err.message);
+        let err = parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    forbidden_imports: [\"src/[a\"]\n").unwrap_err();
+        assert!(err.message.contains("config.yaml:5"), "{}", err.message);
+        assert!(err.message.contains("bad glob"), "{}", err.message);
+        let err = parse(
+            "version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    ignore_kinds: [typeonly]\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("config.yaml:5"), "{}", err.message);
+        let ok = parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    ignore_kinds: [type-only, dynamic]\n").unwrap();
+        assert_eq!(ok.domains["a"].ignore_kinds.len(), 2);
+    }
 }

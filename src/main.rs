@@ -1,7 +1,5 @@
-use clap::Parser;
-
 fn main() {
-    let cli = git_comm::cli::Cli::parse();
+    let cli = git_comm::cli::parse_args();
     let json = cli.json || cli.format == Some(git_comm::cli::Format::Json);
     if let Err(err) = git_comm::cli::run(cli) {
         if json {

@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap) and output. One file per command group.
 
 pub mod agent;
+pub mod check;
 pub mod format;
 pub mod mail;
 pub mod manual;
@@ -59,6 +60,10 @@ pub enum Command {
     Inbox(mail::InboxArgs),
     /// Search all mail.
     Search(mail::SearchArgs),
+    /// Check imports against the domain boundaries (exit 1 on violations).
+    Check(check::CheckArgs),
+    /// Domain dependency graph with import counts; violating edges marked.
+    Graph(check::GraphArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -100,6 +105,12 @@ impl Ctx {
     }
 }
 
+/// Parse the command line. `graph --format dot|mermaid` is accepted although the global
+/// `--format` only knows human|compact|json: it is passed on as `graph --graph-format`.
+pub fn parse_args() -> Cli {
+    Cli::parse_from(check::graph_format_args(std::env::args_os().collect()))
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx::open(&cli)?;
     match cli.command {
@@ -114,5 +125,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ack(args) => mail::ack(&ctx, args),
         Command::Inbox(args) => mail::inbox(&ctx, args),
         Command::Search(args) => mail::search(&ctx, args),
+        Command::Check(args) => check::check(&ctx, args),
+        Command::Graph(args) => check::graph(&ctx, args),
     }
 }

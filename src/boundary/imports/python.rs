@@ -1,0 +1,257 @@
+//! Python: `import a.b`, `from M import n` (absolute and relative), imports anywhere in the
+//! file, `if TYPE_CHECKING:` blocks as type-only, `__import__` / `importlib.import_module`.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::{text, Captures, Import, ImportKind, Spec};
+
+pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
+    let type_blocks: Vec<Range<usize>> = matches
+        .iter()
+        .filter_map(|m| m.get("type_checking"))
+        .map(|n| n.byte_range())
+        .collect();
+    let kind_of = |node: Node| {
+        let inside = type_blocks
+            .iter()
+            .any(|r| r.start <= node.start_byte() && node.end_byte() <= r.end);
+        if inside {
+            ImportKind::TypeOnly
+        } else {
+            ImportKind::Static
+        }
+    };
+    let mut out = Vec::new();
+    for m in matches {
+        if let Some(stmt) = m.get("import") {
+            out.extend(import_statement(stmt, src, kind_of(stmt)));
+        } else if let Some(stmt) = m.get("from") {
+            out.extend(from_statement(stmt, src, kind_of(stmt)));
+        } else if let (Some(_), Some(args)) = (m.get("dynamic"), m.get("args")) {
+            out.extend(dynamic(args, src));
+        }
+    }
+    out
+}
+
+/// `import a.b, c as d`: one import per module.
+fn import_statement(stmt: Node, src: &[u8], kind: ImportKind) -> Vec<Import> {
+    let mut cursor = stmt.walk();
+    stmt.children_by_field_name("name", &mut cursor)
+        .filter_map(|name| dotted(name, src))
+        .map(|(node, module)| {
+            let spec = Spec::Python {
+                level: 0,
+                module: module.clone(),
+                name: None,
+            };
+            Import::at(node, module, kind, spec)
+        })
+        .collect()
+}
+
+/// `from M import a, b as c` / `from . import x` / `from M import *`: one import per name,
+/// because each name may be a submodule (its own file) or an attribute of M.
+fn from_statement(stmt: Node, src: &[u8], kind: ImportKind) -> Vec<Import> {
+    let Some(module_node) = stmt.child_by_field_name("module_name") else {
+        return Vec::new();
+    };
+    let (level, module) = module_name(module_node, src);
+    let written = text(module_node, src).to_string();
+    let mut cursor = stmt.walk();
+    let names: Vec<(Node, String)> = stmt
+        .children_by_field_name("name", &mut cursor)
+        .filter_map(|n| dotted(n, src))
+        .collect();
+    if names.is_empty() {
+        // `from M import *`
+        let spec = Spec::Python {
+            level,
+            module,
+            name: None,
+        };
+        return vec![Import::at(module_node, written, kind, spec)];
+    }
+    names
+        .into_iter()
+        .map(|(node, name)| {
+            let joined = if written.ends_with('.') {
+                format!("{written}{name}")
+            } else {
+                format!("{written}.{name}")
+            };
+            let spec = Spec::Python {
+                level,
+                module: module.clone(),
+                name: Some(name),
+            };
+            Import::at(node, joined, kind, spec)
+        })
+        .collect()
+}
+
+/// The dotted name of a `dotted_name` or `aliased_import` node, with the node to point at.
+fn dotted<'t>(node: Node<'t>, src: &[u8]) -> Option<(Node<'t>, String)> {
+    let target = match node.kind() {
+        "aliased_import" => node.child_by_field_name("name")?,
+        "dotted_name" => node,
+        _ => return None,
+    };
+    Some((target, strip_spaces(text(target, src))))
+}
+
+/// (number of leading dots, dotted module) of a `module_name` field.
+fn module_name(node: Node, src: &[u8]) -> (u32, String) {
+    let written = strip_spaces(text(node, src));
+    let level = written.chars().take_while(|c| *c == '.').count();
+    (level as u32, written[level..].to_string())
+}
+
+fn strip_spaces(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// `__import__("a.b")` / `importlib.import_module(".x")`.
+fn dynamic(args: Node, src: &[u8]) -> Option<Import> {
+    let mut cursor = args.walk();
+    let first = args.named_children(&mut cursor).next()?;
+    match string_value(first, src) {
+        Some(value) => {
+            let level = value.chars().take_while(|c| *c == '.').count();
+            let spec = Spec::Python {
+                level: level as u32,
+                module: value[level..].to_string(),
+                name: None,
+            };
+            Some(Import::at(first, value, ImportKind::Dynamic, spec))
+        }
+        None => Some(Import::at(
+            first,
+            text(first, src).to_string(),
+            ImportKind::Dynamic,
+            Spec::NonLiteral,
+        )),
+    }
+}
+
+/// A plain string literal (no f-string interpolation, no implicit concatenation).
+fn string_value(node: Node, src: &[u8]) -> Option<String> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let mut value = String::new();
+    for child in node.named_children(&mut cursor) {
+        match child.kind() {
+            "string_start" | "string_end" => {}
+            "string_content" => value.push_str(text(child, src)),
+            _ => return None,
+        }
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::boundary::imports::{extract, ImportKind, Lang, Spec};
+
+    #[test]
+    fn python_every_form() {
+        let source = r#"import os
+import a.b, c.d as e
+from . import x
+from .. import y as z
+from ..a import b
+from .sib.mod import (f, g)
+from pkg.mod import *
+from __future__ import annotations
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from pkg.types import T
+    import pkg.heavy
+if typing.TYPE_CHECKING:
+    import pkg.other
+
+def lazy():
+    import pkg.inner
+    return __import__("pkg.dyn")
+
+m = importlib.import_module(name)
+n = importlib.import_module("pkg.plugin")
+"#;
+        use ImportKind::*;
+        let got: Vec<_> = extract(Lang::Python, source)
+            .into_iter()
+            .map(|i| (i.line, i.col, i.text, i.kind, i.spec))
+            .collect();
+        let py = |level: u32, module: &str, name: Option<&str>| Spec::Python {
+            level,
+            module: module.into(),
+            name: name.map(Into::into),
+        };
+        let expected = vec![
+            (1, 8, "os".to_string(), Static, py(0, "os", None)),
+            (2, 8, "a.b".into(), Static, py(0, "a.b", None)),
+            (2, 13, "c.d".into(), Static, py(0, "c.d", None)),
+            (3, 15, ".x".into(), Static, py(1, "", Some("x"))),
+            (4, 16, "..y".into(), Static, py(2, "", Some("y"))),
+            (5, 17, "..a.b".into(), Static, py(2, "a", Some("b"))),
+            (
+                6,
+                23,
+                ".sib.mod.f".into(),
+                Static,
+                py(1, "sib.mod", Some("f")),
+            ),
+            (
+                6,
+                26,
+                ".sib.mod.g".into(),
+                Static,
+                py(1, "sib.mod", Some("g")),
+            ),
+            (7, 6, "pkg.mod".into(), Static, py(0, "pkg.mod", None)),
+            (
+                9,
+                20,
+                "typing.TYPE_CHECKING".into(),
+                Static,
+                py(0, "typing", Some("TYPE_CHECKING")),
+            ),
+            (
+                11,
+                27,
+                "pkg.types.T".into(),
+                TypeOnly,
+                py(0, "pkg.types", Some("T")),
+            ),
+            (
+                12,
+                12,
+                "pkg.heavy".into(),
+                TypeOnly,
+                py(0, "pkg.heavy", None),
+            ),
+            (
+                14,
+                12,
+                "pkg.other".into(),
+                TypeOnly,
+                py(0, "pkg.other", None),
+            ),
+            (17, 12, "pkg.inner".into(), Static, py(0, "pkg.inner", None)),
+            (18, 23, "pkg.dyn".into(), Dynamic, py(0, "pkg.dyn", None)),
+            (20, 29, "name".into(), Dynamic, Spec::NonLiteral),
+            (
+                21,
+                29,
+                "pkg.plugin".into(),
+                Dynamic,
+                py(0, "pkg.plugin", None),
+            ),
+        ];
+        assert_eq!(got, expected);
+    }
+}

@@ -1,0 +1,203 @@
+//! TypeScript / TSX / JavaScript: ES imports and re-exports (incl. `import type`), side-effect
+//! imports, `import x = require()`, `import()` and `require()` calls (literal or not).
+
+use tree_sitter::Node;
+
+use super::{text, Captures, Import, ImportKind, Spec};
+
+pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
+    let mut out = Vec::new();
+    for m in matches {
+        if let Some(stmt) = m.get("import") {
+            out.extend(import_statement(stmt, src));
+        } else if let Some(stmt) = m.get("reexport") {
+            let kind = if has_token(stmt, "type") {
+                ImportKind::TypeOnly
+            } else {
+                ImportKind::ReExport
+            };
+            if let Some(source) = stmt.child_by_field_name("source") {
+                out.push(literal(source, src, kind));
+            }
+        } else if let (Some(_), Some(args)) = (m.get("dynamic"), m.get("args")) {
+            out.extend(call(args, src, ImportKind::Dynamic));
+        } else if let (Some(_), Some(args)) = (m.get("require"), m.get("args")) {
+            out.extend(call(args, src, ImportKind::Require));
+        }
+    }
+    out
+}
+
+fn import_statement(stmt: Node, src: &[u8]) -> Option<Import> {
+    let mut cursor = stmt.walk();
+    if let Some(clause) = stmt
+        .named_children(&mut cursor)
+        .find(|c| c.kind() == "import_require_clause")
+    {
+        return Some(literal(
+            clause.child_by_field_name("source")?,
+            src,
+            ImportKind::Require,
+        ));
+    }
+    let source = stmt.child_by_field_name("source")?;
+    let kind = if has_token(stmt, "type") || only_type_specifiers(stmt) {
+        ImportKind::TypeOnly
+    } else {
+        ImportKind::Static
+    };
+    Some(literal(source, src, kind))
+}
+
+/// `import { type A, type B } from "x"`: every binding is a type, so the import is too.
+fn only_type_specifiers(stmt: Node) -> bool {
+    let mut cursor = stmt.walk();
+    let Some(clause) = stmt
+        .named_children(&mut cursor)
+        .find(|c| c.kind() == "import_clause")
+    else {
+        return false;
+    };
+    let mut inner = clause.walk();
+    let parts: Vec<Node> = clause.named_children(&mut inner).collect();
+    let [named] = parts.as_slice() else {
+        return false;
+    };
+    if named.kind() != "named_imports" {
+        return false;
+    }
+    let mut specs = named.walk();
+    let specifiers: Vec<Node> = named
+        .named_children(&mut specs)
+        .filter(|s| s.kind() == "import_specifier")
+        .collect();
+    !specifiers.is_empty() && specifiers.iter().all(|s| has_token(*s, "type"))
+}
+
+/// Whether `node` has a direct anonymous child token `token` (e.g. `type`).
+fn has_token(node: Node, token: &str) -> bool {
+    let mut cursor = node.walk();
+    let found = node
+        .children(&mut cursor)
+        .any(|c| !c.is_named() && c.kind() == token);
+    found
+}
+
+/// An import whose source is a string node.
+fn literal(source: Node, src: &[u8], kind: ImportKind) -> Import {
+    let specifier = string_value(source, src).unwrap_or_default();
+    Import::at(source, specifier.clone(), kind, Spec::Module { specifier })
+}
+
+/// `import(arg)` / `require(arg)`: literal strings and substitution-free templates resolve;
+/// anything else is reported as unresolvable.
+fn call(args: Node, src: &[u8], kind: ImportKind) -> Option<Import> {
+    let mut cursor = args.walk();
+    let first = args.named_children(&mut cursor).next()?;
+    Some(match string_value(first, src) {
+        Some(specifier) => Import::at(first, specifier.clone(), kind, Spec::Module { specifier }),
+        None => Import::at(first, text(first, src).to_string(), kind, Spec::NonLiteral),
+    })
+}
+
+/// The value of a string literal or a template without substitutions.
+fn string_value(node: Node, src: &[u8]) -> Option<String> {
+    match node.kind() {
+        "string" | "template_string" => {
+            let mut cursor = node.walk();
+            let mut value = String::new();
+            for child in node.named_children(&mut cursor) {
+                match child.kind() {
+                    "string_fragment" => value.push_str(text(child, src)),
+                    "escape_sequence" => value.push_str(text(child, src)),
+                    _ => return None,
+                }
+            }
+            Some(value)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::boundary::imports::{extract, ImportKind, Lang, Spec};
+
+    fn summary(lang: Lang, source: &str) -> Vec<(u32, u32, String, ImportKind, bool)> {
+        extract(lang, source)
+            .into_iter()
+            .map(|i| {
+                let literal = i.spec != Spec::NonLiteral;
+                (i.line, i.col, i.text, i.kind, literal)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn typescript_every_form() {
+        let source = r#"import a from "./a";
+import { b, c as d } from '../b';
+import * as e from "@scope/pkg/sub";
+import type { T } from "./types";
+import { type U, type V } from "./types2";
+import { type W, x } from "./mixed";
+import "./side-effect";
+export { y } from "./y";
+export * from "./all";
+export type { Z } from "./z";
+import fs = require("fs");
+const lazy = import("./lazy");
+const dyn = import(name);
+const tpl = import(`./tpl`);
+const sub = import(`./tpl/${name}`);
+const r = require("./req");
+const rn = require(path);
+function f() { return require("inner"); }
+"#;
+        use ImportKind::*;
+        let expected = vec![
+            (1, 15, "./a".to_string(), Static, true),
+            (2, 27, "../b".into(), Static, true),
+            (3, 20, "@scope/pkg/sub".into(), Static, true),
+            (4, 24, "./types".into(), TypeOnly, true),
+            (5, 32, "./types2".into(), TypeOnly, true),
+            (6, 27, "./mixed".into(), Static, true),
+            (7, 8, "./side-effect".into(), Static, true),
+            (8, 19, "./y".into(), ReExport, true),
+            (9, 15, "./all".into(), ReExport, true),
+            (10, 24, "./z".into(), TypeOnly, true),
+            (11, 21, "fs".into(), Require, true),
+            (12, 21, "./lazy".into(), Dynamic, true),
+            (13, 20, "name".into(), Dynamic, false),
+            (14, 20, "./tpl".into(), Dynamic, true),
+            (15, 20, "`./tpl/${name}`".into(), Dynamic, false),
+            (16, 19, "./req".into(), Require, true),
+            (17, 20, "path".into(), Require, false),
+            (18, 31, "inner".into(), Require, true),
+        ];
+        assert_eq!(summary(Lang::TypeScript, source), expected);
+    }
+
+    #[test]
+    fn tsx_and_javascript() {
+        let tsx = "import React from 'react';\nimport type { P } from './p';\nexport const A = () => <div>{import('./x')}</div>;\n";
+        assert_eq!(
+            summary(Lang::Tsx, tsx),
+            vec![
+                (1, 19, "react".to_string(), ImportKind::Static, true),
+                (2, 24, "./p".into(), ImportKind::TypeOnly, true),
+                (3, 37, "./x".into(), ImportKind::Dynamic, true),
+            ]
+        );
+        let js = "import x from './x.js';\nconst y = require('./y');\nexport { z } from './z';\nconst C = () => <a/>;\nimport('./d').then(m => m);\n";
+        assert_eq!(
+            summary(Lang::JavaScript, js),
+            vec![
+                (1, 15, "./x.js".to_string(), ImportKind::Static, true),
+                (2, 19, "./y".into(), ImportKind::Require, true),
+                (3, 19, "./z".into(), ImportKind::ReExport, true),
+                (5, 8, "./d".into(), ImportKind::Dynamic, true),
+            ]
+        );
+    }
+}

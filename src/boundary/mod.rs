@@ -1,0 +1,319 @@
+//! Boundaries: which domain may import what. Extraction (tree-sitter), resolution to repo
+//! files or external packages, rules from `.comm-node/config.yaml`, reports and the graph.
+//!
+//! Entry points: [`check`] (whole worktree, paths, or the index) and [`check_staged`] (what
+//! the pre-commit hook runs: staged blobs only, never the worktree).
+
+pub mod cache;
+pub mod graph;
+pub mod imports;
+pub mod report;
+pub mod resolve;
+pub mod rules;
+pub mod snapshot;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::repo::Repo;
+use cache::ImportCache;
+use imports::{Import, Lang};
+pub use report::{Finding, Report, Skipped, Stats, Unresolved};
+use resolve::{Resolver, Target};
+use rules::Rules;
+use snapshot::{Snapshot, MAX_FILE_BYTES};
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Read staged blobs from the index instead of the worktree.
+    pub staged: bool,
+    /// With `staged`: check every staged file, not only those changed against HEAD.
+    pub all_staged: bool,
+    /// Repo-relative paths (files or directories) to limit the checked files to; empty = all.
+    pub paths: Vec<String>,
+}
+
+/// The staged check for the pre-commit hook: files whose staged blob differs from HEAD (all
+/// staged files when the config itself is staged or there is no HEAD), read from the index.
+pub fn check_staged(repo: &Repo, config: &Config) -> Result<Report> {
+    check(
+        repo,
+        config,
+        &CheckOptions {
+            staged: true,
+            ..CheckOptions::default()
+        },
+    )
+}
+
+/// Check imports against the config's boundary rules.
+pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Report> {
+    let rules = Rules::compile(config)?;
+    let snapshot = if options.staged {
+        Snapshot::index(repo)?
+    } else {
+        Snapshot::worktree(repo)?
+    };
+    let changed = if options.staged && !options.all_staged {
+        snapshot::staged_changes(repo, &snapshot)?
+    } else {
+        None
+    };
+    let selected: Vec<(&str, Lang)> = snapshot
+        .files
+        .keys()
+        .filter(|p| within(p, &options.paths))
+        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
+        .filter(|p| !p.contains("node_modules/"))
+        .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
+        .collect();
+
+    let cache = ImportCache::load(repo);
+    let loaded = load(repo, &snapshot, &cache, &selected);
+    let outcomes: Vec<Outcome> = loaded
+        .into_par_iter()
+        .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
+        .collect();
+    cache.save();
+
+    let resolver = Resolver::build(&snapshot, repo.gix());
+    let mut report = Report::default();
+    report.stats.files = selected.len();
+    let judged: Vec<Judged> = outcomes
+        .par_iter()
+        .filter_map(|o| match o {
+            Outcome::Parsed {
+                path,
+                lang,
+                imports,
+                ..
+            } => Some(judge_file(
+                &snapshot, &resolver, &rules, path, *lang, imports,
+            )),
+            Outcome::Skipped(_) => None,
+        })
+        .collect();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Parsed {
+                imports, cached, ..
+            } => {
+                report.stats.imports += imports.len();
+                if cached {
+                    report.stats.cached += 1;
+                } else {
+                    report.stats.parsed += 1;
+                }
+            }
+            Outcome::Skipped(skipped) => report.skipped.push(skipped),
+        }
+    }
+    for j in judged {
+        report.findings.extend(j.findings);
+        report.unresolved.extend(j.unresolved);
+        report.edges.extend(j.edges);
+    }
+    report
+        .findings
+        .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    report
+        .unresolved
+        .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    report.skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(report)
+}
+
+fn within(path: &str, prefixes: &[String]) -> bool {
+    prefixes.is_empty()
+        || prefixes.iter().any(|p| {
+            p.is_empty()
+                || path == p
+                || path
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+}
+
+enum Outcome {
+    Parsed {
+        path: String,
+        lang: Lang,
+        imports: Vec<Import>,
+        cached: bool,
+    },
+    Skipped(Skipped),
+}
+
+enum Content {
+    Cached(Vec<Import>),
+    Bytes(Vec<u8>),
+    Unreadable,
+}
+
+/// Staged blobs whose imports are cached are not even read; the rest is read here, from the
+/// object database one by one (a gix repository is not shared across threads) or from the
+/// worktree in parallel.
+fn load<'a>(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    cache: &ImportCache,
+    selected: &[(&'a str, Lang)],
+) -> Vec<(&'a str, Lang, Content)> {
+    match snapshot.origin {
+        snapshot::Origin::Index => selected
+            .iter()
+            .map(|&(path, lang)| {
+                let cached = snapshot
+                    .files
+                    .get(path)
+                    .copied()
+                    .flatten()
+                    .and_then(|id| cache.get(lang, &id));
+                let content = match cached {
+                    Some(imports) => Content::Cached(imports),
+                    None => snapshot
+                        .read(repo.gix(), path)
+                        .map_or(Content::Unreadable, Content::Bytes),
+                };
+                (path, lang, content)
+            })
+            .collect(),
+        snapshot::Origin::Worktree(_) => selected
+            .par_iter()
+            .map(|&(path, lang)| {
+                let content = snapshot
+                    .read_worktree(path)
+                    .map_or(Content::Unreadable, Content::Bytes);
+                (path, lang, content)
+            })
+            .collect(),
+    }
+}
+
+fn read_imports(
+    snapshot: &Snapshot,
+    cache: &ImportCache,
+    path: &str,
+    lang: Lang,
+    content: Content,
+) -> Outcome {
+    let skip = |reason: &str| {
+        Outcome::Skipped(Skipped {
+            file: path.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    let bytes = match content {
+        Content::Cached(imports) => {
+            return Outcome::Parsed {
+                path: path.to_string(),
+                lang,
+                imports,
+                cached: true,
+            }
+        }
+        Content::Unreadable => return skip("cannot be read"),
+        Content::Bytes(bytes) => bytes,
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        return skip("larger than 1 MiB");
+    }
+    if bytes[..bytes.len().min(8000)].contains(&0) {
+        return skip("binary");
+    }
+    let id = snapshot.blob_id(path, &bytes);
+    if let Some(imports) = cache.get(lang, &id) {
+        return Outcome::Parsed {
+            path: path.to_string(),
+            lang,
+            imports,
+            cached: true,
+        };
+    }
+    let Ok(source) = std::str::from_utf8(&bytes) else {
+        return skip("not UTF-8");
+    };
+    let imports = imports::extract(lang, source);
+    cache.put(lang, &id, &imports);
+    Outcome::Parsed {
+        path: path.to_string(),
+        lang,
+        imports,
+        cached: false,
+    }
+}
+
+#[derive(Default)]
+struct Judged {
+    findings: Vec<Finding>,
+    unresolved: Vec<Unresolved>,
+    edges: Vec<report::Edge>,
+}
+
+fn judge_file(
+    snapshot: &Snapshot,
+    resolver: &Resolver,
+    rules: &Rules,
+    path: &str,
+    lang: Lang,
+    imports: &[Import],
+) -> Judged {
+    let mut out = Judged::default();
+    let source_domain = rules.domain_of(path);
+    for import in imports {
+        let target = resolver.resolve(snapshot, path, lang, import);
+        let target_text = match &target {
+            Target::Unresolved(reason) => {
+                out.unresolved.push(Unresolved {
+                    file: path.to_string(),
+                    line: import.line,
+                    col: import.col,
+                    import: import.text.clone(),
+                    kind: import.kind,
+                    domain: source_domain.map(str::to_string),
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            Target::File(file) if file == path => continue,
+            Target::File(file) => file.clone(),
+            Target::Package(name) => name.clone(),
+        };
+        let Some(domain) = source_domain else {
+            continue;
+        };
+        let verdict = rules.judge(domain, import.kind, &target);
+        let target_domain = match &target {
+            Target::File(file) => rules.domain_of(file).map(str::to_string),
+            _ => None,
+        };
+        let edge_to = match (&target, &target_domain) {
+            (Target::File(_), Some(t)) if t != domain => Some(t.clone()),
+            (Target::Package(name), _) if verdict.is_some() => Some(format!("package:{name}")),
+            _ => None,
+        };
+        if let Some(to) = edge_to {
+            out.edges.push(report::Edge {
+                from: domain.to_string(),
+                to,
+                violation: verdict.is_some(),
+            });
+        }
+        if let Some(v) = verdict {
+            out.findings.push(Finding {
+                file: path.to_string(),
+                line: import.line,
+                col: import.col,
+                import: import.text.clone(),
+                kind: import.kind,
+                rule: v.rule,
+                source_domain: v.source_domain,
+                target_domain: v.target_domain,
+                target: target_text,
+                hint: v.hint,
+            });
+        }
+    }
+    out
+}

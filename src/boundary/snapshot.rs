@@ -1,0 +1,168 @@
+//! The set of files a check looks at, and how to read them: the worktree (tracked files plus
+//! untracked ones not ignored by .gitignore) or the index (staged blobs, never the worktree).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use gix::bstr::ByteSlice;
+
+use crate::error::{Context, Result};
+use crate::repo::{ObjectId, Repo};
+
+/// Files larger than this are skipped with a notice (generated bundles, data).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+pub enum Origin {
+    Worktree(PathBuf),
+    Index,
+}
+
+/// Repo-relative paths (always `/`-separated) with, for the index, their blob ids.
+pub struct Snapshot {
+    pub origin: Origin,
+    pub files: BTreeMap<String, Option<ObjectId>>,
+    dirs: HashSet<String>,
+}
+
+impl Snapshot {
+    /// The staged content: every regular file entry of the index (stage 0).
+    pub fn index(repo: &Repo) -> Result<Snapshot> {
+        let index = repo
+            .gix()
+            .index_or_empty()
+            .context("cannot read the index")?;
+        let mut files = BTreeMap::new();
+        for entry in index.entries() {
+            let regular = entry.mode == gix::index::entry::Mode::FILE
+                || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
+            if !regular || entry.stage_raw() != 0 {
+                continue;
+            }
+            let path = entry.path(&index).to_str_lossy().into_owned();
+            files.insert(path, Some(entry.id));
+        }
+        Ok(Snapshot::new(Origin::Index, files))
+    }
+
+    /// The worktree: tracked files that exist plus untracked files .gitignore does not hide.
+    pub fn worktree(repo: &Repo) -> Result<Snapshot> {
+        let root = repo.workdir().map(PathBuf::from).ok_or_else(|| {
+            crate::Error::usage("this repository has no worktree")
+                .with_hint("run the check in a worktree, or use --staged")
+        })?;
+        let mut files = BTreeMap::new();
+        let index = repo
+            .gix()
+            .index_or_empty()
+            .context("cannot read the index")?;
+        for entry in index.entries() {
+            let path = entry.path(&index).to_str_lossy().into_owned();
+            if root.join(&path).is_file() {
+                files.insert(path, None);
+            }
+        }
+        let walker = ignore::WalkBuilder::new(&root)
+            .hidden(false)
+            .parents(false)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            if let Ok(rel) = entry.path().strip_prefix(&root) {
+                let path = rel.to_string_lossy().replace('\\', "/");
+                files.entry(path).or_insert(None);
+            }
+        }
+        Ok(Snapshot::new(Origin::Worktree(root), files))
+    }
+
+    fn new(origin: Origin, files: BTreeMap<String, Option<ObjectId>>) -> Snapshot {
+        let mut dirs = HashSet::new();
+        for path in files.keys() {
+            let mut rest = path.as_str();
+            while let Some((parent, _)) = rest.rsplit_once('/') {
+                if !dirs.insert(parent.to_string()) {
+                    break;
+                }
+                rest = parent;
+            }
+        }
+        Snapshot {
+            origin,
+            files,
+            dirs,
+        }
+    }
+
+    pub fn is_file(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// A directory holding at least one file (the root `""` always counts).
+    pub fn is_dir(&self, path: &str) -> bool {
+        path.is_empty() || self.dirs.contains(path)
+    }
+
+    /// Read a file's bytes (from the worktree or the object database).
+    pub fn read(&self, repo: &gix::Repository, path: &str) -> Option<Vec<u8>> {
+        match &self.origin {
+            Origin::Worktree(root) => std::fs::read(root.join(path)).ok(),
+            Origin::Index => {
+                let id = (*self.files.get(path)?)?;
+                repo.find_blob(id).ok().map(|b| b.data.clone())
+            }
+        }
+    }
+
+    /// Read a worktree file without a repository handle (safe on any thread).
+    pub fn read_worktree(&self, path: &str) -> Option<Vec<u8>> {
+        match &self.origin {
+            Origin::Worktree(root) => std::fs::read(root.join(path)).ok(),
+            Origin::Index => None,
+        }
+    }
+
+    pub fn read_text(&self, repo: &gix::Repository, path: &str) -> Option<String> {
+        self.read(repo, path)
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+
+    /// The blob id of a file's content: known for the index, hashed for the worktree.
+    pub fn blob_id(&self, path: &str, bytes: &[u8]) -> ObjectId {
+        match self.files.get(path) {
+            Some(Some(id)) => *id,
+            _ => gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
+                .expect("sha1 hashing does not fail"),
+        }
+    }
+}
+
+/// Paths whose staged blob differs from HEAD (added, modified, renamed-to). `None` when the
+/// config itself changed or there is no HEAD: then every staged file must be checked.
+pub fn staged_changes(repo: &Repo, snapshot: &Snapshot) -> Result<Option<HashSet<String>>> {
+    let gix = repo.gix();
+    let head_tree = match gix.head_tree_id() {
+        Ok(id) => id.detach(),
+        Err(_) => return Ok(None),
+    };
+    let head = gix
+        .index_from_tree(&head_tree)
+        .context("cannot read the HEAD tree")?;
+    let mut at_head = std::collections::HashMap::new();
+    for entry in head.entries() {
+        at_head.insert(entry.path(&head).to_str_lossy().into_owned(), entry.id);
+    }
+    let mut changed = HashSet::new();
+    for (path, id) in &snapshot.files {
+        if at_head.get(path) != id.as_ref() {
+            if path == crate::config::CONFIG_PATH {
+                return Ok(None);
+            }
+            changed.insert(path.clone());
+        }
+    }
+    Ok(Some(changed))
+}

@@ -1,0 +1,151 @@
+//! `git comm check` (boundary rules on the worktree, paths, or the staged index) and
+//! `git comm graph` (the domain dependency graph).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::format::{print_json, Format};
+use super::Ctx;
+use crate::boundary::{self, graph::Graph, CheckOptions};
+use crate::config::{Config, CONFIG_PATH};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to check (default: the whole repository).
+    pub paths: Vec<PathBuf>,
+    /// Check staged content (the index), not the worktree: what a commit would contain.
+    #[arg(long)]
+    pub staged: bool,
+    /// With --staged: check every staged file, not only those changed against HEAD.
+    #[arg(long, requires = "staged")]
+    pub all: bool,
+    /// Also fail on imports that cannot be resolved statically.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Graph output: dot (Graphviz), mermaid, or json. Default: dot.
+    #[arg(long = "graph-format", value_enum, value_name = "FORMAT")]
+    pub graph_format: Option<GraphFormat>,
+}
+
+pub fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
+    let config = if args.staged {
+        staged_config(ctx)?
+    } else {
+        ctx.config.clone()
+    };
+    let options = CheckOptions {
+        staged: args.staged,
+        all_staged: args.all,
+        paths: repo_paths(ctx, &args.paths)?,
+    };
+    let report = boundary::check(&ctx.repo, &config, &options)?;
+    eprint!("{}", report.skipped_notices());
+    match ctx.format {
+        Format::Json => print_json(&report),
+        Format::Human | Format::Compact => print!("{}", report.human()),
+    }
+    if report.passes(args.strict) {
+        return Ok(());
+    }
+    let what = if report.findings.is_empty() {
+        format!("{} unresolved imports (--strict)", report.unresolved.len())
+    } else {
+        let n = report.findings.len();
+        format!("{n} boundary violation{}", if n == 1 { "" } else { "s" })
+    };
+    Err(Error::blocked(what)
+        .with_hint("fix the imports listed above, or change the rules in .comm-node/config.yaml"))
+}
+
+pub fn graph(ctx: &Ctx, args: GraphArgs) -> Result<()> {
+    let report = boundary::check(&ctx.repo, &ctx.config, &CheckOptions::default())?;
+    let graph = Graph::build(&ctx.config, &report);
+    let format = match (args.graph_format, ctx.format) {
+        (Some(f), _) => f,
+        (None, Format::Json) => GraphFormat::Json,
+        (None, _) => GraphFormat::Dot,
+    };
+    match format {
+        GraphFormat::Dot => print!("{}", graph.dot()),
+        GraphFormat::Mermaid => print!("{}", graph.mermaid()),
+        GraphFormat::Json => print_json(&graph),
+    }
+    Ok(())
+}
+
+/// In --staged mode the rules come from the staged config too: the commit is judged by the
+/// config it will contain.
+fn staged_config(ctx: &Ctx) -> Result<Config> {
+    let index = boundary::snapshot::Snapshot::index(&ctx.repo)?;
+    match index.read(ctx.repo.gix(), CONFIG_PATH) {
+        Some(bytes) => {
+            let root = ctx.repo.workdir().unwrap_or_else(|| Path::new("."));
+            Config::parse(&bytes, &root.join(CONFIG_PATH))
+        }
+        None => Ok(ctx.config.clone()),
+    }
+}
+
+/// Command-line paths (relative to the current directory) as repo-relative prefixes.
+fn repo_paths(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<String>> {
+    let Some(root) = ctx.repo.workdir() else {
+        return Ok(Vec::new());
+    };
+    let root = root.canonicalize()?;
+    let cwd = std::env::current_dir()?;
+    paths
+        .iter()
+        .map(|p| {
+            let absolute = cwd.join(p);
+            let absolute = absolute.canonicalize().map_err(|_| {
+                Error::usage(format!("no such path: {}", p.display()))
+                    .with_hint("pass files or directories inside the repository")
+            })?;
+            let rel = absolute
+                .strip_prefix(&root)
+                .map_err(|_| Error::usage(format!("{} is outside the repository", p.display())))?;
+            Ok(rel.to_string_lossy().replace('\\', "/"))
+        })
+        .collect()
+}
+
+/// Rewrite `graph --format dot|mermaid` (and `--format=dot`) to `--graph-format`.
+pub fn graph_format_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let is_graph = args.iter().skip(1).any(|a| a == "graph");
+    if !is_graph {
+        return args;
+    }
+    let graph_only = |v: &str| v == "dot" || v == "mermaid";
+    let mut out = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy().into_owned();
+        let next = args.get(i + 1).map(|a| a.to_string_lossy().into_owned());
+        if arg == "--format" && next.as_deref().is_some_and(graph_only) {
+            out.push("--graph-format".into());
+            out.push(args[i + 1].clone());
+            i += 2;
+            continue;
+        }
+        if let Some(value) = arg.strip_prefix("--format=").filter(|v| graph_only(v)) {
+            out.push(format!("--graph-format={value}").into());
+        } else {
+            out.push(args[i].clone());
+        }
+        i += 1;
+    }
+    out
+}
