@@ -5,6 +5,7 @@
 //! commit time; machines meet through an ordinary shared remote.
 
 pub mod agent;
+pub mod artifact;
 pub mod cli;
 pub mod config;
 pub mod error;

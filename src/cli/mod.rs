@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap) and output. One file per command group.
 
 pub mod agent;
+pub mod artifact;
 pub mod format;
 pub mod mail;
 
@@ -58,6 +59,16 @@ pub enum Command {
     Inbox(mail::InboxArgs),
     /// Search all mail.
     Search(mail::SearchArgs),
+    /// Publish a file as the next version of artifact DOMAIN/NAME.
+    Publish(artifact::PublishArgs),
+    /// List artifacts (latest versions).
+    Artifacts,
+    /// Print or save an artifact version (byte-identical).
+    Get(artifact::GetArgs),
+    /// Text diff between two versions of an artifact.
+    Diff(artifact::DiffArgs),
+    /// Wait until an artifact exists or a newer version appears.
+    Wait(artifact::WaitArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -113,5 +124,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ack(args) => mail::ack(&ctx, args),
         Command::Inbox(args) => mail::inbox(&ctx, args),
         Command::Search(args) => mail::search(&ctx, args),
+        Command::Publish(args) => artifact::publish(&ctx, args),
+        Command::Artifacts => artifact::list(&ctx),
+        Command::Get(args) => artifact::get(&ctx, args),
+        Command::Diff(args) => artifact::diff(&ctx, args),
+        Command::Wait(args) => artifact::wait(&ctx, args),
     }
 }
