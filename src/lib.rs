@@ -11,5 +11,6 @@ pub mod config;
 pub mod error;
 pub mod mail;
 pub mod repo;
+pub mod sync;
 
 pub use error::{Error, Result};

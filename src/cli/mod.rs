@@ -4,6 +4,7 @@ pub mod agent;
 pub mod artifact;
 pub mod format;
 pub mod mail;
+pub mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -69,6 +70,12 @@ pub enum Command {
     Diff(artifact::DiffArgs),
     /// Wait until an artifact exists or a newer version appears.
     Wait(artifact::WaitArgs),
+    /// Fetch, merge and push the shared state through a remote.
+    Sync(sync::SyncArgs),
+    /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
+    Status,
+    /// Check hooks, config, identity, remote reachability and namespace support.
+    Doctor(sync::SyncArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -111,6 +118,12 @@ impl Ctx {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    if let Command::Doctor(args) = &cli.command {
+        // Before loading the config: doctor reports a broken config instead of failing on it.
+        let repo = Repo::discover(&std::env::current_dir()?)?;
+        let json = cli.json || cli.format == Some(Format::Json);
+        return sync::doctor(&repo, cli.as_agent.as_deref(), json, args.remote.as_deref());
+    }
     let ctx = Ctx::open(&cli)?;
     match cli.command {
         Command::Init(args) => agent::init(&ctx, args),
@@ -129,5 +142,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Get(args) => artifact::get(&ctx, args),
         Command::Diff(args) => artifact::diff(&ctx, args),
         Command::Wait(args) => artifact::wait(&ctx, args),
+        Command::Sync(args) => sync::sync(&ctx, args),
+        Command::Status => sync::status(&ctx),
+        Command::Doctor(_) => unreachable!("handled before the config is loaded"),
     }
 }
