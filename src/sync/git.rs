@@ -98,12 +98,7 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     if rejected.is_empty() {
         return Ok(PushOutcome::Refused(stderr));
     }
-    let stale = rejected.iter().all(|l| {
-        l.contains("stale info")
-            || l.contains("fetch first")
-            || l.contains("non-fast-forward")
-            || l.contains("atomic push failed")
-    }) && !rejected.iter().any(|l| l.contains("remote rejected"));
+    let stale = is_stale(&rejected, &stderr);
     let detail = rejected
         .iter()
         .map(|l| l.trim_start_matches('!').trim().replace('\t', " "))
@@ -114,6 +109,22 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     } else {
         Ok(PushOutcome::Refused(format!("{detail} ({stderr})")))
     }
+}
+
+/// Did the push lose a race (the remote moved since our fetch), as opposed to being
+/// refused by a hook or a permission? Lost races are retried after a fetch.
+fn is_stale(rejected: &[&str], stderr: &str) -> bool {
+    const REFUSED: [&str; 3] = ["hook declined", "denied", "permission"];
+    const RACED: [&str; 6] = [
+        "stale info",
+        "fetch first",
+        "non-fast-forward",
+        "cannot lock ref",
+        "but expected",
+        "atomic transaction failed",
+    ];
+    let all = format!("{} {stderr}", rejected.join(" "));
+    !REFUSED.iter().any(|m| all.contains(m)) && RACED.iter().any(|m| all.contains(m))
 }
 
 /// Is `remote` reachable? Returns git's complaint when it is not.

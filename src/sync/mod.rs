@@ -351,3 +351,38 @@ fn reconcile_artifact(
         "cannot merge artifact {key}: it keeps changing locally"
     )))
 }
+
+/// Configure `remote.R.fetch`/`remote.R.push` so plain `git fetch`/`git push` carry the
+/// namespace too. Returns the refspecs added (none when already configured).
+pub fn configure_remote(repo: &Repo, remote_name: &str) -> Result<Vec<String>> {
+    if repo
+        .config_string(&format!("remote.{remote_name}.url"))
+        .is_none()
+    {
+        return Err(Error::usage(format!("no remote '{remote_name}'"))
+            .with_hint("add it first: git remote add NAME URL"));
+    }
+    let remote = resolve_remote(repo, Some(remote_name))?;
+    let ns = repo.namespace();
+    let fetch_spec = format!("+{ns}*:{}*", remote.tracking_prefix());
+    let push_spec = format!("{ns}*:{ns}*");
+    let git_dir = repo.git_dir();
+    let mut added = Vec::new();
+    let fetch_key = format!("remote.{remote_name}.fetch");
+    if !git::config_get_all(git_dir, &fetch_key)?.contains(&fetch_spec) {
+        git::config_add(git_dir, &fetch_key, &fetch_spec)?;
+        added.push(format!("{fetch_key} {fetch_spec}"));
+    }
+    let push_key = format!("remote.{remote_name}.push");
+    let pushes = git::config_get_all(git_dir, &push_key)?;
+    if !pushes.contains(&push_spec) {
+        // A push refspec replaces push.default; keep plain `git push` pushing the branch.
+        if pushes.is_empty() {
+            git::config_add(git_dir, &push_key, "HEAD")?;
+            added.push(format!("{push_key} HEAD"));
+        }
+        git::config_add(git_dir, &push_key, &push_spec)?;
+        added.push(format!("{push_key} {push_spec}"));
+    }
+    Ok(added)
+}
