@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod lease;
 pub mod mail;
 pub mod repo;
 pub mod sync;

@@ -52,6 +52,8 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
         std::fs::create_dir_all(path.parent().expect("config path has a parent"))?;
         std::fs::write(&path, SKELETON)?;
     }
+    // So that `git comm --help` (which git turns into `man git-comm`) works.
+    let _ = super::manual::install();
     if ctx.json() {
         print_json(
             &json!({"config": CONFIG_PATH, "created": created, "remote": args.remote, "refspecs_added": refspecs}),

@@ -6,11 +6,8 @@ use crate::mail::Message;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Readable, with bodies.
     Human,
-    /// One line per item, for agents' context windows.
     Compact,
-    /// Stable JSON.
     Json,
 }
 

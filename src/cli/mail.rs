@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::format::{compact_line, print_json, render, short, Format};
+use super::format::{print_json, render, short, Format};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::mail::{self, mailbox, Draft, Filter, Message, Priority, Reader, ACK_REQUESTED};
@@ -44,6 +44,7 @@ pub struct SendArgs {
     /// low, normal, high or urgent.
     #[arg(long, default_value = "normal")]
     pub priority: String,
+    /// Task this message is about.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
     /// Ask recipients to acknowledge.
@@ -63,10 +64,13 @@ pub struct ReplyArgs {
     /// Reply to the sender and all other recipients.
     #[arg(long)]
     pub all: bool,
+    /// Message type (lowercase word).
     #[arg(long = "type", default_value = "info", value_name = "TYPE")]
     pub kind: String,
+    /// low, normal, high or urgent.
     #[arg(long, default_value = "normal")]
     pub priority: String,
+    /// Ask for an acknowledgement.
     #[arg(long)]
     pub ack: bool,
 }
@@ -91,10 +95,13 @@ pub struct InboxArgs {
     /// All mail addressed to you, read or not (does not move the cursor).
     #[arg(long)]
     pub all: bool,
+    /// Only mail from this agent (does not move the cursor).
     #[arg(long, value_name = "AGENT")]
     pub from: Option<String>,
+    /// Only mail of this type (does not move the cursor).
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
+    /// Only mail of the thread of this message (does not move the cursor).
     #[arg(long, value_name = "ID")]
     pub thread: Option<String>,
     /// Block up to SECONDS until mail arrives (polls the ref; no daemon).
@@ -110,6 +117,7 @@ pub struct InboxArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
+    /// Text to look for (case-insensitive).
     pub text: String,
 }
 
@@ -281,7 +289,8 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
 }
 
 fn print_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) {
-    let (shown, omitted) = fit_budget(messages, ctx.format, budget_tokens);
+    let budget_chars = budget_tokens.map(|t| t.saturating_mul(CHARS_PER_TOKEN));
+    let (shown, omitted, left) = fit_budget(messages, ctx.format, budget_chars);
     if ctx.json() {
         let omitted_ids: Vec<String> = omitted.iter().map(|m| m.id.to_string()).collect();
         print_json(&json!({"messages": shown, "omitted": omitted_ids}));
@@ -295,40 +304,61 @@ fn print_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) {
         print!("{}", with_newline(render(m, ctx.format)));
     }
     if !omitted.is_empty() {
-        let ids: Vec<String> = omitted.iter().map(|m| short(&m.id)).collect();
-        println!("+{} more: git comm show {}", omitted.len(), ids.join(" "));
+        println!("{}", pointer_line(&omitted, left + POINTER_RESERVE));
     }
 }
 
-/// Split messages into those that fit `budget_tokens` (about 4 chars a token) and the rest.
+const CHARS_PER_TOKEN: usize = 4;
+/// Room kept for the closing `+N more: git comm show ...` line.
+const POINTER_RESERVE: usize = 64;
+
+/// `+N more: git comm show ID ID ...`, listing as many ids as fit in `room` characters.
+fn pointer_line(omitted: &[Message], room: usize) -> String {
+    let mut line = format!("+{} more: git comm show", omitted.len());
+    let overflow_note = " (rest: git comm inbox --all --format compact)";
+    let mut listed = 0;
+    for m in omitted {
+        let id = format!(" {}", short(&m.id));
+        if line.len() + id.len() + overflow_note.len() + 1 > room {
+            break;
+        }
+        line.push_str(&id);
+        listed += 1;
+    }
+    if listed < omitted.len() {
+        line.push_str(overflow_note);
+    }
+    line
+}
+
+/// Split messages into those that fit `budget_chars` and the rest; returns the chars left.
 /// A message too long in full may still fit as its one-line summary.
 fn fit_budget(
     messages: &[Message],
     format: Format,
-    budget_tokens: Option<usize>,
-) -> (Vec<Message>, Vec<Message>) {
-    let Some(tokens) = budget_tokens else {
-        return (messages.to_vec(), Vec::new());
+    budget_chars: Option<usize>,
+) -> (Vec<Message>, Vec<Message>, usize) {
+    let Some(budget) = budget_chars else {
+        return (messages.to_vec(), Vec::new(), usize::MAX);
     };
-    let mut remaining = tokens.saturating_mul(4);
-    let pointer_reserve = 60;
+    let mut remaining = budget.saturating_sub(POINTER_RESERVE);
     let (mut shown, mut omitted) = (Vec::new(), Vec::new());
     for m in messages {
         let full = render_cost(m, format);
-        let summary = compact_line(m).len() + 1;
-        if omitted.is_empty() && full + pointer_reserve <= remaining {
+        let mut summary_only = m.clone();
+        summary_only.body.clear();
+        let summary = render_cost(&summary_only, format);
+        if omitted.is_empty() && full <= remaining {
             remaining -= full;
             shown.push(m.clone());
-        } else if omitted.is_empty() && summary + pointer_reserve <= remaining {
+        } else if omitted.is_empty() && summary <= remaining {
             remaining -= summary;
-            let mut summary_only = m.clone();
-            summary_only.body.clear();
             shown.push(summary_only);
         } else {
             omitted.push(m.clone());
         }
     }
-    (shown, omitted)
+    (shown, omitted, remaining)
 }
 
 fn render_cost(m: &Message, format: Format) -> usize {

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod artifact;
 pub mod format;
 pub mod mail;
+pub mod manual;
 pub mod sync;
 
 use clap::{Parser, Subcommand};
@@ -29,7 +30,7 @@ pub struct Cli {
     /// Output JSON (same as --format json).
     #[arg(long, global = true)]
     pub json: bool,
-    /// Output format.
+    /// human (default), compact (one line per item, for context windows), json.
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
     #[command(subcommand)]

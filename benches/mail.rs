@@ -1,0 +1,153 @@
+//! Mail benchmark: inbox cost against history length and unread count, and send latency.
+//! Run: `cargo bench --bench mail` (release build of the real binary, real repositories).
+//! History is written with `git fast-import` (one pack, as after `git gc`) so that
+//! 100,000 messages take seconds to set up; the messages are the same commits
+//! `git comm send` writes.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+const RUNS: usize = 15;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn comm(dir: &Path, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+/// Append `count` messages from alice to carol on top of the mail ref via fast-import.
+fn import_history(dir: &Path, count: usize) {
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = std::io::BufWriter::new(child.stdin.take().unwrap());
+    let start = 1_700_000_000u64;
+    for i in 0..count {
+        let msg = format!(
+            "history {i}\n\nold body {i}\n\nComm-To: carol\nComm-Type: info\nComm-Priority: normal\n"
+        );
+        writeln!(input, "commit refs/comm-node/mail").unwrap();
+        writeln!(
+            input,
+            "author alice <alice@comm-node> {} +0000",
+            start + i as u64
+        )
+        .unwrap();
+        writeln!(
+            input,
+            "committer alice <alice@comm-node> {} +0000",
+            start + i as u64
+        )
+        .unwrap();
+        writeln!(input, "data {}\n{}", msg.len(), msg).unwrap();
+        writeln!(input, "deleteall\n").unwrap();
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// A repo with `history` old messages bob has read and `unread` new ones for him.
+fn setup(history: usize, unread: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    git(path, &["init", "-q"]);
+    for agent in ["alice", "bob", "carol"] {
+        comm(path, &["join", agent]);
+    }
+    import_history(path, history);
+    // bob has read everything so far.
+    let tip = git(path, &["rev-parse", "refs/comm-node/mail"]);
+    git(
+        path,
+        &["update-ref", "refs/comm-node/cursors/bob", tip.trim()],
+    );
+    for i in 0..unread {
+        comm(
+            path,
+            &["--as", "alice", "send", "bob", "-s", &format!("new {i}")],
+        );
+    }
+    dir
+}
+
+fn time_inbox(dir: &Path) -> Duration {
+    let samples = (0..RUNS)
+        .map(|_| {
+            comm(
+                dir,
+                &["--as", "bob", "inbox", "--peek", "--format", "compact"],
+            )
+        })
+        .collect();
+    median(samples)
+}
+
+fn main() {
+    println!("| history | unread | inbox median (ms) |");
+    println!("|---:|---:|---:|");
+    for (history, unread) in [(100, 10), (100_000, 10), (100, 100), (100_000, 100)] {
+        let dir = setup(history, unread);
+        println!("| {history} | {unread} | {} |", ms(time_inbox(dir.path())));
+    }
+
+    let dir = setup(100, 0);
+    let sends: Vec<Duration> = (0..RUNS)
+        .map(|i| {
+            comm(
+                dir.path(),
+                &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
+            )
+        })
+        .collect();
+    println!("\n| operation | median (ms) |\n|---|---:|");
+    println!("| send (history 100) | {} |", ms(median(sends)));
+    let dir = setup(100_000, 0);
+    let sends: Vec<Duration> = (0..RUNS)
+        .map(|i| {
+            comm(
+                dir.path(),
+                &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
+            )
+        })
+        .collect();
+    println!("| send (history 100,000) | {} |", ms(median(sends)));
+}

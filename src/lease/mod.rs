@@ -1,0 +1,367 @@
+//! Leases: an agent's time-limited reservation of paths (globs) or named keys
+//! (`task:123`). Exclusive leases keep other agents out; shared leases coexist with other
+//! shared leases. Expired leases never block anyone.
+//!
+//! This module is pure (no I/O): the model, conflict detection and the new lease set for
+//! a request, so sync code can replay requests on merged ledgers. The ledger ref is in
+//! [`ledger`], overlap rules in [`overlap`].
+
+pub mod ledger;
+pub mod overlap;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+pub use ledger::{live_leases, Event};
+pub use overlap::Resource;
+
+/// TTL when none is given: 30 minutes.
+pub const DEFAULT_TTL_SECS: i64 = 30 * 60;
+/// Longest TTL accepted: 30 days.
+pub const MAX_TTL_SECS: i64 = 30 * 86_400;
+/// Lease ids are this many hex characters.
+pub const ID_LEN: usize = 12;
+
+/// One lease, exactly as stored in the ledger (`<id>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lease {
+    pub id: String,
+    pub holder: String,
+    pub resources: Vec<String>,
+    pub exclusive: bool,
+    pub reason: Option<String>,
+    pub task: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    /// Unix seconds; the lease is dead from this second on.
+    pub expires: i64,
+}
+
+/// What an agent asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub resources: Vec<String>,
+    pub exclusive: bool,
+    pub ttl_secs: i64,
+    pub reason: Option<String>,
+    pub task: Option<String>,
+}
+
+impl Lease {
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires > now
+    }
+
+    /// The resources, parsed. Text that no longer parses is kept as an exact key, so it
+    /// still conflicts with an identical request.
+    pub fn parsed_resources(&self) -> Vec<Resource> {
+        self.resources.iter().map(|r| parse_lenient(r)).collect()
+    }
+
+    /// The first resource of this lease covering `path`, if any.
+    pub fn resource_covering(&self, path: &str) -> Option<&str> {
+        self.resources
+            .iter()
+            .find(|r| parse_lenient(r).covers_path(path))
+            .map(String::as_str)
+    }
+
+    /// Does any resource of this lease overlap any of `resources`?
+    fn overlaps_any(&self, resources: &[Resource]) -> bool {
+        self.parsed_resources()
+            .iter()
+            .any(|mine| resources.iter().any(|r| mine.overlaps(r)))
+    }
+}
+
+fn parse_lenient(text: &str) -> Resource {
+    Resource::parse(text).unwrap_or_else(|_| Resource::Key(text.to_string()))
+}
+
+impl Request {
+    /// Parse every resource; canonical texts in request order, duplicates removed.
+    pub fn validate(&self) -> Result<Vec<Resource>> {
+        if self.resources.is_empty() {
+            return Err(Error::usage("no resource given")
+                .with_hint("git comm lease src/api/** [task:123 ...]"));
+        }
+        if self.ttl_secs <= 0 || self.ttl_secs > MAX_TTL_SECS {
+            return Err(Error::usage(format!("ttl {}s out of range", self.ttl_secs))
+                .with_hint("use 1s .. 30d, e.g. --ttl 30m"));
+        }
+        let mut parsed: Vec<Resource> = Vec::new();
+        for text in &self.resources {
+            let resource = Resource::parse(text)?;
+            if !parsed.iter().any(|p| p.text() == resource.text()) {
+                parsed.push(resource);
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Live leases of other agents that block `request` by `me` at `now`: they overlap it and
+/// at least one side is exclusive. Own leases and expired leases never block.
+pub fn conflicts(existing: &[Lease], request: &Request, me: &str, now: i64) -> Vec<Lease> {
+    let wanted: Vec<Resource> = request.resources.iter().map(|r| parse_lenient(r)).collect();
+    existing
+        .iter()
+        .filter(|l| l.is_live(now) && l.holder != me)
+        .filter(|l| l.exclusive || request.exclusive)
+        .filter(|l| l.overlaps_any(&wanted))
+        .cloned()
+        .collect()
+}
+
+/// Split leases into (live, expired) at `now`.
+pub fn prune(leases: &[Lease], now: i64) -> (Vec<Lease>, Vec<Lease>) {
+    leases.iter().cloned().partition(|l| l.is_live(now))
+}
+
+/// The lease `request` would create for `me` with id `id`, or the leases blocking it.
+/// All-or-nothing: one conflicting resource refuses the whole request.
+pub fn grant(
+    existing: &[Lease],
+    request: &Request,
+    me: &str,
+    now: i64,
+    id: String,
+) -> std::result::Result<Lease, Vec<Lease>> {
+    let blocking = conflicts(existing, request, me, now);
+    if !blocking.is_empty() {
+        return Err(blocking);
+    }
+    let resources = match request.validate() {
+        Ok(parsed) => parsed.iter().map(|r| r.text().to_string()).collect(),
+        Err(_) => request.resources.clone(),
+    };
+    Ok(Lease {
+        id,
+        holder: me.to_string(),
+        resources,
+        exclusive: request.exclusive,
+        reason: request.reason.clone(),
+        task: request.task.clone(),
+        created: now,
+        expires: now + request.ttl_secs,
+    })
+}
+
+/// The lease set after `request`: expired leases pruned and the new lease added, or the
+/// leases that block it. Pure, so merged ledgers can be recomputed by sync code.
+pub fn apply_request(
+    existing: &[Lease],
+    request: &Request,
+    me: &str,
+    now: i64,
+    id: String,
+) -> std::result::Result<Vec<Lease>, Vec<Lease>> {
+    let lease = grant(existing, request, me, now, id)?;
+    let (mut live, _) = prune(existing, now);
+    live.retain(|l| l.id != lease.id);
+    live.push(lease);
+    Ok(live)
+}
+
+/// A fresh lease id: 12 hex chars of a hash of holder, resources, time, pid and a counter.
+pub fn new_id(holder: &str, resources: &[String]) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(holder.as_bytes());
+    for r in resources {
+        hasher.update([0]);
+        hasher.update(r.as_bytes());
+    }
+    hasher.update(nanos.to_le_bytes());
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..ID_LEN].to_string()
+}
+
+/// `90s`, `30m`, `2h`, `1d` -> seconds.
+pub fn parse_ttl(text: &str) -> Result<i64> {
+    let bad = || {
+        Error::usage(format!("invalid ttl '{text}'"))
+            .with_hint("use a number and a unit: 90s, 30m, 2h, 1d (at most 30d)")
+    };
+    let text = text.trim();
+    let split = text.len().checked_sub(1).ok_or_else(bad)?;
+    if !text.is_char_boundary(split) {
+        return Err(bad());
+    }
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let value: i64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let secs = value.checked_mul(scale).ok_or_else(bad)?;
+    if secs <= 0 || secs > MAX_TTL_SECS {
+        return Err(bad());
+    }
+    Ok(secs)
+}
+
+/// The lease whose id is `text` or starts with it (at least 4 characters), among `leases`.
+pub fn find<'a>(leases: &'a [Lease], text: &str) -> Result<&'a Lease> {
+    let text = text.trim().to_ascii_lowercase();
+    if let Some(exact) = leases.iter().find(|l| l.id == text) {
+        return Ok(exact);
+    }
+    let matching: Vec<&Lease> = if text.len() >= 4 {
+        leases.iter().filter(|l| l.id.starts_with(&text)).collect()
+    } else {
+        Vec::new()
+    };
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::usage(format!("no live lease '{text}'"))
+            .with_hint("list leases with `git comm leases`")),
+        _ => Err(Error::usage(format!("lease id '{text}' is ambiguous"))
+            .with_hint("use more characters of the id")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(id: &str, holder: &str, resources: &[&str], exclusive: bool, expires: i64) -> Lease {
+        Lease {
+            id: id.to_string(),
+            holder: holder.to_string(),
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            exclusive,
+            reason: None,
+            task: None,
+            created: 0,
+            expires,
+        }
+    }
+
+    fn request(resources: &[&str], exclusive: bool) -> Request {
+        Request {
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            exclusive,
+            ttl_secs: 60,
+            reason: None,
+            task: None,
+        }
+    }
+
+    #[test]
+    fn exclusive_blocks_and_shared_coexist() {
+        let held = vec![
+            lease("aaaaaaaaaaaa", "alice", &["src/**"], true, 100),
+            lease("bbbbbbbbbbbb", "bob", &["docs/**"], false, 100),
+        ];
+        assert_eq!(
+            conflicts(&held, &request(&["src/a.ts"], false), "carol", 10).len(),
+            1
+        );
+        assert_eq!(
+            conflicts(&held, &request(&["docs/x"], false), "carol", 10).len(),
+            0
+        );
+        assert_eq!(
+            conflicts(&held, &request(&["docs/x"], true), "carol", 10).len(),
+            1
+        );
+        assert!(conflicts(&held, &request(&["src/a.ts"], true), "alice", 10).is_empty());
+    }
+
+    #[test]
+    fn expired_leases_never_block() {
+        let held = vec![lease("aaaaaaaaaaaa", "alice", &["src/**"], true, 100)];
+        assert_eq!(
+            conflicts(&held, &request(&["src/x"], true), "bob", 99).len(),
+            1
+        );
+        assert!(conflicts(&held, &request(&["src/x"], true), "bob", 100).is_empty());
+    }
+
+    #[test]
+    fn apply_request_is_all_or_nothing_and_prunes() {
+        let held = vec![
+            lease("aaaaaaaaaaaa", "alice", &["src/**"], true, 100),
+            lease("cccccccccccc", "carol", &["x/**"], true, 5),
+        ];
+        let refused = apply_request(
+            &held,
+            &request(&["lib/**", "src/a"], true),
+            "bob",
+            10,
+            "n".into(),
+        );
+        assert_eq!(refused.unwrap_err()[0].id, "aaaaaaaaaaaa");
+        let granted = apply_request(
+            &held,
+            &request(&["lib/**", "./lib/**"], true),
+            "bob",
+            10,
+            "n".into(),
+        )
+        .unwrap();
+        let ids: Vec<&str> = granted.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids, ["aaaaaaaaaaaa", "n"]);
+        assert_eq!(granted[1].resources, ["lib/**"]);
+        assert_eq!(granted[1].expires, 70);
+    }
+
+    #[test]
+    fn ttl_parsing() {
+        assert_eq!(parse_ttl("90s").unwrap(), 90);
+        assert_eq!(parse_ttl("30m").unwrap(), 1800);
+        assert_eq!(parse_ttl("2h").unwrap(), 7200);
+        assert_eq!(parse_ttl("1d").unwrap(), 86_400);
+        for bad in [
+            "",
+            "m",
+            "10",
+            "-5m",
+            "0s",
+            "1.5h",
+            "5w",
+            "31d",
+            "99999999999999999999d",
+            "é",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_hex() {
+        let a = new_id("alice", &["src/**".into()]);
+        let b = new_id("alice", &["src/**".into()]);
+        assert_eq!(a.len(), ID_LEN);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn find_by_prefix() {
+        let held = vec![
+            lease("abcd11111111", "a", &["x"], true, 1),
+            lease("abcd22222222", "a", &["y"], true, 1),
+        ];
+        assert_eq!(find(&held, "abcd1").unwrap().id, "abcd11111111");
+        assert!(find(&held, "abcd").is_err());
+        assert!(find(&held, "ffff").is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! The ledger format other code relies on: ref, flat tree of `<id>.json`, one commit per
+//! event with the agreed subject, author = acting agent, expired leases pruned.
+
+mod common;
+
+use common::TestRepo;
+use git_comm::lease::{self, ledger, Event, Lease, Request};
+use git_comm::repo::Repo;
+
+fn request(resources: &[&str], ttl_secs: i64) -> Request {
+    Request {
+        resources: resources.iter().map(|s| s.to_string()).collect(),
+        exclusive: true,
+        ttl_secs,
+        reason: Some("work".into()),
+        task: None,
+    }
+}
+
+fn grant(repo: &Repo, who: &str, req: &Request) -> git_comm::Result<Lease> {
+    let id = lease::new_id(who, &req.resources);
+    let events = ledger::write(repo, who, |snap| {
+        lease::grant(&snap.live, req, who, snap.now, id.clone())
+            .map(|l| vec![Event::Grant(l)])
+            .map_err(|blocking| git_comm::Error::blocked(format!("{} blocking", blocking.len())))
+    })?;
+    Ok(events.last().unwrap().lease().clone())
+}
+
+#[test]
+fn ledger_format_is_the_agreed_one() {
+    let t = TestRepo::new();
+    let repo = Repo::discover(t.path()).unwrap();
+    let granted = grant(&repo, "alice", &request(&["src/**", "task:7"], 600)).unwrap();
+    assert_eq!(granted.id.len(), 12);
+
+    let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    assert_eq!(files.trim(), format!("{}.json", granted.id));
+    let blob = t.git(&[
+        "show",
+        &format!("refs/comm-node/leases:{}.json", granted.id),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&blob).unwrap();
+    for key in [
+        "id",
+        "holder",
+        "resources",
+        "exclusive",
+        "reason",
+        "task",
+        "created",
+        "expires",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key} in {blob}");
+    }
+    assert_eq!(json["resources"], serde_json::json!(["src/**", "task:7"]));
+    assert_eq!(json["task"], serde_json::Value::Null);
+
+    let log = t.git(&["log", "--format=%an|%s", "refs/comm-node/leases"]);
+    assert_eq!(
+        log.trim(),
+        format!("alice|grant {} alice: src/** task:7", granted.id)
+    );
+
+    let refused = grant(&repo, "bob", &request(&["src/a.ts"], 600));
+    assert!(refused.is_err());
+    assert_eq!(
+        t.git(&["rev-list", "--count", "refs/comm-node/leases"])
+            .trim(),
+        "1"
+    );
+    assert_eq!(lease::live_leases(&repo).unwrap(), vec![granted]);
+}
+
+#[test]
+fn expired_leases_are_pruned_by_the_next_write() {
+    let t = TestRepo::new();
+    let repo = Repo::discover(t.path()).unwrap();
+    let short = grant(&repo, "alice", &request(&["src/**"], 1)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert!(lease::live_leases(&repo).unwrap().is_empty());
+    let next = grant(&repo, "bob", &request(&["src/a.ts"], 600)).unwrap();
+    let log = t.git(&["log", "--format=%an|%s", "refs/comm-node/leases"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines[0], format!("bob|grant {} bob: src/a.ts", next.id));
+    assert_eq!(lines[1], format!("bob|expire {} alice: src/**", short.id));
+    let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    assert_eq!(files.trim(), format!("{}.json", next.id));
+}
