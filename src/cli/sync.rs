@@ -9,8 +9,9 @@ use super::Ctx;
 use crate::agent;
 use crate::artifact;
 use crate::error::Result;
+use crate::lease::{self, Lease, Resource};
 use crate::mail::{self, Filter, Reader};
-use crate::sync::{self, graph, ledger::LeaseView, Options, Remote, Report};
+use crate::sync::{self, graph, Options, Remote, Report};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -73,19 +74,11 @@ fn print_report(r: &Report) {
     }
 }
 
-/// Live leases in the local ledger.
-fn local_leases(ctx: &Ctx) -> Result<Vec<LeaseView>> {
-    let Some(tip) = ctx.repo.read_ref(&ctx.repo.ns_ref("leases"))? else {
-        return Ok(Vec::new());
-    };
-    let now = agent::now_secs();
-    Ok(ctx
-        .repo
-        .tree_files(tip)?
-        .iter()
-        .filter_map(|(_, bytes)| LeaseView::parse(bytes))
-        .filter(|l| l.is_live(now))
-        .collect())
+fn overlaps(a: &str, b: &str) -> bool {
+    match (Resource::parse(a), Resource::parse(b)) {
+        (Ok(a), Ok(b)) => a.overlaps(&b),
+        _ => a == b,
+    }
 }
 
 /// Per namespace ref that differs from the remote-tracking copy: (ref, ahead, behind).
@@ -152,8 +145,8 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         }
         None => None,
     };
-    let leases = local_leases(ctx)?;
-    let mine: Vec<&LeaseView> = leases
+    let leases = lease::live_leases(repo)?;
+    let mine: Vec<&Lease> = leases
         .iter()
         .filter(|l| Some(&l.holder) == me.as_ref())
         .collect();
@@ -162,13 +155,13 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .and_then(|d| ctx.config.domains.get(d))
         .map(|d| d.scope.clone())
         .unwrap_or_default();
-    let touching: Vec<&LeaseView> = leases
+    let touching: Vec<&Lease> = leases
         .iter()
         .filter(|l| Some(&l.holder) != me.as_ref())
         .filter(|l| {
             l.resources
                 .iter()
-                .any(|r| scope.iter().any(|s| sync::ledger::overlap(r, s)))
+                .any(|r| scope.iter().any(|s| overlaps(r, s)))
         })
         .collect();
     let mut artifacts = artifact::list(repo)?;
@@ -185,7 +178,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     };
 
     if ctx.json() {
-        let lease_json = |l: &&LeaseView| {
+        let lease_json = |l: &&Lease| {
             json!({"id": l.id, "holder": l.holder, "resources": l.resources,
                    "exclusive": l.exclusive, "expires": iso_time(l.expires)})
         };
@@ -215,21 +208,21 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         domain.as_deref().unwrap_or("-"),
         unread.map_or("-".to_string(), |u| u.to_string())
     );
-    let lease_line = |l: &LeaseView| {
+    let lease_line = |l: &Lease| {
         format!(
             "{} {} {} [{}] expires {}",
             l.id,
             l.holder,
             if l.exclusive { "exclusive" } else { "shared" },
             l.resources.join(","),
-            if l.expires > now {
-                format!("in {}s", l.expires - now)
-            } else {
-                "never".into()
-            }
+            format!("in {}s", l.expires - now)
         )
     };
-    println!("my leases: {}", if mine.is_empty() { "none" } else { "" });
+    if mine.is_empty() {
+        println!("my leases: none");
+    } else {
+        println!("my leases:");
+    }
     for l in &mine {
         println!("  {}", lease_line(l));
     }

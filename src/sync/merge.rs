@@ -138,7 +138,7 @@ pub fn ledger(
     by_ancestry(repo, local, remote, || {
         let base = merge_base(repo, local, remote)?;
         let merged = ledger::merge(repo, base, local, remote, crate::agent::now_secs())?;
-        let tree = repo.write_flat_tree(&merged.files)?;
+        let tree = merged.tree;
         let mut message = format!("sync: merge ledger from {label}\n");
         if !merged.dropped.is_empty() {
             message.push('\n');

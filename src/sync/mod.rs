@@ -5,6 +5,7 @@
 
 pub mod git;
 pub mod graph;
+pub mod lease;
 pub mod ledger;
 pub mod merge;
 pub mod state;
