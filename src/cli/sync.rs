@@ -210,12 +210,12 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     );
     let lease_line = |l: &Lease| {
         format!(
-            "{} {} {} [{}] expires {}",
+            "{} {} {} [{}] expires in {}s",
             l.id,
             l.holder,
             if l.exclusive { "exclusive" } else { "shared" },
             l.resources.join(","),
-            format!("in {}s", l.expires - now)
+            l.expires - now
         )
     };
     if mine.is_empty() {
