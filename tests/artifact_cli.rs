@@ -226,11 +226,15 @@ fn wait_returns_on_first_and_on_newer_version_and_times_out() {
 #[test]
 fn concurrent_publishers_get_distinct_consecutive_versions() {
     let repo = setup();
-    repo.write("c.txt", "c\n");
+    // Distinct content per publisher: identical bytes by the same agent in the same second
+    // make an identical tag object, and two such first publishes coalesce into one v1.
+    for i in 0..8 {
+        repo.write(&format!("c{i}.txt"), &format!("c{i}\n"));
+    }
     let children: Vec<_> = (0..8)
-        .map(|_| {
+        .map(|i| {
             Command::new(BIN)
-                .args(["--as", "alice", "publish", "api/c", "c.txt"])
+                .args(["--as", "alice", "publish", "api/c", &format!("c{i}.txt")])
                 .current_dir(repo.path())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

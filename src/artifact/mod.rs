@@ -52,6 +52,13 @@ pub fn publish(
     content: &[u8],
     options: &PublishOptions,
 ) -> Result<Version> {
+    if repo.namespace().starts_with("refs/heads/") {
+        return Err(Error::config(format!(
+            "artifacts cannot live under the branch namespace {}: git stores only commits in refs/heads/",
+            repo.namespace()
+        ))
+        .with_hint("use a namespace outside refs/heads/ (git config --unset comm.namespace) where the remote allows it"));
+    }
     if options.announce {
         let known = agent::known_agents(repo, config)?;
         agent::require_known(&known, publisher)?;

@@ -45,7 +45,7 @@ pub fn resolve_remote(repo: &Repo, arg: Option<&str>) -> Result<Remote> {
         let label = sanitize(&name);
         return Ok(Remote { name, label });
     }
-    let looks_like_url = name.contains(':') || std::path::Path::new(&name).exists();
+    let looks_like_url = name.contains([':', '/']) || std::path::Path::new(&name).exists();
     if looks_like_url {
         let digest = artifact::sha256_hex(name.as_bytes());
         return Ok(Remote {
