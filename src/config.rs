@@ -19,6 +19,8 @@ pub struct Config {
     pub domains: BTreeMap<String, Domain>,
     #[serde(default)]
     pub agents: BTreeMap<String, AgentBinding>,
+    #[serde(default)]
+    pub leases: LeaseSettings,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -43,6 +45,14 @@ pub struct Domain {
     /// Import kinds the boundary rules skip for this domain (e.g. `[type-only]`).
     #[serde(default)]
     pub ignore_kinds: Vec<crate::boundary::imports::ImportKind>,
+}
+
+/// `leases: {sync: true}`: a grant counts only once the ledger is pushed to the remote.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseSettings {
+    #[serde(default)]
+    pub sync: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 //! commit time; machines meet through an ordinary shared remote.
 
 pub mod agent;
+pub mod artifact;
 pub mod boundary;
 pub mod cli;
 pub mod config;
@@ -12,5 +13,6 @@ pub mod error;
 pub mod lease;
 pub mod mail;
 pub mod repo;
+pub mod sync;
 
 pub use error::{Error, Result};

@@ -10,7 +10,11 @@ use crate::config::{CONFIG_PATH, SKELETON};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
-pub struct InitArgs {}
+pub struct InitArgs {
+    /// Also configure this remote's refspecs so plain git fetch/push carry the namespace.
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct JoinArgs {
@@ -34,7 +38,11 @@ next:
   git comm send TO -s SUBJECT       mail an agent, @domain or all
   git comm inbox                    read your unread mail";
 
-pub fn init(ctx: &Ctx, _args: InitArgs) -> Result<()> {
+pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
+    let refspecs = match &args.remote {
+        Some(remote) => Some(crate::sync::configure_remote(&ctx.repo, remote)?),
+        None => None,
+    };
     let root = ctx.repo.workdir().ok_or_else(|| {
         Error::usage("this repository has no work tree").with_hint("run init in a clone")
     })?;
@@ -47,10 +55,22 @@ pub fn init(ctx: &Ctx, _args: InitArgs) -> Result<()> {
     // So that `git comm --help` (which git turns into `man git-comm`) works.
     let _ = super::manual::install();
     if ctx.json() {
-        print_json(&json!({"config": CONFIG_PATH, "created": created}));
+        print_json(
+            &json!({"config": CONFIG_PATH, "created": created, "remote": args.remote, "refspecs_added": refspecs}),
+        );
     } else {
         let verb = if created { "created" } else { "exists" };
-        println!("{verb} {CONFIG_PATH}\n{NEXT_STEPS}");
+        println!("{verb} {CONFIG_PATH}");
+        if let (Some(remote), Some(added)) = (&args.remote, &refspecs) {
+            for spec in added {
+                println!("configured {spec}");
+            }
+            if added.is_empty() {
+                println!("{remote}: refspecs already configured");
+            }
+            println!("plain git fetch/push now carry the namespace (fast-forward only); `git comm sync` also merges");
+        }
+        println!("{NEXT_STEPS}");
     }
     Ok(())
 }

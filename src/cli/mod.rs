@@ -1,10 +1,12 @@
 //! The command line: argument parsing (clap) and output. One file per command group.
 
 pub mod agent;
+pub mod artifact;
 pub mod check;
 pub mod format;
 pub mod mail;
 pub mod manual;
+pub mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -64,6 +66,22 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Domain dependency graph with import counts; violating edges marked.
     Graph(check::GraphArgs),
+    /// Publish a file as the next version of artifact DOMAIN/NAME.
+    Publish(artifact::PublishArgs),
+    /// List artifacts (latest versions).
+    Artifacts,
+    /// Print or save an artifact version (byte-identical).
+    Get(artifact::GetArgs),
+    /// Text diff between two versions of an artifact.
+    Diff(artifact::DiffArgs),
+    /// Wait until an artifact exists or a newer version appears.
+    Wait(artifact::WaitArgs),
+    /// Fetch, merge and push the shared state through a remote.
+    Sync(sync::SyncArgs),
+    /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
+    Status,
+    /// Check hooks, config, identity, remote reachability and namespace support.
+    Doctor(sync::SyncArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -112,6 +130,12 @@ pub fn parse_args() -> Cli {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    if let Command::Doctor(args) = &cli.command {
+        // Before loading the config: doctor reports a broken config instead of failing on it.
+        let repo = Repo::discover(&std::env::current_dir()?)?;
+        let json = cli.json || cli.format == Some(Format::Json);
+        return sync::doctor(&repo, cli.as_agent.as_deref(), json, args.remote.as_deref());
+    }
     let ctx = Ctx::open(&cli)?;
     match cli.command {
         Command::Init(args) => agent::init(&ctx, args),
@@ -127,5 +151,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => mail::search(&ctx, args),
         Command::Check(args) => check::check(&ctx, args),
         Command::Graph(args) => check::graph(&ctx, args),
+        Command::Publish(args) => artifact::publish(&ctx, args),
+        Command::Artifacts => artifact::list(&ctx),
+        Command::Get(args) => artifact::get(&ctx, args),
+        Command::Diff(args) => artifact::diff(&ctx, args),
+        Command::Wait(args) => artifact::wait(&ctx, args),
+        Command::Sync(args) => sync::sync(&ctx, args),
+        Command::Status => sync::status(&ctx),
+        Command::Doctor(_) => unreachable!("handled before the config is loaded"),
     }
 }

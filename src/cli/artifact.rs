@@ -1,0 +1,255 @@
+//! `publish`, `artifacts`, `get`, `diff`, `wait`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use super::format::{ago, iso_time, print_json, short};
+use super::Ctx;
+use crate::agent;
+use crate::artifact::{self, diff::Outcome, spec::parse_version, PublishOptions, Spec, Version};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// DOMAIN/NAME, e.g. api/openapi.json.
+    pub artifact: String,
+    /// The file to publish (`-` for stdin).
+    pub file: String,
+    /// Description of this version.
+    #[arg(short = 'm', long = "message", value_name = "DESC")]
+    pub message: Option<String>,
+    /// Media type (default: guessed from the name and content).
+    #[arg(long = "type", value_name = "MEDIA")]
+    pub media_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// DOMAIN/NAME or DOMAIN/NAME@VERSION.
+    pub artifact: String,
+    /// Write to PATH instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Overwrite PATH if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// DOMAIN/NAME.
+    pub artifact: String,
+    /// Old version (default: the one before NEW).
+    pub old: Option<String>,
+    /// New version (default: latest).
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// DOMAIN/NAME.
+    pub artifact: String,
+    /// Give up after S seconds (exit 1).
+    #[arg(long, default_value_t = 300, value_name = "S")]
+    pub timeout: u64,
+}
+
+pub fn publish(ctx: &Ctx, args: PublishArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let spec = Spec::parse_unversioned(&args.artifact)?;
+    let content = read_input(&args.file)?;
+    let options = PublishOptions {
+        description: args.message.unwrap_or_default(),
+        media_type: args.media_type,
+        announce: true,
+    };
+    let version = artifact::publish(&ctx.repo, &ctx.config, &me, &spec, &content, &options)?;
+    if ctx.json() {
+        print_json(&version_json(&version));
+    } else {
+        println!(
+            "published {}@v{} {} bytes sha256 {}",
+            version.meta.key,
+            version.meta.version,
+            version.meta.size,
+            &version.meta.sha256[..12]
+        );
+    }
+    Ok(())
+}
+
+fn read_input(file: &str) -> Result<Vec<u8>> {
+    if file == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+        return Ok(bytes);
+    }
+    std::fs::read(file).map_err(|e| {
+        Error::usage(format!("cannot read {file}: {e}"))
+            .with_hint("give an existing file, or - for stdin")
+    })
+}
+
+pub fn list(ctx: &Ctx) -> Result<()> {
+    let versions = artifact::list(&ctx.repo)?;
+    if ctx.json() {
+        let rows: Vec<_> = versions.iter().map(version_json).collect();
+        print_json(&rows);
+        return Ok(());
+    }
+    if versions.is_empty() {
+        println!("no artifacts: git comm publish DOMAIN/NAME FILE");
+    }
+    let now = agent::now_secs();
+    for v in &versions {
+        println!("{}", summary_line(v, now));
+    }
+    Ok(())
+}
+
+pub fn summary_line(v: &Version, now: i64) -> String {
+    let mut line = format!(
+        "{}@v{} {} {}B by {} {}",
+        v.meta.key,
+        v.meta.version,
+        v.meta.media_type,
+        v.meta.size,
+        v.publisher,
+        ago(v.time, now)
+    );
+    if let Some(first) = v.meta.description.lines().next() {
+        line.push_str(&format!(": {first}"));
+    }
+    line
+}
+
+pub fn version_json(v: &Version) -> serde_json::Value {
+    json!({
+        "artifact": v.meta.key,
+        "version": v.meta.version,
+        "media_type": v.meta.media_type,
+        "size": v.meta.size,
+        "sha256": v.meta.sha256,
+        "description": v.meta.description,
+        "publisher": v.publisher,
+        "time": iso_time(v.time),
+        "tag": v.tag.to_string(),
+        "blob": v.blob.to_string(),
+        "previous": v.meta.previous.map(|p| p.to_string()),
+    })
+}
+
+pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
+    let spec = Spec::parse(&args.artifact)?;
+    let version = artifact::resolve(&ctx.repo, &spec)?;
+    let bytes = artifact::content(&ctx.repo, &version)?;
+    let Some(path) = args.output else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)?;
+        out.flush()?;
+        return Ok(());
+    };
+    if path.exists() && !args.force {
+        return Err(Error::usage(format!("{} exists", path.display()))
+            .with_hint("pass --force to overwrite it, or choose another -o PATH"));
+    }
+    std::fs::write(&path, &bytes)
+        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    if ctx.json() {
+        print_json(&json!({"path": path, "version": version_json(&version)}));
+    } else {
+        println!(
+            "wrote {} ({}@v{}, {} bytes)",
+            path.display(),
+            version.meta.key,
+            version.meta.version,
+            bytes.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<()> {
+    let spec = Spec::parse_unversioned(&args.artifact)?;
+    let key = spec.key();
+    let at = |v: Option<u64>| {
+        artifact::resolve(
+            &ctx.repo,
+            &Spec {
+                version: v,
+                ..spec.clone()
+            },
+        )
+    };
+    let new = at(args.new.as_deref().map(parse_version).transpose()?)?;
+    let old = match args.old.as_deref() {
+        Some(v) => at(Some(parse_version(v)?))?,
+        None if new.meta.version > 1 => at(Some(new.meta.version - 1))?,
+        None => {
+            return Err(Error::usage(format!("{key} has only one version"))
+                .with_hint("nothing to compare yet; `git comm get` shows it"))
+        }
+    };
+    let old_bytes = artifact::content(&ctx.repo, &old)?;
+    let new_bytes = artifact::content(&ctx.repo, &new)?;
+    let outcome = artifact::diff::diff(&old, &old_bytes, &new, &new_bytes);
+    let (kind, text) = match &outcome {
+        Outcome::Same => ("same", String::new()),
+        Outcome::Binary => ("binary", String::new()),
+        Outcome::Text(t) => ("text", t.clone()),
+    };
+    if ctx.json() {
+        print_json(&json!({
+            "artifact": key, "old": old.meta.version, "new": new.meta.version,
+            "kind": kind, "diff": text,
+        }));
+        return Ok(());
+    }
+    let (o, n) = (old.meta.version, new.meta.version);
+    match outcome {
+        Outcome::Same => println!("{key}: v{o} and v{n} are identical"),
+        Outcome::Binary => println!(
+            "{key}: binary content differs (v{o} {}B sha256 {}, v{n} {}B sha256 {})",
+            old.meta.size,
+            &old.meta.sha256[..12],
+            new.meta.size,
+            &new.meta.sha256[..12]
+        ),
+        Outcome::Text(t) => print!("{t}"),
+    }
+    Ok(())
+}
+
+pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
+    let spec = Spec::parse_unversioned(&args.artifact)?;
+    let key = spec.key();
+    let current = artifact::latest(&ctx.repo, &key)?.map(|v| v.meta.version);
+    let found = artifact::wait(&ctx.repo, &key, current, Duration::from_secs(args.timeout))?;
+    let Some(version) = found else {
+        let what = match current {
+            Some(v) => format!("no version of {key} newer than v{v}"),
+            None => format!("{key} was not published"),
+        };
+        return Err(
+            Error::blocked(format!("{what} within {}s", args.timeout)).with_hint(
+                "run `git comm sync` to fetch others' artifacts, or wait longer with --timeout",
+            ),
+        );
+    };
+    if ctx.json() {
+        print_json(&version_json(&version));
+    } else {
+        println!(
+            "{}@v{} {} by {}",
+            version.meta.key,
+            version.meta.version,
+            short(&version.tag),
+            version.publisher
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! `sync`, `status`, `doctor`.
+
+use clap::Args;
+use serde_json::json;
+
+use super::artifact::version_json;
+use super::format::{ago, iso_time, print_json, short};
+use super::Ctx;
+use crate::agent;
+use crate::artifact;
+use crate::error::Result;
+use crate::lease::{self, Lease, Resource};
+use crate::mail::{self, Filter, Reader};
+use crate::sync::{self, graph, Options, Remote, Report};
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Remote name, URL or path (default: git config comm.remote, else origin).
+    pub remote: Option<String>,
+}
+
+pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
+    let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
+    let report = sync::sync(&ctx.repo, &remote, &Options::default())?;
+    if ctx.json() {
+        print_json(&report_json(&report));
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+pub fn report_json(r: &Report) -> serde_json::Value {
+    json!({
+        "remote": r.remote,
+        "attempts": r.attempts,
+        "pushed": r.pushed,
+        "adopted": r.adopted,
+        "merged": r.merged,
+        "republished": r.republished.iter().map(|(was, now)| json!({"was": was, "now": now})).collect::<Vec<_>>(),
+        "dropped_leases": r.dropped_leases.iter().map(|d| json!({
+            "id": d.lease.id, "holder": d.lease.holder,
+            "winner": d.winner.id, "winner_holder": d.winner.holder,
+        })).collect::<Vec<_>>(),
+        "skipped": r.skipped,
+    })
+}
+
+fn print_report(r: &Report) {
+    let mut line = format!(
+        "synced {}: pushed {}, received {}",
+        r.remote,
+        r.pushed.len(),
+        r.adopted.len()
+    );
+    if !r.merged.is_empty() {
+        line.push_str(&format!(", merged {}", r.merged.join(" ")));
+    }
+    if r.attempts > 1 {
+        line.push_str(&format!(" ({} attempts)", r.attempts));
+    }
+    println!("{line}");
+    for (was, now) in &r.republished {
+        println!("republished {was} as {now} (the remote had published concurrently)");
+    }
+    for d in &r.dropped_leases {
+        println!(
+            "dropped lease {} of {}: conflicts with {} held by {} on {}",
+            d.lease.id, d.lease.holder, d.winner.id, d.winner.holder, r.remote
+        );
+    }
+    for s in &r.skipped {
+        println!("skipped {s}");
+    }
+}
+
+fn overlaps(a: &str, b: &str) -> bool {
+    match (Resource::parse(a), Resource::parse(b)) {
+        (Ok(a), Ok(b)) => a.overlaps(&b),
+        _ => a == b,
+    }
+}
+
+/// Per namespace ref that differs from the remote-tracking copy: (ref, ahead, behind).
+fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
+    let repo = &ctx.repo;
+    let tracking = remote.tracking_prefix();
+    let ns = repo.namespace();
+    let local: std::collections::BTreeMap<String, _> = repo
+        .list_refs(ns)?
+        .into_iter()
+        .map(|(n, id)| (n[ns.len()..].to_string(), id))
+        .collect();
+    let theirs: std::collections::BTreeMap<String, _> = repo
+        .list_refs(&tracking)?
+        .into_iter()
+        .map(|(n, id)| (n[tracking.len()..].to_string(), id))
+        .collect();
+    let mut out = Vec::new();
+    let names: std::collections::BTreeSet<&String> = local.keys().chain(theirs.keys()).collect();
+    for name in names {
+        if name.starts_with("artifact-versions/") {
+            continue;
+        }
+        let state = match (local.get(name), theirs.get(name)) {
+            (Some(l), Some(t)) if l == t => continue,
+            (Some(_), None) => "local only".to_string(),
+            (None, Some(_)) => "remote only".to_string(),
+            (Some(&l), Some(&t)) => {
+                let commits =
+                    repo.gix().find_commit(l).is_ok() && repo.gix().find_commit(t).is_ok();
+                if commits {
+                    let (ahead, behind) = graph::ahead_behind(repo, l, t)?;
+                    format!("ahead {ahead}, behind {behind}")
+                } else {
+                    "differs".to_string()
+                }
+            }
+            (None, None) => continue,
+        };
+        out.push((name.clone(), state));
+    }
+    Ok(out)
+}
+
+pub fn status(ctx: &Ctx) -> Result<()> {
+    let repo = &ctx.repo;
+    let now = agent::now_secs();
+    let me = ctx.me().ok();
+    let card = match &me {
+        Some(name) => agent::read_card(repo, name)?,
+        None => None,
+    };
+    let domain = me
+        .as_deref()
+        .and_then(|m| agent::domain_of(&ctx.config, card.as_ref(), m));
+    let unread = match &me {
+        Some(name) => {
+            let reader = Reader::load(repo, &ctx.config, name)?;
+            Some(
+                mail::inbox(repo, &reader, &Filter::default(), false)?
+                    .messages
+                    .len(),
+            )
+        }
+        None => None,
+    };
+    let leases = lease::live_leases(repo)?;
+    let mine: Vec<&Lease> = leases
+        .iter()
+        .filter(|l| Some(&l.holder) == me.as_ref())
+        .collect();
+    let scope: Vec<String> = domain
+        .as_ref()
+        .and_then(|d| ctx.config.domains.get(d))
+        .map(|d| d.scope.clone())
+        .unwrap_or_default();
+    let touching: Vec<&Lease> = leases
+        .iter()
+        .filter(|l| Some(&l.holder) != me.as_ref())
+        .filter(|l| {
+            l.resources
+                .iter()
+                .any(|r| scope.iter().any(|s| overlaps(r, s)))
+        })
+        .collect();
+    let mut artifacts = artifact::list(repo)?;
+    artifacts.sort_by_key(|v| std::cmp::Reverse(v.time));
+    artifacts.truncate(5);
+    let cards = agent::list_cards(repo)?;
+    let remote = sync::resolve_remote(repo, None).ok();
+    let last = remote
+        .as_ref()
+        .and_then(|r| sync::state::load(repo, &r.label));
+    let diverged = match &remote {
+        Some(r) => divergence(ctx, r)?,
+        None => Vec::new(),
+    };
+
+    if ctx.json() {
+        let lease_json = |l: &&Lease| {
+            json!({"id": l.id, "holder": l.holder, "resources": l.resources,
+                   "exclusive": l.exclusive, "expires": iso_time(l.expires)})
+        };
+        print_json(&json!({
+            "me": me, "domain": domain, "joined": card.is_some(), "unread": unread,
+            "my_leases": mine.iter().map(lease_json).collect::<Vec<_>>(),
+            "leases_touching_my_domain": touching.iter().map(lease_json).collect::<Vec<_>>(),
+            "recent_artifacts": artifacts.iter().map(version_json).collect::<Vec<_>>(),
+            "agents": cards.iter().map(|c| json!({"name": c.name, "domain": c.domain,
+                "last_seen": iso_time(c.last_seen)})).collect::<Vec<_>>(),
+            "remote": remote.as_ref().map(|r| r.name.clone()),
+            "last_sync": last.as_ref().map(|l| iso_time(l.time)),
+            "divergence": diverged.iter().map(|(r, s)| json!({"ref": r, "state": s})).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+    let who = me
+        .clone()
+        .unwrap_or_else(|| "- (no identity: --as NAME)".into());
+    let joined = if card.is_some() || me.is_none() {
+        ""
+    } else {
+        " (not joined)"
+    };
+    println!(
+        "me: {who}{joined} domain={} unread={}",
+        domain.as_deref().unwrap_or("-"),
+        unread.map_or("-".to_string(), |u| u.to_string())
+    );
+    let lease_line = |l: &Lease| {
+        format!(
+            "{} {} {} [{}] expires in {}s",
+            l.id,
+            l.holder,
+            if l.exclusive { "exclusive" } else { "shared" },
+            l.resources.join(","),
+            l.expires - now
+        )
+    };
+    if mine.is_empty() {
+        println!("my leases: none");
+    } else {
+        println!("my leases:");
+    }
+    for l in &mine {
+        println!("  {}", lease_line(l));
+    }
+    if !touching.is_empty() {
+        println!("others' leases in my domain:");
+        for l in &touching {
+            println!("  {}", lease_line(l));
+        }
+    }
+    if !artifacts.is_empty() {
+        println!("recent artifacts:");
+        for v in &artifacts {
+            println!("  {}", super::artifact::summary_line(v, now));
+        }
+    }
+    let agents: Vec<String> = cards
+        .iter()
+        .map(|c| format!("{} {}", c.name, ago(c.last_seen, now)))
+        .collect();
+    println!(
+        "agents: {}",
+        if agents.is_empty() {
+            "none".into()
+        } else {
+            agents.join(", ")
+        }
+    );
+    match &remote {
+        None => println!("remote: none (git remote add origin URL, then git comm sync)"),
+        Some(r) => {
+            let when = last.map_or("never".to_string(), |l| ago(l.time, now));
+            println!("remote: {} last sync {when}", r.name);
+            if diverged.is_empty() && when != "never" {
+                println!("  in step with the last fetch");
+            }
+            for (name, state) in &diverged {
+                println!("  {name}: {state}");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub use doctor::doctor;
+
+mod doctor {
+    use super::*;
+    use crate::config::Config;
+    use crate::error::Error;
+    use crate::repo::Repo;
+    use crate::sync::git;
+
+    struct Check {
+        name: &'static str,
+        ok: bool,
+        detail: String,
+    }
+
+    fn check(name: &'static str, ok: bool, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok,
+            detail: detail.into(),
+        }
+    }
+
+    /// Runs without a parsed config, so a broken config is reported instead of fatal.
+    pub fn doctor(
+        repo: &Repo,
+        as_agent: Option<&str>,
+        json_out: bool,
+        remote_arg: Option<&str>,
+    ) -> Result<()> {
+        let mut checks = Vec::new();
+        let config = match repo.workdir() {
+            Some(root) => Config::load(root),
+            None => Ok(Config::empty()),
+        };
+        checks.push(match &config {
+            Ok(_) => check("config", true, "parses"),
+            Err(e) => check("config", false, e.to_string()),
+        });
+        checks.push(hooks_check(repo));
+        checks.push(identity_check(repo, as_agent, config.as_ref().ok()));
+        checks.extend(remote_checks(repo, remote_arg));
+        let failed = checks.iter().filter(|c| !c.ok).count();
+        if json_out {
+            let rows: Vec<_> = checks
+                .iter()
+                .map(|c| json!({"check": c.name, "ok": c.ok, "detail": c.detail}))
+                .collect();
+            print_json(&json!({"ok": failed == 0, "checks": rows}));
+        } else {
+            for c in &checks {
+                let mark = if c.ok { "ok  " } else { "FAIL" };
+                println!("{mark} {}: {}", c.name, c.detail);
+            }
+        }
+        if failed > 0 {
+            return Err(Error::blocked(format!("{failed} check(s) failed"))
+                .with_hint("fix the FAIL lines above, then run `git comm doctor` again"));
+        }
+        Ok(())
+    }
+
+    fn hooks_dir(repo: &Repo) -> std::path::PathBuf {
+        match repo.config_string("core.hooksPath") {
+            Some(p) => {
+                let path = std::path::PathBuf::from(p);
+                if path.is_absolute() {
+                    path
+                } else {
+                    repo.workdir().unwrap_or(repo.common_dir()).join(path)
+                }
+            }
+            None => repo.common_dir().join("hooks"),
+        }
+    }
+
+    fn hooks_check(repo: &Repo) -> Check {
+        let dir = hooks_dir(repo);
+        let missing: Vec<&str> = ["pre-commit", "post-commit", "pre-push"]
+            .into_iter()
+            .filter(|h| {
+                std::fs::read_to_string(dir.join(h))
+                    .map(|text| !text.contains("git-comm") && !text.contains("git comm"))
+                    .unwrap_or(true)
+            })
+            .collect();
+        if missing.is_empty() {
+            check("hooks", true, format!("installed in {}", dir.display()))
+        } else {
+            check(
+                "hooks",
+                false,
+                format!(
+                    "{} not installed: run `git comm hooks install`",
+                    missing.join(", ")
+                ),
+            )
+        }
+    }
+
+    fn identity_check(repo: &Repo, as_agent: Option<&str>, config: Option<&Config>) -> Check {
+        let name = match agent::resolve_identity(repo, as_agent) {
+            Ok(n) => n,
+            Err(e) => return check("identity", false, e.to_string().replace('\n', "; ")),
+        };
+        let card = agent::read_card(repo, &name).ok().flatten();
+        let bound = config.is_some_and(|c| c.agents.contains_key(&name));
+        if card.is_some() || bound {
+            check("identity", true, format!("{name}, joined"))
+        } else {
+            check(
+                "identity",
+                false,
+                format!("{name} has not joined: run `git comm join {name}`"),
+            )
+        }
+    }
+
+    fn remote_checks(repo: &Repo, remote_arg: Option<&str>) -> Vec<Check> {
+        let remote = match sync::resolve_remote(repo, remote_arg) {
+            Ok(r) => r,
+            Err(e) => {
+                let ok = remote_arg.is_none();
+                let detail = if ok {
+                    "none configured; offline use only (git remote add origin URL to share)".into()
+                } else {
+                    e.to_string().replace('\n', "; ")
+                };
+                return vec![check("remote", ok, detail)];
+            }
+        };
+        match git::probe(repo.git_dir(), &remote.name, repo.namespace()) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => {
+                return vec![check(
+                    "remote",
+                    false,
+                    format!("{} unreachable: {why}", remote.name),
+                )]
+            }
+            Err(e) => return vec![check("remote", false, e.to_string())],
+        }
+        vec![
+            check("remote", true, format!("{} reachable", remote.name)),
+            namespace_check(repo, &remote),
+        ]
+    }
+
+    /// Push a throwaway ref under the namespace and delete it again.
+    fn namespace_check(repo: &Repo, remote: &Remote) -> Check {
+        let probe = || -> Result<std::result::Result<(), String>> {
+            let tree = repo.empty_tree()?;
+            let commit = repo.write_commit(tree, &[], "git-comm", "doctor: namespace probe\n")?;
+            let name = repo.ns_ref(&format!("doctor-probe/{}", short(&commit)));
+            let update = git::Update {
+                name: name.clone(),
+                new: commit,
+                expected: None,
+            };
+            Ok(match git::push(repo.git_dir(), &remote.name, &[update])? {
+                git::PushOutcome::Done => {
+                    git::delete_remote_ref(repo.git_dir(), &remote.name, &name, commit)?;
+                    Ok(())
+                }
+                git::PushOutcome::Stale(why) | git::PushOutcome::Refused(why) => Err(why),
+            })
+        };
+        let ns = repo.namespace();
+        match probe() {
+            Ok(Ok(())) => check("namespace", true, format!("{} accepts {ns}*", remote.name)),
+            Ok(Err(why)) => check(
+                "namespace",
+                false,
+                format!(
+                    "{} refuses refs under {ns} ({why}); if it accepts only branches: git config comm.namespace refs/heads/comm-node/",
+                    remote.name
+                ),
+            ),
+            Err(e) => check("namespace", false, e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Per-ref merge policy: what the local value of a namespace ref becomes after a fetch.
+//! Every decision only adds history (merge commits, new versions); nothing is rebased.
+
+use crate::artifact::{self, Meta, Version};
+use crate::error::{Error, Result};
+use crate::mail::{mailbox, Draft};
+use crate::repo::{ObjectId, Repo};
+
+use super::graph::{commit_time, is_ancestor, merge_base};
+use super::ledger;
+
+/// The author of sync's own merge commits.
+pub const SYNC_AUTHOR: &str = "git-comm";
+
+/// What to do with a local ref given the remote's value.
+#[derive(Debug)]
+pub enum Resolution {
+    /// Local stays as it is (push it if it differs from the remote).
+    Keep,
+    /// Move the local ref to this value.
+    Set(ObjectId),
+    /// Leave it alone and do not push it, for this reason.
+    Skip(String),
+}
+
+/// Outcome of a merge step worth telling the user about.
+#[derive(Debug, Default)]
+pub struct Notes {
+    pub merged: Vec<String>,
+    pub republished: Vec<String>,
+    pub dropped_leases: Vec<ledger::Dropped>,
+}
+
+/// Fast-forward either way when one side contains the other, else `diverged()`.
+fn by_ancestry(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    diverged: impl FnOnce() -> Result<Resolution>,
+) -> Result<Resolution> {
+    if local == remote || is_ancestor(repo, remote, local)? {
+        Ok(Resolution::Keep)
+    } else if is_ancestor(repo, local, remote)? {
+        Ok(Resolution::Set(remote))
+    } else {
+        diverged()
+    }
+}
+
+/// Mail: join divergent histories with a merge commit (no trailers, so not a message).
+pub fn mail(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Resolution> {
+    by_ancestry(repo, local, remote, || {
+        let tree = repo.empty_tree()?;
+        let message = format!("sync: join mail from {label}\n");
+        let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
+        notes.merged.push("mail".to_string());
+        Ok(Resolution::Set(id))
+    })
+}
+
+/// Agent card: merge commit whose tree is the card with the newer `last_seen`.
+pub fn card(
+    repo: &Repo,
+    name: &str,
+    local: ObjectId,
+    remote: ObjectId,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Resolution> {
+    by_ancestry(repo, local, remote, || {
+        let seen = |c: ObjectId| -> Result<i64> {
+            let bytes = repo.read_tree_file(c, "card.json")?.unwrap_or_default();
+            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            Ok(value["last_seen"].as_i64().unwrap_or(0))
+        };
+        let newer = if seen(local)? > seen(remote)? {
+            local
+        } else {
+            remote
+        };
+        let tree = repo
+            .gix()
+            .find_commit(newer)
+            .map_err(|e| Error::git(format!("cannot read card {name}: {e}")))?
+            .tree_id()
+            .map_err(|e| Error::git(format!("cannot read card {name}: {e}")))?
+            .detach();
+        let message = format!("sync: merge card {name} from {label}\n");
+        let id = repo.write_commit(tree, &[local, remote], name, &message)?;
+        notes.merged.push(format!("agents/{name}"));
+        Ok(Resolution::Set(id))
+    })
+}
+
+/// Read cursor: the descendant, or the newer one if they diverged.
+pub fn cursor(repo: &Repo, local: ObjectId, remote: ObjectId) -> Result<Resolution> {
+    by_ancestry(repo, local, remote, || {
+        if commit_time(repo, remote)? >= commit_time(repo, local)? {
+            Ok(Resolution::Set(remote))
+        } else {
+            Ok(Resolution::Keep)
+        }
+    })
+}
+
+/// Any other commit ref: fast-forward either way; divergence is left alone and reported.
+pub fn other(repo: &Repo, name: &str, local: ObjectId, remote: ObjectId) -> Result<Resolution> {
+    let both_commits =
+        repo.gix().find_commit(local).is_ok() && repo.gix().find_commit(remote).is_ok();
+    if !both_commits {
+        return Ok(if local == remote {
+            Resolution::Keep
+        } else {
+            Resolution::Skip(format!("{name}: local and remote differ; not merged"))
+        });
+    }
+    by_ancestry(repo, local, remote, || {
+        Ok(Resolution::Skip(format!(
+            "{name}: diverged and sync has no merge rule for it; left as is"
+        )))
+    })
+}
+
+/// Lease ledger: three-way merge; conflicting local grants lose to the remote's.
+pub fn ledger(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Resolution> {
+    by_ancestry(repo, local, remote, || {
+        let base = merge_base(repo, local, remote)?;
+        let merged = ledger::merge(repo, base, local, remote, crate::agent::now_secs())?;
+        let tree = merged.tree;
+        let mut message = format!("sync: merge ledger from {label}\n");
+        if !merged.dropped.is_empty() {
+            message.push('\n');
+            for d in &merged.dropped {
+                message.push_str(&format!(
+                    "dropped {} of {}: conflicts with {} of {} granted on {label}\n",
+                    d.lease.id, d.lease.holder, d.winner.id, d.winner.holder
+                ));
+            }
+        }
+        let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
+        notes.merged.push("leases".to_string());
+        notes.dropped_leases.extend(merged.dropped);
+        Ok(Resolution::Set(id))
+    })
+}
+
+/// Artifact `key`: fast-forward along the `Previous:` chain; if both sides published,
+/// keep the remote's versions and re-publish ours on top (nothing lost). Returns the
+/// resolution and the versions re-published (to announce once the ref is moved).
+pub fn artifact(
+    repo: &Repo,
+    key: &str,
+    local: ObjectId,
+    remote: ObjectId,
+) -> Result<(Resolution, Vec<(Version, Version)>)> {
+    if local == remote {
+        return Ok((Resolution::Keep, Vec::new()));
+    }
+    let local_chain = artifact::chain(repo, key, local)?;
+    if local_chain.iter().any(|v| v.tag == remote) {
+        return Ok((Resolution::Keep, Vec::new()));
+    }
+    let remote_chain = artifact::chain(repo, key, remote)?;
+    if remote_chain.iter().any(|v| v.tag == local) {
+        return Ok((Resolution::Set(remote), Vec::new()));
+    }
+    let mut tip = remote_chain[0].clone();
+    let mut republished = Vec::new();
+    for mine in local_chain
+        .iter()
+        .rev()
+        .filter(|v| !remote_chain.iter().any(|r| r.tag == v.tag))
+    {
+        if mine.blob == tip.blob {
+            continue; // same content already on top: nothing to add
+        }
+        let note = format!(
+            "re-published by sync: was v{} here, concurrent with the remote's v{}",
+            mine.meta.version, tip.meta.version
+        );
+        let description = if mine.meta.description.is_empty() {
+            note
+        } else {
+            format!("{}\n\n{note}", mine.meta.description)
+        };
+        let meta = Meta {
+            key: key.to_string(),
+            version: tip.meta.version + 1,
+            previous: Some(tip.tag),
+            description,
+            ..mine.meta.clone()
+        };
+        let tag = artifact::tag::write(repo, mine.blob, &mine.publisher, &meta)?;
+        let next = artifact::tag::read(repo, key, tag)?;
+        republished.push((mine.clone(), next.clone()));
+        tip = next;
+    }
+    Ok((Resolution::Set(tip.tag), republished))
+}
+
+/// Tell everyone a local version got a new number.
+pub fn announce_republish(repo: &Repo, old: &Version, new: &Version) -> Result<()> {
+    let label = format!("{}@v{}", new.meta.key, new.meta.version);
+    let draft = Draft {
+        subject: format!(
+            "republished {label} (was v{} before sync)",
+            old.meta.version
+        ),
+        body: new.meta.description.clone(),
+        to: vec![crate::agent::EVERYONE.to_string()],
+        kind: "artifact".to_string(),
+        artifact: Some(label),
+        ..Draft::default()
+    };
+    mailbox::append(repo, &new.publisher, &draft)?;
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! `git comm sync`: fetch the namespace into remote-tracking refs outside it
+//! (`refs/comm-node-remotes/<remote>/...`), merge each ref by its kind's policy, then push
+//! every changed ref atomically with a lease on the value just fetched (never a bare force).
+//! A rejected push means someone else pushed first: fetch, merge again, retry (bounded).
+
+pub mod git;
+pub mod graph;
+pub mod lease;
+pub mod ledger;
+pub mod merge;
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::artifact;
+use crate::error::{Error, Result};
+use crate::repo::{ObjectId, Repo, Swap};
+use merge::{Notes, Resolution};
+
+pub const TRACKING_ROOT: &str = "refs/comm-node-remotes/";
+const MAX_ATTEMPTS: u32 = 8;
+const LOCAL_CAS_ATTEMPTS: u32 = 50;
+
+/// The remote to sync with: what git is told (`name`) and the tracking directory (`label`).
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub name: String,
+    pub label: String,
+}
+
+impl Remote {
+    pub fn tracking_prefix(&self) -> String {
+        format!("{TRACKING_ROOT}{}/", self.label)
+    }
+}
+
+/// `arg`, else git config `comm.remote`, else `origin`; a configured remote or a URL/path.
+pub fn resolve_remote(repo: &Repo, arg: Option<&str>) -> Result<Remote> {
+    let name = arg
+        .map(str::to_string)
+        .or_else(|| repo.config_string("comm.remote"))
+        .unwrap_or_else(|| "origin".to_string());
+    if repo.config_string(&format!("remote.{name}.url")).is_some() {
+        let label = sanitize(&name);
+        return Ok(Remote { name, label });
+    }
+    let looks_like_url = name.contains([':', '/']) || std::path::Path::new(&name).exists();
+    if looks_like_url {
+        let digest = artifact::sha256_hex(name.as_bytes());
+        return Ok(Remote {
+            label: format!("url-{}", &digest[..12]),
+            name,
+        });
+    }
+    Err(Error::usage(format!("no remote '{name}'")).with_hint(
+        "add it with `git remote add NAME URL`, pass a URL or path, or `git config comm.remote NAME`",
+    ))
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('.')
+        .to_string()
+}
+
+/// Which refs a sync handles: all, or only those under the given suffixes (e.g. `leases`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub only: Option<Vec<String>>,
+}
+
+impl Options {
+    fn wants(&self, suffix: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| {
+            only.iter()
+                .any(|p| suffix == p || suffix.starts_with(&format!("{p}/")))
+        })
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub remote: String,
+    pub attempts: u32,
+    /// Refs moved to the remote's value (new or fast-forwarded).
+    pub adopted: Vec<String>,
+    /// Refs joined with a merge commit.
+    pub merged: Vec<String>,
+    /// Local artifact versions renumbered on top of the remote's: (was, now).
+    pub republished: Vec<(String, String)>,
+    pub dropped_leases: Vec<ledger::Dropped>,
+    pub pushed: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// Fetch, merge, push, retrying when the remote moves in between.
+pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
+    let tracking = remote.tracking_prefix();
+    let mut report = Report {
+        remote: remote.name.clone(),
+        ..Report::default()
+    };
+    let mut last_reason = String::new();
+    for attempt in 1..=MAX_ATTEMPTS {
+        report.attempts = attempt;
+        git::fetch(repo.git_dir(), &remote.name, repo.namespace(), &tracking)?;
+        let updates = reconcile(repo, &tracking, &remote.label, options, &mut report)?;
+        if updates.is_empty() {
+            finish(repo, remote, &report);
+            return Ok(report);
+        }
+        match git::push(repo.git_dir(), &remote.name, &updates)? {
+            git::PushOutcome::Done => {
+                record_pushed(repo, &tracking, &updates)?;
+                report.pushed = updates.iter().map(|u| suffix(repo, &u.name)).collect();
+                finish(repo, remote, &report);
+                return Ok(report);
+            }
+            git::PushOutcome::Stale(reason) => {
+                last_reason = reason;
+                std::thread::sleep(retry_delay(attempt));
+            }
+            git::PushOutcome::Refused(reason) => {
+                return Err(Error::blocked(format!(
+                    "{} refused the push: {reason}",
+                    remote.name
+                ))
+                .with_hint(
+                    "nothing was lost: local refs keep the merged state; check the remote's hooks and permissions, or run `git comm doctor`",
+                ));
+            }
+        }
+    }
+    Err(Error::blocked(format!(
+        "gave up after {MAX_ATTEMPTS} attempts: {} kept moving ({last_reason})",
+        remote.name
+    ))
+    .with_hint("others are pushing right now; run `git comm sync` again"))
+}
+
+fn retry_delay(attempt: u32) -> Duration {
+    let base = 50u64 << attempt.min(5);
+    let jitter = (std::process::id() as u64 * 7919 + attempt as u64 * 104_729) % base;
+    Duration::from_millis(base / 2 + jitter)
+}
+
+fn finish(repo: &Repo, remote: &Remote, report: &Report) {
+    let last = state::LastSync {
+        remote: remote.name.clone(),
+        time: crate::agent::now_secs(),
+        pushed: report.pushed.len(),
+        adopted: report.adopted.len(),
+    };
+    state::save(repo, &remote.label, &last);
+}
+
+fn suffix(repo: &Repo, name: &str) -> String {
+    name.strip_prefix(repo.namespace())
+        .unwrap_or(name)
+        .to_string()
+}
+
+fn refs_below(repo: &Repo, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
+    Ok(repo
+        .list_refs(prefix)?
+        .into_iter()
+        .map(|(name, id)| (name[prefix.len()..].to_string(), id))
+        .collect())
+}
+
+/// After a successful push the remote holds our values: record them as tracked.
+fn record_pushed(repo: &Repo, tracking: &str, updates: &[git::Update]) -> Result<()> {
+    for u in updates {
+        let name = format!("{tracking}{}", suffix(repo, &u.name));
+        let current = repo.read_ref(&name)?;
+        if current != Some(u.new) {
+            repo.swap_ref(&name, current, u.new)?;
+        }
+    }
+    Ok(())
+}
+
+/// Merge every fetched ref into its local counterpart; return the pushes needed.
+fn reconcile(
+    repo: &Repo,
+    tracking: &str,
+    label: &str,
+    options: &Options,
+    report: &mut Report,
+) -> Result<Vec<git::Update>> {
+    let remote_refs = refs_below(repo, tracking)?;
+    let local_before = refs_below(repo, repo.namespace())?;
+    let mut all: BTreeSet<String> = remote_refs.keys().cloned().collect();
+    all.extend(local_before.keys().cloned());
+    all.retain(|s| options.wants(s));
+    let mut skipped = BTreeSet::new();
+    let mut notes = Notes::default();
+
+    for s in all.iter().filter(|s| s.starts_with("artifacts/")) {
+        if let Some(&remote) = remote_refs.get(s) {
+            reconcile_artifact(repo, s, remote, report)?;
+        }
+    }
+    // Mail last: re-published artifacts announce themselves in the mail.
+    let ordered = all
+        .iter()
+        .filter(|s| !s.starts_with("artifacts/") && s.as_str() != "mail")
+        .chain(all.iter().filter(|s| s.as_str() == "mail"));
+    for s in ordered {
+        let Some(&remote) = remote_refs.get(s) else {
+            continue;
+        };
+        let name = repo.ns_ref(s);
+        let outcome = settle(repo, &name, remote, |local| {
+            resolve(repo, s, local, remote, label, &mut notes)
+        })?;
+        match outcome {
+            Settled::Adopted => report.adopted.push(s.clone()),
+            Settled::Skipped(why) => {
+                report.skipped.push(why);
+                skipped.insert(s.clone());
+            }
+            Settled::Kept | Settled::Merged => {}
+        }
+    }
+    report.merged.extend(notes.merged);
+    report.dropped_leases.extend(notes.dropped_leases);
+
+    let local_after = refs_below(repo, repo.namespace())?;
+    Ok(local_after
+        .into_iter()
+        .filter(|(s, _)| options.wants(s) && !skipped.contains(s))
+        .filter(|(s, id)| remote_refs.get(s) != Some(id))
+        .map(|(s, id)| git::Update {
+            name: repo.ns_ref(&s),
+            new: id,
+            expected: remote_refs.get(&s).copied(),
+        })
+        .collect())
+}
+
+fn resolve(
+    repo: &Repo,
+    suffix: &str,
+    local: ObjectId,
+    remote: ObjectId,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Resolution> {
+    if suffix == "mail" {
+        merge::mail(repo, local, remote, label, notes)
+    } else if suffix == "leases" {
+        merge::ledger(repo, local, remote, label, notes)
+    } else if let Some(name) = suffix.strip_prefix("agents/") {
+        merge::card(repo, name, local, remote, label, notes)
+    } else if suffix.starts_with("cursors/") {
+        merge::cursor(repo, local, remote)
+    } else if suffix.starts_with("artifact-versions/") {
+        Ok(Resolution::Keep) // rewritten from the merged chain; local-only ones are pushed
+    } else {
+        merge::other(repo, suffix, local, remote)
+    }
+}
+
+enum Settled {
+    Kept,
+    Adopted,
+    Merged,
+    Skipped(String),
+}
+
+/// Apply a resolution to the local ref with compare-and-swap, recomputing when a local
+/// writer moved the ref meanwhile.
+fn settle(
+    repo: &Repo,
+    name: &str,
+    remote: ObjectId,
+    mut decide: impl FnMut(ObjectId) -> Result<Resolution>,
+) -> Result<Settled> {
+    for _ in 0..LOCAL_CAS_ATTEMPTS {
+        let local = repo.read_ref(name)?;
+        let resolution = match local {
+            None => Resolution::Set(remote),
+            Some(l) => decide(l)?,
+        };
+        match resolution {
+            Resolution::Keep => return Ok(Settled::Kept),
+            Resolution::Skip(why) => return Ok(Settled::Skipped(why)),
+            Resolution::Set(new) => {
+                if repo.swap_ref(name, local, new)? == Swap::Done {
+                    return Ok(if new == remote {
+                        Settled::Adopted
+                    } else {
+                        Settled::Merged
+                    });
+                }
+            }
+        }
+    }
+    Err(
+        Error::git(format!("cannot merge {name}: it keeps changing locally"))
+            .with_hint("another local process keeps writing it; run `git comm sync` again"),
+    )
+}
+
+fn reconcile_artifact(
+    repo: &Repo,
+    suffix: &str,
+    remote: ObjectId,
+    report: &mut Report,
+) -> Result<()> {
+    let key = &suffix["artifacts/".len()..];
+    let name = repo.ns_ref(suffix);
+    for _ in 0..LOCAL_CAS_ATTEMPTS {
+        let local = repo.read_ref(&name)?;
+        let (resolution, republished) = match local {
+            None => (Resolution::Set(remote), Vec::new()),
+            Some(l) => merge::artifact(repo, key, l, remote)?,
+        };
+        let Resolution::Set(new) = resolution else {
+            return Ok(());
+        };
+        if repo.swap_ref(&name, local, new)? != Swap::Done {
+            continue;
+        }
+        for version in artifact::chain(repo, key, new)? {
+            artifact::record_version(repo, key, version.meta.version, version.tag)?;
+        }
+        if republished.is_empty() {
+            report.adopted.push(suffix.to_string());
+        }
+        for (old, new) in republished {
+            merge::announce_republish(repo, &old, &new)?;
+            report.republished.push((
+                format!("{key}@v{}", old.meta.version),
+                format!("{key}@v{}", new.meta.version),
+            ));
+        }
+        return Ok(());
+    }
+    Err(Error::git(format!(
+        "cannot merge artifact {key}: it keeps changing locally"
+    )))
+}
+
+/// Configure `remote.R.fetch`/`remote.R.push` so plain `git fetch`/`git push` carry the
+/// namespace too. Returns the refspecs added (none when already configured).
+pub fn configure_remote(repo: &Repo, remote_name: &str) -> Result<Vec<String>> {
+    if repo
+        .config_string(&format!("remote.{remote_name}.url"))
+        .is_none()
+    {
+        return Err(Error::usage(format!("no remote '{remote_name}'"))
+            .with_hint("add it first: git remote add NAME URL"));
+    }
+    let remote = resolve_remote(repo, Some(remote_name))?;
+    let ns = repo.namespace();
+    let fetch_spec = format!("+{ns}*:{}*", remote.tracking_prefix());
+    let push_spec = format!("{ns}*:{ns}*");
+    let git_dir = repo.git_dir();
+    let mut added = Vec::new();
+    let fetch_key = format!("remote.{remote_name}.fetch");
+    if !git::config_get_all(git_dir, &fetch_key)?.contains(&fetch_spec) {
+        git::config_add(git_dir, &fetch_key, &fetch_spec)?;
+        added.push(format!("{fetch_key} {fetch_spec}"));
+    }
+    let push_key = format!("remote.{remote_name}.push");
+    let pushes = git::config_get_all(git_dir, &push_key)?;
+    if !pushes.contains(&push_spec) {
+        // A push refspec replaces push.default; keep plain `git push` pushing the branch.
+        if pushes.is_empty() {
+            git::config_add(git_dir, &push_key, "HEAD")?;
+            added.push(format!("{push_key} HEAD"));
+        }
+        git::config_add(git_dir, &push_key, &push_spec)?;
+        added.push(format!("{push_key} {push_spec}"));
+    }
+    Ok(added)
+}

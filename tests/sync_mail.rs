@@ -1,0 +1,144 @@
+//! Offline-first mail: clones send while apart and converge on one history through sync.
+
+mod common;
+mod sync_net;
+
+use std::time::Instant;
+
+use common::*;
+use sync_net::*;
+
+fn converge(first_syncs_a: bool) {
+    let net = Net::new();
+    let a = net.clone("a");
+    let b = net.clone("b");
+    ok(&a, &["--as", "alice", "join"]);
+    ok(&b, &["--as", "bob", "join"]);
+    send_many(&a, "alice", 500);
+    send_many(&b, "bob", 500);
+    let (first, second) = if first_syncs_a { (&a, &b) } else { (&b, &a) };
+    sync_ok(first);
+    let out = sync_ok(second);
+    assert!(out.contains("merged mail"), "{out}");
+    sync_ok(first);
+
+    let expected: Vec<String> = {
+        let mut s: Vec<String> = (0..500)
+            .flat_map(|i| [format!("alice message {i}"), format!("bob message {i}")])
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(subjects(&a), expected);
+    assert_eq!(subjects(&b), expected);
+    assert_eq!(history(&a), history(&b));
+    // 1000 messages + exactly one merge commit joining the two offline histories.
+    assert_eq!(history(&a).lines().count(), 1001);
+    let remote_tip = git_in(&net.remote, &["rev-parse", "refs/comm-node/mail"]);
+    let local_tip = git_in(&a, &["rev-parse", "refs/comm-node/mail"]);
+    assert_eq!(remote_tip, local_tip);
+    // Both agents' cards travelled too.
+    assert_eq!(
+        refs(&a, "refs/comm-node/agents/"),
+        refs(&b, "refs/comm-node/agents/")
+    );
+    // Syncing again changes nothing.
+    let again = sync_ok(second);
+    assert!(
+        again.starts_with("synced origin: pushed 0, received 0"),
+        "{again}"
+    );
+}
+
+#[test]
+fn five_hundred_each_a_first() {
+    let started = Instant::now();
+    converge(true);
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+#[test]
+fn five_hundred_each_b_first() {
+    converge(false);
+}
+
+#[test]
+fn message_ids_are_stable_and_inbox_sees_remote_mail() {
+    let net = Net::new();
+    let a = net.clone("a");
+    let b = net.clone("b");
+    ok(&a, &["--as", "alice", "join"]);
+    ok(&b, &["--as", "bob", "join"]);
+    sync_ok(&a);
+    sync_ok(&b);
+    sync_ok(&a);
+    let sent = ok(&a, &["--as", "alice", "send", "bob", "-s", "hello bob"]);
+    let id = sent.split_whitespace().nth(1).unwrap().to_string();
+    ok(&b, &["--as", "bob", "send", "alice", "-s", "hello alice"]);
+    sync_ok(&a);
+    sync_ok(&b);
+    // The id alice got at send time still names the message on bob's clone after the merge.
+    let shown = ok(&b, &["--as", "bob", "show", &id]);
+    assert!(shown.contains("hello bob"), "{shown}");
+    let inbox = ok(&b, &["--as", "bob", "inbox", "--format", "compact"]);
+    assert!(inbox.contains("alice>bob [info] hello bob"), "{inbox}");
+    // Bob's cursor travels: after sync, alice's clone knows bob read it.
+    sync_ok(&b);
+    sync_ok(&a);
+    assert_eq!(
+        git_in(&a, &["rev-parse", "refs/comm-node/cursors/bob"]),
+        git_in(&b, &["rev-parse", "refs/comm-node/cursors/bob"])
+    );
+}
+
+#[test]
+fn sync_from_a_worktree_and_with_many_clones_racing() {
+    let net = Net::new();
+    let a = net.clone("a");
+    git_in(&a, &["commit", "-q", "--allow-empty", "-m", "base"]);
+    let wt = net.root.path().join("a-wt");
+    git_in(&a, &["worktree", "add", "-q", wt.to_str().unwrap()]);
+    ok(&wt, &["--as", "alice", "join"]);
+    send_many(&wt, "alice", 3);
+    sync_ok(&wt);
+    assert_eq!(
+        subjects(&a).len(),
+        3,
+        "worktree and main checkout share the refs"
+    );
+
+    let clones: Vec<_> = (0..4).map(|i| net.clone(&format!("c{i}"))).collect();
+    for (i, c) in clones.iter().enumerate() {
+        send_many(c, &format!("agent{i}"), 20);
+    }
+    // All four push at once: losers see a stale lease, refetch, merge and retry.
+    let children: Vec<_> = clones
+        .iter()
+        .map(|c| {
+            std::process::Command::new(BIN)
+                .arg("sync")
+                .current_dir(c)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_success(&out, &["sync"]);
+    }
+    // Everyone syncs once more (sequentially) to pick up the others' pushes.
+    for c in clones.iter().chain([&a]) {
+        sync_ok(c);
+    }
+    for c in &clones {
+        sync_ok(c);
+    }
+    let want = subjects(&a);
+    assert_eq!(want.len(), 3 + 4 * 20);
+    for c in &clones {
+        assert_eq!(subjects(c), want);
+        assert_eq!(history(c), history(&a));
+    }
+}
