@@ -28,7 +28,7 @@ def comm_findings(out, err):
         data = json.loads(out)
     except ValueError:
         hits = [l for l in (out + err).splitlines() if re.match(r"^\S+:\d+:\d+", l)]
-        return f"{len(hits)} imports"
+        return len(hits), f"{len(hits)} imports"
     items, unresolved = [], 0
     if isinstance(data, list):
         items = data
@@ -47,7 +47,7 @@ def comm_findings(out, err):
     text = f"{len(real)} imports"
     if unresolved:
         text += f" (+{unresolved} unresolvable)"
-    return text
+    return len(real), text
 
 
 def tach_findings(out, err):
@@ -55,20 +55,20 @@ def tach_findings(out, err):
     located = [d["Located"] for d in data if isinstance(d, dict) and "Located" in d]
     errors = [d for d in located if d.get("severity") == "Error"]
     lines = {(d["file_path"], d["line_number"]) for d in errors}
-    return f"{len(lines)} imports ({len(errors)} names)"
+    return len(lines), f"{len(lines)} imports ({len(errors)} names)"
 
 
 def lint_imports_findings(out, err):
     pairs = [l for l in out.splitlines() if re.match(r"^-\s+\S+ -> \S+", l)]
     lines = sum(len(re.findall(r"l\.\d+", l)) for l in pairs)
     broken = len(re.findall(r" BROKEN$", out, re.M))
-    return f"{lines} imports ({len(pairs)} module pairs, {broken} contracts broken)"
+    return lines, f"{lines} imports ({len(pairs)} module pairs, {broken} contracts broken)"
 
 
 def depcruise_findings(out, err):
     data = json.loads(out)
     errors = [v for v in data["summary"]["violations"] if v["rule"]["severity"] == "error"]
-    return f"{len(errors)} module pairs ({data['summary']['totalCruised']} modules cruised)"
+    return len(errors), f"{len(errors)} module pairs ({data['summary']['totalCruised']} modules cruised)"
 
 
 COUNTERS = {
@@ -85,7 +85,7 @@ def findings(out_dir, corpus, scenario, tool, kind):
     try:
         return COUNTERS[kind](out, err)
     except (ValueError, KeyError, TypeError) as e:
-        return f"unreadable output ({e.__class__.__name__})"
+        return None, f"unreadable output ({e.__class__.__name__})"
 
 
 def source_files(corpora, corpus):
@@ -121,6 +121,7 @@ def main():
     print()
     print("| corpus | scenario | tool | median ms | min–max ms | findings | peer / ours |")
     print("|---|---|---|---:|---:|---|---:|")
+    counts = {}
     for corpus, scenario, tool, kind, median, lo, hi, _rc, _cmd in rows:
         base = ours.get((corpus, scenario))
         if kind == "comm":
@@ -129,8 +130,12 @@ def main():
             ratio = f"{float(median) / base:.2f}"
         else:
             ratio = "n/a"
-        found = findings(out_dir, corpus, scenario, tool, kind)
+        count, found = findings(out_dir, corpus, scenario, tool, kind)
+        if scenario.startswith("whole, cold"):
+            counts.setdefault(corpus, {})[tool] = count
         print(f"| {corpus} | {scenario} | {tool} | {median} | {lo}–{hi} | {found} | {ratio} |")
+    print()
+    honest = verify(counts)
     print()
     print("Commands (run in each corpus repo):")
     print()
@@ -140,7 +145,21 @@ def main():
         if (corpus, short) not in seen:
             seen.add((corpus, short))
             print(f"- {corpus}, {scenario}: `{short}`")
+    return 0 if honest else 1
+
+
+def verify(counts):
+    """Every tool must have found violations where the rules make some; say so plainly."""
+    ok = True
+    for corpus, by_tool in counts.items():
+        found = ", ".join(f"{t}: {'?' if n is None else n}" for t, n in by_tool.items())
+        print(f"Violations found by each tool on {corpus} (whole repo): {found}.")
+        for tool, n in by_tool.items():
+            if not n:
+                ok = False
+                print(f"**WARNING: {tool} on {corpus} reported no violation: its timing is not comparable.**")
+    return ok
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
