@@ -44,9 +44,14 @@ def comm_findings(out, err):
                 unresolved = data[key]
     real = [i for i in items if not (isinstance(i, dict) and "unresolv" in str(i.get("rule", "")))]
     unresolved += len(items) - len(real)
-    text = f"{len(real)} imports"
+    lines = {(i.get("file"), i.get("line")) for i in real if isinstance(i, dict)}
+    text = f"{len(lines)} imports ({len(real)} names)"
+    stats = data.get("stats", {}) if isinstance(data, dict) else {}
     if unresolved:
-        text += f" (+{unresolved} unresolvable)"
+        text += f", {unresolved} unresolvable"
+    if stats:
+        text += f"; {stats.get('files')} files, {stats.get('parsed')} parsed, {stats.get('cached')} cached"
+    real = lines
     return len(real), text
 
 
