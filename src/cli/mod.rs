@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod format;
+pub mod lease;
 pub mod mail;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +59,14 @@ pub enum Command {
     Inbox(mail::InboxArgs),
     /// Search all mail.
     Search(mail::SearchArgs),
+    /// Reserve paths or keys (exclusive unless --shared); conflicts exit 1.
+    Lease(lease::LeaseArgs),
+    /// Extend your leases (default: all of them).
+    Renew(lease::RenewArgs),
+    /// Give leases back; --force ID --reason TEXT breaks another agent's lease.
+    Release(lease::ReleaseArgs),
+    /// List live leases.
+    Leases(lease::LeasesArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -113,5 +122,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ack(args) => mail::ack(&ctx, args),
         Command::Inbox(args) => mail::inbox(&ctx, args),
         Command::Search(args) => mail::search(&ctx, args),
+        Command::Lease(args) => lease::lease(&ctx, args),
+        Command::Renew(args) => lease::renew(&ctx, args),
+        Command::Release(args) => lease::release(&ctx, args),
+        Command::Leases(args) => lease::leases(&ctx, args),
     }
 }
