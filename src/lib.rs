@@ -8,6 +8,7 @@ pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod hooks;
 pub mod lease;
 pub mod mail;
 pub mod repo;

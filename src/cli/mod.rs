@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod format;
+pub mod hooks;
 pub mod lease;
 pub mod mail;
 
@@ -67,6 +68,11 @@ pub enum Command {
     Release(lease::ReleaseArgs),
     /// List live leases.
     Leases(lease::LeasesArgs),
+    /// Install, remove or inspect the commit guard hooks.
+    Hooks(hooks::HooksArgs),
+    /// Run one hook's checks (called by the installed shims).
+    #[command(hide = true)]
+    Hook(hooks::HookArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -126,5 +132,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Renew(args) => lease::renew(&ctx, args),
         Command::Release(args) => lease::release(&ctx, args),
         Command::Leases(args) => lease::leases(&ctx, args),
+        Command::Hooks(args) => hooks::hooks(&ctx, args),
+        Command::Hook(args) => hooks::hook(&ctx, args),
     }
 }

@@ -65,7 +65,11 @@ impl TestRepo {
     pub fn comm_refs(&self) -> String {
         git_in(
             self.path(),
-            &["for-each-ref", "--format=%(refname) %(objectname)", "refs/comm-node/"],
+            &[
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+                "refs/comm-node/",
+            ],
         )
     }
 }
