@@ -312,3 +312,34 @@ fn pre_push_refuses_commits_under_another_agents_lease() {
         "push of docs only",
     );
 }
+
+#[test]
+fn nested_changes_are_found_beside_unchanged_directories() {
+    let t = guarded_repo();
+    for dir in ["a/b/c", "a/b/d", "a/e", "f"] {
+        t.write(&format!("{dir}/file.txt"), "v1\n");
+    }
+    t.git(&["add", "."]);
+    ok(
+        &git_as(t.path(), Some("bob"), &["commit", "-q", "-m", "tree"]),
+        "tree",
+    );
+    lease(&t, "alice", &["a/b/c/**", "x/**"]);
+    // The index cache-tree stays valid for a/b/d, a/e and f; only a/b/c changed.
+    let err = refused(
+        &commit_file(&t, Some("bob"), "a/b/c/file.txt", "v2\n", &[]),
+        "nested",
+    );
+    assert!(err.contains("a/b/c/file.txt"), "{err}");
+    t.git(&["reset", "-q"]);
+    let err = refused(
+        &commit_file(&t, Some("bob"), "x/y/z/new.txt", "n\n", &[]),
+        "new dir",
+    );
+    assert!(err.contains("x/y/z/new.txt"), "{err}");
+    t.git(&["reset", "-q"]);
+    ok(
+        &commit_file(&t, Some("bob"), "a/b/d/file.txt", "v2\n", &[]),
+        "sibling dir",
+    );
+}
