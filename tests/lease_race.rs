@@ -9,6 +9,7 @@ use common::{TestRepo, BIN};
 
 const RACERS: usize = 8;
 const ROUNDS: usize = 50;
+const PATTERNS: [&str; 4] = ["src/**", "src/*.ts", "src/a.ts", "src/a*"];
 
 #[test]
 fn exactly_one_winner_per_round() {
@@ -18,18 +19,15 @@ fn exactly_one_winner_per_round() {
         t.ok_as(a, &["join"]);
     }
     for round in 0..ROUNDS {
-        // Different but overlapping requests, so overlap (not just equality) is raced.
+        // Different patterns that all overlap pairwise (each covers src/a.ts), so the
+        // race is decided by overlap, not just by identical text.
         let children: Vec<_> = agents
             .iter()
             .enumerate()
             .map(|(i, agent)| {
-                let resource = if i % 2 == 0 {
-                    "src/**".to_string()
-                } else {
-                    format!("src/f{i}.ts")
-                };
+                let resource = PATTERNS[i % PATTERNS.len()];
                 Command::new(BIN)
-                    .args(["--as", agent, "--format", "compact", "lease", &resource])
+                    .args(["--as", agent, "--format", "compact", "lease", resource])
                     .current_dir(t.path())
                     .env_remove("GIT_COMM_AGENT")
                     .stdout(Stdio::piped())
