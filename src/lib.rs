@@ -10,6 +10,7 @@ pub mod boundary;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod hooks;
 pub mod lease;
 pub mod mail;
 pub mod repo;

@@ -4,6 +4,8 @@ pub mod agent;
 pub mod artifact;
 pub mod check;
 pub mod format;
+pub mod hooks;
+pub mod lease;
 pub mod mail;
 pub mod manual;
 pub mod sync;
@@ -82,6 +84,19 @@ pub enum Command {
     Status,
     /// Check hooks, config, identity, remote reachability and namespace support.
     Doctor(sync::SyncArgs),
+    /// Reserve paths or keys (exclusive unless --shared); conflicts exit 1.
+    Lease(lease::LeaseArgs),
+    /// Extend your leases (default: all of them).
+    Renew(lease::RenewArgs),
+    /// Give leases back; --force ID --reason TEXT breaks another agent's lease.
+    Release(lease::ReleaseArgs),
+    /// List live leases.
+    Leases(lease::LeasesArgs),
+    /// Install, remove or inspect the commit guard hooks.
+    Hooks(hooks::HooksArgs),
+    /// Run one hook's checks (called by the installed shims).
+    #[command(hide = true)]
+    Hook(hooks::HookArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -159,5 +174,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sync(args) => sync::sync(&ctx, args),
         Command::Status => sync::status(&ctx),
         Command::Doctor(_) => unreachable!("handled before the config is loaded"),
+        Command::Lease(args) => lease::lease(&ctx, args),
+        Command::Renew(args) => lease::renew(&ctx, args),
+        Command::Release(args) => lease::release(&ctx, args),
+        Command::Leases(args) => lease::leases(&ctx, args),
+        Command::Hooks(args) => hooks::hooks(&ctx, args),
+        Command::Hook(args) => hooks::hook(&ctx, args),
     }
 }

@@ -1,0 +1,181 @@
+//! Hook overhead on a 5,000-file repository with 10 staged files.
+//!
+//! `cargo bench --bench hooks` (release build). Builds a temporary repo, holds a few
+//! leases, then times `git commit` without hooks, with the installed hooks, and the
+//! `git comm hook pre-commit` check alone. Prints a markdown table.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+const FILES: usize = 5_000;
+const DIRS: usize = 50;
+const STAGED: usize = 10;
+const RUNS: usize = 25;
+
+fn main() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path();
+    build_repo(repo);
+    setup_agents_and_leases(repo);
+
+    let mut rows = Vec::new();
+    rows.push(("git commit, no hooks", measure(repo, RUNS, commit)));
+    comm(repo, &["hooks", "install"]);
+    rows.push(("git commit, hooks installed", measure(repo, RUNS, commit)));
+    rows.push((
+        "git comm hook pre-commit alone",
+        measure(repo, RUNS, pre_commit_only),
+    ));
+    rows.push((
+        "git comm hook post-commit alone",
+        measure(repo, RUNS, post_commit_only),
+    ));
+
+    println!("\nHook overhead: {FILES} files, {STAGED} staged, 4 live leases, {RUNS} runs each\n");
+    println!("| scenario | median ms | p90 ms |");
+    println!("|---|---:|---:|");
+    for (name, samples) in &rows {
+        println!(
+            "| {name} | {:.1} | {:.1} |",
+            percentile(samples, 50),
+            percentile(samples, 90)
+        );
+    }
+    let overhead = percentile(&rows[1].1, 50) - percentile(&rows[0].1, 50);
+    println!("\nmedian overhead of the hooks per commit: {overhead:.1} ms");
+}
+
+fn path_env() -> OsString {
+    let dir = PathBuf::from(BIN).parent().unwrap().to_path_buf();
+    let mut paths = vec![dir];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).unwrap()
+}
+
+fn run(repo: &Path, program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(repo)
+        .env("PATH", path_env())
+        .env("GIT_COMM_AGENT", "bob")
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    run(repo, "git", args);
+}
+
+fn comm(repo: &Path, args: &[&str]) {
+    run(repo, BIN, args);
+}
+
+fn build_repo(repo: &Path) {
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["config", "user.name", "Bench"]);
+    git(repo, &["config", "user.email", "bench@example.com"]);
+    git(repo, &["config", "commit.gpgsign", "false"]);
+    for i in 0..FILES {
+        let dir = repo.join(format!("src/mod{:02}", i % DIRS));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("file{i:04}.ts")),
+            format!("export const v{i} = {i};\n"),
+        )
+        .unwrap();
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "5000 files"]);
+}
+
+fn setup_agents_and_leases(repo: &Path) {
+    for agent in ["alice", "bob", "carol"] {
+        comm(repo, &["--as", agent, "join"]);
+    }
+    comm(
+        repo,
+        &["--as", "alice", "lease", "src/mod00/**", "--ttl", "1d"],
+    );
+    comm(
+        repo,
+        &["--as", "alice", "lease", "docs/**", "task:7", "--ttl", "1d"],
+    );
+    comm(
+        repo,
+        &["--as", "carol", "lease", "src/mod01/*.ts", "--ttl", "1d"],
+    );
+    comm(
+        repo,
+        &[
+            "--as",
+            "carol",
+            "lease",
+            "src/mod02/**",
+            "--shared",
+            "--ttl",
+            "1d",
+        ],
+    );
+}
+
+/// Change and stage 10 files bob may commit (outside the exclusive leases).
+fn stage_ten(repo: &Path, round: usize) {
+    let mut paths = Vec::new();
+    for k in 0..STAGED {
+        let i = 10 + k * DIRS; // directory mod10, files spread over the tree
+        let rel = format!("src/mod{:02}/file{:04}.ts", i % DIRS, i);
+        std::fs::write(repo.join(&rel), format!("export const v = {round};\n")).unwrap();
+        paths.push(rel);
+    }
+    let mut args = vec!["add"];
+    args.extend(paths.iter().map(String::as_str));
+    git(repo, &args);
+}
+
+fn commit(repo: &Path, round: usize) -> Duration {
+    stage_ten(repo, round);
+    let started = Instant::now();
+    git(repo, &["commit", "-q", "-m", "bench"]);
+    started.elapsed()
+}
+
+fn pre_commit_only(repo: &Path, round: usize) -> Duration {
+    stage_ten(repo, round);
+    let started = Instant::now();
+    comm(repo, &["hook", "pre-commit"]);
+    let elapsed = started.elapsed();
+    git(repo, &["commit", "-q", "--no-verify", "-m", "bench"]);
+    elapsed
+}
+
+/// The post-commit check of HEAD (the last commit of the previous scenario, 10 files).
+fn post_commit_only(repo: &Path, _round: usize) -> Duration {
+    let started = Instant::now();
+    comm(repo, &["hook", "post-commit"]);
+    started.elapsed()
+}
+
+fn measure(repo: &Path, runs: usize, f: fn(&Path, usize) -> Duration) -> Vec<f64> {
+    f(repo, usize::MAX / 2); // warm-up
+    (0..runs)
+        .map(|round| f(repo, round).as_secs_f64() * 1000.0)
+        .collect()
+}
+
+fn percentile(samples: &[f64], p: usize) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let rank = ((p as f64 / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}

@@ -1,0 +1,318 @@
+//! Which paths a commit touches: the staged index against HEAD (pre-commit), or a commit
+//! against its parents (post-commit, pre-push). A rename is a deletion plus an addition,
+//! so both sides are always reported.
+
+use std::collections::{HashMap, HashSet};
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+
+use crate::error::{Context, Result};
+use crate::repo::{ObjectId, Repo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// One touched path; `blob` is the new content (none for a deletion), so content checks
+/// (imports) can read exactly what is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    pub kind: ChangeKind,
+    pub blob: Option<ObjectId>,
+}
+
+type Entries = HashMap<String, (ObjectId, EntryKind)>;
+
+/// Staged changes: the index (GIT_INDEX_FILE honoured) against HEAD. While a merge is
+/// being concluded, only paths that differ from every merged head count, so merging
+/// someone else's finished work is not mistaken for editing it.
+pub fn staged(repo: &Repo) -> Result<Vec<Change>> {
+    let Some(index) = open_index(repo)? else {
+        return Ok(Vec::new());
+    };
+    let Some(head) = head_commit(repo)? else {
+        let staged = index_entries(&index, &HashSet::new());
+        return Ok(diff(&staged, &Entries::new()));
+    };
+    let mut bases = vec![head];
+    bases.extend(merge_heads(repo)?);
+    let mut changes: Option<Vec<Change>> = None;
+    for base in bases {
+        // Directories whose cached tree id (index TREE extension) equals the base's
+        // subtree hold no change: neither side is read below them.
+        let tree = tree_of(repo, base)?;
+        let cache = index.tree();
+        let found = if cache.is_some_and(|c| c.num_entries.is_some() && c.id == tree) {
+            Vec::new()
+        } else {
+            let mut old = Entries::new();
+            let mut same_dirs = HashSet::new();
+            collect_tree_pruned(repo, tree, cache, "", &mut old, &mut same_dirs)?;
+            diff(&index_entries(&index, &same_dirs), &old)
+        };
+        changes = Some(match changes {
+            None => found,
+            Some(previous) => previous
+                .into_iter()
+                .filter(|c| found.iter().any(|o| o.path == c.path))
+                .collect(),
+        });
+    }
+    Ok(changes.unwrap_or_default())
+}
+
+/// Changes a commit introduces relative to its parents (all files for a root commit;
+/// for a merge, paths differing from every parent).
+pub fn of_commit(repo: &Repo, commit: ObjectId) -> Result<Vec<Change>> {
+    let parents: Vec<ObjectId> = repo
+        .gix()
+        .find_commit(commit)
+        .context("cannot read commit")?
+        .parent_ids()
+        .map(|id| id.detach())
+        .collect();
+    let tree = tree_of(repo, commit)?;
+    let Some((first, rest)) = parents.split_first() else {
+        let mut changes = Vec::new();
+        diff_trees(repo, None, Some(tree), "", &mut changes)?;
+        return Ok(sorted(changes));
+    };
+    let mut changes = Vec::new();
+    diff_trees(
+        repo,
+        Some(tree_of(repo, *first)?),
+        Some(tree),
+        "",
+        &mut changes,
+    )?;
+    for parent in rest {
+        let mut other = Vec::new();
+        diff_trees(
+            repo,
+            Some(tree_of(repo, *parent)?),
+            Some(tree),
+            "",
+            &mut other,
+        )?;
+        changes.retain(|c| other.iter().any(|o| o.path == c.path));
+    }
+    Ok(sorted(changes))
+}
+
+pub fn head_commit(repo: &Repo) -> Result<Option<ObjectId>> {
+    let head = repo.gix().head().context("cannot read HEAD")?;
+    Ok(head.id().map(|id| id.detach()))
+}
+
+fn merge_heads(repo: &Repo) -> Result<Vec<ObjectId>> {
+    let path = repo.git_dir().join("MERGE_HEAD");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(Vec::new());
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+        .filter(|id| repo.gix().has_object(*id))
+        .collect())
+}
+
+fn diff(new: &Entries, old: &Entries) -> Vec<Change> {
+    let mut changes: Vec<Change> = Vec::new();
+    for (path, (id, kind)) in new {
+        let change_kind = match old.get(path) {
+            None => ChangeKind::Added,
+            Some(previous) if previous != &(*id, *kind) => ChangeKind::Modified,
+            Some(_) => continue,
+        };
+        changes.push(Change {
+            path: path.clone(),
+            kind: change_kind,
+            blob: Some(*id),
+        });
+    }
+    for path in old.keys().filter(|p| !new.contains_key(*p)) {
+        changes.push(Change {
+            path: path.clone(),
+            kind: ChangeKind::Deleted,
+            blob: None,
+        });
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    changes
+}
+
+fn sorted(mut changes: Vec<Change>) -> Vec<Change> {
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    changes
+}
+
+fn open_index(repo: &Repo) -> Result<Option<gix::index::File>> {
+    match repo.gix().open_index() {
+        Ok(index) => Ok(Some(index)),
+        Err(_) if !repo.gix().index_path().exists() => Ok(None),
+        Err(e) => Err(crate::Error::git(format!("cannot read the index: {e}"))),
+    }
+}
+
+/// Index entries, except those below a directory in `skip_dirs` (`a/b`, no slash).
+fn index_entries(index: &gix::index::File, skip_dirs: &HashSet<String>) -> Entries {
+    let mut entries = Entries::with_capacity(index.entries().len());
+    for entry in index.entries() {
+        if entry
+            .flags
+            .contains(gix::index::entry::Flags::INTENT_TO_ADD)
+        {
+            continue;
+        }
+        let path = entry.path(index).to_str_lossy();
+        if !skip_dirs.is_empty() && in_any_dir(&path, skip_dirs) {
+            continue;
+        }
+        let kind = entry
+            .mode
+            .to_tree_entry_mode()
+            .map(|m| m.kind())
+            .unwrap_or(EntryKind::Blob);
+        entries.insert(path.into_owned(), (entry.id, kind));
+    }
+    entries
+}
+
+fn in_any_dir(path: &str, dirs: &HashSet<String>) -> bool {
+    path.match_indices('/')
+        .any(|(i, _)| dirs.contains(&path[..i]))
+}
+
+fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId> {
+    Ok(repo
+        .gix()
+        .find_commit(commit)
+        .context("cannot read commit")?
+        .tree_id()
+        .context("cannot read commit tree")?
+        .detach())
+}
+
+/// (name, id, kind) of each entry of a tree.
+fn tree_entries(repo: &Repo, tree: ObjectId) -> Result<Vec<(String, ObjectId, EntryKind)>> {
+    let object = repo.gix().find_tree(tree).context("cannot read tree")?;
+    let decoded = object.decode().context("cannot decode tree")?;
+    Ok(decoded
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.filename.to_str_lossy().into_owned(),
+                e.oid.to_owned(),
+                e.mode.kind(),
+            )
+        })
+        .collect())
+}
+
+/// All files of `tree`, except below directories whose id matches the index cache-tree
+/// node for the same directory (those go to `same_dirs`).
+fn collect_tree_pruned(
+    repo: &Repo,
+    tree: ObjectId,
+    cache: Option<&gix::index::extension::Tree>,
+    prefix: &str,
+    out: &mut Entries,
+    same_dirs: &mut HashSet<String>,
+) -> Result<()> {
+    for (name, id, kind) in tree_entries(repo, tree)? {
+        let path = format!("{prefix}{name}");
+        if kind != EntryKind::Tree {
+            out.insert(path, (id, kind));
+            continue;
+        }
+        let child = cache.and_then(|c| {
+            c.children
+                .iter()
+                .find(|t| t.name.as_slice() == name.as_bytes())
+        });
+        if child.is_some_and(|c| c.num_entries.is_some() && c.id == id) {
+            same_dirs.insert(path);
+        } else {
+            collect_tree_pruned(repo, id, child, &format!("{path}/"), out, same_dirs)?;
+        }
+    }
+    Ok(())
+}
+
+/// Changes from tree `old` to tree `new`, descending only into subtrees that differ.
+fn diff_trees(
+    repo: &Repo,
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+    prefix: &str,
+    out: &mut Vec<Change>,
+) -> Result<()> {
+    if old == new {
+        return Ok(());
+    }
+    let old_entries = match old {
+        Some(t) => tree_entries(repo, t)?,
+        None => Vec::new(),
+    };
+    let new_entries = match new {
+        Some(t) => tree_entries(repo, t)?,
+        None => Vec::new(),
+    };
+    let index_by_name =
+        |list: &[(String, ObjectId, EntryKind)]| -> HashMap<String, (ObjectId, EntryKind)> {
+            list.iter()
+                .map(|(n, id, kind)| (n.clone(), (*id, *kind)))
+                .collect()
+        };
+    let (old_map, new_map) = (index_by_name(&old_entries), index_by_name(&new_entries));
+    let mut names: Vec<&str> = old_entries
+        .iter()
+        .chain(new_entries.iter())
+        .map(|(n, _, _)| n.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let path = format!("{prefix}{name}");
+        let before = old_map.get(name).copied();
+        let after = new_map.get(name).copied();
+        if before == after {
+            continue;
+        }
+        let is_tree =
+            |side: Option<(ObjectId, EntryKind)>| side.is_some_and(|(_, k)| k == EntryKind::Tree);
+        let subtree = |side: Option<(ObjectId, EntryKind)>| {
+            side.filter(|(_, k)| *k == EntryKind::Tree)
+                .map(|(id, _)| id)
+        };
+        if is_tree(before) || is_tree(after) {
+            diff_trees(
+                repo,
+                subtree(before),
+                subtree(after),
+                &format!("{path}/"),
+                out,
+            )?;
+        }
+        let file_before = before.filter(|(_, k)| *k != EntryKind::Tree);
+        let file_after = after.filter(|(_, k)| *k != EntryKind::Tree);
+        let kind = match (file_before, file_after) {
+            (None, None) => continue,
+            (None, Some(_)) => ChangeKind::Added,
+            (Some(_), None) => ChangeKind::Deleted,
+            (Some(_), Some(_)) => ChangeKind::Modified,
+        };
+        out.push(Change {
+            path,
+            kind,
+            blob: file_after.map(|(id, _)| id),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The commit guard's checks. Each check is independent and returns the [`Block`]s it
+//! finds; [`collect_blocks`] lists them all. pre-commit refuses on any block, post-commit
+//! reports blocks of a commit that bypassed pre-commit, pre-push refuses them too.
+
+use crate::agent;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::lease::overlap::PathPattern;
+use crate::lease::Lease;
+use crate::repo::Repo;
+
+use super::changes::Change;
+
+/// One reason a path may not be committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub path: String,
+    /// Short rule name: `lease`, `domain`, `boundary`, ...
+    pub rule: String,
+    /// One line: what blocks the path and until when.
+    pub message: String,
+    /// Agents holding what was violated (they are told about a bypass).
+    pub holders: Vec<String>,
+}
+
+impl Block {
+    pub fn new(path: &str, rule: &str, message: impl Into<String>) -> Block {
+        Block {
+            path: path.to_string(),
+            rule: rule.to_string(),
+            message: message.into(),
+            holders: Vec::new(),
+        }
+    }
+
+    pub fn with_holder(mut self, holder: &str) -> Block {
+        self.holders.push(holder.to_string());
+        self
+    }
+}
+
+/// Everything a check may look at.
+pub struct CheckInput<'a> {
+    pub repo: &'a Repo,
+    pub config: &'a Config,
+    /// The committing agent; `None` when it has no identity (then every lease blocks).
+    pub agent: Option<&'a str>,
+    /// Live leases at `now`.
+    pub leases: &'a [Lease],
+    pub now: i64,
+    pub changes: &'a [Change],
+}
+
+/// All checks, in order. New checks (e.g. the boundary import check) are appended here.
+pub fn collect_blocks(input: &CheckInput) -> Result<Vec<Block>> {
+    let mut blocks = Vec::new();
+    blocks.extend(lease_blocks(input));
+    blocks.extend(domain_blocks(input)?);
+    Ok(blocks)
+}
+
+/// Paths under another agent's live exclusive lease. Own leases never block.
+pub fn lease_blocks(input: &CheckInput) -> Vec<Block> {
+    let blocking: Vec<&Lease> = input
+        .leases
+        .iter()
+        .filter(|l| l.exclusive && l.is_live(input.now) && Some(l.holder.as_str()) != input.agent)
+        .collect();
+    let mut blocks = Vec::new();
+    if blocking.is_empty() {
+        return blocks;
+    }
+    for change in input.changes {
+        for lease in &blocking {
+            if let Some(resource) = lease.resource_covering(&change.path) {
+                let reason = lease
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(", reason: {r}"))
+                    .unwrap_or_default();
+                let message = format!(
+                    "leased exclusively by {} until {} ({resource}, lease {}{reason})",
+                    lease.holder,
+                    crate::cli::format::local_time(lease.expires),
+                    lease.id,
+                );
+                blocks.push(Block::new(&change.path, "lease", message).with_holder(&lease.holder));
+            }
+        }
+    }
+    blocks
+}
+
+/// Paths outside the scope of the domain the agent is bound to (config or card).
+pub fn domain_blocks(input: &CheckInput) -> Result<Vec<Block>> {
+    let Some(name) = input.agent else {
+        return Ok(Vec::new());
+    };
+    let card = agent::read_card(input.repo, name)?;
+    let Some(domain_name) = agent::domain_of(input.config, card.as_ref(), name) else {
+        return Ok(Vec::new());
+    };
+    // Only what the config declares is enforced: a card naming an undeclared domain binds nothing.
+    let Some(domain) = input.config.domains.get(&domain_name) else {
+        return Ok(Vec::new());
+    };
+    let scope = domain
+        .scope
+        .iter()
+        .map(|glob| {
+            PathPattern::parse(glob).map_err(|e| {
+                input.config.error_at(
+                    glob,
+                    format!("domain '{domain_name}': bad scope glob: {}", e.message),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let shown_scope = domain.scope.join(" ");
+    Ok(input
+        .changes
+        .iter()
+        .filter(|c| !scope.iter().any(|p| p.matches(&c.path)))
+        .map(|c| {
+            Block::new(
+                &c.path,
+                "domain",
+                format!("outside domain '{domain_name}' of {name} (scope: {shown_scope})"),
+            )
+        })
+        .collect())
+}

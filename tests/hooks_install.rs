@@ -1,0 +1,211 @@
+//! `git comm hooks install|uninstall|status`: where shims go, chaining, idempotence,
+//! restoring, and failing closed without the binary.
+
+mod common;
+mod hooks_common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{git_in, TestRepo};
+use hooks_common::*;
+
+/// Every file in `dir` with its bytes and mode, to compare states exactly.
+fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                (std::fs::read(e.path()).unwrap(), meta.permissions().mode()),
+            )
+        })
+        .collect()
+}
+
+fn write_hook(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn install_twice_is_install_once_and_uninstall_restores() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    let hooks = t.path().join(".git/hooks");
+    let original = "#!/bin/sh\n# user's own pre-push\nexit 0\n";
+    write_hook(&hooks.join("pre-push"), original);
+    let before = snapshot(&hooks);
+
+    t.ok_as("alice", &["hooks", "install"]);
+    let once = snapshot(&hooks);
+    for hook in ["pre-commit", "post-commit", "pre-push"] {
+        let text = String::from_utf8(once[hook].0.clone()).unwrap();
+        assert!(text.contains("git-comm hook shim"), "{hook}: {text}");
+        assert_eq!(once[hook].1 & 0o111, 0o111, "{hook} must be executable");
+    }
+    assert_eq!(once["pre-push.pre-comm"].0, original.as_bytes());
+
+    t.ok_as("alice", &["hooks", "install"]);
+    assert_eq!(snapshot(&hooks), once, "second install must change nothing");
+
+    let status: serde_json::Value =
+        serde_json::from_str(&t.ok_as("alice", &["--json", "hooks", "status"])).unwrap();
+    let states = status["hooks"].as_array().unwrap();
+    assert!(states.iter().all(|s| s["installed"] == true));
+    assert!(states[2]["chained"]
+        .as_str()
+        .unwrap()
+        .ends_with("pre-push.pre-comm"));
+    assert_eq!(states[0]["recorded_bin_exists"], true);
+
+    t.ok_as("alice", &["hooks", "uninstall"]);
+    assert_eq!(
+        snapshot(&hooks),
+        before,
+        "uninstall restores the original exactly"
+    );
+    let status = t.ok_as("alice", &["hooks", "status"]);
+    assert!(
+        status.contains("pre-push    not installed (another hook"),
+        "{status}"
+    );
+}
+
+#[test]
+fn chained_hook_still_runs_and_its_failure_still_blocks() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    let marker = t.path().join("chained-ran");
+    let hook = t.path().join(".git/hooks/pre-commit");
+    write_hook(
+        &hook,
+        &format!(
+            "#!/bin/sh\necho ran >> '{}'\n[ -f .allow ] || {{ echo 'user hook says no' >&2; exit 3; }}\n",
+            marker.display()
+        ),
+    );
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+
+    let out = commit_file(&t, Some("alice"), "x.txt", "1\n", &[]);
+    let err = refused(&out, "commit while the chained hook fails");
+    assert!(err.contains("user hook says no"), "{err}");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
+
+    t.write(".allow", "");
+    ok(
+        &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "ok"]),
+        "commit",
+    );
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\nran\n");
+}
+
+#[test]
+fn core_hooks_path_is_honoured() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    t.git(&["config", "core.hooksPath", ".githooks"]);
+    t.ok_as("alice", &["join"]);
+    t.ok_as("bob", &["join"]);
+    let out = t.ok_as("alice", &["hooks", "install"]);
+    assert!(out.contains(".githooks"), "{out}");
+    assert!(t.path().join(".githooks/pre-commit").exists());
+    assert!(!t.path().join(".git/hooks/pre-commit").exists());
+
+    t.ok_as("alice", &["lease", "src/**"]);
+    let err = refused(
+        &commit_file(&t, Some("bob"), "src/x.ts", "x\n", &[]),
+        "bob's commit under alice's lease",
+    );
+    assert!(
+        err.contains("held") || err.contains("leased exclusively by alice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn worktrees_use_the_common_hooks_dir() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    t.git(&["worktree", "add", "-q", wt.to_str().unwrap()]);
+    t.ok_as("alice", &["join"]);
+    t.ok_as("bob", &["join"]);
+    let out = common::comm_in(&wt, &["--as", "bob", "hooks", "install"]);
+    common::assert_success(&out, &["hooks", "install"]);
+    assert!(t.path().join(".git/hooks/pre-commit").exists());
+
+    t.ok_as("alice", &["lease", "src/**"]);
+    std::fs::create_dir_all(wt.join("src")).unwrap();
+    std::fs::write(wt.join("src/x.ts"), "x\n").unwrap();
+    git_in(&wt, &["add", "src/x.ts"]);
+    let err = refused(
+        &git_as(&wt, Some("bob"), &["commit", "-q", "-m", "x"]),
+        "worktree commit",
+    );
+    assert!(err.contains("leased exclusively by alice"), "{err}");
+    ok(
+        &git_as(&wt, Some("alice"), &["commit", "-q", "-m", "x"]),
+        "holder's commit",
+    );
+}
+
+#[test]
+fn missing_binary_fails_closed_with_instructions() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+
+    // PATH lacks git-comm but the recorded absolute path exists: the shim uses it.
+    let out = {
+        t.write("a.txt", "1\n");
+        t.git(&["add", "a.txt"]);
+        git_with_path(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "-m", "a"],
+            path_without_comm(),
+        )
+    };
+    ok(&out, "commit through the recorded binary path");
+
+    // Neither on PATH nor at the recorded path: the commit must fail, saying what to do.
+    let shim = t.path().join(".git/hooks/pre-commit");
+    let text = std::fs::read_to_string(&shim).unwrap();
+    let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
+    std::fs::write(
+        &shim,
+        text.replace(recorded, "recorded='/nonexistent/bin/git-comm'"),
+    )
+    .unwrap();
+    t.write("b.txt", "1\n");
+    t.git(&["add", "b.txt"]);
+    let out = git_with_path(
+        t.path(),
+        Some("alice"),
+        &["commit", "-q", "-m", "b"],
+        path_without_comm(),
+    );
+    let err = refused(&out, "commit without any git-comm binary");
+    for needle in [
+        "not on PATH",
+        "/nonexistent/bin/git-comm",
+        "install git-comm",
+        "--no-verify",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    assert_eq!(t.git(&["rev-list", "--count", "HEAD"]).trim(), "2");
+    let status = t.ok_as("alice", &["hooks", "status"]);
+    assert!(
+        status.contains("/nonexistent/bin/git-comm is missing"),
+        "{status}"
+    );
+}
