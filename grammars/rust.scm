@@ -6,3 +6,4 @@
 (extern_crate_declaration) @extern_crate
 (scoped_identifier) @path
 (scoped_type_identifier) @path
+(token_tree) @tokens

@@ -219,14 +219,28 @@ fn how_to_proceed(blocks: &[Block], bypass: &str) -> String {
         .collect();
     holders.sort();
     holders.dedup();
-    let ask = match holders.first() {
-        Some(holder) => format!(
-            "ask the holder (git comm send {holder} -s \"please release {}\"), wait until the lease expires, ",
-            blocks[0].path
-        ),
-        None => "unstage the files outside your domain (git restore --staged FILE), ".to_string(),
-    };
-    format!("{ask}or bypass with `{bypass} --no-verify` (recorded as a violation)")
+    let has_rule = |rule: &str| blocks.iter().any(|b| b.rule == rule);
+    let mut steps = Vec::new();
+    if let Some(holder) = holders.first() {
+        let leased = blocks
+            .iter()
+            .find(|b| b.rule == "lease")
+            .unwrap_or(&blocks[0]);
+        steps.push(format!(
+            "ask the holder (git comm send {holder} -s \"please release {}\"), wait until the lease expires",
+            leased.path
+        ));
+    }
+    if has_rule("domain") {
+        steps.push("unstage the files outside your domain (git restore --staged FILE)".to_string());
+    }
+    if has_rule("boundary") {
+        steps.push("fix the imports (git comm check --staged explains each rule)".to_string());
+    }
+    steps.push(format!(
+        "or bypass with `{bypass} --no-verify` (recorded as a violation)"
+    ));
+    steps.join(", ")
 }
 
 /// pre-commit: refuse staged paths that a check blocks.
@@ -274,7 +288,7 @@ fn record_violation(repo: &Repo, config: &Config, flag: Option<&str>) -> Result<
 }
 
 fn short(id: ObjectId) -> String {
-    crate::cli::format::short(&id)
+    crate::display::short(&id)
 }
 
 fn send_violation(

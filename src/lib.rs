@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod boundary;
 pub mod cli;
 pub mod config;
+pub mod display;
 pub mod error;
 pub mod hooks;
 pub mod lease;

@@ -11,7 +11,6 @@ use common::*;
 use git_comm::error::Kind;
 use git_comm::lease::{self, ledger, Event, Lease, Request};
 use git_comm::repo::Repo;
-use git_comm::sync::{self, lease::confirm_grant};
 use sync_net::*;
 
 fn request(resource: &str) -> Request {
@@ -24,24 +23,24 @@ fn request(resource: &str) -> Request {
     }
 }
 
-/// Grant locally (refused if the local ledger already conflicts), then confirm remotely.
+/// `git comm lease RESOURCE --sync` through the real binary: granted locally, then
+/// confirmed by pushing the ledger. A refusal comes back as an error of the exit code's kind.
 fn grant_synced(dir: &Path, me: &str, resource: &str) -> Result<Lease, git_comm::Error> {
-    let repo = Repo::discover(dir).unwrap();
-    let req = request(resource);
-    let id = lease::new_id(me, &req.resources);
-    let events = ledger::write(&repo, me, |snap| {
-        match lease::grant(&snap.live, &req, me, snap.now, id.clone()) {
-            Ok(l) => Ok(vec![Event::Grant(l)]),
-            Err(blocking) => Err(git_comm::Error::blocked(format!(
-                "held locally by {}",
-                blocking[0].holder
-            ))),
-        }
-    })?;
-    let granted = events.last().unwrap().lease().clone();
-    let remote = sync::resolve_remote(&repo, None)?;
-    confirm_grant(&repo, &remote, me, &granted.id)?;
-    Ok(granted)
+    let out = comm_in(
+        dir,
+        &[
+            "--as", me, "--json", "lease", resource, "--sync", "--ttl", "10m",
+        ],
+    );
+    if out.status.success() {
+        let value: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        return Ok(serde_json::from_value(value["lease"].clone()).unwrap());
+    }
+    let message = stderr(&out);
+    Err(match out.status.code() {
+        Some(1) => git_comm::Error::blocked(message),
+        _ => git_comm::Error::usage(message),
+    })
 }
 
 fn release_synced(dir: &Path, me: &str, id: &str) {

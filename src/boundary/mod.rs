@@ -47,6 +47,19 @@ pub fn check_staged(repo: &Repo, config: &Config) -> Result<Report> {
     )
 }
 
+/// The config a commit will contain: the staged `.comm-node/config.yaml` if there is one,
+/// else `fallback`. Staged checks judge a commit by the rules it carries.
+pub fn staged_config(repo: &Repo, fallback: &Config) -> Result<Config> {
+    let index = snapshot::Snapshot::index(repo)?;
+    match index.read(repo.gix(), crate::config::CONFIG_PATH) {
+        Some(bytes) => {
+            let root = repo.workdir().unwrap_or_else(|| std::path::Path::new("."));
+            Config::parse(&bytes, &root.join(crate::config::CONFIG_PATH))
+        }
+        None => Ok(fallback.clone()),
+    }
+}
+
 /// Check imports against the config's boundary rules.
 pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Report> {
     let rules = Rules::compile(config)?;

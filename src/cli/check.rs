@@ -1,14 +1,14 @@
 //! `git comm check` (boundary rules on the worktree, paths, or the staged index) and
 //! `git comm graph` (the domain dependency graph).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
 use super::format::{print_json, Format};
 use super::Ctx;
 use crate::boundary::{self, graph::Graph, CheckOptions};
-use crate::config::{Config, CONFIG_PATH};
+use crate::config::Config;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -86,17 +86,8 @@ pub fn graph(ctx: &Ctx, args: GraphArgs) -> Result<()> {
     Ok(())
 }
 
-/// In --staged mode the rules come from the staged config too: the commit is judged by the
-/// config it will contain.
 fn staged_config(ctx: &Ctx) -> Result<Config> {
-    let index = boundary::snapshot::Snapshot::index(&ctx.repo)?;
-    match index.read(ctx.repo.gix(), CONFIG_PATH) {
-        Some(bytes) => {
-            let root = ctx.repo.workdir().unwrap_or_else(|| Path::new("."));
-            Config::parse(&bytes, &root.join(CONFIG_PATH))
-        }
-        None => Ok(ctx.config.clone()),
-    }
+    boundary::staged_config(&ctx.repo, &ctx.config)
 }
 
 /// Command-line paths (relative to the current directory) as repo-relative prefixes.

@@ -9,6 +9,7 @@ use crate::agent;
 use crate::error::{Error, Result};
 use crate::lease::ledger::{self, Snapshot};
 use crate::lease::{self, Event, Lease, Request, Resource};
+use crate::sync;
 
 #[derive(Debug, Args)]
 pub struct LeaseArgs {
@@ -27,6 +28,13 @@ pub struct LeaseArgs {
     /// Task the lease is for.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
+    /// Grant only once the ledger is pushed to the remote (default when `leases: {sync:
+    /// true}` or `git config comm.leaseSync true`).
+    #[arg(long)]
+    pub sync: bool,
+    /// Remote for --sync (default: comm.remote, else origin).
+    #[arg(long, value_name = "REMOTE", requires = "sync")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +123,10 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         }
     };
     let granted = events.last().expect("a grant was written").lease();
+    if args.sync || sync::lease::enabled(&ctx.repo, &ctx.config) {
+        let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
+        sync::lease::confirm_grant(&ctx.repo, &remote, &me, &granted.id)?;
+    }
     if ctx.json() {
         print_json(&json!({"granted": true, "lease": lease_json(granted, agent::now_secs())}));
     } else {

@@ -3,7 +3,8 @@
 //! reports blocks of a commit that bypassed pre-commit, pre-push refuses them too.
 
 use crate::agent;
-use crate::config::Config;
+use crate::boundary::CheckOptions;
+use crate::config::{Config, CONFIG_PATH};
 use crate::error::{Error, Result};
 use crate::lease::overlap::PathPattern;
 use crate::lease::Lease;
@@ -56,6 +57,7 @@ pub fn collect_blocks(input: &CheckInput) -> Result<Vec<Block>> {
     let mut blocks = Vec::new();
     blocks.extend(lease_blocks(input));
     blocks.extend(domain_blocks(input)?);
+    blocks.extend(boundary_blocks(input)?);
     Ok(blocks)
 }
 
@@ -81,7 +83,7 @@ pub fn lease_blocks(input: &CheckInput) -> Vec<Block> {
                 let message = format!(
                     "leased exclusively by {} until {} ({resource}, lease {}{reason})",
                     lease.holder,
-                    crate::cli::format::local_time(lease.expires),
+                    crate::display::local_time(lease.expires),
                     lease.id,
                 );
                 blocks.push(Block::new(&change.path, "lease", message).with_holder(&lease.holder));
@@ -127,6 +129,44 @@ pub fn domain_blocks(input: &CheckInput) -> Result<Vec<Block>> {
                 "domain",
                 format!("outside domain '{domain_name}' of {name} (scope: {shown_scope})"),
             )
+        })
+        .collect())
+}
+
+/// Boundary violations (forbidden imports) in the indexed content of the changed files.
+/// In pre-commit the index is what will be committed; in post-commit it equals HEAD for
+/// the committed paths, so both judge the commit, never the worktree. A changed config
+/// re-judges every file by the new rules.
+pub fn boundary_blocks(input: &CheckInput) -> Result<Vec<Block>> {
+    let config = crate::boundary::staged_config(input.repo, input.config)?;
+    if config.domains.is_empty() {
+        return Ok(Vec::new());
+    }
+    let config_changed = input.changes.iter().any(|c| c.path == CONFIG_PATH);
+    let paths: Vec<String> = input
+        .changes
+        .iter()
+        .filter(|c| c.blob.is_some())
+        .map(|c| c.path.clone())
+        .collect();
+    if paths.is_empty() && !config_changed {
+        return Ok(Vec::new());
+    }
+    let options = CheckOptions {
+        staged: true,
+        all_staged: true,
+        paths: if config_changed { Vec::new() } else { paths },
+    };
+    let report = crate::boundary::check(input.repo, &config, &options)?;
+    Ok(report
+        .findings
+        .iter()
+        .map(|f| {
+            let headline = f.headline();
+            let detail = headline
+                .strip_prefix(&format!("{}:", f.file))
+                .unwrap_or(&headline);
+            Block::new(&f.file, "boundary", detail.to_string())
         })
         .collect())
 }

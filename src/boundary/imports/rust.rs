@@ -23,6 +23,8 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
             out.extend(extern_crate(decl, src));
         } else if let Some(path) = m.get("path") {
             out.extend(inline_path(path, src));
+        } else if let Some(tokens) = m.get("tokens") {
+            macro_paths(tokens, src, &mut out);
         }
     }
     out
@@ -175,6 +177,41 @@ fn inline_path(node: Node, src: &[u8]) -> Option<Import> {
     ))
 }
 
+/// `format!("{}", crate::cli::x(1))`: macro arguments are token trees, not expressions,
+/// so `crate`/`self`/`super`-rooted paths are found by scanning the tokens. Only direct
+/// children: nested token trees are captured (and scanned) on their own.
+fn macro_paths(tokens: Node, src: &[u8], out: &mut Vec<Import>) {
+    let mut cursor = tokens.walk();
+    let children: Vec<Node> = tokens.children(&mut cursor).collect();
+    let mut i = 0;
+    while i < children.len() {
+        let root = children[i];
+        let preceded_by_path = i > 0 && children[i - 1].kind() == "::";
+        if preceded_by_path || !matches!(text(root, src), "crate" | "self" | "super") {
+            i += 1;
+            continue;
+        }
+        let mut segments = vec![text(root, src).to_string()];
+        let mut end = i;
+        while end + 2 < children.len()
+            && children[end + 1].kind() == "::"
+            && children[end + 2].kind() == "identifier"
+        {
+            segments.push(text(children[end + 2], src).to_string());
+            end += 2;
+        }
+        if segments.len() >= 2 {
+            out.push(Import::at(
+                root,
+                segments.join("::"),
+                ImportKind::Static,
+                Spec::RustPath { segments },
+            ));
+        }
+        i = end + 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::boundary::imports::{extract, ImportKind, Lang, Spec};
@@ -304,5 +341,22 @@ fn f() -> crate::cli::Out { crate::cli::run(); let _ = std::mem::size_of::<u8>()
             (13, 83, "self::m::go".into(), Static, path("self::m::go")),
         ];
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn rust_paths_inside_macro_arguments() {
+        let source = "fn f() {\n    println!(\"{}\", crate::cli::format::short(x, self::y::z()));\n    vec![super::a::b, other::c];\n}\n";
+        let got: Vec<_> = extract(Lang::Rust, source)
+            .into_iter()
+            .map(|i| (i.line, i.col, i.text))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, 20, "crate::cli::format::short".to_string()),
+                (2, 49, "self::y::z".to_string()),
+                (3, 10, "super::a::b".to_string()),
+            ]
+        );
     }
 }

@@ -1,0 +1,110 @@
+//! The pre-commit hook blocks boundary violations in staged content (real `git commit`),
+//! judges the index, not the worktree, and post-commit records a bypass.
+
+mod common;
+mod hooks_common;
+
+use common::TestRepo;
+use hooks_common::*;
+use serde_json::Value;
+
+const CONFIG: &str = "version: 1
+domains:
+  api:
+    scope: [\"src/api/**\"]
+    forbidden_imports: [\"src/ui/**\"]
+  ui:
+    scope: [\"src/ui/**\"]
+";
+
+fn boundary_repo() -> TestRepo {
+    let t = TestRepo::new();
+    t.write(".comm-node/config.yaml", CONFIG);
+    t.write("src/ui/button.ts", "export const button = 1;\n");
+    t.write("src/api/server.ts", "export const serve = 1;\n");
+    t.initial_commit();
+    t.git(&["add", "."]);
+    t.git(&["commit", "-q", "-m", "app"]);
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    t
+}
+
+fn head(t: &TestRepo) -> String {
+    t.git(&["rev-parse", "HEAD"]).trim().to_string()
+}
+
+const VIOLATION: &str = "import { button } from \"../ui/button\";\nexport const serve = button;\n";
+const CLEAN: &str = "export const serve = 2;\n";
+
+#[test]
+fn staged_violation_blocks_the_commit() {
+    let t = boundary_repo();
+    t.write("src/api/server.ts", VIOLATION);
+    t.git(&["add", "src/api/server.ts"]);
+    let before = head(&t);
+    let err = refused(
+        &git_as(t.path(), Some("alice"), &["commit", "-m", "wire ui"]),
+        "commit",
+    );
+    for needle in [
+        "src/api/server.ts: 1:24 forbidden_imports: api -> ui imports '../ui/button'",
+        "[boundary]",
+        "fix the imports",
+        "--no-verify",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert_eq!(head(&t), before);
+}
+
+#[test]
+fn worktree_only_violation_does_not_block() {
+    let t = boundary_repo();
+    t.write("src/api/server.ts", CLEAN);
+    t.git(&["add", "src/api/server.ts"]);
+    t.write("src/api/server.ts", VIOLATION); // not staged
+    ok(
+        &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "clean"]),
+        "clean commit",
+    );
+}
+
+#[test]
+fn staged_violation_fixed_only_in_worktree_still_blocks() {
+    let t = boundary_repo();
+    t.write("src/api/server.ts", VIOLATION);
+    t.git(&["add", "src/api/server.ts"]);
+    t.write("src/api/server.ts", CLEAN); // fixed, but not staged
+    refused(
+        &git_as(t.path(), Some("alice"), &["commit", "-m", "x"]),
+        "commit",
+    );
+}
+
+#[test]
+fn bypass_is_recorded_as_a_violation_message() {
+    let t = boundary_repo();
+    t.write("src/api/server.ts", VIOLATION);
+    t.git(&["add", "src/api/server.ts"]);
+    ok(
+        &git_as(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "--no-verify", "-m", "bypass"],
+        ),
+        "bypass",
+    );
+    t.ok_as("bob", &["join"]);
+    let inbox: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "inbox", "--all", "--type", "violation"]))
+            .unwrap();
+    let messages = inbox["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{inbox}");
+    let body = messages[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("src/api/server.ts") && body.contains("boundary"),
+        "{body}"
+    );
+    assert!(body.contains(&head(&t)[..10]), "names the commit: {body}");
+}
