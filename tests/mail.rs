@@ -481,3 +481,50 @@ fn malformed_config_is_reported_with_file_and_line() {
     let v: serde_json::Value = serde_json::from_str(stderr(&json_err).trim()).unwrap();
     assert_eq!(v["kind"], "config");
 }
+
+#[test]
+fn body_from_stdin_and_open_stdin_does_not_hang() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let repo = two_agents();
+    let mut piped = Command::new(BIN)
+        .args(["--as", "alice", "send", "bob", "-s", "piped"])
+        .current_dir(repo.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    piped
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"body from a pipe\n")
+        .unwrap();
+    assert!(piped.wait().unwrap().success());
+
+    // An agent's shell may leave stdin open and silent: send must not wait for EOF.
+    let started = Instant::now();
+    let mut silent = Command::new(BIN)
+        .args(["--as", "alice", "send", "bob", "-s", "silent"])
+        .current_dir(repo.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _held_open = silent.stdin.take();
+    assert!(silent.wait().unwrap().success());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let inbox = inbox_json(&repo, "bob", &[]);
+    let bodies: Vec<&str> = inbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["body from a pipe", ""]);
+}

@@ -133,17 +133,50 @@ fn read_body(args: &BodyArgs) -> Result<String> {
             String::from_utf8(bytes)
                 .map_err(|_| Error::usage(format!("body file {path} is not UTF-8 text")))
         }
-        None if !std::io::stdin().is_terminal() => read_stdin(),
+        None if !std::io::stdin().is_terminal() => piped_stdin(),
         None => Ok(String::new()),
     }
 }
 
 fn read_stdin() -> Result<String> {
-    let mut body = String::new();
+    let mut bytes = Vec::new();
     std::io::stdin()
-        .read_to_string(&mut body)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::usage(format!("cannot read body from stdin: {e}")))?;
-    Ok(body)
+    String::from_utf8(bytes).map_err(|_| Error::usage("body on stdin is not UTF-8 text"))
+}
+
+/// How long an implicit (no `-F -`) stdin body may take to start arriving.
+const STDIN_GRACE: Duration = Duration::from_millis(300);
+
+/// A body piped in without `-F -`. Agents' shells often leave stdin open with nothing to
+/// say; waiting for EOF there would hang forever, so the body must start arriving within
+/// a short grace period (then it is read to the end), else there is none.
+fn piped_stdin() -> Result<String> {
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut bytes = vec![0u8; 8192];
+        let first = stdin.read(&mut bytes);
+        let started = matches!(first, Ok(n) if n > 0);
+        let _ = first_tx.send(());
+        let mut bytes = match first {
+            Ok(n) => bytes[..n].to_vec(),
+            Err(e) => return Err(e),
+        };
+        if started {
+            stdin.read_to_end(&mut bytes)?;
+        }
+        Ok(bytes)
+    });
+    if first_rx.recv_timeout(STDIN_GRACE).is_err() {
+        return Ok(String::new());
+    }
+    let bytes = reader
+        .join()
+        .expect("stdin reader does not panic")
+        .map_err(|e| Error::usage(format!("cannot read body from stdin: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| Error::usage("body on stdin is not UTF-8 text"))
 }
 
 fn print_sent(ctx: &Ctx, id: &impl ToString, draft: &Draft) {
