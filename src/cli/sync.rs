@@ -180,7 +180,8 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     if ctx.json() {
         let lease_json = |l: &&Lease| {
             json!({"id": l.id, "holder": l.holder, "resources": l.resources,
-                   "exclusive": l.exclusive, "expires": iso_time(l.expires)})
+                   "exclusive": l.exclusive, "expires": iso_time(l.expires),
+                   "expires_local": super::format::local_time(l.expires)})
         };
         print_json(&json!({
             "me": me, "domain": domain, "joined": card.is_some(), "unread": unread,
@@ -208,16 +209,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         domain.as_deref().unwrap_or("-"),
         unread.map_or("-".to_string(), |u| u.to_string())
     );
-    let lease_line = |l: &Lease| {
-        format!(
-            "{} {} {} [{}] expires in {}s",
-            l.id,
-            l.holder,
-            if l.exclusive { "exclusive" } else { "shared" },
-            l.resources.join(","),
-            l.expires - now
-        )
-    };
+    let lease_line = |l: &Lease| super::lease::human_line(l, now);
     if mine.is_empty() {
         println!("my leases: none");
     } else {
