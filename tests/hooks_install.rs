@@ -114,6 +114,10 @@ fn core_hooks_path_is_honoured() {
     t.ok_as("bob", &["join"]);
     let out = t.ok_as("alice", &["hooks", "install"]);
     assert!(out.contains(".githooks"), "{out}");
+    assert!(
+        out.contains("other worktrees need their own install"),
+        "{out}"
+    );
     assert!(t.path().join(".githooks/pre-commit").exists());
     assert!(!t.path().join(".git/hooks/pre-commit").exists());
 
