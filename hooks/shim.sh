@@ -10,13 +10,20 @@ if command -v git-comm >/dev/null 2>&1; then
 elif [ -x "$recorded" ]; then
     comm=$recorded
 else
+    if [ "$hook" = post-commit ]; then
+        echo "git-comm: commit made but NOT checked: git-comm is not on PATH and $recorded is missing." >&2
+        echo "  fix: install git-comm or put it on PATH; then tell the lease holders what you committed." >&2
+        if [ -x "$chained" ]; then
+            exec "$chained" "$@"
+        fi
+        exit 0
+    fi
     verb=commit
     [ "$hook" = pre-push ] && verb=push
     echo "git-comm: the $hook check cannot run: git-comm is not on PATH and $recorded is missing." >&2
     echo "  fix: install git-comm (cargo install --path <comm-node source>) or put it on PATH," >&2
     echo "       or remove this shim ($0) and rename $hook.pre-comm back if it exists." >&2
-    echo "  bypass once: git $verb --no-verify (recorded as a violation once git-comm runs again)." >&2
-    [ "$hook" = post-commit ] && exit 0
+    echo "  bypass once: git $verb --no-verify (unchecked and not recorded while git-comm is missing)." >&2
     exit 1
 fi
 

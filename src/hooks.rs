@@ -54,7 +54,11 @@ pub fn hooks_dir(repo: &Repo) -> PathBuf {
         let base = repo.workdir().unwrap_or_else(|| repo.git_dir());
         return base.join(path);
     }
-    repo.common_dir().join("hooks")
+    // A linked worktree's common dir reads `.git/worktrees/NAME/../..`: show the real path.
+    let common = repo.common_dir();
+    std::fs::canonicalize(common)
+        .unwrap_or_else(|_| common.to_path_buf())
+        .join("hooks")
 }
 
 fn expand_home(path: &str) -> PathBuf {
@@ -237,9 +241,13 @@ fn how_to_proceed(blocks: &[Block], bypass: &str) -> String {
     if has_rule("boundary") {
         steps.push("fix the imports (git comm check --staged explains each rule)".to_string());
     }
-    steps.push(format!(
-        "or bypass with `{bypass} --no-verify` (recorded as a violation)"
-    ));
+    // post-commit records a bypassed commit; nothing runs after `git push --no-verify`.
+    let trace = if bypass == "git commit" {
+        "recorded as a violation"
+    } else {
+        "not recorded: tell the holder"
+    };
+    steps.push(format!("or bypass with `{bypass} --no-verify` ({trace})"));
     steps.join(", ")
 }
 

@@ -256,3 +256,32 @@ fn concurrent_publishers_get_distinct_consecutive_versions() {
     let refs = repo.git(&["for-each-ref", "refs/comm-node/artifact-versions/api/c/"]);
     assert_eq!(refs.lines().count(), 8);
 }
+
+#[test]
+fn publish_refuses_a_domain_the_config_does_not_declare() {
+    let repo = setup();
+    repo.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  api:\n    scope: [\"src/api/**\"]\n",
+    );
+    repo.write("x.txt", "x\n");
+    let before = repo.comm_refs();
+    assert_exit(
+        &repo.comm_as("alice", &["publish", "apii/x", "x.txt"]),
+        2,
+        "unknown domain 'apii'",
+    );
+    assert!(
+        stderr(&repo.comm_as("alice", &["publish", "apii/x", "x.txt"]))
+            .contains("known domains: api")
+    );
+    assert_eq!(
+        repo.comm_refs(),
+        before,
+        "nothing published, nothing mailed"
+    );
+    repo.ok_as("alice", &["publish", "api/x", "x.txt"]);
+    let missing = repo.comm(&["get", "api/x@4"]);
+    assert_exit(&missing, 2, "api/x has no version 4 (latest is v1)");
+    assert!(stderr(&missing).contains("hint: "), "{}", stderr(&missing));
+}

@@ -291,6 +291,11 @@ fn pre_push_refuses_commits_under_another_agents_lease() {
         err.contains("push refused") && err.contains("src/a.ts") && err.contains("alice"),
         "{err}"
     );
+    // Nothing runs after `git push --no-verify`: the hint must not promise a record.
+    assert!(
+        err.contains("--no-verify` (not recorded") && !err.contains("recorded as a violation"),
+        "{err}"
+    );
     let remote_head = git_in(remote.path(), &["rev-parse", "main"]);
     assert_ne!(remote_head.trim(), head(&t), "the remote did not move");
 

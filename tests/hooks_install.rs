@@ -114,6 +114,10 @@ fn core_hooks_path_is_honoured() {
     t.ok_as("bob", &["join"]);
     let out = t.ok_as("alice", &["hooks", "install"]);
     assert!(out.contains(".githooks"), "{out}");
+    assert!(
+        out.contains("other worktrees need their own install"),
+        "{out}"
+    );
     assert!(t.path().join(".githooks/pre-commit").exists());
     assert!(!t.path().join(".git/hooks/pre-commit").exists());
 
@@ -140,6 +144,9 @@ fn worktrees_use_the_common_hooks_dir() {
     let out = common::comm_in(&wt, &["--as", "bob", "hooks", "install"]);
     common::assert_success(&out, &["hooks", "install"]);
     assert!(t.path().join(".git/hooks/pre-commit").exists());
+    // The directory is shown as git users know it, not as `.git/worktrees/wt/../..`.
+    let shown = common::stdout(&out);
+    assert!(!shown.contains(".."), "{shown}");
 
     t.ok_as("alice", &["lease", "src/**"]);
     std::fs::create_dir_all(wt.join("src")).unwrap();
@@ -208,4 +215,107 @@ fn missing_binary_fails_closed_with_instructions() {
         status.contains("/nonexistent/bin/git-comm is missing"),
         "{status}"
     );
+}
+
+#[test]
+fn missing_binary_post_commit_warns_honestly_and_still_runs_the_chained_hook() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    let marker = t.path().join("chained-ran");
+    write_hook(
+        &t.path().join(".git/hooks/post-commit"),
+        &format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    );
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    for hook in ["pre-commit", "post-commit"] {
+        let shim = t.path().join(".git/hooks").join(hook);
+        let text = std::fs::read_to_string(&shim).unwrap();
+        let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
+        std::fs::write(
+            &shim,
+            text.replace(recorded, "recorded='/nonexistent/git-comm'"),
+        )
+        .unwrap();
+    }
+    t.write("a.txt", "1\n");
+    t.git(&["add", "a.txt"]);
+    let refused_err = refused(
+        &git_with_path(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "-m", "a"],
+            path_without_comm(),
+        ),
+        "commit without git-comm",
+    );
+    // Nothing can record a bypass while the binary is missing: the hint must not say so.
+    assert!(
+        !refused_err.contains("recorded as a violation"),
+        "{refused_err}"
+    );
+    let out = git_with_path(
+        t.path(),
+        Some("alice"),
+        &["commit", "-q", "--no-verify", "-m", "a"],
+        path_without_comm(),
+    );
+    ok(&out, "bypassed commit");
+    let err = common::stderr(&out);
+    assert!(err.contains("NOT checked"), "{err}");
+    assert!(
+        marker.exists(),
+        "the chained post-commit hook must still run"
+    );
+}
+
+/// `git comm --as alice doctor` with PATH set to `path`; (exit code, stdout).
+fn doctor_with_path(t: &TestRepo, path: std::ffi::OsString) -> (Option<i32>, String) {
+    let out = std::process::Command::new(common::BIN)
+        .args(["--as", "alice", "doctor"])
+        .current_dir(t.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    (out.status.code(), common::stdout(&out))
+}
+
+#[test]
+fn doctor_judges_hooks_like_hooks_status() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    t.ok_as("alice", &["join"]);
+    // Hooks that merely mention git-comm are not our shims.
+    for hook in ["pre-commit", "post-commit", "pre-push"] {
+        write_hook(
+            &t.path().join(".git/hooks").join(hook),
+            "#!/bin/sh\n# TODO: call git-comm here\nexit 0\n",
+        );
+    }
+    let (code, out) = doctor_with_path(&t, path_with_comm());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL hooks: pre-commit, post-commit, pre-push not installed"),
+        "{out}"
+    );
+
+    t.ok_as("alice", &["hooks", "install"]);
+    let (code, out) = doctor_with_path(&t, path_with_comm());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("ok   hooks: installed in"), "{out}");
+
+    // Installed, but the binary the shims fall back to is gone and none is on PATH.
+    for hook in ["pre-commit", "post-commit", "pre-push"] {
+        let shim = t.path().join(".git/hooks").join(hook);
+        let text = std::fs::read_to_string(&shim).unwrap();
+        let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
+        std::fs::write(
+            &shim,
+            text.replace(recorded, "recorded='/nonexistent/git-comm'"),
+        )
+        .unwrap();
+    }
+    let (code, out) = doctor_with_path(&t, path_without_comm());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("/nonexistent/git-comm is gone"), "{out}");
 }

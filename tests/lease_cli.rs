@@ -252,3 +252,52 @@ fn output_formats() {
         12
     );
 }
+
+#[test]
+fn lease_sync_without_a_remote_grants_nothing() {
+    let t = repo_with(&["alice"]);
+    let before = t.comm_refs();
+    assert_exit(
+        &t.comm_as("alice", &["lease", "--sync", "src/**"]),
+        2,
+        "no remote 'origin'",
+    );
+    t.git(&["config", "comm.leaseSync", "true"]);
+    assert_exit(
+        &t.comm_as("alice", &["lease", "src/**"]),
+        2,
+        "no remote 'origin'",
+    );
+    assert_eq!(t.comm_refs(), before, "a refused lease must not be written");
+}
+
+/// `git comm ARGS` as `agent` with the time zone `tz`.
+fn comm_in_tz(t: &TestRepo, tz: &str, agent: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(common::BIN)
+        .args(["--as", agent])
+        .args(args)
+        .current_dir(t.path())
+        .env("TZ", tz)
+        .output()
+        .unwrap();
+    common::assert_success(&out, args);
+    stdout(&out)
+}
+
+fn until(text: &str) -> String {
+    let at = text.find("until ").expect("an expiry") + "until ".len();
+    text[at..at + 16].to_string()
+}
+
+#[test]
+fn status_shows_lease_expiry_in_local_time() {
+    let t = repo_with(&["alice"]);
+    lease_id(&t, "alice", &["src/**", "--ttl", "2h"]);
+    let tokyo = comm_in_tz(&t, "Asia/Tokyo", "alice", &["status"]);
+    let utc = comm_in_tz(&t, "UTC", "alice", &["status"]);
+    let listed = comm_in_tz(&t, "Asia/Tokyo", "alice", &["leases"]);
+    assert!(!tokyo.contains("expires in"), "{tokyo}");
+    assert_eq!(until(&tokyo), until(&listed), "{tokyo}\n{listed}");
+    assert_ne!(until(&tokyo), until(&utc), "Tokyo is 9 hours off UTC");
+    assert!(tokyo.contains("left)  src/**"), "{tokyo}");
+}

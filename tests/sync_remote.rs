@@ -94,6 +94,17 @@ fn rejected_push_is_reported_and_keeps_merged_local_state() {
         "{}",
         stderr(&out)
     );
+    // Short and exact: the refused ref and the remote's words, no object ids, no padding.
+    let first = stderr(&out).lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.contains("refs/comm-node/mail [remote rejected] (pre-receive hook declined)")
+            && first.contains("remote: comm refs are frozen)")
+            && !first.contains("failed to push some refs")
+            && !first
+                .split(|c: char| !c.is_ascii_hexdigit())
+                .any(|w| w.len() == 40),
+        "{first}"
+    );
     assert_eq!(refs(&net.remote, "refs/"), remote_before);
     // Local state: both messages, merged, nothing lost.
     assert_eq!(subjects(&b), vec!["from a", "from b"]);

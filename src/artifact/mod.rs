@@ -245,6 +245,10 @@ pub fn resolve(repo: &Repo, spec: &Spec) -> Result<Version> {
         return Err(Error::usage(format!(
             "{key} has no version {wanted} (latest is v{})",
             latest.meta.version
+        ))
+        .with_hint(format!(
+            "ask for {key}@1 .. {key}@{}; `git comm sync` fetches newer ones",
+            latest.meta.version
         )));
     }
     if let Some(id) = repo.read_ref(&version_ref(repo, &key, wanted))? {

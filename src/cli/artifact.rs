@@ -61,6 +61,10 @@ pub struct WaitArgs {
 pub fn publish(ctx: &Ctx, args: PublishArgs) -> Result<()> {
     let me = ctx.me()?;
     let spec = Spec::parse_unversioned(&args.artifact)?;
+    // Once the config declares domains, a typo must not create a stray artifact domain.
+    if !ctx.config.domains.is_empty() && !ctx.config.domains.contains_key(&spec.domain) {
+        return Err(agent::unknown_domain(&ctx.config, &spec.domain));
+    }
     let content = read_input(&args.file)?;
     let options = PublishOptions {
         description: args.message.unwrap_or_default(),

@@ -53,10 +53,20 @@ pub fn hooks(ctx: &Ctx, args: HooksArgs) -> Result<()> {
     if verb != "status" {
         println!("{verb} in {}", hooks::hooks_dir(&ctx.repo).display());
     }
+    if verb == "installed" && relative_hooks_path(ctx) {
+        // git resolves a relative core.hooksPath in each worktree's own top directory.
+        println!("note: core.hooksPath is relative: other worktrees need their own install");
+    }
     for state in &states {
         println!("{}", describe(state));
     }
     Ok(())
+}
+
+fn relative_hooks_path(ctx: &Ctx) -> bool {
+    ctx.repo
+        .config_string("core.hooksPath")
+        .is_some_and(|p| !p.starts_with('/') && !p.starts_with("~/"))
 }
 
 fn describe(state: &HookState) -> String {

@@ -97,6 +97,12 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
     };
     let wanted = request.validate()?;
     let me = acting_agent(ctx)?;
+    // Resolved before the grant is written: a bad remote must leave the ledger untouched.
+    let confirm_remote = if args.sync || sync::lease::enabled(&ctx.repo, &ctx.config) {
+        Some(sync::resolve_remote(&ctx.repo, args.remote.as_deref())?)
+    } else {
+        None
+    };
     let mut id = lease::new_id(&me, &request.resources);
     let mut blocking: Vec<Lease> = Vec::new();
     let result = ledger::write(&ctx.repo, &me, |snap| {
@@ -123,9 +129,8 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         }
     };
     let granted = events.last().expect("a grant was written").lease();
-    if args.sync || sync::lease::enabled(&ctx.repo, &ctx.config) {
-        let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
-        sync::lease::confirm_grant(&ctx.repo, &remote, &me, &granted.id)?;
+    if let Some(remote) = &confirm_remote {
+        sync::lease::confirm_grant(&ctx.repo, remote, &me, &granted.id)?;
     }
     if ctx.json() {
         print_json(&json!({"granted": true, "lease": lease_json(granted, agent::now_secs())}));
@@ -338,7 +343,8 @@ fn compact_line(l: &Lease) -> String {
     )
 }
 
-fn human_line(l: &Lease, now: i64) -> String {
+/// `1a2b3c4d5e6f  alice  exclusive  until 2026-11-21 14:33 (29m left)  src/**  reason: ..`
+pub fn human_line(l: &Lease, now: i64) -> String {
     let mut line = format!(
         "{}  {}  {}  until {} ({} left)  {}",
         l.id,

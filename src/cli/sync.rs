@@ -180,7 +180,8 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     if ctx.json() {
         let lease_json = |l: &&Lease| {
             json!({"id": l.id, "holder": l.holder, "resources": l.resources,
-                   "exclusive": l.exclusive, "expires": iso_time(l.expires)})
+                   "exclusive": l.exclusive, "expires": iso_time(l.expires),
+                   "expires_local": super::format::local_time(l.expires)})
         };
         print_json(&json!({
             "me": me, "domain": domain, "joined": card.is_some(), "unread": unread,
@@ -208,16 +209,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         domain.as_deref().unwrap_or("-"),
         unread.map_or("-".to_string(), |u| u.to_string())
     );
-    let lease_line = |l: &Lease| {
-        format!(
-            "{} {} {} [{}] expires in {}s",
-            l.id,
-            l.holder,
-            if l.exclusive { "exclusive" } else { "shared" },
-            l.resources.join(","),
-            l.expires - now
-        )
-    };
+    let lease_line = |l: &Lease| super::lease::human_line(l, now);
     if mine.is_empty() {
         println!("my leases: none");
     } else {
@@ -328,42 +320,43 @@ mod doctor {
         Ok(())
     }
 
-    fn hooks_dir(repo: &Repo) -> std::path::PathBuf {
-        match repo.config_string("core.hooksPath") {
-            Some(p) => {
-                let path = std::path::PathBuf::from(p);
-                if path.is_absolute() {
-                    path
-                } else {
-                    repo.workdir().unwrap_or(repo.common_dir()).join(path)
-                }
-            }
-            None => repo.common_dir().join("hooks"),
-        }
-    }
-
+    /// The shims as `hooks status` sees them (same directory rules, same recognition).
     fn hooks_check(repo: &Repo) -> Check {
-        let dir = hooks_dir(repo);
-        let missing: Vec<&str> = ["pre-commit", "post-commit", "pre-push"]
-            .into_iter()
-            .filter(|h| {
-                std::fs::read_to_string(dir.join(h))
-                    .map(|text| !text.contains("git-comm") && !text.contains("git comm"))
-                    .unwrap_or(true)
-            })
+        let states = crate::hooks::status(repo);
+        let dir = crate::hooks::hooks_dir(repo);
+        let missing: Vec<&str> = states
+            .iter()
+            .filter(|s| !s.installed)
+            .map(|s| s.hook.as_str())
             .collect();
-        if missing.is_empty() {
-            check("hooks", true, format!("installed in {}", dir.display()))
-        } else {
-            check(
+        if !missing.is_empty() {
+            return check(
                 "hooks",
                 false,
                 format!(
-                    "{} not installed: run `git comm hooks install`",
-                    missing.join(", ")
+                    "{} not installed in {}: run `git comm hooks install`",
+                    missing.join(", "),
+                    dir.display()
                 ),
-            )
+            );
         }
+        let lost = states
+            .iter()
+            .find(|s| !s.recorded_bin_exists && !on_path("git-comm"));
+        match lost.and_then(|s| s.recorded_bin.as_deref()) {
+            Some(bin) => check(
+                "hooks",
+                false,
+                format!("git-comm is not on PATH and {bin} is gone: every commit fails; run `git comm hooks install` again"),
+            ),
+            None => check("hooks", true, format!("installed in {}", dir.display())),
+        }
+    }
+
+    /// Is an executable called `name` on PATH (what the shims try first)?
+    fn on_path(name: &str) -> bool {
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
     }
 
     fn identity_check(repo: &Repo, as_agent: Option<&str>, config: Option<&Config>) -> Check {

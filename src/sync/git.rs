@@ -42,11 +42,28 @@ fn run(mut cmd: Command, what: &str) -> Result<Output> {
     })
 }
 
-/// Last few lines of git's stderr, for error messages.
+/// Last few lines of git's stderr, for error messages: trimmed (remote lines end in
+/// padding), without the "failed to push some refs" line the caller already says.
 pub fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("error: failed to push some refs"))
+        .collect();
     lines[lines.len().saturating_sub(4)..].join("; ")
+}
+
+/// `!\t<sha>:<ref>\t[remote rejected] (why)` -> `<ref> [remote rejected] (why)`.
+fn rejected_detail(line: &str) -> String {
+    let fields: Vec<&str> = line.trim_start_matches('!').trim().split('\t').collect();
+    match fields.as_slice() {
+        [refspec, summary, ..] => {
+            let target = refspec.rsplit_once(':').map_or(*refspec, |(_, to)| to);
+            format!("{target} {summary}")
+        }
+        _ => fields.join(" "),
+    }
 }
 
 /// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned).
@@ -101,11 +118,15 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     let stale = is_stale(&rejected, &stderr);
     let detail = rejected
         .iter()
-        .map(|l| l.trim_start_matches('!').trim().replace('\t', " "))
+        .map(|l| rejected_detail(l))
         .collect::<Vec<_>>()
         .join("; ");
-    if stale {
-        Ok(PushOutcome::Stale(detail))
+    if stale || stderr.is_empty() {
+        Ok(if stale {
+            PushOutcome::Stale(detail)
+        } else {
+            PushOutcome::Refused(detail)
+        })
     } else {
         Ok(PushOutcome::Refused(format!("{detail} ({stderr})")))
     }
