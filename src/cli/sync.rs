@@ -314,8 +314,13 @@ mod doctor {
             }
         }
         if failed > 0 {
-            return Err(Error::blocked(format!("{failed} check(s) failed"))
-                .with_hint("fix the FAIL lines above, then run `git comm doctor` again"));
+            return Err(
+                Error::blocked(format!("{failed} check(s) failed")).with_hint(if json_out {
+                    "fix the checks with \"ok\": false, then run `git comm doctor` again"
+                } else {
+                    "fix the FAIL lines above, then run `git comm doctor` again"
+                }),
+            );
         }
         Ok(())
     }

@@ -62,8 +62,8 @@ pub fn confirm_grant(repo: &Repo, remote: &Remote, holder: &str, lease_id: &str)
                 format!("lease {lease_id} not granted: {}", err.message),
             )
             .with_hint(
-                err.hint
-                    .unwrap_or_else(|| "the ledger could not be published; try again".into()),
+                "the local grant was withdrawn (grant and release are in the ledger log); \
+                 check the remote (`git remote -v`) and try again, or lease without --sync",
             ))
         }
     }
