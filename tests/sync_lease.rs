@@ -66,10 +66,7 @@ fn remote_live(net: &Net) -> Vec<Lease> {
 #[test]
 fn two_clones_racing_for_one_exclusive_lease_exactly_one_wins_each_round() {
     let net = Net::new();
-    let a = net.clone("a");
-    let b = net.clone("b");
-    ok(&a, &["--as", "alice", "join"]);
-    ok(&b, &["--as", "bob", "join"]);
+    let (a, b) = net.pair();
     sync_ok(&a);
     sync_ok(&b);
     let mut wins = [0usize; 2];
@@ -141,11 +138,7 @@ fn lease_sync_withdraws_the_grant_when_the_remote_is_unreachable() {
 #[test]
 fn ledger_merge_applies_deletions_keeps_additions_and_remote_wins_conflicts() {
     let net = Net::new();
-    let a = net.clone("a");
-    let b = net.clone("b");
-    for (dir, me) in [(&a, "alice"), (&b, "bob")] {
-        ok(dir, &["--as", me, "join"]);
-    }
+    let (a, b) = net.pair();
     // Shared base: alice holds base-1, bob holds base-2.
     let base1 = grant_synced(&a, "alice", "docs/**").unwrap();
     sync_ok(&b);

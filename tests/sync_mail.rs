@@ -10,10 +10,7 @@ use sync_net::*;
 
 fn converge(first_syncs_a: bool) {
     let net = Net::new();
-    let a = net.clone("a");
-    let b = net.clone("b");
-    ok(&a, &["--as", "alice", "join"]);
-    ok(&b, &["--as", "bob", "join"]);
+    let (a, b) = net.pair();
     send_many(&a, "alice", 500);
     send_many(&b, "bob", 500);
     let (first, second) = if first_syncs_a { (&a, &b) } else { (&b, &a) };
@@ -65,10 +62,7 @@ fn five_hundred_each_b_first() {
 #[test]
 fn message_ids_are_stable_and_inbox_sees_remote_mail() {
     let net = Net::new();
-    let a = net.clone("a");
-    let b = net.clone("b");
-    ok(&a, &["--as", "alice", "join"]);
-    ok(&b, &["--as", "bob", "join"]);
+    let (a, b) = net.pair();
     sync_ok(&a);
     sync_ok(&b);
     sync_ok(&a);

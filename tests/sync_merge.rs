@@ -95,10 +95,7 @@ fn cursors_take_the_descendant() {
 #[test]
 fn artifacts_fast_forward_and_divergent_versions_are_republished_not_lost() {
     let net = Net::new();
-    let a = net.clone("a");
-    let b = net.clone("b");
-    ok(&a, &["--as", "alice", "join"]);
-    ok(&b, &["--as", "bob", "join"]);
+    let (a, b) = net.pair();
     let bin: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 256) as u8).collect();
     std::fs::write(a.join("v1.bin"), &bin).unwrap();
     ok(

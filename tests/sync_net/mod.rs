@@ -33,6 +33,15 @@ impl Net {
         git_in(&dir, &["config", "user.email", "test@example.com"]);
         dir
     }
+
+    /// Clones `a` (where alice joined) and `b` (where bob joined), not yet synced.
+    pub fn pair(&self) -> (PathBuf, PathBuf) {
+        let a = self.clone("a");
+        let b = self.clone("b");
+        ok(&a, &["--as", "alice", "join"]);
+        ok(&b, &["--as", "bob", "join"]);
+        (a, b)
+    }
 }
 
 pub fn ok(dir: &Path, args: &[&str]) -> String {
