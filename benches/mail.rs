@@ -129,25 +129,24 @@ fn main() {
         println!("| {history} | {unread} | {} |", ms(time_inbox(dir.path())));
     }
 
-    let dir = setup(100, 0);
-    let sends: Vec<Duration> = (0..RUNS)
-        .map(|i| {
-            comm(
-                dir.path(),
-                &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
-            )
-        })
-        .collect();
     println!("\n| operation | median (ms) |\n|---|---:|");
-    println!("| send (history 100) | {} |", ms(median(sends)));
-    let dir = setup(100_000, 0);
-    let sends: Vec<Duration> = (0..RUNS)
+    for history in [100, 100_000] {
+        let dir = setup(history, 0);
+        println!(
+            "| send (history {history}) | {} |",
+            ms(time_send(dir.path()))
+        );
+    }
+}
+
+fn time_send(dir: &Path) -> Duration {
+    let samples = (0..RUNS)
         .map(|i| {
             comm(
-                dir.path(),
+                dir,
                 &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
             )
         })
         .collect();
-    println!("| send (history 100,000) | {} |", ms(median(sends)));
+    median(samples)
 }
