@@ -70,6 +70,50 @@ fn staged_check_reads_the_index_not_the_worktree() {
     );
 }
 
+/// `git rm --cached` takes a file out of the commit: the staged check must neither check it
+/// nor resolve imports to it, though it is still in the worktree.
+#[test]
+fn staged_check_ignores_files_removed_from_the_index() {
+    let repo = layered_repo();
+    repo.write("src/core/extra.ts", VIOLATION);
+    repo.git(&["add", "src/core/extra.ts"]);
+    assert_exit(
+        &repo.comm(&["check", "--staged"]),
+        1,
+        "1 boundary violation",
+    );
+
+    repo.git(&["rm", "-q", "--cached", "src/core/extra.ts"]);
+    assert!(repo.path().join("src/core/extra.ts").is_file());
+    for args in [
+        &["check", "--staged", "--format", "json"][..],
+        &["check", "--staged", "--all", "--format", "json"][..],
+    ] {
+        let (code, report) = json(&repo, args);
+        assert_eq!(code, Some(0), "{args:?}: {report}");
+        assert_eq!(report["findings"], Value::Array(vec![]), "{args:?}");
+    }
+    let (_, all) = json(&repo, &["check", "--staged", "--all", "--format", "json"]);
+    assert_eq!(
+        all["stats"]["files"], 2,
+        "only the indexed model.ts and view.ts: {all}"
+    );
+    assert_exit(&repo.comm(&["check"]), 1, "1 boundary violation");
+
+    // A staged import of a file taken out of the index cannot resolve to the worktree copy.
+    repo.git(&["rm", "-q", "--cached", "src/ui/view.ts"]);
+    repo.write("src/core/model.ts", VIOLATION);
+    repo.git(&["add", "src/core/model.ts"]);
+    let (code, report) = json(&repo, &["check", "--staged", "--all", "--format", "json"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["findings"], Value::Array(vec![]));
+    assert_eq!(
+        report["unresolved"][0]["file"], "src/core/model.ts",
+        "{report}"
+    );
+    assert_eq!(report["stats"]["files"], 1, "{report}");
+}
+
 #[test]
 fn a_pre_commit_hook_calling_check_staged_blocks_only_staged_violations() {
     let repo = layered_repo();

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Language, Node, Parser, Query, QueryCursor, StreamingIterator};
+use tree_sitter::{Language, Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 
 /// Languages whose imports we extract, chosen by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -153,13 +153,106 @@ impl Import {
     }
 }
 
+/// A language's compiled query, and what lets extraction skip most of the tree.
+struct Compiled {
+    query: Query,
+    /// Node kinds that start a pattern (`(import_statement) @import` -> `import_statement`);
+    /// `None` when a pattern does not start with a plain node kind.
+    roots: Option<Vec<String>>,
+}
+
 /// The compiled query of `lang`, built on first use (compiling costs 5-35 ms).
-fn query(lang: Lang) -> &'static Query {
-    static QUERIES: [OnceLock<Query>; 5] = [const { OnceLock::new() }; 5];
+fn compiled(lang: Lang) -> &'static Compiled {
+    static QUERIES: [OnceLock<Compiled>; 5] = [const { OnceLock::new() }; 5];
     QUERIES[lang.index()].get_or_init(|| {
-        Query::new(&lang.grammar(), lang.query_source())
-            .unwrap_or_else(|e| panic!("embedded query grammars/{}.scm: {e}", lang.name()))
+        let query = Query::new(&lang.grammar(), lang.query_source())
+            .unwrap_or_else(|e| panic!("embedded query grammars/{}.scm: {e}", lang.name()));
+        let roots = pattern_roots(&query, lang.query_source(), &lang.grammar());
+        Compiled { query, roots }
     })
+}
+
+/// The node kind each pattern starts with, read from the query source.
+fn pattern_roots(query: &Query, source: &str, grammar: &Language) -> Option<Vec<String>> {
+    let mut roots = Vec::new();
+    for i in 0..query.pattern_count() {
+        let rest = source
+            .get(query.start_byte_for_pattern(i)..)?
+            .strip_prefix('(')?;
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+        let kind = &rest[..end];
+        if grammar.id_for_node_kind(kind, true) == 0 {
+            return None;
+        }
+        if !roots.iter().any(|r| r == kind) {
+            roots.push(kind.to_string());
+        }
+    }
+    Some(roots)
+}
+
+/// Words the source text of every match that yields an import contains: the import
+/// keywords, and for Rust the `crate`/`self`/`super` roots of inline paths. A subtree whose
+/// text holds none of them yields nothing, so it is neither queried nor (if the whole file
+/// holds none) parsed.
+fn keywords(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::TypeScript | Lang::Tsx | Lang::JavaScript => &["import", "export", "require"],
+        Lang::Python => &["import", "TYPE_CHECKING"],
+        Lang::Rust => &["use", "mod", "extern", "crate", "self", "super"],
+    }
+}
+
+/// Where the keywords occur in a source: byte offsets, sorted, per keyword.
+struct Hits {
+    found: Vec<(usize, Vec<usize>)>,
+}
+
+impl Hits {
+    fn find(lang: Lang, source: &str) -> Hits {
+        let found = keywords(lang)
+            .iter()
+            .map(|k| (k.len(), source.match_indices(k).map(|(at, _)| at).collect()))
+            .filter(|(_, at): &(usize, Vec<usize>)| !at.is_empty())
+            .collect();
+        Hits { found }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    /// Whether some keyword lies wholly inside `range`.
+    fn within(&self, range: std::ops::Range<usize>) -> bool {
+        self.found.iter().any(|(len, at)| {
+            let first = at.partition_point(|&o| o < range.start);
+            at.get(first).is_some_and(|&o| o + len <= range.end)
+        })
+    }
+}
+
+/// The nodes worth querying: those whose kind starts a pattern and whose text holds a
+/// keyword. Every match that yields an import is rooted at one of them: its root holds a
+/// keyword, so do all its ancestors, and the walk descends only into nodes holding one.
+fn query_roots<'t>(tree: &'t Tree, hits: &Hits, roots: &[String]) -> Vec<Node<'t>> {
+    let mut found = Vec::new();
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        if hits.within(node.byte_range()) {
+            if roots.iter().any(|r| r == node.kind()) {
+                found.push(node);
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return found;
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -180,6 +273,16 @@ impl<'t> Captures<'t> {
 /// Extract every import of a source file. Unparseable regions are skipped by tree-sitter's
 /// error recovery; what parses is still reported.
 pub fn extract(lang: Lang, source: &str) -> Vec<Import> {
+    extract_with(lang, source, true)
+}
+
+/// `prune`: query only the nodes that can start a match yielding an import (see [`query_roots`]); without
+/// it the whole tree is queried, which gives the same imports, slower.
+fn extract_with(lang: Lang, source: &str, prune: bool) -> Vec<Import> {
+    let hits = Hits::find(lang, source);
+    if prune && hits.is_empty() {
+        return Vec::new();
+    }
     PARSER.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (current, parser) = &mut *guard;
@@ -192,19 +295,30 @@ pub fn extract(lang: Lang, source: &str) -> Vec<Import> {
         let Some(tree) = parser.parse(source, None) else {
             return Vec::new();
         };
-        let query = query(lang);
-        let names = query.capture_names();
+        let compiled = compiled(lang);
         let mut cursor = QueryCursor::new();
-        let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
+        let subtrees = match (&compiled.roots, prune) {
+            (Some(roots), true) => {
+                // Only matches rooted at each node: the walk already visits the nodes below.
+                cursor.set_max_start_depth(Some(0));
+                query_roots(&tree, &hits, roots)
+            }
+            _ => vec![tree.root_node()],
+        };
+        let query = &compiled.query;
+        let names = query.capture_names();
         let mut all = Vec::new();
-        while let Some(m) = matches.next() {
-            all.push(Captures {
-                names: m
-                    .captures()
-                    .iter()
-                    .map(|c| (names[c.index as usize], c.node))
-                    .collect(),
-            });
+        for subtree in subtrees {
+            let mut matches = cursor.matches(query, subtree, source.as_bytes());
+            while let Some(m) = matches.next() {
+                all.push(Captures {
+                    names: m
+                        .captures()
+                        .iter()
+                        .map(|c| (names[c.index as usize], c.node))
+                        .collect(),
+                });
+            }
         }
         let src = source.as_bytes();
         let mut imports = match lang {
@@ -249,7 +363,124 @@ mod tests {
     #[test]
     fn every_query_compiles() {
         for lang in Lang::ALL {
-            assert!(query(lang).pattern_count() > 0, "{}", lang.name());
+            assert!(compiled(lang).query.pattern_count() > 0, "{}", lang.name());
         }
+    }
+
+    #[test]
+    fn every_pattern_starts_with_a_node_kind() {
+        let expected: [(Lang, &[&str]); 3] = [
+            (
+                Lang::Python,
+                &[
+                    "import_statement",
+                    "import_from_statement",
+                    "if_statement",
+                    "call",
+                ],
+            ),
+            (
+                Lang::TypeScript,
+                &["import_statement", "export_statement", "call_expression"],
+            ),
+            (
+                Lang::Rust,
+                &[
+                    "use_declaration",
+                    "mod_item",
+                    "extern_crate_declaration",
+                    "scoped_identifier",
+                    "scoped_type_identifier",
+                    "token_tree",
+                ],
+            ),
+        ];
+        for (lang, roots) in expected {
+            assert_eq!(
+                compiled(lang).roots.as_deref(),
+                Some(
+                    roots
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                        .as_slice()
+                ),
+                "{}",
+                lang.name()
+            );
+        }
+        for lang in [Lang::Tsx, Lang::JavaScript] {
+            assert!(compiled(lang).roots.is_some(), "{}", lang.name());
+        }
+    }
+
+    /// Pruned extraction must give exactly what querying the whole tree gives.
+    fn assert_pruning_is_exact(lang: Lang, source: &str, what: &str) {
+        assert_eq!(
+            extract_with(lang, source, true),
+            extract_with(lang, source, false),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn pruning_gives_the_same_imports_on_tricky_sources() {
+        let cases: [(Lang, &str); 8] = [
+            (
+                Lang::Python,
+                "import a\nif TYPE_CHECKING:\n    from b import c\nif x:\n    if typing.TYPE_CHECKING:\n        import d\n",
+            ),
+            (
+                Lang::Python,
+                "class A:\n    def f(self):\n        m = importlib.import_module(name)\n        return __import__('e').x(g(import_module('h')))\n",
+            ),
+            (Lang::Python, "def f(:\n  import broken\nfrom . import (x,\n"),
+            (Lang::Python, "x = 1  # no imports here, only important words\n"),
+            (
+                Lang::JavaScript,
+                "!function(){var r=require('a');export default 1}();import('b');const c=require(d);",
+            ),
+            (
+                Lang::TypeScript,
+                "export type { A } from './a';\nimport x = require('y');\nfunction f() { return import('./z'); }\nexport const q = 1;\n",
+            ),
+            (
+                Lang::Tsx,
+                "import React from 'react';\nexport * from './b';\nconst C = () => <div>{require('./c')}</div>;\n",
+            ),
+            (
+                Lang::Rust,
+                "use a::b;\nmod m;\nfn f(&self) { format!(\"{}\", crate::x::y(super::z)); let _ = std::mem::size_of::<u8>(); }\nextern crate alloc;\n",
+            ),
+        ];
+        for (lang, source) in cases {
+            assert_pruning_is_exact(lang, source, source);
+        }
+    }
+
+    /// Every source file of this repository and its fixtures, pruned against unpruned.
+    #[test]
+    fn pruning_gives_the_same_imports_on_this_repository() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = std::collections::BTreeSet::new();
+        for dir in ["src", "tests", "benches", "fixtures"] {
+            for entry in ignore::WalkBuilder::new(root.join(dir)).build().flatten() {
+                let path = entry.path();
+                let Some(lang) = path.to_str().and_then(Lang::from_path) else {
+                    continue;
+                };
+                let Ok(source) = std::fs::read_to_string(path) else {
+                    continue;
+                };
+                assert_pruning_is_exact(lang, &source, &path.display().to_string());
+                checked.insert(lang.name());
+            }
+        }
+        assert!(
+            checked.contains("rust")
+                && checked.contains("python")
+                && checked.contains("typescript"),
+            "{checked:?}"
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! untracked ones not ignored by .gitignore) or the index (staged blobs, never the worktree).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::WalkState;
 
 use gix::bstr::ByteSlice;
 
@@ -50,30 +53,19 @@ impl Snapshot {
             crate::Error::usage("this repository has no worktree")
                 .with_hint("run the check in a worktree, or use --staged")
         })?;
-        let mut files = BTreeMap::new();
         let index = repo
             .gix()
             .index_or_empty()
             .context("cannot read the index")?;
+        let mut files: BTreeMap<String, Option<ObjectId>> = walk_unignored(&root)
+            .into_iter()
+            .map(|path| (path, None))
+            .collect();
+        // Tracked files that .gitignore hides: the walk skipped them, the index has them.
         for entry in index.entries() {
-            let path = entry.path(&index).to_str_lossy().into_owned();
-            if root.join(&path).is_file() {
-                files.insert(path, None);
-            }
-        }
-        let walker = ignore::WalkBuilder::new(&root)
-            .hidden(false)
-            .parents(false)
-            .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker.flatten() {
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            if let Ok(rel) = entry.path().strip_prefix(&root) {
-                let path = rel.to_string_lossy().replace('\\', "/");
-                files.entry(path).or_insert(None);
+            let path = entry.path(&index).to_str_lossy();
+            if !files.contains_key(path.as_ref()) && root.join(path.as_ref()).is_file() {
+                files.insert(path.into_owned(), None);
             }
         }
         Ok(Snapshot::new(Origin::Worktree(root), files))
@@ -138,6 +130,35 @@ impl Snapshot {
                 .expect("sha1 hashing does not fail"),
         }
     }
+}
+
+/// Every file under `root` that .gitignore (and .ignore) files do not hide, walked on all
+/// threads (a tree of thousands of directories costs a stat per ignore file per directory).
+fn walk_unignored(root: &Path) -> Vec<String> {
+    let found = Mutex::new(Vec::new());
+    ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .parents(false)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                let Ok(entry) = entry else {
+                    return WalkState::Continue;
+                };
+                if entry.file_type().is_some_and(|t| t.is_file()) {
+                    if let Ok(rel) = entry.path().strip_prefix(root) {
+                        let path = rel.to_string_lossy().replace('\\', "/");
+                        if let Ok(mut found) = found.lock() {
+                            found.push(path);
+                        }
+                    }
+                }
+                WalkState::Continue
+            })
+        });
+    found.into_inner().unwrap_or_default()
 }
 
 /// Paths whose staged blob differs from HEAD (added, modified, renamed-to). `None` when the
