@@ -108,3 +108,44 @@ fn bypass_is_recorded_as_a_violation_message() {
     );
     assert!(body.contains(&head(&t)[..10]), "names the commit: {body}");
 }
+
+/// pre-commit's approval receipt lets post-commit skip re-checking the same content; it is
+/// consumed by that commit, so a later bypass with identical content is still checked.
+#[test]
+fn approval_receipt_is_consumed_and_a_later_bypass_is_still_recorded() {
+    let t = boundary_repo();
+    let receipt = t.path().join(".git/comm-node/pre-commit-approved");
+    t.write("src/api/server.ts", CLEAN);
+    t.git(&["add", "src/api/server.ts"]);
+    ok(
+        &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "clean"]),
+        "clean commit",
+    );
+    assert!(!receipt.exists(), "post-commit consumes the receipt");
+
+    // A commit pre-commit approved but that was then aborted leaves a receipt for a set
+    // that differs from the bypassing commit below: no skip.
+    t.write("src/api/server.ts", "export const serve = 3;\n");
+    t.git(&["add", "src/api/server.ts"]);
+    let aborted = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", ""]);
+    assert!(!aborted.status.success());
+    assert!(
+        receipt.exists(),
+        "pre-commit approved before the empty message aborted"
+    );
+    t.write("src/api/server.ts", VIOLATION);
+    t.git(&["add", "src/api/server.ts"]);
+    ok(
+        &git_as(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "--no-verify", "-m", "bypass"],
+        ),
+        "bypass",
+    );
+    t.ok_as("bob", &["join"]);
+    let inbox: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "inbox", "--all", "--type", "violation"]))
+            .unwrap();
+    assert_eq!(inbox["messages"].as_array().unwrap().len(), 1, "{inbox}");
+}
