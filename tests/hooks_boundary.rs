@@ -30,6 +30,15 @@ fn boundary_repo() -> TestRepo {
     t
 }
 
+/// The `violation` messages in the mailbox, as bob (joining first) reads them.
+fn violations_seen_by_bob(t: &TestRepo) -> Vec<Value> {
+    t.ok_as("bob", &["join"]);
+    let inbox: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "inbox", "--all", "--type", "violation"]))
+            .unwrap();
+    inbox["messages"].as_array().unwrap().clone()
+}
+
 fn head(t: &TestRepo) -> String {
     t.git(&["rev-parse", "HEAD"]).trim().to_string()
 }
@@ -95,12 +104,8 @@ fn bypass_is_recorded_as_a_violation_message() {
         ),
         "bypass",
     );
-    t.ok_as("bob", &["join"]);
-    let inbox: Value =
-        serde_json::from_str(&t.ok_as("bob", &["--json", "inbox", "--all", "--type", "violation"]))
-            .unwrap();
-    let messages = inbox["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 1, "{inbox}");
+    let messages = violations_seen_by_bob(&t);
+    assert_eq!(messages.len(), 1, "{messages:?}");
     let body = messages[0]["body"].as_str().unwrap();
     assert!(
         body.contains("src/api/server.ts") && body.contains("boundary"),
@@ -143,9 +148,5 @@ fn approval_receipt_is_consumed_and_a_later_bypass_is_still_recorded() {
         ),
         "bypass",
     );
-    t.ok_as("bob", &["join"]);
-    let inbox: Value =
-        serde_json::from_str(&t.ok_as("bob", &["--json", "inbox", "--all", "--type", "violation"]))
-            .unwrap();
-    assert_eq!(inbox["messages"].as_array().unwrap().len(), 1, "{inbox}");
+    assert_eq!(violations_seen_by_bob(&t).len(), 1);
 }
