@@ -21,6 +21,10 @@ pub struct Config {
     pub agents: BTreeMap<String, AgentBinding>,
     #[serde(default)]
     pub leases: LeaseSettings,
+    /// Files `git comm check` never reads (vendored, generated, minified code); they still
+    /// count as existing when imports are resolved. Gitignore-style globs.
+    #[serde(default)]
+    pub exclude: Vec<String>,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -133,6 +137,11 @@ impl Config {
                         format!("agent '{agent}' is bound to unknown domain '{domain}'"),
                     ));
                 }
+            }
+        }
+        for pattern in &self.exclude {
+            if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+                return Err(self.error_at(pattern, format!("exclude: bad glob '{pattern}': {e}")));
             }
         }
         for (name, domain) in &self.domains {

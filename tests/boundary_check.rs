@@ -347,3 +347,40 @@ fn check_staged_library_api_for_the_hook() {
         "{message}"
     );
 }
+
+#[test]
+fn excluded_files_are_not_checked_but_still_resolve() {
+    let repo = layered_repo();
+    repo.write(
+        "src/core/vendor/lib.ts",
+        VIOLATION.replace("../ui", "../../ui").as_str(),
+    );
+    repo.write(
+        "src/ui/widget.ts",
+        "import { lib } from \"../core/vendor/lib\";\n",
+    );
+    assert_exit(&repo.comm(&["check"]), 1, "1 boundary violation");
+
+    let excluding = format!("{CONFIG}exclude: [\"src/core/vendor/**\"]\n");
+    repo.write(".comm-node/config.yaml", &excluding);
+    let (code, report) = json(&repo, &["check", "--format", "json"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(
+        report["stats"]["files"], 3,
+        "vendor file not read: {report}"
+    );
+    assert!(
+        report["unresolved"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+
+    repo.write(
+        ".comm-node/config.yaml",
+        &format!("{CONFIG}exclude: [\"src/[\"]\n"),
+    );
+    assert_exit(
+        &repo.comm(&["check"]),
+        2,
+        "config.yaml:8: exclude: bad glob 'src/['",
+    );
+}

@@ -15,7 +15,7 @@ pub mod snapshot;
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::repo::Repo;
 use cache::ImportCache;
 use imports::{Import, Lang};
@@ -73,12 +73,14 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     } else {
         None
     };
+    let excluded = crate::config::glob_set(&config.exclude)
+        .map_err(|e| Error::config(format!("exclude: {e}")))?;
     let selected: Vec<(&str, Lang)> = snapshot
         .files
         .keys()
         .filter(|p| within(p, &options.paths))
         .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
-        .filter(|p| !p.contains("node_modules/"))
+        .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
         .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
         .collect();
 
