@@ -32,6 +32,34 @@ pub struct Card {
     pub last_seen: i64,
 }
 
+/// Longest role, program or model text on a card.
+const MAX_CARD_TEXT: usize = 256;
+
+impl Card {
+    /// What makes this stored card invalid as the card of `agent`, if anything.
+    pub fn problem(&self, agent: &str) -> Option<String> {
+        if self.name != agent {
+            return Some(format!("card of '{}' stored as the card of '{agent}'", self.name));
+        }
+        if let Some(domain) = &self.domain {
+            if validate_name(domain).is_err() {
+                return Some(format!("domain '{domain}' is not a valid name"));
+            }
+        }
+        let texts = [&self.role, &self.program, &self.model];
+        if texts
+            .iter()
+            .any(|t| t.as_ref().is_some_and(|t| t.len() > MAX_CARD_TEXT || t.contains('\n')))
+        {
+            return Some(format!("role, program or model longer than {MAX_CARD_TEXT} bytes or multi-line"));
+        }
+        if self.joined < 0 || self.last_seen < 0 {
+            return Some("negative timestamps".to_string());
+        }
+        None
+    }
+}
+
 /// Check that `name` can be used as an agent name (and thus inside a ref name).
 pub fn validate_name(name: &str) -> Result<()> {
     let problem = name_problem(name);
@@ -228,5 +256,5 @@ pub fn require_known(known: &[String], name: &str) -> Result<()> {
 }
 
 pub fn now_secs() -> i64 {
-    jiff::Timestamp::now().as_second()
+    crate::clock::now_secs()
 }

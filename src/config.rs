@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub const CONFIG_PATH: &str = ".comm-node/config.yaml";
+/// Largest clock-skew tolerance accepted: one day.
+const MAX_SKEW_SECS: i64 = 86_400;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +27,10 @@ pub struct Config {
     /// count as existing when imports are resolved. Gitignore-style globs.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Tolerated clock skew between machines (`5m` by default): a lease keeps others out
+    /// until its expiry plus this much.
+    #[serde(default)]
+    pub clock_skew: Option<String>,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -161,7 +167,23 @@ impl Config {
                 }
             }
         }
+        if let Some(text) = &self.clock_skew {
+            if let Err(e) = crate::clock::parse_duration(text, MAX_SKEW_SECS) {
+                return Err(self.error_at(
+                    "clock_skew",
+                    format!("clock_skew: {} (0s to 1d, e.g. 5m)", e.message),
+                ));
+            }
+        }
         self.check_overlapping_scopes()
+    }
+
+    /// The tolerated clock skew in seconds (validated when the config was loaded).
+    pub fn skew_secs(&self) -> i64 {
+        self.clock_skew
+            .as_deref()
+            .and_then(|t| crate::clock::parse_duration(t, MAX_SKEW_SECS).ok())
+            .unwrap_or(crate::clock::DEFAULT_SKEW_SECS)
     }
 
     /// Two domains must not own the same path: every file belongs to at most one domain.

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod artifact;
 pub mod boundary;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod display;
 pub mod error;

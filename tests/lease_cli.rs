@@ -159,9 +159,17 @@ fn bad_input_exits_2_and_writes_nothing() {
 fn expired_leases_do_not_block_and_are_pruned() {
     let t = repo_with(&["alice", "bob"]);
     let old = lease_id(&t, "alice", &["src/**", "--ttl", "1s"]);
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert!(live(&t).is_empty(), "expired leases are not listed");
-    let new = lease_id(&t, "bob", &["src/a.ts"]);
+    // 100 s later: expired, but within the 5-minute clock-skew tolerance it still blocks.
+    let within = common::comm_at(t.path(), 100, &["--as", "bob", "lease", "src/a.ts"]);
+    assert_exit(&within, 1, &old);
+    // 400 s later: past expiry plus the tolerance, it neither blocks nor is listed.
+    let later = |args: &[&str]| common::comm_at(t.path(), 400, args);
+    let listed: Vec<Value> =
+        serde_json::from_slice(&later(&["--as", "alice", "--json", "leases"]).stdout).unwrap();
+    assert!(listed.is_empty(), "expired leases are not listed: {listed:?}");
+    let out = later(&["--as", "bob", "--json", "lease", "src/a.ts"]);
+    let granted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new = granted["lease"]["id"].as_str().unwrap().to_string();
     let log = ledger_log(&t);
     assert!(
         log.contains(&format!("bob|expire {old} alice: src/**")),
@@ -172,8 +180,12 @@ fn expired_leases_do_not_block_and_are_pruned() {
         "{log}"
     );
     let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
-    assert_eq!(files.trim(), format!("{new}.json"));
-    assert_exit(&t.comm_as("alice", &["renew", &old]), 2, "no live lease");
+    let mut files: Vec<&str> = files.lines().collect();
+    files.sort();
+    let mut want = vec![format!("{new}.json"), format!("{old}.end")];
+    want.sort();
+    assert_eq!(files, want, "the live lease and the expired one's tombstone");
+    assert_exit(&later(&["--as", "alice", "renew", &old]), 2, "no live lease");
 }
 
 #[test]

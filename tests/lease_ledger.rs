@@ -20,7 +20,7 @@ fn request(resources: &[&str], ttl_secs: i64) -> Request {
 fn grant(repo: &Repo, who: &str, req: &Request) -> git_comm::Result<Lease> {
     let id = lease::new_id(who, &req.resources);
     let events = ledger::write(repo, who, |snap| {
-        lease::grant(&snap.live, req, who, snap.now, id.clone())
+        lease::grant(&snap.live, req, who, snap.now, snap.skew, id.clone())
             .map(|l| vec![Event::Grant(l)])
             .map_err(|blocking| git_comm::Error::blocked(format!("{} blocking", blocking.len())))
     })?;
@@ -75,15 +75,26 @@ fn ledger_format_is_the_agreed_one() {
 #[test]
 fn expired_leases_are_pruned_by_the_next_write() {
     let t = TestRepo::new();
-    let repo = Repo::discover(t.path()).unwrap();
+    let mut repo = Repo::discover(t.path()).unwrap();
+    repo.set_policy(git_comm::repo::Policy {
+        skew_secs: 0,
+        ..Default::default()
+    });
     let short = grant(&repo, "alice", &request(&["src/**"], 1)).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert!(lease::live_leases(&repo).unwrap().is_empty());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !lease::live_leases(&repo).unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the 1s lease never expired");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let next = grant(&repo, "bob", &request(&["src/a.ts"], 600)).unwrap();
     let log = t.git(&["log", "--format=%an|%s", "refs/comm-node/leases"]);
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines[0], format!("bob|grant {} bob: src/a.ts", next.id));
     assert_eq!(lines[1], format!("bob|expire {} alice: src/**", short.id));
     let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
-    assert_eq!(files.trim(), format!("{}.json", next.id));
+    let mut files: Vec<&str> = files.lines().collect();
+    files.sort();
+    let mut want = vec![format!("{}.json", next.id), format!("{}.end", short.id)];
+    want.sort();
+    assert_eq!(files, want, "the live lease and the expired one's tombstone");
 }

@@ -60,5 +60,10 @@ fn exactly_one_winner_per_round() {
         log.lines().filter(|l| l.starts_with("release ")).count(),
         ROUNDS
     );
-    assert_eq!(t.git(&["ls-tree", "refs/comm-node/leases"]).trim(), "");
+    let tree = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    assert!(
+        tree.lines().all(|f| f.ends_with(".end")),
+        "only tombstones of released leases remain: {tree}"
+    );
+    assert_eq!(tree.lines().count(), ROUNDS);
 }

@@ -155,6 +155,7 @@ fn ledger_merge_applies_deletions_keeps_additions_and_remote_wins_conflicts() {
             &req,
             me,
             git_comm::agent::now_secs(),
+            0,
             lease::new_id(me, &req.resources),
         )
         .unwrap();

@@ -267,10 +267,11 @@ fn init_remote_makes_plain_fetch_and_push_carry_the_namespace() {
     );
     ok(&b, &["init", "--remote", "origin"]);
     git_in(&b, &["fetch", "-q"]);
-    let tracked = refs(&b, "refs/comm-node-remotes/origin/");
+    // Plain fetch fills the raw incoming area; only sync admits it (through the gate).
+    let incoming = refs(&b, "refs/comm-node-incoming/origin/");
     assert!(
-        tracked.contains("refs/comm-node-remotes/origin/mail"),
-        "{tracked}"
+        incoming.contains("refs/comm-node-incoming/origin/mail"),
+        "{incoming}"
     );
     sync_ok(&b);
     assert_eq!(subjects(&b), vec!["via plain push"]);

@@ -109,7 +109,7 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         while snap.live.iter().any(|l| l.id == id) {
             id = lease::new_id(&me, &request.resources);
         }
-        match lease::grant(&snap.live, &request, &me, snap.now, id.clone()) {
+        match lease::grant(&snap.live, &request, &me, snap.now, snap.skew, id.clone()) {
             Ok(granted) => Ok(vec![Event::Grant(granted)]),
             Err(found) => {
                 blocking = found;

@@ -110,11 +110,15 @@ pub struct Ctx {
 impl Ctx {
     pub fn open(cli: &Cli) -> Result<Ctx> {
         let cwd = std::env::current_dir()?;
-        let repo = Repo::discover(&cwd)?;
+        let mut repo = Repo::discover(&cwd)?;
         let config = match repo.workdir() {
             Some(root) => Config::load(root)?,
             None => Config::empty(),
         };
+        repo.set_policy(crate::repo::Policy {
+            skew_secs: config.skew_secs(),
+            ..crate::repo::Policy::default()
+        });
         let format = if cli.json {
             Format::Json
         } else {

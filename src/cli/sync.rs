@@ -22,12 +22,23 @@ pub struct SyncArgs {
 pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
     let report = sync::sync(&ctx.repo, &remote, &Options::default())?;
+    warn_quarantined(&report);
     if ctx.json() {
         print_json(&report_json(&report));
     } else {
         print_report(&report);
     }
     Ok(())
+}
+
+/// One stderr line per remote value the gate refused (also in `--json` output).
+pub fn warn_quarantined(r: &Report) {
+    for q in &r.quarantined {
+        eprintln!(
+            "warning: skipped {} from {}: {} (local state kept; see `git comm doctor`)",
+            q.remote_ref, r.remote, q.reason
+        );
+    }
 }
 
 pub fn report_json(r: &Report) -> serde_json::Value {
@@ -43,6 +54,7 @@ pub fn report_json(r: &Report) -> serde_json::Value {
             "winner": d.winner.id, "winner_holder": d.winner.holder,
         })).collect::<Vec<_>>(),
         "skipped": r.skipped,
+        "quarantined": r.quarantined.iter().map(|q| json!({"ref": q.remote_ref, "reason": q.reason})).collect::<Vec<_>>(),
     })
 }
 

@@ -66,7 +66,11 @@ pub fn lease_blocks(input: &CheckInput) -> Vec<Block> {
     let blocking: Vec<&Lease> = input
         .leases
         .iter()
-        .filter(|l| l.exclusive && l.is_live(input.now) && Some(l.holder.as_str()) != input.agent)
+        .filter(|l| {
+            l.exclusive
+                && l.blocks_at(input.now, input.repo.policy().skew_secs)
+                && Some(l.holder.as_str()) != input.agent
+        })
         .collect();
     let mut blocks = Vec::new();
     if blocking.is_empty() {

@@ -1,6 +1,9 @@
 //! The lease ledger: `refs/comm-node/leases`, a commit chain whose flat tree holds one
-//! `<lease-id>.json` per live lease. Every grant, renew, release, expiry and forced break
-//! is one commit (author = acting agent), so `git log` on the ref is the audit trail.
+//! `<lease-id>.json` per live lease and one `<lease-id>.end` tombstone per lease that was
+//! released, expired, broken or withdrawn (kept until its expiry plus twice the clock-skew
+//! tolerance, so no merge can bring it back). Every grant, renew, release, expiry and
+//! forced break is one commit (author = acting agent), so `git log` on the ref is the
+//! audit trail.
 //!
 //! A write reads the tip, prunes expired leases (one `expire` commit each), lets the
 //! caller plan its events against the live set, writes the commit chain and moves the ref
@@ -13,10 +16,13 @@ use crate::agent::now_secs;
 use crate::error::{Error, Result};
 use crate::repo::{backoff, ObjectId, Repo, Swap};
 
+use serde::{Deserialize, Serialize};
+
 use super::Lease;
 
 const LEDGER_SUFFIX: &str = "leases";
 const JSON_SUFFIX: &str = ".json";
+const END_SUFFIX: &str = ".end";
 /// How long a writer keeps retrying a contended ledger before giving up.
 const CAS_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -83,12 +89,14 @@ impl Event {
         message
     }
 
-    /// Apply this event to a lease set.
-    pub fn apply(&self, leases: &mut Vec<Lease>) {
+    /// Apply this event to a ledger state: grants and renewals upsert the lease; every
+    /// ending leaves a tombstone.
+    pub fn apply(&self, state: &mut State, now: i64) {
         let lease = self.lease();
-        leases.retain(|l| l.id != lease.id);
-        if let Event::Grant(l) | Event::Renew(l) = self {
-            leases.push(l.clone());
+        state.leases.retain(|l| l.id != lease.id);
+        match self {
+            Event::Grant(l) | Event::Renew(l) => state.leases.push(l.clone()),
+            _ => state.end(lease, self.verb(), now),
         }
     }
 }
@@ -97,36 +105,96 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// What a planner sees: the ledger at one tip, split at `now`.
+/// Why a lease ended, kept so that a merge with an older copy never revives it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tombstone {
+    pub id: String,
+    pub holder: String,
+    /// The lease's own expiry: once it (plus the tolerance) is past, the tombstone goes.
+    pub expires: i64,
+    pub ended: i64,
+    /// release, expire, break, withdraw or drop.
+    pub how: String,
+}
+
+/// The whole ledger at one commit: leases (expired ones included) and tombstones.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub leases: Vec<Lease>,
+    pub ended: Vec<Tombstone>,
+}
+
+impl State {
+    /// Record that `lease` ended (`how`) at `now`.
+    pub fn end(&mut self, lease: &Lease, how: &str, now: i64) {
+        self.leases.retain(|l| l.id != lease.id);
+        if !self.ended.iter().any(|t| t.id == lease.id) {
+            self.ended.push(Tombstone {
+                id: lease.id.clone(),
+                holder: lease.holder.clone(),
+                expires: lease.expires,
+                ended: now,
+                how: how.to_string(),
+            });
+        }
+    }
+
+    pub fn is_ended(&self, id: &str) -> bool {
+        self.ended.iter().any(|t| t.id == id)
+    }
+
+    /// Drop tombstones that can no longer matter: their lease is dead by any clock.
+    pub fn forget_old_tombstones(&mut self, now: i64, skew: i64) {
+        self.ended.retain(|t| t.expires + 2 * skew > now);
+    }
+}
+
+/// What a planner sees: the ledger at one tip, split at `now`. A lease blocks others
+/// until its expiry plus the clock-skew tolerance (`skew`), so it stays in `live` until
+/// then; `expired` ones are pruned by this write.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub live: Vec<Lease>,
     /// Expired leases still in the tree; this write prunes them.
     pub expired: Vec<Lease>,
     pub now: i64,
+    pub skew: i64,
 }
 
 pub fn ledger_ref(repo: &Repo) -> String {
     repo.ns_ref(LEDGER_SUFFIX)
 }
 
-/// Every lease stored in the tree of ledger commit `commit`, expired or not, by id.
-pub fn leases_at(repo: &Repo, commit: ObjectId) -> Result<Vec<Lease>> {
-    let mut leases = Vec::new();
+/// The ledger state in the tree of commit `commit`.
+pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
+    let mut state = State::default();
     for (name, bytes) in repo.tree_files(commit)? {
-        if !name.ends_with(JSON_SUFFIX) {
-            continue;
-        }
-        let lease: Lease = serde_json::from_slice(&bytes).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             Error::git(format!(
                 "lease ledger entry {name} at {commit} is invalid: {e}"
             ))
-            .with_hint("inspect it with `git log -p refs/comm-node/leases`")
-        })?;
-        leases.push(lease);
+            .with_hint("run `git comm doctor`; inspect it with `git log -p refs/comm-node/leases`")
+        };
+        if name.ends_with(JSON_SUFFIX) {
+            state
+                .leases
+                .push(serde_json::from_slice(&bytes).map_err(invalid)?);
+        } else if name.ends_with(END_SUFFIX) {
+            state
+                .ended
+                .push(serde_json::from_slice(&bytes).map_err(invalid)?);
+        }
     }
-    leases.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
-    Ok(leases)
+    state
+        .leases
+        .sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    state.ended.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(state)
+}
+
+/// Every lease stored in the tree of ledger commit `commit`, expired or not.
+pub fn leases_at(repo: &Repo, commit: ObjectId) -> Result<Vec<Lease>> {
+    Ok(state_at(repo, commit)?.leases)
 }
 
 /// Every lease in the current ledger, expired ones included.
@@ -137,26 +205,52 @@ pub fn all_leases(repo: &Repo) -> Result<Vec<Lease>> {
     }
 }
 
-/// Leases alive now.
+/// Leases that still block others now: before their expiry plus the clock-skew tolerance.
 pub fn live_leases(repo: &Repo) -> Result<Vec<Lease>> {
     let now = now_secs();
+    let skew = repo.policy().skew_secs;
     Ok(all_leases(repo)?
         .into_iter()
-        .filter(|l| l.is_live(now))
+        .filter(|l| l.blocks_at(now, skew))
         .collect())
 }
 
-/// The flat tree for a lease set.
-pub fn write_tree(repo: &Repo, leases: &[Lease]) -> Result<ObjectId> {
-    let mut files = Vec::with_capacity(leases.len());
-    for lease in leases {
+/// The flat tree for a ledger state.
+pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
+    let mut files = Vec::with_capacity(state.leases.len() + state.ended.len());
+    for lease in &state.leases {
         let json = serde_json::to_vec_pretty(lease).expect("lease serializes");
         files.push((
             format!("{}{JSON_SUFFIX}", lease.id),
             repo.write_blob(&json)?,
         ));
     }
+    for tomb in &state.ended {
+        let json = serde_json::to_vec_pretty(tomb).expect("tombstone serializes");
+        files.push((format!("{}{END_SUFFIX}", tomb.id), repo.write_blob(&json)?));
+    }
     repo.write_flat_tree(&files)
+}
+
+/// Is `bytes`, stored as `name` in a ledger tree, a valid entry? Used by the storage gate
+/// for every ledger write and import. `now` and `skew` bound expiries from the future.
+pub fn check_entry(name: &str, bytes: &[u8], now: i64, skew: i64) -> std::result::Result<(), String> {
+    if let Some(id) = name.strip_suffix(JSON_SUFFIX) {
+        let lease: Lease = serde_json::from_slice(bytes).map_err(|e| format!("not a lease: {e}"))?;
+        if lease.id != id {
+            return Err(format!("holds lease {} under another name", lease.id));
+        }
+        return lease.problem(now, skew).map_or(Ok(()), Err);
+    }
+    if let Some(id) = name.strip_suffix(END_SUFFIX) {
+        let tomb: Tombstone =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a tombstone: {e}"))?;
+        if tomb.id != id || !super::is_id(id) {
+            return Err("tombstone id does not match its name".to_string());
+        }
+        return crate::agent::validate_name(&tomb.holder).map_err(|e| e.message);
+    }
+    Err("neither a lease (.json) nor a tombstone (.end)".to_string())
 }
 
 /// Plan events against the current ledger and commit them atomically (with expired
@@ -169,17 +263,27 @@ pub fn write(
     mut plan: impl FnMut(&Snapshot) -> Result<Vec<Event>>,
 ) -> Result<Vec<Event>> {
     let name = ledger_ref(repo);
+    let skew = repo.policy().skew_secs;
     let started = Instant::now();
     let mut attempt = 0u32;
     loop {
         let tip = repo.read_ref(&name)?;
         let current = match tip {
-            Some(tip) => leases_at(repo, tip)?,
-            None => Vec::new(),
+            Some(tip) => state_at(repo, tip)?,
+            None => State::default(),
         };
         let now = now_secs();
-        let (live, expired) = super::prune(&current, now);
-        let snapshot = Snapshot { live, expired, now };
+        let (live, expired): (Vec<Lease>, Vec<Lease>) = current
+            .leases
+            .iter()
+            .cloned()
+            .partition(|l| l.blocks_at(now, skew));
+        let snapshot = Snapshot {
+            live,
+            expired,
+            now,
+            skew,
+        };
         let mut events: Vec<Event> = snapshot
             .expired
             .iter()
@@ -190,7 +294,7 @@ pub fn write(
         if events.is_empty() {
             return Ok(events);
         }
-        let new_tip = write_chain(repo, tip, current, &events, actor)?;
+        let new_tip = write_chain(repo, tip, current, &events, actor, now, skew)?;
         if repo.swap_ref(&name, tip, new_tip)? == Swap::Done {
             return Ok(events);
         }
@@ -209,14 +313,17 @@ pub fn write(
 fn write_chain(
     repo: &Repo,
     tip: Option<ObjectId>,
-    mut leases: Vec<Lease>,
+    mut state: State,
     events: &[Event],
     actor: &str,
+    now: i64,
+    skew: i64,
 ) -> Result<ObjectId> {
+    state.forget_old_tombstones(now, skew);
     let mut parent = tip;
     for event in events {
-        event.apply(&mut leases);
-        let tree = write_tree(repo, &leases)?;
+        event.apply(&mut state, now);
+        let tree = write_tree(repo, &state)?;
         let parents: Vec<ObjectId> = parent.into_iter().collect();
         parent = Some(repo.write_commit(tree, &parents, actor, &event.message())?);
     }

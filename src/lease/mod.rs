@@ -24,6 +24,15 @@ pub const DEFAULT_TTL_SECS: i64 = 30 * 60;
 pub const MAX_TTL_SECS: i64 = 30 * 86_400;
 /// Lease ids are this many hex characters.
 pub const ID_LEN: usize = 12;
+/// Most resources one lease may name.
+const MAX_RESOURCES: usize = 256;
+/// Longest reason or task text.
+const MAX_TEXT: usize = 4096;
+
+/// Is `text` a lease id (12 lowercase hex characters)?
+pub fn is_id(text: &str) -> bool {
+    text.len() == ID_LEN && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
 
 /// One lease, exactly as stored in the ledger (`<id>.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,8 +60,54 @@ pub struct Request {
 }
 
 impl Lease {
+    /// Before its expiry (what the holder sees).
     pub fn is_live(&self, now: i64) -> bool {
         self.expires > now
+    }
+
+    /// Does it still keep others out at `now`? Until its expiry plus the clock-skew
+    /// tolerance, so a competitor whose clock runs up to `skew` ahead never double-grants.
+    pub fn blocks_at(&self, now: i64, skew: i64) -> bool {
+        self.expires.saturating_add(skew) > now
+    }
+
+    /// What makes this stored lease invalid, if anything: bad id or holder, resources that
+    /// are not canonical, an expiry not within the TTL cap after its own creation, or
+    /// further in the future than any honest clock (within `skew`) could have set.
+    pub fn problem(&self, now: i64, skew: i64) -> Option<String> {
+        if !is_id(&self.id) {
+            return Some(format!("id '{}' is not {ID_LEN} hex characters", self.id));
+        }
+        if let Err(e) = crate::agent::validate_name(&self.holder) {
+            return Some(e.message);
+        }
+        if self.resources.is_empty() || self.resources.len() > MAX_RESOURCES {
+            return Some(format!("{} resources (1 to {MAX_RESOURCES})", self.resources.len()));
+        }
+        for text in &self.resources {
+            match Resource::parse(text) {
+                Ok(r) if r.text() == text => {}
+                Ok(r) => return Some(format!("resource '{text}' is not canonical ('{}')", r.text())),
+                Err(e) => return Some(e.message),
+            }
+        }
+        if self.expires <= self.created || self.expires - self.created > MAX_TTL_SECS {
+            return Some(format!(
+                "expiry {} is not within 30 days after creation {}",
+                self.expires, self.created
+            ));
+        }
+        if self.expires > now.saturating_add(MAX_TTL_SECS + skew) {
+            return Some(format!(
+                "expires {}s from now, past the 30-day cap (the writer's clock runs ahead?)",
+                self.expires - now
+            ));
+        }
+        let too_long = |t: &Option<String>| t.as_ref().is_some_and(|t| t.len() > MAX_TEXT);
+        if too_long(&self.reason) || too_long(&self.task) {
+            return Some(format!("reason or task longer than {MAX_TEXT} bytes"));
+        }
+        None
     }
 
     /// The resources, parsed. Text that no longer parses is kept as an exact key, so it
@@ -103,22 +158,29 @@ impl Request {
     }
 }
 
-/// Live leases of other agents that block `request` by `me` at `now`: they overlap it and
-/// at least one side is exclusive. Own leases and expired leases never block.
-pub fn conflicts(existing: &[Lease], request: &Request, me: &str, now: i64) -> Vec<Lease> {
+/// Leases of other agents that block `request` by `me` at `now`: they overlap it, at
+/// least one side is exclusive, and they are not past expiry plus the clock-skew
+/// tolerance `skew`. Own leases never block.
+pub fn conflicts(
+    existing: &[Lease],
+    request: &Request,
+    me: &str,
+    now: i64,
+    skew: i64,
+) -> Vec<Lease> {
     let wanted: Vec<Resource> = request.resources.iter().map(|r| parse_lenient(r)).collect();
     existing
         .iter()
-        .filter(|l| l.is_live(now) && l.holder != me)
+        .filter(|l| l.blocks_at(now, skew) && l.holder != me)
         .filter(|l| l.exclusive || request.exclusive)
         .filter(|l| l.overlaps_any(&wanted))
         .cloned()
         .collect()
 }
 
-/// Split leases into (live, expired) at `now`.
-pub fn prune(leases: &[Lease], now: i64) -> (Vec<Lease>, Vec<Lease>) {
-    leases.iter().cloned().partition(|l| l.is_live(now))
+/// Split leases into (still blocking, prunable) at `now` with tolerance `skew`.
+pub fn prune(leases: &[Lease], now: i64, skew: i64) -> (Vec<Lease>, Vec<Lease>) {
+    leases.iter().cloned().partition(|l| l.blocks_at(now, skew))
 }
 
 /// The lease `request` would create for `me` with id `id`, or the leases blocking it.
@@ -128,9 +190,10 @@ pub fn grant(
     request: &Request,
     me: &str,
     now: i64,
+    skew: i64,
     id: String,
 ) -> std::result::Result<Lease, Vec<Lease>> {
-    let blocking = conflicts(existing, request, me, now);
+    let blocking = conflicts(existing, request, me, now, skew);
     if !blocking.is_empty() {
         return Err(blocking);
     }
@@ -157,10 +220,11 @@ pub fn apply_request(
     request: &Request,
     me: &str,
     now: i64,
+    skew: i64,
     id: String,
 ) -> std::result::Result<Vec<Lease>, Vec<Lease>> {
-    let lease = grant(existing, request, me, now, id)?;
-    let (mut live, _) = prune(existing, now);
+    let lease = grant(existing, request, me, now, skew, id)?;
+    let (mut live, _) = prune(existing, now, skew);
     live.retain(|l| l.id != lease.id);
     live.push(lease);
     Ok(live)
@@ -271,28 +335,36 @@ mod tests {
             lease("bbbbbbbbbbbb", "bob", &["docs/**"], false, 100),
         ];
         assert_eq!(
-            conflicts(&held, &request(&["src/a.ts"], false), "carol", 10).len(),
+            conflicts(&held, &request(&["src/a.ts"], false), "carol", 10, 0).len(),
             1
         );
         assert_eq!(
-            conflicts(&held, &request(&["docs/x"], false), "carol", 10).len(),
+            conflicts(&held, &request(&["docs/x"], false), "carol", 10, 0).len(),
             0
         );
         assert_eq!(
-            conflicts(&held, &request(&["docs/x"], true), "carol", 10).len(),
+            conflicts(&held, &request(&["docs/x"], true), "carol", 10, 0).len(),
             1
         );
-        assert!(conflicts(&held, &request(&["src/a.ts"], true), "alice", 10).is_empty());
+        assert!(conflicts(&held, &request(&["src/a.ts"], true), "alice", 10, 0).is_empty());
     }
 
     #[test]
     fn expired_leases_never_block() {
         let held = vec![lease("aaaaaaaaaaaa", "alice", &["src/**"], true, 100)];
         assert_eq!(
-            conflicts(&held, &request(&["src/x"], true), "bob", 99).len(),
+            conflicts(&held, &request(&["src/x"], true), "bob", 99, 0).len(),
             1
         );
-        assert!(conflicts(&held, &request(&["src/x"], true), "bob", 100).is_empty());
+        assert!(conflicts(&held, &request(&["src/x"], true), "bob", 100, 0).is_empty());
+    }
+
+    #[test]
+    fn within_the_skew_tolerance_an_expired_lease_still_blocks() {
+        let held = vec![lease("aaaaaaaaaaaa", "alice", &["task:1"], true, 100)];
+        let ask = request(&["task:1"], true);
+        assert_eq!(conflicts(&held, &ask, "bob", 399, 300).len(), 1);
+        assert!(conflicts(&held, &ask, "bob", 400, 300).is_empty());
     }
 
     #[test]
@@ -306,6 +378,7 @@ mod tests {
             &request(&["lib/**", "src/a"], true),
             "bob",
             10,
+            0,
             "n".into(),
         );
         assert_eq!(refused.unwrap_err()[0].id, "aaaaaaaaaaaa");
@@ -314,6 +387,7 @@ mod tests {
             &request(&["lib/**", "./lib/**"], true),
             "bob",
             10,
+            0,
             "n".into(),
         )
         .unwrap();

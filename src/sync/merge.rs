@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::mail::{mailbox, Draft};
 use crate::repo::{ObjectId, Repo};
 
-use super::graph::{commit_time, is_ancestor, merge_base};
+use super::graph::{commit_time, is_ancestor};
 use super::ledger;
 
 /// The author of sync's own merge commits.
@@ -127,7 +127,7 @@ pub fn other(repo: &Repo, name: &str, local: ObjectId, remote: ObjectId) -> Resu
     })
 }
 
-/// Lease ledger: three-way merge; conflicting local grants lose to the remote's.
+/// Lease ledger: endings on either side stay; conflicting local grants lose to the remote's.
 pub fn ledger(
     repo: &Repo,
     local: ObjectId,
@@ -136,8 +136,13 @@ pub fn ledger(
     notes: &mut Notes,
 ) -> Result<Resolution> {
     by_ancestry(repo, local, remote, || {
-        let base = merge_base(repo, local, remote)?;
-        let merged = ledger::merge(repo, base, local, remote, crate::agent::now_secs())?;
+        let merged = ledger::merge(
+            repo,
+            local,
+            remote,
+            crate::clock::now_secs(),
+            repo.policy().skew_secs,
+        )?;
         let tree = merged.tree;
         let mut message = format!("sync: merge ledger from {label}\n");
         if !merged.dropped.is_empty() {

@@ -1,6 +1,9 @@
-//! `git comm sync`: fetch the namespace into remote-tracking refs outside it
-//! (`refs/comm-node-remotes/<remote>/...`), merge each ref by its kind's policy, then push
-//! every changed ref atomically with a lease on the value just fetched (never a bare force).
+//! `git comm sync`: fetch the namespace into a raw incoming area outside it
+//! (`refs/comm-node-incoming/<remote>/...`), admit each fetched value through the storage
+//! gate into the remote-tracking copies (`refs/comm-node-remotes/<remote>/...`), merge each
+//! admitted ref by its kind's policy, then push every changed ref atomically with a lease on
+//! the value just fetched (never a bare force). A value the gate refuses is quarantined:
+//! reported, never merged, adopted or pushed over, and the rest of the sync goes on.
 //! A rejected push means someone else pushed first: fetch, merge again, retry (bounded).
 
 pub mod git;
@@ -18,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::repo::{ObjectId, Repo, Swap};
 use merge::{Notes, Resolution};
 
-pub const TRACKING_ROOT: &str = "refs/comm-node-remotes/";
+pub use crate::repo::gate::{INCOMING_ROOT, TRACKING_ROOT};
 const MAX_ATTEMPTS: u32 = 8;
 const LOCAL_CAS_ATTEMPTS: u32 = 50;
 
@@ -33,6 +36,19 @@ impl Remote {
     pub fn tracking_prefix(&self) -> String {
         format!("{TRACKING_ROOT}{}/", self.label)
     }
+
+    /// Where fetch puts the remote's raw values, before the gate.
+    pub fn incoming_prefix(&self) -> String {
+        format!("{INCOMING_ROOT}{}/", self.label)
+    }
+}
+
+/// A remote value the storage gate refused: never merged, adopted or pushed over.
+#[derive(Debug, Clone)]
+pub struct Quarantined {
+    /// The remote's ref name, e.g. `refs/comm-node/mail`.
+    pub remote_ref: String,
+    pub reason: String,
 }
 
 /// `arg`, else git config `comm.remote`, else `origin`; a configured remote or a URL/path.
@@ -101,6 +117,7 @@ pub struct Report {
     pub dropped_leases: Vec<ledger::Dropped>,
     pub pushed: Vec<String>,
     pub skipped: Vec<String>,
+    pub quarantined: Vec<Quarantined>,
 }
 
 /// Fetch, merge, push, retrying when the remote moves in between.
@@ -110,10 +127,17 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
         remote: remote.name.clone(),
         ..Report::default()
     };
+    clear_stale_locks(repo, remote);
     let mut last_reason = String::new();
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        git::fetch(repo.git_dir(), &remote.name, repo.namespace(), &tracking)?;
+        git::fetch(
+            repo.git_dir(),
+            &remote.name,
+            repo.namespace(),
+            &remote.incoming_prefix(),
+        )?;
+        report.quarantined = admit_fetched(repo, remote, options)?;
         let updates = reconcile(repo, &tracking, &remote.label, options, &mut report)?;
         if updates.is_empty() {
             finish(repo, remote, &report);
@@ -146,6 +170,70 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
         remote.name
     ))
     .with_hint("others are pushing right now; run `git comm sync` again"))
+}
+
+/// Locks left by a killed writer (a killed sync leaves `packed-refs.lock`) would fail the
+/// fetch: clear the stale ones first, with a notice each.
+fn clear_stale_locks(repo: &Repo, remote: &Remote) {
+    let prefixes = [
+        repo.namespace().to_string(),
+        remote.tracking_prefix(),
+        remote.incoming_prefix(),
+    ];
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    crate::repo::locks::clear(&crate::repo::locks::scan(repo, &prefixes));
+}
+
+/// Move every fetched value the gate admits into the tracking copy; drop tracking copies
+/// of refs the remote no longer has. Returns the values refused.
+fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<Quarantined>> {
+    let incoming = refs_below(repo, &remote.incoming_prefix())?;
+    let tracking_prefix = remote.tracking_prefix();
+    let tracked = refs_below(repo, &tracking_prefix)?;
+    let mut refused = Vec::new();
+    for (suffix, &value) in &incoming {
+        if !options.wants(suffix) {
+            continue;
+        }
+        // Only values this repository wrote itself count as checked: a tracking copy may
+        // have been written raw by a plain `git fetch` with an older refspec.
+        let local = repo.read_ref(&repo.ns_ref(suffix))?;
+        let known: Vec<ObjectId> = local.into_iter().collect();
+        match crate::repo::gate::admit(repo, suffix, value, &known) {
+            Ok(()) if tracked.get(suffix) == Some(&value) => {}
+            Ok(()) => {
+                let name = format!("{tracking_prefix}{suffix}");
+                repo.swap_ref(&name, tracked.get(suffix).copied(), value)?;
+            }
+            Err(reason) => refused.push(Quarantined {
+                remote_ref: repo.ns_ref(suffix),
+                reason,
+            }),
+        }
+    }
+    for (suffix, &value) in &tracked {
+        if options.wants(suffix) && !incoming.contains_key(suffix) {
+            repo.delete_ref(&format!("{tracking_prefix}{suffix}"), value)?;
+        }
+    }
+    Ok(refused)
+}
+
+/// Values fetched from `remote` that the gate refuses now (what `doctor` reports).
+pub fn quarantined(repo: &Repo, remote: &Remote) -> Result<Vec<Quarantined>> {
+    let incoming = refs_below(repo, &remote.incoming_prefix())?;
+    let mut refused = Vec::new();
+    for (suffix, &value) in &incoming {
+        let local = repo.read_ref(&repo.ns_ref(suffix))?;
+        let known: Vec<ObjectId> = local.into_iter().collect();
+        if let Err(reason) = crate::repo::gate::admit(repo, suffix, value, &known) {
+            refused.push(Quarantined {
+                remote_ref: repo.ns_ref(suffix),
+                reason,
+            });
+        }
+    }
+    Ok(refused)
 }
 
 fn retry_delay(attempt: u32) -> Duration {
@@ -203,7 +291,11 @@ fn reconcile(
     let mut all: BTreeSet<String> = remote_refs.keys().cloned().collect();
     all.extend(local_before.keys().cloned());
     all.retain(|s| options.wants(s));
-    let mut skipped = BTreeSet::new();
+    let mut skipped: BTreeSet<String> = report
+        .quarantined
+        .iter()
+        .map(|q| suffix(repo, &q.remote_ref))
+        .collect();
     let mut notes = Notes::default();
 
     for s in all.iter().filter(|s| s.starts_with("artifacts/")) {
@@ -365,7 +457,8 @@ pub fn configure_remote(repo: &Repo, remote_name: &str) -> Result<Vec<String>> {
     }
     let remote = resolve_remote(repo, Some(remote_name))?;
     let ns = repo.namespace();
-    let fetch_spec = format!("+{ns}*:{}*", remote.tracking_prefix());
+    // Plain `git fetch` fills the raw incoming area; only sync admits values from there.
+    let fetch_spec = format!("+{ns}*:{}*", remote.incoming_prefix());
     let push_spec = format!("{ns}*:{ns}*");
     let git_dir = repo.git_dir();
     let mut added = Vec::new();

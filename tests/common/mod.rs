@@ -75,11 +75,18 @@ impl TestRepo {
 }
 
 pub fn comm_in(dir: &Path, args: &[&str]) -> Output {
+    comm_at(dir, 0, args)
+}
+
+/// `git comm ARGS` with its clock shifted by `offset_secs` (a later moment, or a machine
+/// whose clock runs ahead), through the `GIT_COMM_CLOCK_OFFSET` override.
+pub fn comm_at(dir: &Path, offset_secs: i64, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
         .env_remove("GIT_COMM_AGENT")
         .env("TZ", "UTC")
+        .env("GIT_COMM_CLOCK_OFFSET", offset_secs.to_string())
         .output()
         .expect("run git-comm")
 }

@@ -32,7 +32,20 @@ pub fn git_as(dir: &Path, agent: Option<&str>, args: &[&str]) -> Output {
 }
 
 pub fn git_with_path(dir: &Path, agent: Option<&str>, args: &[&str], path: OsString) -> Output {
+    git_with_clock(dir, agent, args, path, 0)
+}
+
+/// Like `git_with_path`, with git-comm's clock shifted by `offset_secs` (what a machine
+/// whose clock runs ahead, or a later moment, looks like to the hooks).
+pub fn git_with_clock(
+    dir: &Path,
+    agent: Option<&str>,
+    args: &[&str],
+    path: OsString,
+    offset_secs: i64,
+) -> Output {
     let mut cmd = Command::new("git");
+    cmd.env("GIT_COMM_CLOCK_OFFSET", offset_secs.to_string());
     cmd.args(args)
         .current_dir(dir)
         .env("PATH", path)
@@ -92,4 +105,18 @@ pub fn commit_file(
     let mut args = vec!["commit", "-q", "-m", "change"];
     args.extend_from_slice(extra);
     git_as(t.path(), agent, &args)
+}
+
+/// `commit_file` with git-comm's clock `offset_secs` ahead.
+pub fn commit_file_at(
+    t: &TestRepo,
+    agent: Option<&str>,
+    rel: &str,
+    content: &str,
+    offset_secs: i64,
+) -> Output {
+    t.write(rel, content);
+    t.git(&["add", rel]);
+    let args = ["commit", "-q", "-m", "change"];
+    git_with_clock(t.path(), agent, &args, path_with_comm(), offset_secs)
 }

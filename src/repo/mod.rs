@@ -1,5 +1,14 @@
 //! The repository: opening it (worktrees, GIT_DIR, GIT_INDEX_FILE), the comm-node ref
 //! namespace, object writing, and the compare-and-swap ref update every writer builds on.
+//!
+//! Every ref write in the namespace (and in the remote-tracking area sync keeps) passes
+//! [`gate`] before it happens, keeps a reflog so `git comm doctor --repair` can restore
+//! the last good value, and clears locks left by killed writers ([`locks`]). Objects that
+//! sync brings in from a remote are admitted only through [`gate::admit`].
+
+pub mod gate;
+pub mod health;
+pub mod locks;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,6 +29,36 @@ const CAS_DEADLINE: Duration = Duration::from_secs(60);
 pub struct Repo {
     inner: gix::Repository,
     namespace: String,
+    policy: Policy,
+}
+
+/// Limits the swarm agrees on (from `.comm-node/config.yaml`), applied by the gate.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Tolerated clock skew between machines, in seconds.
+    pub skew_secs: i64,
+    /// Largest message body, in bytes.
+    pub max_body: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            skew_secs: crate::clock::DEFAULT_SKEW_SECS,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// Default largest message body: 1 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+
+/// One ref of a multi-ref transaction: set `name` to `new` if it holds `expected`.
+#[derive(Debug, Clone)]
+pub struct RefUpdate {
+    pub name: String,
+    pub expected: Option<ObjectId>,
+    pub new: ObjectId,
 }
 
 /// Outcome of one compare-and-swap attempt.
@@ -51,7 +90,20 @@ impl Repo {
             })?
             .to_thread_local();
         let namespace = read_namespace(&inner)?;
-        Ok(Repo { inner, namespace })
+        Ok(Repo {
+            inner,
+            namespace,
+            policy: Policy::default(),
+        })
+    }
+
+    /// Apply the swarm's limits (from the config) to every later write and import.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     pub fn gix(&self) -> &gix::Repository {
@@ -116,58 +168,105 @@ impl Repo {
     }
 
     /// Set `name` to `new` only if it currently holds `expected` (`None`: must not exist).
+    /// The gate checks `new` first; a value it refuses is never written.
     pub fn swap_ref(&self, name: &str, expected: Option<ObjectId>, new: ObjectId) -> Result<Swap> {
-        let previous = match expected {
-            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
-            None => PreviousValue::MustNotExist,
-        };
-        self.apply_edit(
-            name,
+        self.swap_refs(&[RefUpdate {
+            name: name.to_string(),
             expected,
-            Change::Update {
-                log: no_reflog(),
-                expected: previous,
-                new: Target::Object(new),
-            },
-        )
+            new,
+        }])
+    }
+
+    /// Update several refs in one transaction: all move, or none (`Moved` when any of them
+    /// no longer holds its expected value). Each new value passes the gate first.
+    pub fn swap_refs(&self, updates: &[RefUpdate]) -> Result<Swap> {
+        for u in updates {
+            gate::check_write(self, &u.name, u.new)?;
+        }
+        let edits = updates
+            .iter()
+            .map(|u| {
+                let previous = match u.expected {
+                    Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+                    None => PreviousValue::MustNotExist,
+                };
+                edit(
+                    &u.name,
+                    Change::Update {
+                        log: reflog("git-comm: update"),
+                        expected: previous,
+                        new: Target::Object(u.new),
+                    },
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let expected: Vec<(&str, Option<ObjectId>)> = updates
+            .iter()
+            .map(|u| (u.name.as_str(), u.expected))
+            .collect();
+        self.apply_edits(edits, &expected)
     }
 
     /// Delete `name` only if it currently holds `expected`.
     pub fn delete_ref(&self, name: &str, expected: ObjectId) -> Result<Swap> {
-        self.apply_edit(
+        gate::check_delete(self, name)?;
+        let edits = vec![edit(
             name,
-            Some(expected),
             Change::Delete {
                 expected: PreviousValue::MustExistAndMatch(Target::Object(expected)),
                 log: RefLog::AndReference,
             },
-        )
+        )?];
+        self.apply_edits(edits, &[(name, Some(expected))])
     }
 
-    fn apply_edit(&self, name: &str, expected: Option<ObjectId>, change: Change) -> Result<Swap> {
-        let full_name: gix::refs::FullName = name
-            .try_into()
-            .map_err(|_| Error::usage(format!("invalid ref name {name}")))?;
-        let edit = RefEdit {
-            change,
-            name: full_name,
-            deref: false,
-        };
-        let signature = agent_signature("git-comm");
-        let mut time_buf = gix::date::parse::TimeBuf::default();
-        let committer = signature.to_ref(&mut time_buf);
-        match self.inner.edit_references_as(Some(edit), Some(committer)) {
-            Ok(_) => Ok(Swap::Done),
-            Err(err) => {
-                // A mismatch and a lost lock race both mean "someone else is writing":
-                // report Moved only when the value really differs, otherwise it is contention.
-                let moved = self.read_ref(name)? != expected;
-                if moved || is_lock_contention(&err.to_string()) {
-                    Ok(Swap::Moved)
-                } else {
-                    Err(Error::git(format!("cannot update {name}: {err}")))
-                }
+    /// Run a ref transaction. A lock left by a killed writer is cleared (with a notice on
+    /// stderr) and the transaction retried once; a live writer's lock means contention.
+    fn apply_edits(&self, edits: Vec<RefEdit>, expected: &[(&str, Option<ObjectId>)]) -> Result<Swap> {
+        let mut cleared_stale = false;
+        loop {
+            let committer = self.committer();
+            let mut time_buf = gix::date::parse::TimeBuf::default();
+            let committer = committer.to_ref(&mut time_buf);
+            let err = match self.inner.edit_references_as(edits.clone(), Some(committer)) {
+                Ok(_) => return Ok(Swap::Done),
+                Err(err) => err,
+            };
+            let names: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+            if !cleared_stale && locks::clear_stale(self, &names) {
+                cleared_stale = true;
+                continue;
             }
+            // A mismatch and a lost lock race both mean "someone else is writing":
+            // report Moved only when a value really differs, otherwise it is contention.
+            let mut moved = false;
+            for (name, want) in expected {
+                moved |= self.read_ref(name)? != *want;
+            }
+            if moved || is_lock_contention(&err.to_string()) {
+                return Ok(Swap::Moved);
+            }
+            return Err(Error::git(format!("cannot update {}: {err}", names.join(", ")))
+                .with_hint("run `git comm doctor` to check the namespace for broken refs and locks"));
+        }
+    }
+
+    /// The real person or program running git-comm (git's committer identity, so
+    /// `git log --format='%an via %cn'` shows who acted as which agent); falls back to
+    /// the agent-neutral `git-comm` signature when git has no identity configured.
+    pub fn committer(&self) -> gix::actor::Signature {
+        let configured = self.inner.committer().and_then(|r| r.ok()).and_then(|sig| {
+            let name = sig.name.to_str_lossy().trim().to_string();
+            let email = sig.email.to_str_lossy().trim().to_string();
+            (!name.is_empty()).then_some((name, email))
+        });
+        match configured {
+            Some((name, email)) => gix::actor::Signature {
+                name: BString::from(name),
+                email: BString::from(email),
+                time: crate::clock::now_time(),
+            },
+            None => agent_signature("git-comm"),
         }
     }
 
@@ -244,12 +343,11 @@ impl Repo {
         author: &str,
         message: &str,
     ) -> Result<ObjectId> {
-        let signature = agent_signature(author);
         let commit = gix::objs::Commit {
             tree,
             parents: parents.iter().copied().collect(),
-            author: signature.clone(),
-            committer: signature,
+            author: agent_signature(author),
+            committer: self.committer(),
             encoding: None,
             message: BString::from(message),
             extra_headers: Vec::new(),
@@ -333,12 +431,24 @@ fn read_namespace(repo: &gix::Repository) -> Result<String> {
     Ok(ns)
 }
 
-fn no_reflog() -> LogChange {
+/// Every namespace ref keeps a reflog: the journal `doctor --repair` restores from.
+fn reflog(message: &str) -> LogChange {
     LogChange {
         mode: RefLog::AndReference,
-        force_create_reflog: false,
-        message: BString::default(),
+        force_create_reflog: true,
+        message: BString::from(message),
     }
+}
+
+fn edit(name: &str, change: Change) -> Result<RefEdit> {
+    let full_name: gix::refs::FullName = name
+        .try_into()
+        .map_err(|_| Error::usage(format!("invalid ref name {name}")))?;
+    Ok(RefEdit {
+        change,
+        name: full_name,
+        deref: false,
+    })
 }
 
 fn is_lock_contention(message: &str) -> bool {
@@ -350,7 +460,7 @@ pub fn agent_signature(agent: &str) -> gix::actor::Signature {
     gix::actor::Signature {
         name: BString::from(agent),
         email: BString::from(format!("{agent}@{AGENT_EMAIL_DOMAIN}")),
-        time: gix::date::Time::now_local_or_utc(),
+        time: crate::clock::now_time(),
     }
 }
 

@@ -1,0 +1,81 @@
+//! The one clock every timestamp comes from (lease expiries, commit and tag times), and
+//! the clock-skew tolerance the swarm agrees on.
+//!
+//! Machines' clocks disagree. Within the tolerance (default 5 minutes, `clock_skew:` in
+//! `.comm-node/config.yaml`) skew never causes a double grant: a lease blocks competing
+//! requests until its expiry plus the tolerance. Beyond it, `git comm doctor` flags
+//! commits from the future and the storage gate refuses entries whose own timestamps are
+//! inconsistent.
+//!
+//! `GIT_COMM_CLOCK_OFFSET` (seconds, may be negative) shifts this process's clock, so tests
+//! can run agents with skewed clocks without faking the system time.
+
+use crate::error::{Error, Result};
+
+pub const OFFSET_ENV: &str = "GIT_COMM_CLOCK_OFFSET";
+/// Default tolerated skew between machines' clocks: 5 minutes.
+pub const DEFAULT_SKEW_SECS: i64 = 5 * 60;
+
+fn offset() -> i64 {
+    std::env::var(OFFSET_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0)
+}
+
+/// Now, in unix seconds.
+pub fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second() + offset()
+}
+
+/// Now, as a git timestamp (local offset when known, else UTC).
+pub fn now_time() -> gix::date::Time {
+    let mut time = gix::date::Time::now_local_or_utc();
+    time.seconds += offset();
+    time
+}
+
+/// `90s`, `30m`, `2h`, `1d` (or plain seconds when `bare_seconds`) -> seconds, in 0..=`max`.
+pub fn parse_duration(text: &str, max: i64) -> Result<i64> {
+    let bad = || {
+        Error::usage(format!("invalid duration '{text}'"))
+            .with_hint("use a number and a unit: 90s, 30m, 2h, 1d")
+    };
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(bad());
+    }
+    let value: i64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let secs = value.checked_mul(scale).ok_or_else(bad)?;
+    if secs > max {
+        return Err(bad());
+    }
+    Ok(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300", 10_000).unwrap(), 300);
+        assert_eq!(parse_duration("5m", 10_000).unwrap(), 300);
+        assert_eq!(parse_duration("0s", 10_000).unwrap(), 0);
+        assert_eq!(parse_duration("2h", 10_000).unwrap(), 7200);
+        for bad in ["", "m", "-5m", "1.5h", "5w", "3h"] {
+            assert!(parse_duration(bad, 10_000).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! The storage gate: the one place that decides whether a value may stand in a ref of the
+//! namespace (or of the remote-tracking area sync keeps).
+//!
+//! Every local write passes [`check_write`] (object type and structure of the new tip, no
+//! commit with a non-commit parent). Every value sync fetched from a remote passes
+//! [`admit`] before anything local is built on it: the same checks, plus the history the
+//! remote added (each new mail commit, each new artifact version). A remote value that
+//! fails is never merged, adopted or pushed over; sync reports it and goes on.
+//!
+//! What each kind of ref may hold:
+//! - `mail`: commits with the empty tree, at most two parents (sync's joins), a message no
+//!   larger than the body limit plus headers, authors with valid agent names.
+//! - `cursors/<agent>`: a commit.
+//! - `agents/<agent>`: a commit whose tree is exactly `card.json`, a card of that agent.
+//! - `leases`: a commit whose flat tree holds `<id>.json` leases and `<id>.end` tombstones
+//!   (valid holder, canonical resources, expiry at most the TTL cap after its own creation
+//!   and not past that cap from now plus the clock-skew tolerance).
+//! - `tasks`: a commit.
+//! - `artifacts/<domain>/<name>` and `artifact-versions/<domain>/<name>/vN`: an annotated
+//!   tag on a blob whose metadata decodes, names this artifact, and matches the blob size.
+
+use gix::bstr::ByteSlice;
+
+use super::{ObjectId, Repo};
+use crate::error::{Error, Result};
+
+/// Remote-tracking copies of admitted remote values: `refs/comm-node-remotes/<remote>/…`.
+pub const TRACKING_ROOT: &str = "refs/comm-node-remotes/";
+/// Raw fetched values, before the gate: `refs/comm-node-incoming/<remote>/…`.
+pub const INCOMING_ROOT: &str = "refs/comm-node-incoming/";
+
+/// Largest card, lease or tombstone file.
+const MAX_ENTRY_BYTES: u64 = 64 * 1024;
+/// Most entries one lease ledger tree may hold.
+const MAX_LEDGER_ENTRIES: usize = 100_000;
+/// Largest artifact version.
+pub const MAX_ARTIFACT_BYTES: u64 = 100 * 1024 * 1024;
+/// Room for the subject and trailers around a message body.
+const MESSAGE_OVERHEAD: u64 = 64 * 1024;
+const CARD_FILE: &str = "card.json";
+
+/// What a ref in the namespace holds, by its name below the namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Mail,
+    Cursor(String),
+    Card(String),
+    Leases,
+    Tasks,
+    Artifact(String),
+    ArtifactVersion(String, u64),
+}
+
+/// Classify `suffix` (the ref name below the namespace); every name segment must be a
+/// valid agent/domain name.
+pub fn kind_of(suffix: &str) -> std::result::Result<Kind, String> {
+    let parts: Vec<&str> = suffix.split('/').collect();
+    let named = |name: &str| -> std::result::Result<String, String> {
+        crate::agent::validate_name(name)
+            .map(|_| name.to_string())
+            .map_err(|_| format!("'{name}' is not a valid name"))
+    };
+    match parts.as_slice() {
+        ["mail"] => Ok(Kind::Mail),
+        ["leases"] => Ok(Kind::Leases),
+        ["tasks"] => Ok(Kind::Tasks),
+        ["cursors", agent] => Ok(Kind::Cursor(named(agent)?)),
+        ["agents", agent] => Ok(Kind::Card(named(agent)?)),
+        ["artifacts", domain, name] => Ok(Kind::Artifact(format!(
+            "{}/{}",
+            named(domain)?,
+            named(name)?
+        ))),
+        ["artifact-versions", domain, name, v] => {
+            let version = v
+                .strip_prefix('v')
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|n| *n > 0 && !v.starts_with("v0"))
+                .ok_or_else(|| format!("'{v}' is not a version (v1, v2, ...)"))?;
+            Ok(Kind::ArtifactVersion(
+                format!("{}/{}", named(domain)?, named(name)?),
+                version,
+            ))
+        }
+        _ => Err("not a ref git-comm knows".to_string()),
+    }
+}
+
+/// Where a full ref name lives: (suffix below the namespace or tracking label).
+fn suffix_of<'a>(repo: &Repo, name: &'a str) -> Option<&'a str> {
+    if let Some(s) = name.strip_prefix(repo.namespace()) {
+        return Some(s);
+    }
+    name.strip_prefix(TRACKING_ROOT)
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(_, s)| s)
+}
+
+/// May `new` be written to `name`? Refuses refs outside the namespace and tracking area,
+/// and values the kind may not hold.
+pub fn check_write(repo: &Repo, name: &str, new: ObjectId) -> Result<()> {
+    let refuse = |why: String| {
+        Error::git(format!("refusing to write {name}: {why}"))
+            .with_hint("nothing was written; this is a bug or a corrupted object: run `git comm doctor`")
+    };
+    let suffix = suffix_of(repo, name).ok_or_else(|| refuse("outside the namespace".into()))?;
+    let kind = kind_of(suffix).map_err(refuse)?;
+    check_tip(repo, &kind, new).map_err(refuse)
+}
+
+/// Deletions are allowed only in the tracking area (a remote's ref vanished).
+pub fn check_delete(repo: &Repo, name: &str) -> Result<()> {
+    if name.starts_with(TRACKING_ROOT) || name.starts_with(INCOMING_ROOT) {
+        return Ok(());
+    }
+    let _ = repo;
+    Err(Error::git(format!("refusing to delete {name}"))
+        .with_hint("shared refs are append-only; release or retire instead"))
+}
+
+/// May the remote's value `incoming` of `suffix` be used here? `known` are values already
+/// admitted or written locally (the local ref, the tracking copy): history they reach was
+/// checked before, so only what the remote added is walked.
+pub fn admit(
+    repo: &Repo,
+    suffix: &str,
+    incoming: ObjectId,
+    known: &[ObjectId],
+) -> std::result::Result<(), String> {
+    let kind = kind_of(suffix)?;
+    check_tip(repo, &kind, incoming)?;
+    match &kind {
+        Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => check_artifact_chain(repo, key, incoming, known),
+        _ => check_new_history(repo, &kind, incoming, known),
+    }
+}
+
+fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), String> {
+    match kind {
+        Kind::Artifact(key) => check_artifact_tag(repo, key, id, None).map(|_| ()),
+        Kind::ArtifactVersion(key, v) => check_artifact_tag(repo, key, id, Some(*v)).map(|_| ()),
+        _ => {
+            let commit = commit_of(repo, id)?;
+            match kind {
+                Kind::Mail => check_mail_commit(repo, id, &commit),
+                Kind::Card(agent) => check_card(repo, agent, &commit),
+                Kind::Leases => check_ledger(repo, &commit),
+                Kind::Cursor(_) | Kind::Tasks => Ok(()),
+                Kind::Artifact(_) | Kind::ArtifactVersion(..) => unreachable!("tags handled above"),
+            }
+        }
+    }
+}
+
+/// A decoded commit's essentials.
+struct CommitInfo {
+    tree: ObjectId,
+    parents: Vec<ObjectId>,
+    author: String,
+    message_len: u64,
+}
+
+fn kind_name(kind: gix::objs::Kind) -> &'static str {
+    match kind {
+        gix::objs::Kind::Blob => "a blob",
+        gix::objs::Kind::Tree => "a tree",
+        gix::objs::Kind::Commit => "a commit",
+        gix::objs::Kind::Tag => "a tag",
+    }
+}
+
+fn header(repo: &Repo, id: ObjectId) -> std::result::Result<(gix::objs::Kind, u64), String> {
+    let h = repo
+        .gix()
+        .find_header(id)
+        .map_err(|_| format!("object {id} is missing"))?;
+    Ok((h.kind(), h.size()))
+}
+
+/// Read commit `id`, checking it is a commit and every parent is one too.
+fn commit_of(repo: &Repo, id: ObjectId) -> std::result::Result<CommitInfo, String> {
+    let (kind, size) = header(repo, id)?;
+    if kind != gix::objs::Kind::Commit {
+        return Err(format!("{id} is {}, not a commit", kind_name(kind)));
+    }
+    let commit = repo
+        .gix()
+        .find_commit(id)
+        .map_err(|e| format!("commit {id} cannot be read: {e}"))?;
+    let decoded = commit
+        .decode()
+        .map_err(|e| format!("commit {id} is malformed: {e}"))?;
+    let parents: Vec<ObjectId> = decoded.parents().collect();
+    for parent in &parents {
+        let (kind, _) = header(repo, *parent)?;
+        if kind != gix::objs::Kind::Commit {
+            return Err(format!(
+                "commit {id} has parent {parent} that is {}",
+                kind_name(kind)
+            ));
+        }
+    }
+    let author = decoded
+        .author()
+        .map(|a| a.name.to_str_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(CommitInfo {
+        tree: decoded.tree(),
+        parents,
+        author,
+        message_len: size,
+    })
+}
+
+fn check_mail_commit(repo: &Repo, id: ObjectId, c: &CommitInfo) -> std::result::Result<(), String> {
+    let empty = ObjectId::empty_tree(gix::hash::Kind::Sha1);
+    if c.tree != empty {
+        return Err(format!("mail commit {id} carries files (mail commits have an empty tree)"));
+    }
+    if c.parents.len() > 2 {
+        return Err(format!("mail commit {id} has {} parents", c.parents.len()));
+    }
+    let cap = repo.policy().max_body + MESSAGE_OVERHEAD;
+    if c.message_len > cap {
+        return Err(format!(
+            "mail commit {id} is {} bytes, over the {cap}-byte limit (mail.max_body plus headers)",
+            c.message_len
+        ));
+    }
+    if crate::agent::validate_name(&c.author).is_err() {
+        return Err(format!("mail commit {id} has an invalid author name '{}'", c.author));
+    }
+    Ok(())
+}
+
+/// The blobs directly in `tree`, as (name, id, size); anything else is refused.
+fn flat_blobs(repo: &Repo, tree: ObjectId) -> std::result::Result<Vec<(String, ObjectId, u64)>, String> {
+    let tree_obj = repo
+        .gix()
+        .find_tree(tree)
+        .map_err(|e| format!("tree {tree} cannot be read: {e}"))?;
+    let mut out = Vec::new();
+    for entry in tree_obj.iter() {
+        let entry = entry.map_err(|e| format!("tree {tree} is malformed: {e}"))?;
+        let name = entry.filename().to_string();
+        if !entry.mode().is_blob() {
+            return Err(format!("'{name}' is not a file"));
+        }
+        let (kind, size) = header(repo, entry.oid().to_owned())?;
+        if kind != gix::objs::Kind::Blob {
+            return Err(format!("'{name}' is {}", kind_name(kind)));
+        }
+        out.push((name, entry.oid().to_owned(), size));
+    }
+    Ok(out)
+}
+
+fn read_entry(repo: &Repo, name: &str, id: ObjectId, size: u64) -> std::result::Result<Vec<u8>, String> {
+    if size > MAX_ENTRY_BYTES {
+        return Err(format!("'{name}' is {size} bytes (at most {MAX_ENTRY_BYTES})"));
+    }
+    Ok(repo
+        .gix()
+        .find_blob(id)
+        .map_err(|e| format!("'{name}' cannot be read: {e}"))?
+        .data
+        .clone())
+}
+
+fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(), String> {
+    let files = flat_blobs(repo, c.tree)?;
+    let [(name, id, size)] = files.as_slice() else {
+        return Err(format!("a card holds exactly {CARD_FILE}, found {} files", files.len()));
+    };
+    if name != CARD_FILE {
+        return Err(format!("a card holds {CARD_FILE}, found '{name}'"));
+    }
+    let bytes = read_entry(repo, name, *id, *size)?;
+    let card: crate::agent::Card =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{CARD_FILE} is not a card: {e}"))?;
+    card.problem(agent)
+        .map_or(Ok(()), |why| Err(format!("{CARD_FILE}: {why}")))
+}
+
+fn check_ledger(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
+    let files = flat_blobs(repo, c.tree)?;
+    if files.len() > MAX_LEDGER_ENTRIES {
+        return Err(format!("{} ledger entries (at most {MAX_LEDGER_ENTRIES})", files.len()));
+    }
+    let now = crate::clock::now_secs();
+    let skew = repo.policy().skew_secs;
+    for (name, id, size) in &files {
+        let bytes = read_entry(repo, name, *id, *size)?;
+        crate::lease::ledger::check_entry(name, &bytes, now, skew)
+            .map_err(|why| format!("ledger entry {name}: {why}"))?;
+    }
+    Ok(())
+}
+
+/// Walk the commits `incoming` adds over `known`, checking each as the kind requires.
+fn check_new_history(
+    repo: &Repo,
+    kind: &Kind,
+    incoming: ObjectId,
+    known: &[ObjectId],
+) -> std::result::Result<(), String> {
+    let hidden: Vec<ObjectId> = known
+        .iter()
+        .copied()
+        .filter(|k| header(repo, *k).is_ok_and(|(kind, _)| kind == gix::objs::Kind::Commit))
+        .collect();
+    let walk = repo
+        .gix()
+        .rev_walk([incoming])
+        .with_hidden(hidden)
+        .all()
+        .map_err(|e| format!("history of {incoming} cannot be walked: {e}"))?;
+    for info in walk {
+        let info = info.map_err(|e| format!("history of {incoming} is broken: {e}"))?;
+        let commit = commit_of(repo, info.id)?;
+        if *kind == Kind::Mail {
+            check_mail_commit(repo, info.id, &commit)?;
+        }
+    }
+    Ok(())
+}
+
+/// Check one artifact tag; returns its `Previous:`.
+fn check_artifact_tag(
+    repo: &Repo,
+    key: &str,
+    id: ObjectId,
+    version: Option<u64>,
+) -> std::result::Result<Option<ObjectId>, String> {
+    let (kind, _) = header(repo, id)?;
+    if kind != gix::objs::Kind::Tag {
+        return Err(format!("{id} is {}, not an annotated tag", kind_name(kind)));
+    }
+    let v = crate::artifact::tag::read(repo, key, id).map_err(|e| e.message)?;
+    let (target_kind, size) = header(repo, v.blob)?;
+    if target_kind != gix::objs::Kind::Blob {
+        return Err(format!("tag {id} points at {}, not a blob", kind_name(target_kind)));
+    }
+    if size != v.meta.size {
+        return Err(format!("tag {id} says Size {} but the blob has {size} bytes", v.meta.size));
+    }
+    if size > MAX_ARTIFACT_BYTES {
+        return Err(format!("artifact is {size} bytes (at most {MAX_ARTIFACT_BYTES})"));
+    }
+    if let Some(expected) = version {
+        if v.meta.version != expected {
+            return Err(format!("tag {id} is v{}, stored as v{expected}", v.meta.version));
+        }
+    }
+    Ok(v.meta.previous)
+}
+
+/// Walk `Previous:` from `incoming` until a known tag, checking each version.
+fn check_artifact_chain(
+    repo: &Repo,
+    key: &str,
+    incoming: ObjectId,
+    known: &[ObjectId],
+) -> std::result::Result<(), String> {
+    let mut next = Some(incoming);
+    let mut expected_version: Option<u64> = None;
+    while let Some(id) = next {
+        if known.contains(&id) && id != incoming {
+            return Ok(());
+        }
+        let v = crate::artifact::tag::read(repo, key, id).map_err(|e| e.message)?;
+        if let Some(want) = expected_version {
+            if v.meta.version != want {
+                return Err(format!("version chain skips from v{} to v{}", want + 1, v.meta.version));
+            }
+        }
+        next = check_artifact_tag(repo, key, id, None)?;
+        if next.is_some() && v.meta.version <= 1 {
+            return Err(format!("tag {id} is v{} but names a previous version", v.meta.version));
+        }
+        expected_version = v.meta.version.checked_sub(1);
+    }
+    match expected_version {
+        Some(0) | None => Ok(()),
+        Some(v) => Err(format!("version chain ends at v{} without v{v}", v + 1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_names_are_classified_and_bad_names_refused() {
+        assert_eq!(kind_of("mail"), Ok(Kind::Mail));
+        assert_eq!(kind_of("agents/alice"), Ok(Kind::Card("alice".into())));
+        assert_eq!(
+            kind_of("artifact-versions/api/schema/v12"),
+            Ok(Kind::ArtifactVersion("api/schema".into(), 12))
+        );
+        for bad in [
+            "agents/-rf",
+            "agents/nested/deep",
+            "cursors/..",
+            "artifacts/api",
+            "artifact-versions/api/s/v0",
+            "artifact-versions/api/s/v01",
+            "whatever",
+        ] {
+            assert!(kind_of(bad).is_err(), "{bad}");
+        }
+    }
+}
