@@ -17,7 +17,7 @@ use crate::agent;
 use crate::config::Config;
 use crate::error::{Context, Error, Result};
 use crate::mail::{self, Draft};
-use crate::repo::{backoff, ObjectId, Repo, Swap};
+use crate::repo::{backoff, ObjectId, RefUpdate, Repo, Swap};
 pub use spec::Spec;
 pub use tag::{Meta, Version};
 
@@ -82,7 +82,8 @@ pub fn publish(
     Ok(version)
 }
 
-/// Write the blob and tag for the next version and move the ref (compare-and-swap, retried).
+/// Write the blob and tag for the next version and move both refs (the version's own ref
+/// and the latest) in one transaction, compare-and-swap, retried.
 pub fn store(
     repo: &Repo,
     key: &str,
@@ -97,7 +98,8 @@ pub fn store(
     let started = Instant::now();
     let mut attempt = 0u32;
     loop {
-        let tip = repo.read_ref(&ref_name)?;
+        let stored = repo.read_ref(&ref_name)?;
+        let tip = effective_tip(repo, key)?;
         let previous = tip.map(|t| tag::read(repo, key, t)).transpose()?;
         let meta = Meta {
             key: key.to_string(),
@@ -109,8 +111,19 @@ pub fn store(
             description: description.to_string(),
         };
         let tag_id = tag::write(repo, blob, publisher, &meta)?;
-        if repo.swap_ref(&ref_name, tip, tag_id)? == Swap::Done {
-            record_version(repo, key, meta.version, tag_id)?;
+        let updates = [
+            RefUpdate {
+                name: version_ref(repo, key, meta.version),
+                expected: None,
+                new: tag_id,
+            },
+            RefUpdate {
+                name: ref_name.clone(),
+                expected: stored,
+                new: tag_id,
+            },
+        ];
+        if repo.swap_refs(&updates)? == Swap::Done {
             return tag::read(repo, key, tag_id);
         }
         attempt += 1;
@@ -121,6 +134,27 @@ pub fn store(
             );
         }
         backoff(attempt);
+    }
+}
+
+/// The latest version's tag: the latest ref, rolled forward along version refs whose tag
+/// names it as previous. A writer killed after the version ref moved but before the latest
+/// ref did leaves exactly that, and nothing is lost: the next publish moves the latest ref.
+pub fn effective_tip(repo: &Repo, key: &str) -> Result<Option<ObjectId>> {
+    let mut tip = repo.read_ref(&latest_ref(repo, key))?;
+    loop {
+        let next = match tip {
+            Some(t) => tag::read(repo, key, t)?.meta.version + 1,
+            None => 1,
+        };
+        let Some(candidate) = repo.read_ref(&version_ref(repo, key, next))? else {
+            return Ok(tip);
+        };
+        let follows = tag::read(repo, key, candidate).is_ok_and(|v| v.meta.previous == tip);
+        if !follows {
+            return Ok(tip);
+        }
+        tip = Some(candidate);
     }
 }
 
@@ -200,7 +234,7 @@ pub fn is_text(content: &[u8]) -> bool {
 
 /// The latest version of `key`, if published.
 pub fn latest(repo: &Repo, key: &str) -> Result<Option<Version>> {
-    match repo.read_ref(&latest_ref(repo, key))? {
+    match effective_tip(repo, key)? {
         Some(id) => tag::read(repo, key, id).map(Some),
         None => Ok(None),
     }
@@ -210,9 +244,24 @@ pub fn latest(repo: &Repo, key: &str) -> Result<Option<Version>> {
 pub fn list(repo: &Repo) -> Result<Vec<Version>> {
     let prefix = repo.ns_ref("artifacts/");
     let mut out = Vec::new();
-    for (name, id) in repo.list_refs(&prefix)? {
-        let key = &name[prefix.len()..];
-        out.push(tag::read(repo, key, id)?);
+    let mut keys: Vec<String> = repo
+        .list_refs(&prefix)?
+        .into_iter()
+        .map(|(name, _)| name[prefix.len()..].to_string())
+        .collect();
+    // A first version whose latest ref was never written still counts.
+    let versions = repo.ns_ref("artifact-versions/");
+    for (name, _) in repo.list_refs(&versions)? {
+        if let Some((key, _)) = name[versions.len()..].rsplit_once('/') {
+            keys.push(key.to_string());
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        if let Some(version) = latest(repo, &key)? {
+            out.push(version);
+        }
     }
     out.sort_by(|a, b| a.meta.key.cmp(&b.meta.key));
     Ok(out)
@@ -281,10 +330,9 @@ pub fn wait(
     timeout: Duration,
 ) -> Result<Option<Version>> {
     let deadline = Instant::now() + timeout;
-    let ref_name = latest_ref(repo, key);
     let mut seen = None;
     loop {
-        let tip = repo.read_ref(&ref_name)?;
+        let tip = effective_tip(repo, key)?;
         if tip.is_some() && tip != seen {
             let version = latest(repo, key)?.expect("ref exists");
             if after.is_none_or(|a| version.meta.version > a) {

@@ -422,11 +422,13 @@ fn reconcile_artifact(
         let Resolution::Set(new) = resolution else {
             return Ok(());
         };
-        if repo.swap_ref(&name, local, new)? != Swap::Done {
-            continue;
-        }
+        // Version refs first: a kill before the latest ref moves loses nothing (the
+        // versions are referenced, and readers roll the latest forward along them).
         for version in artifact::chain(repo, key, new)? {
             artifact::record_version(repo, key, version.meta.version, version.tag)?;
+        }
+        if repo.swap_ref(&name, local, new)? != Swap::Done {
+            continue;
         }
         if republished.is_empty() {
             report.adopted.push(suffix.to_string());
