@@ -5,6 +5,7 @@ pub mod artifact;
 pub mod check;
 pub mod format;
 pub mod hooks;
+pub mod integrity;
 pub mod lease;
 pub mod mail;
 pub mod manual;
@@ -82,8 +83,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
     Status,
-    /// Check hooks, config, identity, remote reachability and namespace support.
-    Doctor(sync::SyncArgs),
+    /// Check hooks, config, identity, remote, namespace refs, locks, quarantine, clocks.
+    Doctor(sync::DoctorArgs),
     /// Reserve paths or keys (exclusive unless --shared); conflicts exit 1.
     Lease(lease::LeaseArgs),
     /// Extend your leases (default: all of them).
@@ -153,7 +154,7 @@ pub fn run(cli: Cli) -> Result<()> {
         // Before loading the config: doctor reports a broken config instead of failing on it.
         let repo = Repo::discover(&std::env::current_dir()?)?;
         let json = cli.json || cli.format == Some(Format::Json);
-        return sync::doctor(&repo, cli.as_agent.as_deref(), json, args.remote.as_deref());
+        return sync::doctor(repo, cli.as_agent.as_deref(), json, args);
     }
     let ctx = Ctx::open(&cli)?;
     match cli.command {

@@ -19,6 +19,16 @@ pub struct SyncArgs {
     pub remote: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Remote name, URL or path (default: git config comm.remote, else origin).
+    pub remote: Option<String>,
+    /// Restore broken namespace refs to their last good value and remove stale locks,
+    /// saying what changed, then check.
+    #[arg(long)]
+    pub repair: bool,
+}
+
 pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
     let report = sync::sync(&ctx.repo, &remote, &Options::default())?;
@@ -295,15 +305,28 @@ mod doctor {
 
     /// Runs without a parsed config, so a broken config is reported instead of fatal.
     pub fn doctor(
-        repo: &Repo,
+        mut repo: Repo,
         as_agent: Option<&str>,
         json_out: bool,
-        remote_arg: Option<&str>,
+        args: &super::DoctorArgs,
     ) -> Result<()> {
+        let remote_arg = args.remote.as_deref();
         let mut checks = Vec::new();
         let config = match repo.workdir() {
             Some(root) => Config::load(root),
             None => Ok(Config::empty()),
+        };
+        if let Ok(config) = &config {
+            repo.set_policy(crate::repo::Policy {
+                skew_secs: config.skew_secs(),
+                ..crate::repo::Policy::default()
+            });
+        }
+        let repo = &repo;
+        let repaired = if args.repair {
+            crate::cli::integrity::repair(repo)?
+        } else {
+            Vec::new()
         };
         checks.push(match &config {
             Ok(_) => check("config", true, "parses"),
@@ -312,14 +335,22 @@ mod doctor {
         checks.push(hooks_check(repo));
         checks.push(identity_check(repo, as_agent, config.as_ref().ok()));
         checks.extend(remote_checks(repo, remote_arg));
+        checks.extend(
+            crate::cli::integrity::checks(repo)?
+                .into_iter()
+                .map(|r| check(r.name, r.ok, r.detail)),
+        );
         let failed = checks.iter().filter(|c| !c.ok).count();
         if json_out {
             let rows: Vec<_> = checks
                 .iter()
                 .map(|c| json!({"check": c.name, "ok": c.ok, "detail": c.detail}))
                 .collect();
-            print_json(&json!({"ok": failed == 0, "checks": rows}));
+            print_json(&json!({"ok": failed == 0, "checks": rows, "repaired": repaired}));
         } else {
+            for line in &repaired {
+                println!("repaired: {line}");
+            }
             for c in &checks {
                 let mark = if c.ok { "ok  " } else { "FAIL" };
                 println!("{mark} {}: {}", c.name, c.detail);

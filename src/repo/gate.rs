@@ -135,6 +135,12 @@ pub fn admit(
     }
 }
 
+/// Is `id` a valid value for `suffix`, judged by the value itself (its history is not
+/// walked)? What `doctor` asks of every namespace ref.
+pub fn check_value(repo: &Repo, suffix: &str, id: ObjectId) -> std::result::Result<(), String> {
+    check_tip(repo, &kind_of(suffix)?, id)
+}
+
 fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), String> {
     match kind {
         Kind::Artifact(key) => check_artifact_tag(repo, key, id, None).map(|_| ()),

@@ -48,6 +48,8 @@ impl Remote {
 pub struct Quarantined {
     /// The remote's ref name, e.g. `refs/comm-node/mail`.
     pub remote_ref: String,
+    /// The refused value.
+    pub value: ObjectId,
     pub reason: String,
 }
 
@@ -207,6 +209,7 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
             }
             Err(reason) => refused.push(Quarantined {
                 remote_ref: repo.ns_ref(suffix),
+                value,
                 reason,
             }),
         }
@@ -229,6 +232,7 @@ pub fn quarantined(repo: &Repo, remote: &Remote) -> Result<Vec<Quarantined>> {
         if let Err(reason) = crate::repo::gate::admit(repo, suffix, value, &known) {
             refused.push(Quarantined {
                 remote_ref: repo.ns_ref(suffix),
+                value,
                 reason,
             });
         }
