@@ -89,6 +89,10 @@ pub trait Context<T> {
 
 impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     fn context(self, what: &str) -> Result<T> {
-        self.map_err(|e| Error::git(format!("{what}: {e}")))
+        self.map_err(|e| {
+            Error::git(format!("{what}: {e}")).with_hint(
+                "run `git comm doctor` to check the comm-node state; `git comm doctor --repair` restores broken refs",
+            )
+        })
     }
 }
