@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod lease;
 pub mod mail;
 pub mod manual;
+pub mod output;
 pub mod sync;
 
 use clap::{Parser, Subcommand};
@@ -22,7 +23,8 @@ const ABOUT: &str =
 const AFTER_HELP: &str = "\
 Identity: --as NAME, or GIT_COMM_AGENT, or `git config comm.agent NAME`.
 Start:    git comm init; git comm join NAME --domain D; git comm send bob -s \"hi\"; git comm inbox
-Exit codes: 0 ok, 1 check failed / blocked / conflict, 2 usage or config error.";
+Exit codes: 0 ok (also when the reader of the output goes away, e.g. `| head`),
+            1 check failed / blocked / conflict, 2 usage, config or output error.";
 
 #[derive(Debug, Parser)]
 #[command(name = "git-comm", bin_name = "git comm", version, about = ABOUT, after_help = AFTER_HELP)]
