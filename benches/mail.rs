@@ -76,6 +76,27 @@ fn import_history(dir: &Path, count: usize) {
     assert!(child.wait().unwrap().success());
 }
 
+/// CPU time (user + system) of all waited-for children so far, from /proc/self/stat.
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // Fields 16 and 17 of stat (cutime, cstime) are at 13 and 14 after the name.
+    let ticks = fields.get(13).copied().unwrap_or(0) + fields.get(14).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Median wall time and mean CPU time of `runs` calls of `op`.
+fn measure(runs: usize, mut op: impl FnMut(usize) -> Duration) -> (Duration, Duration) {
+    let cpu_before = children_cpu();
+    let samples: Vec<Duration> = (0..runs).map(&mut op).collect();
+    let cpu = (children_cpu() - cpu_before) / runs as u32;
+    (median(samples), cpu)
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -109,44 +130,37 @@ fn setup(history: usize, unread: usize) -> tempfile::TempDir {
     dir
 }
 
-fn time_inbox(dir: &Path) -> Duration {
-    let samples = (0..RUNS)
-        .map(|_| {
-            comm(
-                dir,
-                &["--as", "bob", "inbox", "--peek", "--format", "compact"],
-            )
-        })
-        .collect();
-    median(samples)
+fn time_inbox(dir: &Path) -> (Duration, Duration) {
+    measure(RUNS, |_| {
+        comm(
+            dir,
+            &["--as", "bob", "inbox", "--peek", "--format", "compact"],
+        )
+    })
 }
 
 fn main() {
-    println!("| history | unread | inbox median (ms) |");
-    println!("|---:|---:|---:|");
+    println!("| history | unread | inbox median wall (ms) | inbox mean CPU (ms) |");
+    println!("|---:|---:|---:|---:|");
     for (history, unread) in [(100, 10), (100_000, 10), (100, 100), (100_000, 100)] {
         let dir = setup(history, unread);
-        println!("| {history} | {unread} | {} |", ms(time_inbox(dir.path())));
+        let (wall, cpu) = time_inbox(dir.path());
+        println!("| {history} | {unread} | {} | {} |", ms(wall), ms(cpu));
     }
 
-    println!("\n| operation | median (ms) |\n|---|---:|");
+    println!("\n| operation | median wall (ms) | mean CPU (ms) |\n|---|---:|---:|");
     for history in [100, 100_000] {
         let dir = setup(history, 0);
-        println!(
-            "| send (history {history}) | {} |",
-            ms(time_send(dir.path()))
-        );
+        let (wall, cpu) = time_send(dir.path());
+        println!("| send (history {history}) | {} | {} |", ms(wall), ms(cpu));
     }
 }
 
-fn time_send(dir: &Path) -> Duration {
-    let samples = (0..RUNS)
-        .map(|i| {
-            comm(
-                dir,
-                &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
-            )
-        })
-        .collect();
-    median(samples)
+fn time_send(dir: &Path) -> (Duration, Duration) {
+    measure(RUNS, |i| {
+        comm(
+            dir,
+            &["--as", "alice", "send", "bob", "-s", &format!("s{i}")],
+        )
+    })
 }

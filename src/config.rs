@@ -3,6 +3,7 @@
 //! so it lives beside them rather than inside `boundary/`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ pub struct Config {
     pub agents: BTreeMap<String, AgentBinding>,
     #[serde(default)]
     pub leases: LeaseSettings,
+    #[serde(default)]
+    pub mail: MailSettings,
     /// Files `git comm check` never reads (vendored, generated, minified code); they still
     /// count as existing when imports are resolved. Gitignore-style globs.
     #[serde(default)]
@@ -63,6 +66,88 @@ pub struct Domain {
 pub struct LeaseSettings {
     #[serde(default)]
     pub sync: bool,
+}
+
+/// `mail: {max_body: 1MiB}`: the largest message body accepted (see `mail::max_body`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    #[serde(default)]
+    pub max_body: Option<ByteSize>,
+}
+
+/// A size in bytes, written `65536`, `64K`, `64KiB`, `1M` or `1MiB` (K = KiB = 1024 bytes,
+/// M = MiB = 1024 KiB). Invalid values fail while the YAML is parsed, so the error names
+/// the file and line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// Larger sizes are refused: a body is held in memory and stored in a commit message.
+    pub const MAX: u64 = 1 << 30;
+
+    pub fn parse(text: &str) -> std::result::Result<ByteSize, String> {
+        let text = text.trim();
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(digits);
+        let multiplier = match unit.trim() {
+            "" | "B" => 1,
+            "K" | "k" | "KiB" => 1 << 10,
+            "M" | "m" | "MiB" => 1 << 20,
+            other => {
+                return Err(format!(
+                    "unknown size unit '{other}' in '{text}' (use bytes, K/KiB or M/MiB, e.g. 1MiB)"
+                ))
+            }
+        };
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("'{text}' is not a size (e.g. 65536, 64KiB, 1MiB)"))?;
+        Self::bytes(number.saturating_mul(multiplier))
+    }
+
+    fn bytes(n: u64) -> std::result::Result<ByteSize, String> {
+        if n > Self::MAX {
+            return Err(format!("size {n} is over the maximum of 1024MiB"));
+        }
+        Ok(ByteSize(n))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            n if n >= 1 << 20 && n % (1 << 20) == 0 => write!(f, "{} MiB", n >> 20),
+            n if n >= 1 << 10 && n % (1 << 10) == 0 => write!(f, "{} KiB", n >> 10),
+            n => write!(f, "{n} bytes"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size such as 65536, 64KiB or 1MiB")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> std::result::Result<ByteSize, E> {
+                ByteSize::bytes(n).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> std::result::Result<ByteSize, E> {
+                let n = u64::try_from(n).map_err(|_| E::custom("a size cannot be negative"))?;
+                ByteSize::bytes(n).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<ByteSize, E> {
+                ByteSize::parse(s).map_err(E::custom)
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -391,5 +476,31 @@ mod tests {
         assert!(err.message.contains("config.yaml:5"), "{}", err.message);
         let ok = parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    ignore_kinds: [type-only, dynamic]\n").unwrap();
         assert_eq!(ok.domains["a"].ignore_kinds.len(), 2);
+    }
+
+    #[test]
+    fn mail_max_body_sizes() {
+        let size = |v: &str| {
+            parse(&format!("version: 1\nmail:\n  max_body: {v}\n"))
+                .map(|c| c.mail.max_body.expect("set").0)
+        };
+        assert_eq!(size("65536").unwrap(), 65536);
+        assert_eq!(size("64K").unwrap(), 65536);
+        assert_eq!(size("64KiB").unwrap(), 65536);
+        assert_eq!(size("1M").unwrap(), 1 << 20);
+        assert_eq!(size("2MiB").unwrap(), 2 << 20);
+        assert_eq!(size("\"512 KiB\"").unwrap(), 512 << 10);
+        for bad in ["1GB", "lots", "-5", "1.5MiB", "2048MiB", "[]"] {
+            let err = size(bad).unwrap_err();
+            assert!(
+                err.message.contains("config.yaml:3"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+        assert!(parse("version: 1\n").unwrap().mail.max_body.is_none());
+        assert_eq!(ByteSize(1 << 20).to_string(), "1 MiB");
+        assert_eq!(ByteSize(1536).to_string(), "1536 bytes");
+        assert_eq!(ByteSize(3 << 10).to_string(), "3 KiB");
     }
 }

@@ -13,6 +13,11 @@ pub enum Kind {
     Blocked,
     /// Git or I/O failure underneath us: exit 2.
     Git,
+    /// Command output could not be written (stdout closed, device full, ...): exit 2.
+    Output,
+    /// The reader of our output went away (EPIPE, e.g. `| head -1`): that is the reader's
+    /// choice, not a failure, so exit 0 and print nothing.
+    BrokenPipe,
 }
 
 #[derive(Debug, Clone)]
@@ -44,14 +49,36 @@ impl Error {
     pub fn git(message: impl Into<String>) -> Self {
         Self::new(Kind::Git, message)
     }
+    /// An error writing command output: EPIPE becomes the silent `BrokenPipe`, anything
+    /// else `Output`, with a hint for the usual causes.
+    pub fn output(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self::new(Kind::BrokenPipe, "output closed by its reader");
+        }
+        let hint = match e.raw_os_error() {
+            Some(EBADF) => Some("stdout is closed: redirect it to a file, a pipe or /dev/null"),
+            Some(ENOSPC) => Some("the device stdout writes to is full: free space or redirect it"),
+            _ => None,
+        };
+        let err = Self::new(Kind::Output, format!("cannot write output: {e}"));
+        match hint {
+            Some(hint) => err.with_hint(hint),
+            None => err,
+        }
+    }
+    /// Nothing to report: the reader of our output went away on purpose (exit 0, silent).
+    pub fn is_silent(&self) -> bool {
+        self.kind == Kind::BrokenPipe
+    }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
     pub fn exit_code(&self) -> i32 {
         match self.kind {
+            Kind::BrokenPipe => 0,
             Kind::Blocked => 1,
-            Kind::Usage | Kind::Config | Kind::Git => 2,
+            Kind::Usage | Kind::Config | Kind::Git | Kind::Output => 2,
         }
     }
     pub fn kind_name(&self) -> &'static str {
@@ -60,9 +87,15 @@ impl Error {
             Kind::Config => "config",
             Kind::Blocked => "blocked",
             Kind::Git => "git",
+            Kind::Output => "output",
+            Kind::BrokenPipe => "broken_pipe",
         }
     }
 }
+
+/// errno values (the same on Linux and macOS).
+const EBADF: i32 = 9;
+const ENOSPC: i32 = 28;
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

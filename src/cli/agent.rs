@@ -3,7 +3,8 @@
 use clap::Args;
 use serde_json::json;
 
-use super::format::{ago, iso_time, print_json};
+use super::format::{ago, iso_time};
+use super::output::{self, outln};
 use super::Ctx;
 use crate::agent::{self, Card, JoinOptions};
 use crate::config::{CONFIG_PATH, SKELETON};
@@ -55,24 +56,22 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
     // So that `git comm --help` (which git turns into `man git-comm`) works.
     let _ = super::manual::install();
     if ctx.json() {
-        print_json(
+        return output::json(
             &json!({"config": CONFIG_PATH, "created": created, "remote": args.remote, "refspecs_added": refspecs}),
         );
-    } else {
-        let verb = if created { "created" } else { "exists" };
-        println!("{verb} {CONFIG_PATH}");
-        if let (Some(remote), Some(added)) = (&args.remote, &refspecs) {
-            for spec in added {
-                println!("configured {spec}");
-            }
-            if added.is_empty() {
-                println!("{remote}: refspecs already configured");
-            }
-            println!("plain git fetch/push now carry the namespace (fast-forward only); `git comm sync` also merges");
-        }
-        println!("{NEXT_STEPS}");
     }
-    Ok(())
+    let verb = if created { "created" } else { "exists" };
+    outln!("{verb} {CONFIG_PATH}")?;
+    if let (Some(remote), Some(added)) = (&args.remote, &refspecs) {
+        for spec in added {
+            outln!("configured {spec}")?;
+        }
+        if added.is_empty() {
+            outln!("{remote}: refspecs already configured")?;
+        }
+        outln!("plain git fetch/push now carry the namespace (fast-forward only); `git comm sync` also merges")?;
+    }
+    outln!("{NEXT_STEPS}")
 }
 
 pub fn join(ctx: &Ctx, args: JoinArgs) -> Result<()> {
@@ -88,11 +87,10 @@ pub fn join(ctx: &Ctx, args: JoinArgs) -> Result<()> {
     };
     let card = agent::join(&ctx.repo, &ctx.config, &name, options)?;
     if ctx.json() {
-        print_json(&card);
+        output::json(&card)
     } else {
-        println!("joined {}{}", card.name, domain_suffix(&card.domain));
+        outln!("joined {}{}", card.name, domain_suffix(&card.domain))
     }
-    Ok(())
 }
 
 fn domain_suffix(domain: &Option<String>) -> String {
@@ -126,11 +124,10 @@ pub fn who(ctx: &Ctx) -> Result<()> {
     let cards = roster(ctx)?;
     if ctx.json() {
         let rows: Vec<_> = cards.iter().map(card_json).collect();
-        print_json(&rows);
-        return Ok(());
+        return output::json(&rows);
     }
     if cards.is_empty() {
-        println!("no agents yet: git comm join NAME");
+        outln!("no agents yet: git comm join NAME")?;
     }
     let now = agent::now_secs();
     for card in &cards {
@@ -154,7 +151,7 @@ pub fn who(ctx: &Ctx) -> Result<()> {
                 line.push_str(&format!(" {key}={v}"));
             }
         }
-        println!("{line}");
+        outln!("{line}")?;
     }
     Ok(())
 }
@@ -177,14 +174,12 @@ pub fn whoami(ctx: &Ctx) -> Result<()> {
     let domain = agent::domain_of(&ctx.config, card.as_ref(), &me);
     let joined = card.is_some() || ctx.config.agents.contains_key(&me);
     if ctx.json() {
-        print_json(&json!({"name": me, "domain": domain, "joined": joined}));
-    } else {
-        let note = if joined {
-            ""
-        } else {
-            " (not joined: git comm join)"
-        };
-        println!("{me}{}{note}", domain_suffix(&domain));
+        return output::json(&json!({"name": me, "domain": domain, "joined": joined}));
     }
-    Ok(())
+    let note = if joined {
+        ""
+    } else {
+        " (not joined: git comm join)"
+    };
+    outln!("{me}{}{note}", domain_suffix(&domain))
 }

@@ -1,13 +1,13 @@
 //! `publish`, `artifacts`, `get`, `diff`, `wait`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
 
-use super::format::{ago, iso_time, print_json, short};
+use super::format::{ago, iso_time, short};
+use super::output::{self, outln};
 use super::Ctx;
 use crate::agent;
 use crate::artifact::{self, diff::Outcome, spec::parse_version, PublishOptions, Spec, Version};
@@ -65,25 +65,34 @@ pub fn publish(ctx: &Ctx, args: PublishArgs) -> Result<()> {
     if !ctx.config.domains.is_empty() && !ctx.config.domains.contains_key(&spec.domain) {
         return Err(agent::unknown_domain(&ctx.config, &spec.domain));
     }
+    let description = args.message.unwrap_or_default();
+    // The description is also the body of the announcement: refuse it before publishing.
+    crate::mail::check_body_len(&ctx.config, description.len() as u64, false)?;
     let content = read_input(&args.file)?;
     let options = PublishOptions {
-        description: args.message.unwrap_or_default(),
+        description,
         media_type: args.media_type,
         announce: true,
     };
     let version = artifact::publish(&ctx.repo, &ctx.config, &me, &spec, &content, &options)?;
     if ctx.json() {
-        print_json(&version_json(&version));
+        output::json(&version_json(&version))
     } else {
-        println!(
+        outln!(
             "published {}@v{} {} bytes sha256 {}",
             version.meta.key,
             version.meta.version,
             version.meta.size,
             &version.meta.sha256[..12]
-        );
+        )
     }
-    Ok(())
+    .map_err(|e| {
+        let what = format!(
+            "{}@v{} was published",
+            version.meta.key, version.meta.version
+        );
+        output::explain(e, &what)
+    })
 }
 
 fn read_input(file: &str) -> Result<Vec<u8>> {
@@ -102,15 +111,14 @@ pub fn list(ctx: &Ctx) -> Result<()> {
     let versions = artifact::list(&ctx.repo)?;
     if ctx.json() {
         let rows: Vec<_> = versions.iter().map(version_json).collect();
-        print_json(&rows);
-        return Ok(());
+        return output::json(&rows);
     }
     if versions.is_empty() {
-        println!("no artifacts: git comm publish DOMAIN/NAME FILE");
+        outln!("no artifacts: git comm publish DOMAIN/NAME FILE")?;
     }
     let now = agent::now_secs();
     for v in &versions {
-        println!("{}", summary_line(v, now));
+        outln!("{}", summary_line(v, now))?;
     }
     Ok(())
 }
@@ -152,10 +160,7 @@ pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
     let version = artifact::resolve(&ctx.repo, &spec)?;
     let bytes = artifact::content(&ctx.repo, &version)?;
     let Some(path) = args.output else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(&bytes)?;
-        out.flush()?;
-        return Ok(());
+        return output::bytes(&bytes);
     };
     if path.exists() && !args.force {
         return Err(Error::usage(format!("{} exists", path.display()))
@@ -164,17 +169,16 @@ pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
     std::fs::write(&path, &bytes)
         .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
     if ctx.json() {
-        print_json(&json!({"path": path, "version": version_json(&version)}));
+        output::json(&json!({"path": path, "version": version_json(&version)}))
     } else {
-        println!(
+        outln!(
             "wrote {} ({}@v{}, {} bytes)",
             path.display(),
             version.meta.key,
             version.meta.version,
             bytes.len()
-        );
+        )
     }
-    Ok(())
 }
 
 pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<()> {
@@ -207,25 +211,23 @@ pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<()> {
         Outcome::Text(t) => ("text", t.clone()),
     };
     if ctx.json() {
-        print_json(&json!({
+        return output::json(&json!({
             "artifact": key, "old": old.meta.version, "new": new.meta.version,
             "kind": kind, "diff": text,
         }));
-        return Ok(());
     }
     let (o, n) = (old.meta.version, new.meta.version);
     match outcome {
-        Outcome::Same => println!("{key}: v{o} and v{n} are identical"),
-        Outcome::Binary => println!(
+        Outcome::Same => outln!("{key}: v{o} and v{n} are identical"),
+        Outcome::Binary => outln!(
             "{key}: binary content differs (v{o} {}B sha256 {}, v{n} {}B sha256 {})",
             old.meta.size,
             &old.meta.sha256[..12],
             new.meta.size,
             &new.meta.sha256[..12]
         ),
-        Outcome::Text(t) => print!("{t}"),
+        Outcome::Text(t) => output::text(&t),
     }
-    Ok(())
 }
 
 pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
@@ -245,15 +247,14 @@ pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
         );
     };
     if ctx.json() {
-        print_json(&version_json(&version));
+        output::json(&version_json(&version))
     } else {
-        println!(
+        outln!(
             "{}@v{} {} by {}",
             version.meta.key,
             version.meta.version,
             short(&version.tag),
             version.publisher
-        );
+        )
     }
-    Ok(())
 }

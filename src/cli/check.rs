@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::format::{print_json, Format};
+use super::format::Format;
+use super::output;
 use super::Ctx;
 use crate::boundary::{self, graph::Graph, CheckOptions};
 use crate::config::Config;
@@ -52,10 +53,10 @@ pub fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         paths: repo_paths(ctx, &args.paths)?,
     };
     let report = boundary::check(&ctx.repo, &config, &options)?;
-    eprint!("{}", report.skipped_notices());
+    output::notice(&report.skipped_notices());
     match ctx.format {
-        Format::Json => print_json(&report),
-        Format::Human | Format::Compact => print!("{}", report.human()),
+        Format::Json => output::json(&report)?,
+        Format::Human | Format::Compact => output::text(&report.human())?,
     }
     if report.passes(args.strict) {
         return Ok(());
@@ -79,11 +80,10 @@ pub fn graph(ctx: &Ctx, args: GraphArgs) -> Result<()> {
         (None, _) => GraphFormat::Dot,
     };
     match format {
-        GraphFormat::Dot => print!("{}", graph.dot()),
-        GraphFormat::Mermaid => print!("{}", graph.mermaid()),
-        GraphFormat::Json => print_json(&graph),
+        GraphFormat::Dot => output::text(&graph.dot()),
+        GraphFormat::Mermaid => output::text(&graph.mermaid()),
+        GraphFormat::Json => output::json(&graph),
     }
-    Ok(())
 }
 
 fn staged_config(ctx: &Ctx) -> Result<Config> {

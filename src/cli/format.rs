@@ -1,6 +1,5 @@
-//! Output helpers shared by all commands: format selection, times, ids, JSON.
-
-use serde::Serialize;
+//! Formatting shared by all commands: format selection, times, ids, messages. Writing
+//! the result is `output`'s job.
 
 use crate::mail::Message;
 
@@ -12,13 +11,6 @@ pub enum Format {
 }
 
 pub use crate::display::{ago, iso_time, local_time, short, SHORT_ID};
-
-pub fn print_json(value: &impl Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string(value).expect("values serialize to JSON")
-    );
-}
 
 fn tags(m: &Message) -> String {
     let mut tags = vec![m.kind.clone()];

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::format::print_json;
+use super::output::{self, outln};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookState};
@@ -44,21 +44,20 @@ pub fn hooks(ctx: &Ctx, args: HooksArgs) -> Result<()> {
         HooksAction::Status => ("status", hooks::status(&ctx.repo)),
     };
     if ctx.json() {
-        print_json(&serde_json::json!({
+        return output::json(&serde_json::json!({
             "dir": hooks::hooks_dir(&ctx.repo),
             "hooks": states,
         }));
-        return Ok(());
     }
     if verb != "status" {
-        println!("{verb} in {}", hooks::hooks_dir(&ctx.repo).display());
+        outln!("{verb} in {}", hooks::hooks_dir(&ctx.repo).display())?;
     }
     if verb == "installed" && relative_hooks_path(ctx) {
         // git resolves a relative core.hooksPath in each worktree's own top directory.
-        println!("note: core.hooksPath is relative: other worktrees need their own install");
+        outln!("note: core.hooksPath is relative: other worktrees need their own install")?;
     }
     for state in &states {
-        println!("{}", describe(state));
+        outln!("{}", describe(state))?;
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::format::{local_time, print_json, Format};
+use super::format::{local_time, Format};
+use super::output::{self, outln};
 use super::Ctx;
 use crate::agent;
 use crate::error::{Error, Result};
@@ -123,7 +124,8 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
             if ctx.json() && !blocking.is_empty() {
                 let now = agent::now_secs();
                 let list: Vec<Value> = blocking.iter().map(|l| lease_json(l, now)).collect();
-                print_json(&json!({"granted": false, "conflicts": list}));
+                // The refusal below is the error that matters; a failed write adds nothing.
+                let _ = output::json(&json!({"granted": false, "conflicts": list}));
             }
             return Err(err);
         }
@@ -133,11 +135,11 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         sync::lease::confirm_grant(&ctx.repo, remote, &me, &granted.id)?;
     }
     if ctx.json() {
-        print_json(&json!({"granted": true, "lease": lease_json(granted, agent::now_secs())}));
+        output::json(&json!({"granted": true, "lease": lease_json(granted, agent::now_secs())}))
     } else {
-        print_leases(ctx, "granted", std::slice::from_ref(granted));
+        print_leases(ctx, "granted", std::slice::from_ref(granted))
     }
-    Ok(())
+    .map_err(|e| output::explain(e, &format!("lease {} was granted", granted.id)))
 }
 
 /// The refusal: every blocking lease with holder, overlapping resources, reason, expiry.
@@ -204,8 +206,8 @@ pub fn renew(ctx: &Ctx, args: RenewArgs) -> Result<()> {
             })
             .collect())
     })?;
-    print_leases(ctx, "renewed", &leases_of(&events, "renew"));
-    Ok(())
+    print_leases(ctx, "renewed", &leases_of(&events, "renew"))
+        .map_err(|e| output::explain(e, "the leases were renewed"))
 }
 
 /// The leases `ids` name (all of `me`'s live ones when empty); each must be `me`'s.
@@ -281,11 +283,11 @@ pub fn release(ctx: &Ctx, args: ReleaseArgs) -> Result<()> {
     let verb = if args.force { "break" } else { "release" };
     let done = leases_of(&events, verb);
     if done.is_empty() && !ctx.json() {
-        println!("{me} holds no live lease");
-        return Ok(());
+        return outln!("{me} holds no live lease");
     }
-    print_leases(ctx, if args.force { "broke" } else { "released" }, &done);
-    Ok(())
+    let verb = if args.force { "broke" } else { "released" };
+    print_leases(ctx, verb, &done)
+        .map_err(|e| output::explain(e, &format!("the leases were {verb}")))
 }
 
 fn leases_of(events: &[Event], verb: &str) -> Vec<Lease> {
@@ -306,17 +308,17 @@ pub fn leases(ctx: &Ctx, args: LeasesArgs) -> Result<()> {
     match ctx.format {
         Format::Json => {
             let list: Vec<Value> = live.iter().map(|l| lease_json(l, now)).collect();
-            print_json(&list);
+            output::json(&list)?;
         }
-        _ if live.is_empty() => println!("no live leases"),
+        _ if live.is_empty() => outln!("no live leases")?,
         Format::Compact => {
             for l in &live {
-                println!("{}", compact_line(l));
+                outln!("{}", compact_line(l))?;
             }
         }
         Format::Human => {
             for l in &live {
-                println!("{}", human_line(l, now));
+                outln!("{}", human_line(l, now))?;
             }
         }
     }
@@ -373,29 +375,30 @@ fn remaining(secs: i64) -> String {
     }
 }
 
-fn print_leases(ctx: &Ctx, verb: &str, leases: &[Lease]) {
+fn print_leases(ctx: &Ctx, verb: &str, leases: &[Lease]) -> Result<()> {
     let now = agent::now_secs();
     match ctx.format {
         Format::Json => {
             let list: Vec<Value> = leases.iter().map(|l| lease_json(l, now)).collect();
-            print_json(&json!({ verb: list }));
+            output::json(&json!({ verb: list }))?;
         }
         Format::Compact => {
             for l in leases {
-                println!("{}", l.id);
+                outln!("{}", l.id)?;
             }
         }
         Format::Human => {
             for l in leases {
-                println!(
+                outln!(
                     "{verb} {} {} {} until {}  {}",
                     l.id,
                     l.holder,
                     mode(l),
                     local_time(l.expires),
                     l.resources.join(" ")
-                );
+                )?;
             }
         }
     }
+    Ok(())
 }

@@ -6,14 +6,15 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::format::{print_json, render, short, Format};
+use super::format::{render, short, Format};
+use super::output::{self, outln};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::mail::{self, mailbox, Draft, Filter, Message, Priority, Reader, ACK_REQUESTED};
 
 #[derive(Debug, Args)]
 pub struct BodyArgs {
-    /// Message body (markdown).
+    /// Message body (markdown); `-m ''` for none.
     #[arg(
         short = 'm',
         long = "message",
@@ -21,7 +22,8 @@ pub struct BodyArgs {
         conflicts_with = "file"
     )]
     pub message: Option<String>,
-    /// Read the body from FILE (`-` for stdin).
+    /// Read the body from FILE (`-`: stdin, until it closes). Without -m/-F, a piped body
+    /// must start within 300 ms (an open, silent stdin is refused).
     #[arg(short = 'F', long = "file", value_name = "FILE")]
     pub file: Option<String>,
 }
@@ -121,77 +123,126 @@ pub struct SearchArgs {
     pub text: String,
 }
 
-fn read_body(args: &BodyArgs) -> Result<String> {
+/// The body of `send`/`reply`, from exactly one source, never over `mail.max_body`:
+/// - `-m BODY`: as given;
+/// - `-F FILE`: the file (its size is checked before it is read);
+/// - `-F -`: stdin, read until it closes;
+/// - a pipe (no `-m`/`-F`): read to the end if it starts arriving within [`STDIN_GRACE`];
+///   empty if stdin is at end of input; refused if stdin stays open and silent;
+/// - a terminal: no body.
+fn read_body(ctx: &Ctx, args: &BodyArgs) -> Result<String> {
+    let config = &ctx.config;
+    let limit = mail::max_body(config);
     if let Some(text) = &args.message {
+        mail::check_body_len(config, text.len() as u64, false)?;
         return Ok(text.clone());
     }
     match args.file.as_deref() {
-        Some("-") => read_stdin(),
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::usage(format!("cannot read body file {path}: {e}")))?;
-            String::from_utf8(bytes)
-                .map_err(|_| Error::usage(format!("body file {path} is not UTF-8 text")))
+        Some("-") => {
+            let bytes = read_limited(std::io::stdin().lock(), limit, Vec::new())
+                .map_err(|e| Error::usage(format!("cannot read body from stdin: {e}")))?;
+            body_text(ctx, bytes, "body on stdin")
         }
-        None if !std::io::stdin().is_terminal() => piped_stdin(),
+        Some(path) => read_file(ctx, path, limit),
+        None if !std::io::stdin().is_terminal() => piped_stdin(ctx, limit),
         None => Ok(String::new()),
     }
 }
 
-fn read_stdin() -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read body from stdin: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| Error::usage("body on stdin is not UTF-8 text"))
+/// Read `reader` to its end, appending to `bytes`, but never past `limit + 1` bytes in all:
+/// one byte more than allowed is enough to refuse.
+fn read_limited(reader: impl Read, limit: u64, mut bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let room = (limit + 1).saturating_sub(bytes.len() as u64);
+    reader.take(room).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
-/// How long an implicit (no `-F -`) stdin body may take to start arriving.
+/// Refuse a body that reached `limit + 1` bytes (reading stopped there), else decode it.
+fn body_text(ctx: &Ctx, bytes: Vec<u8>, what: &str) -> Result<String> {
+    mail::check_body_len(&ctx.config, bytes.len() as u64, true)?;
+    String::from_utf8(bytes).map_err(|_| Error::usage(format!("{what} is not UTF-8 text")))
+}
+
+fn read_file(ctx: &Ctx, path: &str, limit: u64) -> Result<String> {
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot read body file {path}: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if meta.is_file() {
+        // Refused before reading: a big file never reaches memory.
+        mail::check_body_len(&ctx.config, meta.len(), false)?;
+    }
+    // Not a regular file (a FIFO, /dev/stdin), or one still growing: the read is capped.
+    let bytes = read_limited(file, limit, Vec::new()).map_err(cannot)?;
+    body_text(ctx, bytes, &format!("body file {path}"))
+}
+
+/// How long a piped body (no `-F -`) may take to start arriving.
 const STDIN_GRACE: Duration = Duration::from_millis(300);
 
 /// A body piped in without `-F -`. Agents' shells often leave stdin open with nothing to
-/// say; waiting for EOF there would hang forever, so the body must start arriving within
-/// a short grace period (then it is read to the end), else there is none.
-fn piped_stdin() -> Result<String> {
+/// say; waiting for EOF there would hang forever, and treating silence as "no body" loses
+/// a body that comes late. So: data within the grace period is read to the end; end of
+/// input means no body; an open, silent stdin is refused (nothing is sent).
+fn piped_stdin(ctx: &Ctx, limit: u64) -> Result<String> {
     let (first_tx, first_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
         let mut stdin = std::io::stdin().lock();
-        let mut bytes = vec![0u8; 8192];
-        let first = stdin.read(&mut bytes);
-        let started = matches!(first, Ok(n) if n > 0);
-        let _ = first_tx.send(());
-        let mut bytes = match first {
-            Ok(n) => bytes[..n].to_vec(),
-            Err(e) => return Err(e),
+        let mut first = vec![0u8; (limit + 1).min(8192) as usize];
+        let n = loop {
+            match stdin.read(&mut first) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
         };
-        if started {
-            stdin.read_to_end(&mut bytes)?;
+        let _ = first_tx.send(());
+        let n = n?;
+        first.truncate(n);
+        if n == 0 {
+            return Ok(first);
         }
-        Ok(bytes)
+        read_limited(stdin, limit, first)
     });
     if first_rx.recv_timeout(STDIN_GRACE).is_err() {
-        return Ok(String::new());
+        // The reader thread stays blocked on stdin; the process exits without waiting.
+        return Err(Error::usage(format!(
+            "the body is unknown: stdin is open but sent nothing within {} ms",
+            STDIN_GRACE.as_millis()
+        ))
+        .with_hint(
+            "nothing was sent; give the body with -m BODY or -F FILE, use -F - to read \
+             stdin until it closes, or -m '' for no body",
+        ));
     }
     let bytes = reader
         .join()
         .expect("stdin reader does not panic")
         .map_err(|e| Error::usage(format!("cannot read body from stdin: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| Error::usage("body on stdin is not UTF-8 text"))
+    body_text(ctx, bytes, "body on stdin")
 }
 
-fn print_sent(ctx: &Ctx, id: &impl ToString, draft: &Draft) {
+/// What a failed confirmation means after the message was stored: sending again
+/// would duplicate it.
+fn sent_anyway(id: &impl ToString) -> String {
+    format!(
+        "the message was sent as {} before the output failed: do not send it again",
+        id.to_string()
+    )
+}
+
+fn print_sent(ctx: &Ctx, id: &impl ToString, draft: &Draft) -> Result<()> {
     match ctx.format {
-        Format::Json => print_json(&json!({"id": id.to_string(), "to": draft.to})),
-        Format::Compact => println!("{}", short(id)),
-        Format::Human => println!("sent {} to {}", short(id), draft.to.join(", ")),
+        Format::Json => output::json(&json!({"id": id.to_string(), "to": draft.to})),
+        Format::Compact => outln!("{}", short(id)),
+        Format::Human => outln!("sent {} to {}", short(id), draft.to.join(", ")),
     }
+    .map_err(|e| output::explain(e, &sent_anyway(id)))
 }
 
 pub fn send(ctx: &Ctx, args: SendArgs) -> Result<()> {
     let me = ctx.me()?;
     let draft = Draft {
         subject: args.subject,
-        body: read_body(&args.body)?,
+        body: read_body(ctx, &args.body)?,
         to: args.to,
         cc: args.cc,
         kind: args.kind,
@@ -201,8 +252,7 @@ pub fn send(ctx: &Ctx, args: SendArgs) -> Result<()> {
         ..Draft::default()
     };
     let id = mail::send(&ctx.repo, &ctx.config, &me, &draft)?;
-    print_sent(ctx, &id, &draft);
-    Ok(())
+    print_sent(ctx, &id, &draft)
 }
 
 pub fn reply(ctx: &Ctx, args: ReplyArgs) -> Result<()> {
@@ -212,13 +262,12 @@ pub fn reply(ctx: &Ctx, args: ReplyArgs) -> Result<()> {
     if let Some(subject) = args.subject {
         draft.subject = subject;
     }
-    draft.body = read_body(&args.body)?;
+    draft.body = read_body(ctx, &args.body)?;
     draft.kind = args.kind;
     draft.priority = Priority::parse(&args.priority)?;
     draft.ack = args.ack.then(|| ACK_REQUESTED.to_string());
     let id = mail::send(&ctx.repo, &ctx.config, &me, &draft)?;
-    print_sent(ctx, &id, &draft);
-    Ok(())
+    print_sent(ctx, &id, &draft)
 }
 
 pub fn ack(ctx: &Ctx, args: AckArgs) -> Result<()> {
@@ -228,11 +277,11 @@ pub fn ack(ctx: &Ctx, args: AckArgs) -> Result<()> {
     let id = mail::send(&ctx.repo, &ctx.config, &me, &draft)?;
     match ctx.format {
         Format::Json => {
-            print_json(&json!({"id": id.to_string(), "acked": original.id.to_string()}))
+            output::json(&json!({"id": id.to_string(), "acked": original.id.to_string()}))
         }
-        _ => println!("acked {} ({})", short(&original.id), short(&id)),
+        _ => outln!("acked {} ({})", short(&original.id), short(&id)),
     }
-    Ok(())
+    .map_err(|e| output::explain(e, &format!("the ack was sent as {id}")))
 }
 
 pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
@@ -241,31 +290,28 @@ pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
     let acks = mail::acks_of(&all, message.id);
     let ackers: Vec<&str> = acks.iter().map(|m| m.from.as_str()).collect();
     match ctx.format {
-        Format::Json => print_json(&json!({"message": message, "acked_by": ackers})),
+        Format::Json => output::json(&json!({"message": message, "acked_by": ackers})),
         format => {
-            print!("{}", with_newline(render(&message, format)));
+            let mut text = with_newline(render(&message, format));
             if !ackers.is_empty() {
-                println!("acked by: {}", ackers.join(", "));
+                text.push_str(&format!("acked by: {}\n", ackers.join(", ")));
             }
+            output::text(&text)
         }
     }
-    Ok(())
 }
 
 pub fn thread(ctx: &Ctx, args: IdArg) -> Result<()> {
     let messages = mail::thread(&ctx.repo, &args.id)?;
-    print_messages(ctx, &messages);
-    Ok(())
+    print_messages(ctx, &messages)
 }
 
 pub fn search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let messages = mail::search(&ctx.repo, &args.text)?;
     if messages.is_empty() && !ctx.json() {
-        println!("no messages match '{}'", args.text);
-        return Ok(());
+        return outln!("no messages match '{}'", args.text);
     }
-    print_messages(ctx, &messages);
-    Ok(())
+    print_messages(ctx, &messages)
 }
 
 fn with_newline(mut text: String) -> String {
@@ -275,13 +321,14 @@ fn with_newline(mut text: String) -> String {
     text
 }
 
-fn print_messages(ctx: &Ctx, messages: &[Message]) {
+fn print_messages(ctx: &Ctx, messages: &[Message]) -> Result<()> {
     match ctx.format {
-        Format::Json => print_json(&messages),
+        Format::Json => output::json(&messages),
         format => {
             for m in messages {
-                print!("{}", with_newline(render(m, format)));
+                output::text(&with_newline(render(m, format)))?;
             }
+            Ok(())
         }
     }
 }
@@ -305,11 +352,6 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     };
     // Filtered or full-history views show a subset: moving the cursor would hide the rest.
     let marks_read = !args.peek && !args.all && filter.is_empty();
-    if marks_read {
-        if let Some(tip) = view.tip {
-            mailbox::advance_cursor(&ctx.repo, &me, view.cursor, tip)?;
-        }
-    }
     let mut messages = view.messages;
     if args.budget.is_some() {
         // Most important first, newest first within a priority.
@@ -317,28 +359,46 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     } else {
         messages.reverse();
     }
-    print_inbox(ctx, &messages, args.budget);
+    // Delivery first: the whole listing is written and flushed, and only then is the mail
+    // marked read. Output that fails (a closed pipe, a full disk) leaves it unread.
+    let text = render_inbox(ctx, &messages, args.budget);
+    output::text(&text).map_err(|e| {
+        let what = if marks_read {
+            "nothing was marked read"
+        } else {
+            "nothing was changed"
+        };
+        output::explain(e, what)
+    })?;
+    if marks_read {
+        if let Some(tip) = view.tip {
+            mailbox::advance_cursor(&ctx.repo, &me, view.cursor, tip)?;
+        }
+    }
     Ok(())
 }
 
-fn print_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) {
+/// The whole inbox listing as it will be printed.
+fn render_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) -> String {
     let budget_chars = budget_tokens.map(|t| t.saturating_mul(CHARS_PER_TOKEN));
     let (shown, omitted, left) = fit_budget(messages, ctx.format, budget_chars);
     if ctx.json() {
         let omitted_ids: Vec<String> = omitted.iter().map(|m| m.id.to_string()).collect();
-        print_json(&json!({"messages": shown, "omitted": omitted_ids}));
-        return;
+        let value = json!({"messages": shown, "omitted": omitted_ids});
+        return format!("{value}\n");
     }
     if messages.is_empty() {
-        println!("no unread mail");
-        return;
+        return "no unread mail\n".to_string();
     }
+    let mut text = String::new();
     for m in &shown {
-        print!("{}", with_newline(render(m, ctx.format)));
+        text.push_str(&with_newline(render(m, ctx.format)));
     }
     if !omitted.is_empty() {
-        println!("{}", pointer_line(&omitted, left + POINTER_RESERVE));
+        text.push_str(&pointer_line(&omitted, left + POINTER_RESERVE));
+        text.push('\n');
     }
+    text
 }
 
 const CHARS_PER_TOKEN: usize = 4;

@@ -9,6 +9,7 @@ pub mod integrity;
 pub mod lease;
 pub mod mail;
 pub mod manual;
+pub mod output;
 pub mod sync;
 
 use clap::{Parser, Subcommand};
@@ -23,7 +24,8 @@ const ABOUT: &str =
 const AFTER_HELP: &str = "\
 Identity: --as NAME, or GIT_COMM_AGENT, or `git config comm.agent NAME`.
 Start:    git comm init; git comm join NAME --domain D; git comm send bob -s \"hi\"; git comm inbox
-Exit codes: 0 ok, 1 check failed / blocked / conflict, 2 usage or config error.";
+Exit codes: 0 ok (also when the reader of the output goes away, e.g. `| head`),
+            1 check failed / blocked / conflict, 2 usage, config or output error.";
 
 #[derive(Debug, Parser)]
 #[command(name = "git-comm", bin_name = "git comm", version, about = ABOUT, after_help = AFTER_HELP)]
@@ -116,10 +118,7 @@ impl Ctx {
             Some(root) => Config::load(root)?,
             None => Config::empty(),
         };
-        repo.set_policy(crate::repo::Policy {
-            skew_secs: config.skew_secs(),
-            ..crate::repo::Policy::default()
-        });
+        repo.set_policy(policy(&config));
         let format = if cli.json {
             Format::Json
         } else {
@@ -140,6 +139,14 @@ impl Ctx {
 
     pub fn json(&self) -> bool {
         self.format == Format::Json
+    }
+}
+
+/// The swarm's limits from the config, for the storage gate.
+pub fn policy(config: &Config) -> crate::repo::Policy {
+    crate::repo::Policy {
+        skew_secs: config.skew_secs(),
+        max_body: crate::mail::max_body(config),
     }
 }
 

@@ -4,7 +4,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::artifact::version_json;
-use super::format::{ago, iso_time, print_json, short};
+use super::format::{ago, iso_time, short};
+use super::output::{self, outln};
 use super::Ctx;
 use crate::agent;
 use crate::artifact;
@@ -34,20 +35,19 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let report = sync::sync(&ctx.repo, &remote, &Options::default())?;
     warn_quarantined(&report);
     if ctx.json() {
-        print_json(&report_json(&report));
+        output::json(&report_json(&report))
     } else {
-        print_report(&report);
+        print_report(&report)
     }
-    Ok(())
 }
 
 /// One stderr line per remote value the gate refused (also in `--json` output).
 pub fn warn_quarantined(r: &Report) {
     for q in &r.quarantined {
-        eprintln!(
-            "warning: skipped {} from {}: {} (local state kept; see `git comm doctor`)",
+        output::notice(&format!(
+            "warning: skipped {} from {}: {} (local state kept; see `git comm doctor`)\n",
             q.remote_ref, r.remote, q.reason
-        );
+        ));
     }
 }
 
@@ -68,7 +68,7 @@ pub fn report_json(r: &Report) -> serde_json::Value {
     })
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &Report) -> Result<()> {
     let mut line = format!(
         "synced {}: pushed {}, received {}",
         r.remote,
@@ -81,19 +81,24 @@ fn print_report(r: &Report) {
     if r.attempts > 1 {
         line.push_str(&format!(" ({} attempts)", r.attempts));
     }
-    println!("{line}");
+    outln!("{line}")?;
     for (was, now) in &r.republished {
-        println!("republished {was} as {now} (the remote had published concurrently)");
+        outln!("republished {was} as {now} (the remote had published concurrently)")?;
     }
     for d in &r.dropped_leases {
-        println!(
+        outln!(
             "dropped lease {} of {}: conflicts with {} held by {} on {}",
-            d.lease.id, d.lease.holder, d.winner.id, d.winner.holder, r.remote
-        );
+            d.lease.id,
+            d.lease.holder,
+            d.winner.id,
+            d.winner.holder,
+            r.remote
+        )?;
     }
     for s in &r.skipped {
-        println!("skipped {s}");
+        outln!("skipped {s}")?;
     }
+    Ok(())
 }
 
 fn overlaps(a: &str, b: &str) -> bool {
@@ -205,7 +210,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                    "exclusive": l.exclusive, "expires": iso_time(l.expires),
                    "expires_local": super::format::local_time(l.expires)})
         };
-        print_json(&json!({
+        return output::json(&json!({
             "me": me, "domain": domain, "joined": card.is_some(), "unread": unread,
             "my_leases": mine.iter().map(lease_json).collect::<Vec<_>>(),
             "leases_touching_my_domain": touching.iter().map(lease_json).collect::<Vec<_>>(),
@@ -216,7 +221,6 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             "last_sync": last.as_ref().map(|l| iso_time(l.time)),
             "divergence": diverged.iter().map(|(r, s)| json!({"ref": r, "state": s})).collect::<Vec<_>>(),
         }));
-        return Ok(());
     }
     let who = me
         .clone()
@@ -226,54 +230,54 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     } else {
         " (not joined)"
     };
-    println!(
+    outln!(
         "me: {who}{joined} domain={} unread={}",
         domain.as_deref().unwrap_or("-"),
         unread.map_or("-".to_string(), |u| u.to_string())
-    );
+    )?;
     let lease_line = |l: &Lease| super::lease::human_line(l, now);
     if mine.is_empty() {
-        println!("my leases: none");
+        outln!("my leases: none")?;
     } else {
-        println!("my leases:");
+        outln!("my leases:")?;
     }
     for l in &mine {
-        println!("  {}", lease_line(l));
+        outln!("  {}", lease_line(l))?;
     }
     if !touching.is_empty() {
-        println!("others' leases in my domain:");
+        outln!("others' leases in my domain:")?;
         for l in &touching {
-            println!("  {}", lease_line(l));
+            outln!("  {}", lease_line(l))?;
         }
     }
     if !artifacts.is_empty() {
-        println!("recent artifacts:");
+        outln!("recent artifacts:")?;
         for v in &artifacts {
-            println!("  {}", super::artifact::summary_line(v, now));
+            outln!("  {}", super::artifact::summary_line(v, now))?;
         }
     }
     let agents: Vec<String> = cards
         .iter()
         .map(|c| format!("{} {}", c.name, ago(c.last_seen, now)))
         .collect();
-    println!(
+    outln!(
         "agents: {}",
         if agents.is_empty() {
             "none".into()
         } else {
             agents.join(", ")
         }
-    );
+    )?;
     match &remote {
-        None => println!("remote: none (git remote add origin URL, then git comm sync)"),
+        None => outln!("remote: none (git remote add origin URL, then git comm sync)")?,
         Some(r) => {
             let when = last.map_or("never".to_string(), |l| ago(l.time, now));
-            println!("remote: {} last sync {when}", r.name);
+            outln!("remote: {} last sync {when}", r.name)?;
             if diverged.is_empty() && when != "never" {
-                println!("  in step with the last fetch");
+                outln!("  in step with the last fetch")?;
             }
             for (name, state) in &diverged {
-                println!("  {name}: {state}");
+                outln!("  {name}: {state}")?;
             }
         }
     }
@@ -317,10 +321,7 @@ mod doctor {
             None => Ok(Config::empty()),
         };
         if let Ok(config) = &config {
-            repo.set_policy(crate::repo::Policy {
-                skew_secs: config.skew_secs(),
-                ..crate::repo::Policy::default()
-            });
+            repo.set_policy(crate::cli::policy(config));
         }
         let repo = &repo;
         let repaired = if args.repair {
@@ -346,14 +347,14 @@ mod doctor {
                 .iter()
                 .map(|c| json!({"check": c.name, "ok": c.ok, "detail": c.detail}))
                 .collect();
-            print_json(&json!({"ok": failed == 0, "checks": rows, "repaired": repaired}));
+            output::json(&json!({"ok": failed == 0, "checks": rows, "repaired": repaired}))?;
         } else {
             for line in &repaired {
-                println!("repaired: {line}");
+                outln!("repaired: {line}")?;
             }
             for c in &checks {
                 let mark = if c.ok { "ok  " } else { "FAIL" };
-                println!("{mark} {}: {}", c.name, c.detail);
+                outln!("{mark} {}: {}", c.name, c.detail)?;
             }
         }
         if failed > 0 {

@@ -6,7 +6,7 @@ pub mod message;
 use std::time::{Duration, Instant};
 
 use crate::agent::{self, EVERYONE};
-use crate::config::Config;
+use crate::config::{ByteSize, Config, CONFIG_PATH};
 use crate::error::{Error, Result};
 use crate::repo::{ObjectId, Repo};
 pub use message::{Draft, Message, Priority, ACK_REQUESTED};
@@ -70,9 +70,42 @@ pub fn check_recipients(repo: &Repo, config: &Config, recipients: &[String]) -> 
     Ok(())
 }
 
-/// Send a message from `from`, after checking sender and recipients.
+/// The largest body accepted when no `mail: {max_body: ...}` is configured: 1 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
+
+/// The body limit in force: `mail.max_body` in `.comm-node/config.yaml`, else
+/// [`DEFAULT_MAX_BODY`]. Senders check it before reading more; importers of others' mail
+/// can cap what they accept with it.
+pub fn max_body(config: &Config) -> u64 {
+    config.mail.max_body.map_or(DEFAULT_MAX_BODY, |size| size.0)
+}
+
+/// Refuse a body of `len` bytes when it is over the limit. `at_least` says the length is a
+/// lower bound (reading stopped at the limit), so the message says "more than".
+pub fn check_body_len(config: &Config, len: u64, at_least: bool) -> Result<()> {
+    let limit = max_body(config);
+    if len <= limit {
+        return Ok(());
+    }
+    let size = if at_least {
+        format!("more than {limit} bytes")
+    } else {
+        format!("{len} bytes")
+    };
+    Err(Error::usage(format!(
+        "body is {size}, over the limit of {} (mail.max_body in {CONFIG_PATH})",
+        ByteSize(limit)
+    ))
+    .with_hint(
+        "nothing was sent; shorten the body, publish large content as an artifact \
+         (git comm publish DOMAIN/NAME FILE), or raise mail.max_body",
+    ))
+}
+
+/// Send a message from `from`, after checking sender, recipients and body size.
 pub fn send(repo: &Repo, config: &Config, from: &str, draft: &Draft) -> Result<ObjectId> {
     draft.validate()?;
+    check_body_len(config, draft.body.len() as u64, false)?;
     let known = agent::known_agents(repo, config)?;
     agent::require_known(&known, from)?;
     check_recipients(repo, config, &draft.to)?;

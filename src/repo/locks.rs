@@ -7,6 +7,7 @@
 //! (a live writer holds a ref lock for milliseconds); where open files cannot be listed
 //! (no `/proc`), only locks older than [`STALE_AGE_WITHOUT_PROC`] count as stale.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -112,7 +113,9 @@ fn inspect(path: &Path) -> Option<Lock> {
 fn remove(lock: &Lock) -> bool {
     match std::fs::remove_file(&lock.path) {
         Ok(()) => {
-            eprintln!(
+            // Best effort: a closed stderr must not stop the write this removal unblocks.
+            let _ = writeln!(
+                std::io::stderr(),
                 "notice: removed stale lock {} (left {}s ago by a writer that is gone)",
                 lock.path.display(),
                 lock.age.as_secs()

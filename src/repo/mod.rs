@@ -50,8 +50,8 @@ impl Default for Policy {
     }
 }
 
-/// Default largest message body: 1 MiB.
-pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// Default largest message body: 1 MiB (the same as `mail::DEFAULT_MAX_BODY`).
+pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
 
 /// One ref of a multi-ref transaction: set `name` to `new` if it holds `expected`.
 #[derive(Debug, Clone)]
