@@ -14,6 +14,19 @@ pub const EVERYONE: &str = "all";
 /// `last_seen` is refreshed at most this often, so reads stay write-free.
 const SEEN_REFRESH_SECS: i64 = 60;
 const MAX_NAME_LEN: usize = 64;
+/// git's own special ref names: an agent called HEAD would be confused with them.
+const RESERVED_NAMES: [&str; 10] = [
+    "HEAD",
+    "FETCH_HEAD",
+    "ORIG_HEAD",
+    "MERGE_HEAD",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "BISECT_HEAD",
+    "REBASE_HEAD",
+    "AUTO_MERGE",
+    "MERGE_AUTOSTASH",
+];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Card {
@@ -79,6 +92,9 @@ fn name_problem(name: &str) -> Option<&'static str> {
     }
     if name == EVERYONE {
         return Some("'all' is reserved for broadcast");
+    }
+    if RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Some("a name git uses for its own refs (HEAD, FETCH_HEAD, ...)");
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Some("must start with a letter or digit");

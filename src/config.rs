@@ -18,9 +18,9 @@ const MAX_SKEW_SECS: i64 = 86_400;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub version: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub domains: BTreeMap<String, Domain>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub agents: BTreeMap<String, AgentBinding>,
     #[serde(default)]
     pub leases: LeaseSettings,
@@ -220,7 +220,16 @@ impl Config {
                 format!("unsupported version {} (expected 1)", self.version),
             ));
         }
+        for name in self.domains.keys() {
+            if let Err(e) = crate::agent::validate_name(name) {
+                let why = e.message.replacen("agent name", "domain name", 1);
+                return Err(self.error_at(&format!("{name}:"), why));
+            }
+        }
         for (agent, binding) in &self.agents {
+            if let Err(e) = crate::agent::validate_name(agent) {
+                return Err(self.error_at(&format!("{agent}:"), e.message));
+            }
             if let Some(domain) = &binding.domain {
                 if !self.domains.contains_key(domain) {
                     return Err(self.error_at(
@@ -322,6 +331,37 @@ impl Config {
     pub fn agent_domain(&self, agent: &str) -> Option<&str> {
         self.agents.get(agent)?.domain.as_deref()
     }
+}
+
+/// A mapping whose keys must be unique: YAML allows a repeated key and keeps the last,
+/// which silently drops a domain or agent binding.
+fn unique_keys<'de, D, V>(deserializer: D) -> std::result::Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a mapping with unique keys")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique(std::marker::PhantomData))
 }
 
 fn yaml_error(path: &Path, e: &yaml_serde::Error) -> Error {

@@ -178,6 +178,31 @@ pub fn conflicts(
         .collect()
 }
 
+/// A live lease `me` already holds that names one of the requested resources exactly (in
+/// canonical form), with that resource: taking it again would be a second grant of the same
+/// thing, so the caller refuses and points at `renew`.
+pub fn already_held<'a>(
+    existing: &'a [Lease],
+    request: &Request,
+    me: &str,
+    now: i64,
+) -> Option<(&'a Lease, String)> {
+    let wanted: Vec<String> = request
+        .resources
+        .iter()
+        .map(|r| parse_lenient(r).text().to_string())
+        .collect();
+    existing
+        .iter()
+        .filter(|l| l.holder == me && l.is_live(now))
+        .find_map(|l| {
+            l.resources
+                .iter()
+                .find(|r| wanted.contains(r))
+                .map(|r| (l, r.clone()))
+        })
+}
+
 /// Split leases into (still blocking, prunable) at `now` with tolerance `skew`.
 pub fn prune(leases: &[Lease], now: i64, skew: i64) -> (Vec<Lease>, Vec<Lease>) {
     leases.iter().cloned().partition(|l| l.blocks_at(now, skew))
@@ -287,11 +312,17 @@ pub fn find<'a>(leases: &'a [Lease], text: &str) -> Result<&'a Lease> {
     if let Some(exact) = leases.iter().find(|l| l.id == text) {
         return Ok(exact);
     }
-    let matching: Vec<&Lease> = if text.len() >= 4 {
-        leases.iter().filter(|l| l.id.starts_with(&text)).collect()
-    } else {
-        Vec::new()
-    };
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::usage(format!("'{text}' is not a lease id"))
+            .with_hint("lease ids are hex, e.g. 1a2b3c4d; list them with `git comm leases`"));
+    }
+    if text.len() < 4 {
+        return Err(Error::usage(format!(
+            "lease id '{text}' is too short: give at least 4 characters"
+        ))
+        .with_hint("list leases with `git comm leases`"));
+    }
+    let matching: Vec<&Lease> = leases.iter().filter(|l| l.id.starts_with(&text)).collect();
     match matching.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::usage(format!("no live lease '{text}'"))

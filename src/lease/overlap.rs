@@ -66,6 +66,13 @@ impl Resource {
         if text.chars().any(|c| c.is_control()) {
             return Err(bad(text, "contains a control character"));
         }
+        let first_segment = text.split('/').next().unwrap_or("");
+        if first_segment.contains(':') && !is_key(text) {
+            return Err(bad(
+                text,
+                "a named key is word:value with both parts non-empty (task:123)",
+            ));
+        }
         if is_key(text) {
             if text.chars().any(char::is_whitespace) {
                 return Err(bad(text, "a named key may not contain spaces"));
@@ -166,6 +173,12 @@ impl PathPattern {
 }
 
 fn normalize(text: &str) -> Result<String> {
+    if text.trim_start().starts_with('/') {
+        return Err(Error::usage(format!(
+            "invalid resource '{text}': an absolute path"
+        ))
+        .with_hint("give paths relative to the repository root, e.g. src/api/** (run from anywhere in the repo)"));
+    }
     let mut s = text.trim();
     while let Some(rest) = s.strip_prefix("./") {
         s = rest;

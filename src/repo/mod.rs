@@ -392,8 +392,14 @@ impl Repo {
 
     /// Resolve a full or abbreviated hex id to an object id.
     pub fn resolve_prefix(&self, hex: &str) -> Result<Option<ObjectId>> {
-        if hex.len() < 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::usage(format!("'{hex}' is not an id"))
+                .with_hint("ids are hex, as printed by the command that made them"));
+        }
+        if hex.len() < 4 {
+            return Err(Error::usage(format!(
+                "id '{hex}' is too short: give at least 4 characters"
+            )));
         }
         if let Ok(full) = ObjectId::from_hex(hex.as_bytes()) {
             return Ok(self.inner.has_object(full).then_some(full));
