@@ -52,7 +52,10 @@ impl Card {
     /// What makes this stored card invalid as the card of `agent`, if anything.
     pub fn problem(&self, agent: &str) -> Option<String> {
         if self.name != agent {
-            return Some(format!("card of '{}' stored as the card of '{agent}'", self.name));
+            return Some(format!(
+                "card of '{}' stored as the card of '{agent}'",
+                self.name
+            ));
         }
         if let Some(domain) = &self.domain {
             if validate_name(domain).is_err() {
@@ -60,11 +63,13 @@ impl Card {
             }
         }
         let texts = [&self.role, &self.program, &self.model];
-        if texts
-            .iter()
-            .any(|t| t.as_ref().is_some_and(|t| t.len() > MAX_CARD_TEXT || t.contains('\n')))
-        {
-            return Some(format!("role, program or model longer than {MAX_CARD_TEXT} bytes or multi-line"));
+        if texts.iter().any(|t| {
+            t.as_ref()
+                .is_some_and(|t| t.len() > MAX_CARD_TEXT || t.contains('\n'))
+        }) {
+            return Some(format!(
+                "role, program or model longer than {MAX_CARD_TEXT} bytes or multi-line"
+            ));
         }
         if self.joined < 0 || self.last_seen < 0 {
             return Some("negative timestamps".to_string());

@@ -166,7 +166,10 @@ fn expired_leases_do_not_block_and_are_pruned() {
     let later = |args: &[&str]| common::comm_at(t.path(), 400, args);
     let listed: Vec<Value> =
         serde_json::from_slice(&later(&["--as", "alice", "--json", "leases"]).stdout).unwrap();
-    assert!(listed.is_empty(), "expired leases are not listed: {listed:?}");
+    assert!(
+        listed.is_empty(),
+        "expired leases are not listed: {listed:?}"
+    );
     let out = later(&["--as", "bob", "--json", "lease", "src/a.ts"]);
     let granted: Value = serde_json::from_slice(&out.stdout).unwrap();
     let new = granted["lease"]["id"].as_str().unwrap().to_string();
@@ -184,8 +187,15 @@ fn expired_leases_do_not_block_and_are_pruned() {
     files.sort();
     let mut want = vec![format!("{new}.json"), format!("{old}.end")];
     want.sort();
-    assert_eq!(files, want, "the live lease and the expired one's tombstone");
-    assert_exit(&later(&["--as", "alice", "renew", &old]), 2, "no live lease");
+    assert_eq!(
+        files, want,
+        "the live lease and the expired one's tombstone"
+    );
+    assert_exit(
+        &later(&["--as", "alice", "renew", &old]),
+        2,
+        "no live lease",
+    );
 }
 
 #[test]

@@ -83,7 +83,10 @@ fn expired_leases_are_pruned_by_the_next_write() {
     let short = grant(&repo, "alice", &request(&["src/**"], 1)).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !lease::live_leases(&repo).unwrap().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the 1s lease never expired");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 1s lease never expired"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let next = grant(&repo, "bob", &request(&["src/a.ts"], 600)).unwrap();
@@ -96,5 +99,8 @@ fn expired_leases_are_pruned_by_the_next_write() {
     files.sort();
     let mut want = vec![format!("{}.json", next.id), format!("{}.end", short.id)];
     want.sort();
-    assert_eq!(files, want, "the live lease and the expired one's tombstone");
+    assert_eq!(
+        files, want,
+        "the live lease and the expired one's tombstone"
+    );
 }

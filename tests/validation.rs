@@ -41,7 +41,15 @@ fn bad_resources_are_refused() {
 #[test]
 fn git_ref_names_are_not_agent_names() {
     let t = TestRepo::new();
-    for name in ["HEAD", "head", "FETCH_HEAD", "all", "../x", "a/b", ".hidden"] {
+    for name in [
+        "HEAD",
+        "head",
+        "FETCH_HEAD",
+        "all",
+        "../x",
+        "a/b",
+        ".hidden",
+    ] {
         refused_unchanged(&t, name, &["join", name], "invalid agent name");
     }
 }

@@ -32,7 +32,11 @@ pub fn checks(repo: &Repo) -> Result<Vec<Row>> {
 fn broken_refs(repo: &Repo) -> Result<Vec<Row>> {
     let broken = health::broken_refs(repo)?;
     if broken.is_empty() {
-        return Ok(vec![row("refs", true, "every namespace ref holds a valid value")]);
+        return Ok(vec![row(
+            "refs",
+            true,
+            "every namespace ref holds a valid value",
+        )]);
     }
     Ok(broken
         .iter()
@@ -163,7 +167,10 @@ pub fn repair(repo: &Repo) -> Result<Vec<String>> {
         lines.push(format!("removed stale lock {}", lock.path.display()));
     }
     for b in &done.unrepairable {
-        lines.push(format!("cannot repair {}: no good value known ({})", b.name, b.reason));
+        lines.push(format!(
+            "cannot repair {}: no good value known ({})",
+            b.name, b.reason
+        ));
     }
     if lines.is_empty() {
         lines.push("nothing to repair".to_string());

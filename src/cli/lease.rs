@@ -111,14 +111,13 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
             id = lease::new_id(&me, &request.resources);
         }
         if let Some((held, resource)) = lease::already_held(&snap.live, &request, &me, snap.now) {
-            return Err(Error::usage(format!(
-                "{me} already holds {resource} (lease {})",
-                held.id
-            ))
-            .with_hint(format!(
-                "extend it with `git comm renew {}`; nothing was granted",
-                held.id
-            )));
+            return Err(
+                Error::usage(format!("{me} already holds {resource} (lease {})", held.id))
+                    .with_hint(format!(
+                        "extend it with `git comm renew {}`; nothing was granted",
+                        held.id
+                    )),
+            );
         }
         match lease::grant(&snap.live, &request, &me, snap.now, snap.skew, id.clone()) {
             Ok(granted) => Ok(vec![Event::Grant(granted)]),

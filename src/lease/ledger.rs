@@ -234,9 +234,15 @@ pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
 
 /// Is `bytes`, stored as `name` in a ledger tree, a valid entry? Used by the storage gate
 /// for every ledger write and import. `now` and `skew` bound expiries from the future.
-pub fn check_entry(name: &str, bytes: &[u8], now: i64, skew: i64) -> std::result::Result<(), String> {
+pub fn check_entry(
+    name: &str,
+    bytes: &[u8],
+    now: i64,
+    skew: i64,
+) -> std::result::Result<(), String> {
     if let Some(id) = name.strip_suffix(JSON_SUFFIX) {
-        let lease: Lease = serde_json::from_slice(bytes).map_err(|e| format!("not a lease: {e}"))?;
+        let lease: Lease =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a lease: {e}"))?;
         if lease.id != id {
             return Err(format!("holds lease {} under another name", lease.id));
         }

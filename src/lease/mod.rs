@@ -82,12 +82,20 @@ impl Lease {
             return Some(e.message);
         }
         if self.resources.is_empty() || self.resources.len() > MAX_RESOURCES {
-            return Some(format!("{} resources (1 to {MAX_RESOURCES})", self.resources.len()));
+            return Some(format!(
+                "{} resources (1 to {MAX_RESOURCES})",
+                self.resources.len()
+            ));
         }
         for text in &self.resources {
             match Resource::parse(text) {
                 Ok(r) if r.text() == text => {}
-                Ok(r) => return Some(format!("resource '{text}' is not canonical ('{}')", r.text())),
+                Ok(r) => {
+                    return Some(format!(
+                        "resource '{text}' is not canonical ('{}')",
+                        r.text()
+                    ))
+                }
                 Err(e) => return Some(e.message),
             }
         }

@@ -100,8 +100,9 @@ fn suffix_of<'a>(repo: &Repo, name: &'a str) -> Option<&'a str> {
 /// and values the kind may not hold.
 pub fn check_write(repo: &Repo, name: &str, new: ObjectId) -> Result<()> {
     let refuse = |why: String| {
-        Error::git(format!("refusing to write {name}: {why}"))
-            .with_hint("nothing was written; this is a bug or a corrupted object: run `git comm doctor`")
+        Error::git(format!("refusing to write {name}: {why}")).with_hint(
+            "nothing was written; this is a bug or a corrupted object: run `git comm doctor`",
+        )
     };
     let suffix = suffix_of(repo, name).ok_or_else(|| refuse("outside the namespace".into()))?;
     let kind = kind_of(suffix).map_err(refuse)?;
@@ -130,7 +131,9 @@ pub fn admit(
     let kind = kind_of(suffix)?;
     check_tip(repo, &kind, incoming)?;
     match &kind {
-        Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => check_artifact_chain(repo, key, incoming, known),
+        Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => {
+            check_artifact_chain(repo, key, incoming, known)
+        }
         _ => check_new_history(repo, &kind, incoming, known),
     }
 }
@@ -221,7 +224,9 @@ fn commit_of(repo: &Repo, id: ObjectId) -> std::result::Result<CommitInfo, Strin
 fn check_mail_commit(repo: &Repo, id: ObjectId, c: &CommitInfo) -> std::result::Result<(), String> {
     let empty = ObjectId::empty_tree(gix::hash::Kind::Sha1);
     if c.tree != empty {
-        return Err(format!("mail commit {id} carries files (mail commits have an empty tree)"));
+        return Err(format!(
+            "mail commit {id} carries files (mail commits have an empty tree)"
+        ));
     }
     if c.parents.len() > 2 {
         return Err(format!("mail commit {id} has {} parents", c.parents.len()));
@@ -234,13 +239,19 @@ fn check_mail_commit(repo: &Repo, id: ObjectId, c: &CommitInfo) -> std::result::
         ));
     }
     if crate::agent::validate_name(&c.author).is_err() {
-        return Err(format!("mail commit {id} has an invalid author name '{}'", c.author));
+        return Err(format!(
+            "mail commit {id} has an invalid author name '{}'",
+            c.author
+        ));
     }
     Ok(())
 }
 
 /// The blobs directly in `tree`, as (name, id, size); anything else is refused.
-fn flat_blobs(repo: &Repo, tree: ObjectId) -> std::result::Result<Vec<(String, ObjectId, u64)>, String> {
+fn flat_blobs(
+    repo: &Repo,
+    tree: ObjectId,
+) -> std::result::Result<Vec<(String, ObjectId, u64)>, String> {
     let tree_obj = repo
         .gix()
         .find_tree(tree)
@@ -261,9 +272,16 @@ fn flat_blobs(repo: &Repo, tree: ObjectId) -> std::result::Result<Vec<(String, O
     Ok(out)
 }
 
-fn read_entry(repo: &Repo, name: &str, id: ObjectId, size: u64) -> std::result::Result<Vec<u8>, String> {
+fn read_entry(
+    repo: &Repo,
+    name: &str,
+    id: ObjectId,
+    size: u64,
+) -> std::result::Result<Vec<u8>, String> {
     if size > MAX_ENTRY_BYTES {
-        return Err(format!("'{name}' is {size} bytes (at most {MAX_ENTRY_BYTES})"));
+        return Err(format!(
+            "'{name}' is {size} bytes (at most {MAX_ENTRY_BYTES})"
+        ));
     }
     Ok(repo
         .gix()
@@ -276,7 +294,10 @@ fn read_entry(repo: &Repo, name: &str, id: ObjectId, size: u64) -> std::result::
 fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(), String> {
     let files = flat_blobs(repo, c.tree)?;
     let [(name, id, size)] = files.as_slice() else {
-        return Err(format!("a card holds exactly {CARD_FILE}, found {} files", files.len()));
+        return Err(format!(
+            "a card holds exactly {CARD_FILE}, found {} files",
+            files.len()
+        ));
     };
     if name != CARD_FILE {
         return Err(format!("a card holds {CARD_FILE}, found '{name}'"));
@@ -291,7 +312,10 @@ fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(
 fn check_ledger(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
     let files = flat_blobs(repo, c.tree)?;
     if files.len() > MAX_LEDGER_ENTRIES {
-        return Err(format!("{} ledger entries (at most {MAX_LEDGER_ENTRIES})", files.len()));
+        return Err(format!(
+            "{} ledger entries (at most {MAX_LEDGER_ENTRIES})",
+            files.len()
+        ));
     }
     let now = crate::clock::now_secs();
     let skew = repo.policy().skew_secs;
@@ -345,17 +369,28 @@ fn check_artifact_tag(
     let v = crate::artifact::tag::read(repo, key, id).map_err(|e| e.message)?;
     let (target_kind, size) = header(repo, v.blob)?;
     if target_kind != gix::objs::Kind::Blob {
-        return Err(format!("tag {id} points at {}, not a blob", kind_name(target_kind)));
+        return Err(format!(
+            "tag {id} points at {}, not a blob",
+            kind_name(target_kind)
+        ));
     }
     if size != v.meta.size {
-        return Err(format!("tag {id} says Size {} but the blob has {size} bytes", v.meta.size));
+        return Err(format!(
+            "tag {id} says Size {} but the blob has {size} bytes",
+            v.meta.size
+        ));
     }
     if size > MAX_ARTIFACT_BYTES {
-        return Err(format!("artifact is {size} bytes (at most {MAX_ARTIFACT_BYTES})"));
+        return Err(format!(
+            "artifact is {size} bytes (at most {MAX_ARTIFACT_BYTES})"
+        ));
     }
     if let Some(expected) = version {
         if v.meta.version != expected {
-            return Err(format!("tag {id} is v{}, stored as v{expected}", v.meta.version));
+            return Err(format!(
+                "tag {id} is v{}, stored as v{expected}",
+                v.meta.version
+            ));
         }
     }
     Ok(v.meta.previous)
@@ -377,12 +412,19 @@ fn check_artifact_chain(
         let v = crate::artifact::tag::read(repo, key, id).map_err(|e| e.message)?;
         if let Some(want) = expected_version {
             if v.meta.version != want {
-                return Err(format!("version chain skips from v{} to v{}", want + 1, v.meta.version));
+                return Err(format!(
+                    "version chain skips from v{} to v{}",
+                    want + 1,
+                    v.meta.version
+                ));
             }
         }
         next = check_artifact_tag(repo, key, id, None)?;
         if next.is_some() && v.meta.version <= 1 {
-            return Err(format!("tag {id} is v{} but names a previous version", v.meta.version));
+            return Err(format!(
+                "tag {id} is v{} but names a previous version",
+                v.meta.version
+            ));
         }
         expected_version = v.meta.version.checked_sub(1);
     }

@@ -50,7 +50,9 @@ fn last_good(repo: &Repo, name: &str, suffix: &str, value: ObjectId) -> Option<(
         }
     }
     for (tracking, id) in repo.list_refs(TRACKING_ROOT).ok()? {
-        let tracked_suffix = tracking[TRACKING_ROOT.len()..].split_once('/').map(|(_, s)| s);
+        let tracked_suffix = tracking[TRACKING_ROOT.len()..]
+            .split_once('/')
+            .map(|(_, s)| s);
         if tracked_suffix == Some(suffix) && passes(repo, suffix, id) {
             return Some((id, tracking));
         }
@@ -92,10 +94,7 @@ fn first_good_ancestor(repo: &Repo, suffix: &str, value: ObjectId) -> Option<Obj
 /// Lock files in the namespace and tracking areas, and `packed-refs.lock`.
 pub fn locks(repo: &Repo) -> Vec<Lock> {
     let ns = repo.namespace().to_string();
-    locks::scan(
-        repo,
-        &[ns.as_str(), TRACKING_ROOT, gate::INCOMING_ROOT],
-    )
+    locks::scan(repo, &[ns.as_str(), TRACKING_ROOT, gate::INCOMING_ROOT])
 }
 
 /// A commit (or lease) dated further in the future than the skew tolerance.

@@ -222,13 +222,20 @@ impl Repo {
 
     /// Run a ref transaction. A lock left by a killed writer is cleared (with a notice on
     /// stderr) and the transaction retried once; a live writer's lock means contention.
-    fn apply_edits(&self, edits: Vec<RefEdit>, expected: &[(&str, Option<ObjectId>)]) -> Result<Swap> {
+    fn apply_edits(
+        &self,
+        edits: Vec<RefEdit>,
+        expected: &[(&str, Option<ObjectId>)],
+    ) -> Result<Swap> {
         let mut cleared_stale = false;
         loop {
             let committer = self.committer();
             let mut time_buf = gix::date::parse::TimeBuf::default();
             let committer = committer.to_ref(&mut time_buf);
-            let err = match self.inner.edit_references_as(edits.clone(), Some(committer)) {
+            let err = match self
+                .inner
+                .edit_references_as(edits.clone(), Some(committer))
+            {
                 Ok(_) => return Ok(Swap::Done),
                 Err(err) => err,
             };
@@ -246,8 +253,11 @@ impl Repo {
             if moved || is_lock_contention(&err.to_string()) {
                 return Ok(Swap::Moved);
             }
-            return Err(Error::git(format!("cannot update {}: {err}", names.join(", ")))
-                .with_hint("run `git comm doctor` to check the namespace for broken refs and locks"));
+            return Err(
+                Error::git(format!("cannot update {}: {err}", names.join(", "))).with_hint(
+                    "run `git comm doctor` to check the namespace for broken refs and locks",
+                ),
+            );
         }
     }
 

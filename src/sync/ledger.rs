@@ -41,7 +41,13 @@ fn blockers(others: &[Lease], mine: &Lease, now: i64, skew: i64) -> Vec<Lease> {
 }
 
 /// Merge the ledgers at `local` and `remote`.
-pub fn merge(repo: &Repo, local: ObjectId, remote: ObjectId, now: i64, skew: i64) -> Result<Merged> {
+pub fn merge(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    now: i64,
+    skew: i64,
+) -> Result<Merged> {
     let ours = lease::ledger::state_at(repo, local)?;
     let theirs = lease::ledger::state_at(repo, remote)?;
     let (mut state, dropped) = merge_states(&ours, &theirs, now, skew);
@@ -63,7 +69,9 @@ pub fn merge_states(ours: &State, theirs: &State, now: i64, skew: i64) -> (State
         if state.is_ended(&l.id) {
             continue;
         }
-        let keep = merged.get(l.id.as_str()).is_none_or(|m| l.expires > m.expires);
+        let keep = merged
+            .get(l.id.as_str())
+            .is_none_or(|m| l.expires > m.expires);
         if keep {
             merged.insert(&l.id, l);
         }
