@@ -8,6 +8,7 @@ pub mod graph;
 pub mod lease;
 pub mod ledger;
 pub mod merge;
+pub mod pending;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,6 +112,7 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
         ..Report::default()
     };
     let mut last_reason = String::new();
+    pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
         git::fetch(repo.git_dir(), &remote.name, repo.namespace(), &tracking)?;
