@@ -105,10 +105,21 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         None
     };
     let mut id = lease::new_id(&me, &request.resources);
+    // With --sync, a locked marker stands for the grant until the remote confirms it.
+    let mut marker = match confirm_remote {
+        Some(_) => Some(sync::lease::prepare(&ctx.repo, &me, &id)?),
+        None => {
+            sync::pending::sweep(&ctx.repo)?;
+            None
+        }
+    };
     let mut blocking: Vec<Lease> = Vec::new();
     let result = ledger::write(&ctx.repo, &me, |snap| {
         while snap.live.iter().any(|l| l.id == id) {
             id = lease::new_id(&me, &request.resources);
+            if let Some(marker) = marker.as_mut() {
+                marker.rename(&id, &me)?;
+            }
         }
         if let Some((held, resource)) = lease::already_held(&snap.live, &request, &me, snap.now) {
             return Err(
@@ -130,6 +141,9 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
     let events = match result {
         Ok(events) => events,
         Err(err) => {
+            if let Some(marker) = marker {
+                marker.finish()?; // nothing was granted
+            }
             if ctx.json() && !blocking.is_empty() {
                 let now = agent::now_secs();
                 let list: Vec<Value> = blocking.iter().map(|l| lease_json(l, now)).collect();
@@ -140,8 +154,8 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         }
     };
     let granted = events.last().expect("a grant was written").lease();
-    if let Some(remote) = &confirm_remote {
-        sync::lease::confirm_grant(&ctx.repo, remote, &me, &granted.id)?;
+    if let (Some(remote), Some(marker)) = (&confirm_remote, marker) {
+        sync::lease::confirm_grant(&ctx.repo, remote, &me, &granted.id, marker)?;
     }
     if ctx.json() {
         output::json(&json!({"granted": true, "lease": lease_json(granted, agent::now_secs())}))
@@ -199,6 +213,7 @@ fn mode(l: &Lease) -> &'static str {
 pub fn renew(ctx: &Ctx, args: RenewArgs) -> Result<()> {
     let ttl = lease::parse_ttl(&args.ttl)?;
     let me = acting_agent(ctx)?;
+    sync::pending::sweep(&ctx.repo)?;
     let events = ledger::write(&ctx.repo, &me, |snap| {
         let targets = own_targets(snap, &args.ids, &me)?;
         if targets.is_empty() {
@@ -269,6 +284,7 @@ pub fn release(ctx: &Ctx, args: ReleaseArgs) -> Result<()> {
     }
     let reason = one_line_text("reason", args.reason)?;
     let me = acting_agent(ctx)?;
+    sync::pending::sweep(&ctx.repo)?;
     let events = ledger::write(&ctx.repo, &me, |snap| {
         if args.force {
             let reason = reason.clone().expect("clap requires --reason with --force");

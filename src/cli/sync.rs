@@ -335,6 +335,7 @@ mod doctor {
         });
         checks.push(hooks_check(repo));
         checks.push(identity_check(repo, as_agent, config.as_ref().ok()));
+        checks.push(pending_check(repo));
         checks.extend(remote_checks(repo, remote_arg));
         checks.extend(
             crate::cli::integrity::checks(repo)?
@@ -426,6 +427,40 @@ mod doctor {
         }
     }
 
+    /// Grants of `lease --sync` awaiting the remote: under way (live) or abandoned (stale).
+    fn pending_check(repo: &Repo) -> Check {
+        let entries = match sync::pending::list(repo) {
+            Ok(entries) => entries,
+            Err(e) => return check("pending", false, e.to_string().replace('\n', "; ")),
+        };
+        if entries.is_empty() {
+            return check("pending", true, "no unconfirmed lease --sync grants");
+        }
+        let describe = |e: &sync::pending::Entry| {
+            let who = e
+                .info
+                .as_ref()
+                .map(|i| format!(" of {} (pid {})", i.holder, i.pid))
+                .unwrap_or_default();
+            if e.live {
+                format!("lease {}{who} is being confirmed (live)", e.lease_id)
+            } else {
+                format!(
+                    "lease {}{who}: its lease --sync died unconfirmed (stale)",
+                    e.lease_id
+                )
+            }
+        };
+        let stale = entries.iter().any(|e| !e.live);
+        let mut detail = entries.iter().map(describe).collect::<Vec<_>>().join("; ");
+        if stale {
+            detail.push_str(
+                "; the next `git comm sync` or lease command withdraws stale grants before pushing",
+            );
+        }
+        check("pending", !stale, detail)
+    }
+
     fn remote_checks(repo: &Repo, remote_arg: Option<&str>) -> Vec<Check> {
         let remote = match sync::resolve_remote(repo, remote_arg) {
             Ok(r) => r,
@@ -448,7 +483,7 @@ mod doctor {
                     format!("{} unreachable: {why}", remote.name),
                 )]
             }
-            Err(e) => return vec![check("remote", false, e.to_string())],
+            Err(e) => return vec![check("remote", false, e.to_string().replace('\n', "; "))],
         }
         vec![
             check("remote", true, format!("{} reachable", remote.name)),
@@ -486,7 +521,7 @@ mod doctor {
                     remote.name
                 ),
             ),
-            Err(e) => check("namespace", false, e.to_string()),
+            Err(e) => check("namespace", false, e.to_string().replace('\n', "; ")),
         }
     }
 }

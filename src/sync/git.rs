@@ -1,11 +1,31 @@
 //! The git CLI for the network: fetch and push honour the user's credentials, ssh config
 //! and proxies, which gix cannot push through. Nothing else goes through the CLI.
+//!
+//! Every git process runs through [`run`]: in its own process group, with a deadline
+//! (`git config comm.timeout`, default 60 s). A remote that accepts the connection and
+//! never answers would otherwise hang the command forever; on timeout the whole group
+//! (git and its helpers: git-remote-http, ssh) is killed and reaped, and the caller gets
+//! an error naming the remote, the operation and the limit.
 
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::repo::ObjectId;
+
+/// The git config key bounding every git subprocess.
+pub const TIMEOUT_KEY: &str = "comm.timeout";
+/// Used when `comm.timeout` is unset, and for reading `comm.timeout` itself.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a child that is already finishing may run past the deadline: to exit once
+/// it closed its output, or for its pipes to close once its group was killed (a helper
+/// that escaped the group may hold them).
+const GRACE: Duration = Duration::from_secs(2);
+/// The longest pause between two looks at a running child.
+const MAX_POLL: Duration = Duration::from_millis(50);
 
 /// One ref update for `push`: set `name` to `new`, only if the remote still holds `expected`.
 #[derive(Debug, Clone)]
@@ -35,11 +55,239 @@ fn git(git_dir: &Path) -> Command {
     cmd
 }
 
-fn run(mut cmd: Command, what: &str) -> Result<Output> {
-    cmd.output().map_err(|e| {
+/// How a bounded git process ended.
+enum Ran {
+    Exited(Output),
+    /// Still running at the deadline: its process group was killed and it was reaped.
+    TimedOut,
+}
+
+/// Run `cmd` (stdin closed, stdout and stderr captured) in its own process group; at
+/// `limit`, kill the whole group and reap the child. `what` names the operation for
+/// spawn errors.
+fn run(mut cmd: Command, limit: Duration, what: &str) -> Result<Ran> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
         Error::git(format!("cannot run git to {what}: {e}"))
             .with_hint("install git and make sure it is on PATH")
+    })?;
+    let deadline = Instant::now() + limit;
+    // Both pipes are drained by threads so a chatty child never blocks on a full pipe;
+    // they close when git (and whatever it started) is done.
+    let (sender, pipes) = mpsc::channel();
+    drain(child.stdout.take(), 0, sender.clone());
+    drain(child.stderr.take(), 1, sender);
+    let mut got = [None, None];
+    if let Some((stdout, stderr)) = collect(&pipes, &mut got, deadline) {
+        return Ok(
+            match wait_until(&mut child, deadline.max(Instant::now() + GRACE))? {
+                Some(status) => Ran::Exited(Output {
+                    status,
+                    stdout,
+                    stderr,
+                }),
+                None => {
+                    stop(&mut child)?; // closed its output but would not exit
+                    Ran::TimedOut
+                }
+            },
+        );
+    }
+    // The deadline passed with the output still open. The child is not reaped yet, so its
+    // pid still names its process group: kill the group, then reap.
+    kill_group(&mut child);
+    let status = child.wait()?;
+    if status.code().is_some() {
+        // git itself had exited by then; only something it started held the pipes.
+        if let Some((stdout, stderr)) = collect(&pipes, &mut got, Instant::now() + GRACE) {
+            return Ok(Ran::Exited(Output {
+                status,
+                stdout,
+                stderr,
+            }));
+        }
+    }
+    Ok(Ran::TimedOut)
+}
+
+/// Read `pipe` to the end on a thread; send `(index, bytes)` when it closes.
+fn drain(
+    pipe: Option<impl Read + Send + 'static>,
+    index: usize,
+    done: mpsc::Sender<(usize, Vec<u8>)>,
+) {
+    let Some(mut pipe) = pipe else {
+        let _ = done.send((index, Vec::new()));
+        return;
+    };
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = done.send((index, bytes));
+    });
+}
+
+/// Both pipes' contents, once both closed; `None` at `deadline`, keeping in `got` what
+/// arrived so far for the next call.
+fn collect(
+    pipes: &mpsc::Receiver<(usize, Vec<u8>)>,
+    got: &mut [Option<Vec<u8>>; 2],
+    deadline: Instant,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    while got.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (index, bytes) = pipes.recv_timeout(left).ok()?;
+        got[index] = Some(bytes);
+    }
+    Some((got[0].take()?, got[1].take()?))
+}
+
+/// The child's exit status, or `None` when it is still running at `deadline`. Polls with
+/// pauses growing from 1 ms to 50 ms (only reached when the child closed its output, so
+/// it is normally exiting already).
+fn wait_until(child: &mut Child, deadline: Instant) -> Result<Option<ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(MAX_POLL);
+    }
+}
+
+/// Kill the child's process group and reap the child (which must not be reaped yet).
+fn stop(child: &mut Child) -> Result<()> {
+    kill_group(child);
+    child.wait()?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn kill_group(child: &mut Child) {
+    if let Ok(group) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: killpg takes two integers and touches no memory of ours. The group id is
+        // the child's pid (`process_group(0)`), and the child is not reaped yet, so that id
+        // still names its group and cannot have been reused.
+        unsafe {
+            libc::killpg(group, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+}
+
+#[cfg(not(unix))]
+fn kill_group(child: &mut Child) {
+    let _ = child.kill();
+}
+
+/// `60s`, `2m`, `1h`, `500ms` or plain seconds (`90`); zero and more than a day are refused.
+pub fn parse_timeout(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return None;
+    }
+    let value: u64 = number.parse().ok()?;
+    let millis = match unit.trim() {
+        "ms" => value,
+        "" | "s" => value.checked_mul(1000)?,
+        "m" => value.checked_mul(60_000)?,
+        "h" => value.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    (1..=86_400_000)
+        .contains(&millis)
+        .then(|| Duration::from_millis(millis))
+}
+
+/// `2s`, `90s`, `2m`, `500ms`: how a limit is shown in messages.
+pub fn show_timeout(limit: Duration) -> String {
+    let millis = limit.as_millis();
+    match millis {
+        m if m % 3_600_000 == 0 => format!("{}h", m / 3_600_000),
+        m if m % 60_000 == 0 => format!("{}m", m / 60_000),
+        m if m % 1000 == 0 => format!("{}s", m / 1000),
+        m => format!("{m}ms"),
+    }
+}
+
+/// The limit for each git subprocess: `git config comm.timeout`, default 60 s. An invalid
+/// value is a config error (exit 2) naming the key.
+pub fn timeout(git_dir: &Path) -> Result<Duration> {
+    let mut cmd = git(git_dir);
+    cmd.args(["config", "--get", TIMEOUT_KEY]);
+    let out = match run(cmd, DEFAULT_TIMEOUT, "read config")? {
+        Ran::Exited(out) => out,
+        Ran::TimedOut => {
+            return Err(timed_out(
+                &format!("reading {TIMEOUT_KEY}"),
+                DEFAULT_TIMEOUT,
+            ))
+        }
+    };
+    match out.status.code() {
+        Some(0) => {}
+        Some(1) => return Ok(DEFAULT_TIMEOUT), // unset
+        _ => {
+            return Err(Error::config(format!(
+                "cannot read git config {TIMEOUT_KEY}: {}",
+                tail(&out.stderr)
+            ))
+            .with_hint("fix the git config file git names above"))
+        }
+    }
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    parse_timeout(&text).ok_or_else(|| {
+        Error::config(format!("invalid git config {TIMEOUT_KEY} '{text}'")).with_hint(format!(
+            "use a duration such as 60s, 2m or plain seconds (at most 24h): git config {TIMEOUT_KEY} 60s"
+        ))
     })
+}
+
+/// The error for a git process stopped at its deadline (exit 1, like any blocked operation).
+fn timed_out(operation: &str, limit: Duration) -> Error {
+    Error::blocked(format!(
+        "{operation} timed out after {} ({TIMEOUT_KEY}); git was stopped",
+        show_timeout(limit)
+    ))
+}
+
+fn unreachable_hint() -> String {
+    format!(
+        "check the remote is reachable (`git remote -v`), or raise `git config {TIMEOUT_KEY}`; local state is unchanged"
+    )
+}
+
+/// Run `cmd` under the configured limit; on timeout, an error for `operation` with `hint`.
+fn run_bounded(git_dir: &Path, cmd: Command, operation: &str, hint: String) -> Result<Output> {
+    let limit = timeout(git_dir)?;
+    match run(cmd, limit, operation)? {
+        Ran::Exited(out) => Ok(out),
+        Ran::TimedOut => Err(timed_out(operation, limit).with_hint(hint)),
+    }
+}
+
+/// After a push timed out, the remote may or may not have taken it.
+fn push_timeout_hint() -> String {
+    format!(
+        "check the remote is reachable (`git remote -v`), or raise `git config {TIMEOUT_KEY}`; \
+         local refs keep their state, and the next `git comm sync` settles whether the remote took the push"
+    )
 }
 
 /// Last few lines of git's stderr, for error messages: trimmed (remote lines end in
@@ -84,7 +332,12 @@ pub fn fetch(
         remote,
     ])
     .arg(format!("+{source_prefix}*:{tracking_prefix}*"));
-    let out = run(cmd, "fetch")?;
+    let out = run_bounded(
+        git_dir,
+        cmd,
+        &format!("git fetch from {remote}"),
+        unreachable_hint(),
+    )?;
     if out.status.success() {
         return Ok(());
     }
@@ -105,7 +358,12 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     for u in updates {
         cmd.arg(format!("{}:{}", u.new, u.name));
     }
-    let out = run(cmd, "push")?;
+    let out = run_bounded(
+        git_dir,
+        cmd,
+        &format!("git push to {remote}"),
+        push_timeout_hint(),
+    )?;
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         return Ok(PushOutcome::Done);
@@ -148,7 +406,8 @@ fn is_stale(rejected: &[&str], stderr: &str) -> bool {
     !REFUSED.iter().any(|m| all.contains(m)) && RACED.iter().any(|m| all.contains(m))
 }
 
-/// Is `remote` reachable? Returns git's complaint when it is not.
+/// Is `remote` reachable? Returns git's complaint when it is not, or that it did not answer
+/// within `comm.timeout`.
 pub fn probe(
     git_dir: &Path,
     remote: &str,
@@ -157,7 +416,16 @@ pub fn probe(
     let mut cmd = git(git_dir);
     cmd.args(["ls-remote", "--quiet", remote])
         .arg(format!("{prefix}*"));
-    let out = run(cmd, "reach the remote")?;
+    let limit = timeout(git_dir)?;
+    let out = match run(cmd, limit, "reach the remote")? {
+        Ran::Exited(out) => out,
+        Ran::TimedOut => {
+            return Ok(Err(format!(
+                "no answer within {} ({TIMEOUT_KEY}); git ls-remote was stopped",
+                show_timeout(limit)
+            )))
+        }
+    };
     Ok(if out.status.success() {
         Ok(())
     } else {
@@ -177,14 +445,25 @@ pub fn delete_remote_ref(
         .arg(format!("--force-with-lease={name}:{expected}"))
         .arg(remote)
         .arg(format!(":{name}"));
-    Ok(run(cmd, "push")?.status.success())
+    let out = run_bounded(
+        git_dir,
+        cmd,
+        &format!("git push to {remote}"),
+        push_timeout_hint(),
+    )?;
+    Ok(out.status.success())
 }
 
 /// `git config --get-all KEY`, empty when unset.
 pub fn config_get_all(git_dir: &Path, key: &str) -> Result<Vec<String>> {
     let mut cmd = git(git_dir);
     cmd.args(["config", "--get-all", key]);
-    let out = run(cmd, "read config")?;
+    let out = run_bounded(
+        git_dir,
+        cmd,
+        &format!("git config --get-all {key}"),
+        format!("is the git config file locked or on a hung file system? raise `git config {TIMEOUT_KEY}` if it is slow"),
+    )?;
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
@@ -195,7 +474,12 @@ pub fn config_get_all(git_dir: &Path, key: &str) -> Result<Vec<String>> {
 pub fn config_add(git_dir: &Path, key: &str, value: &str) -> Result<()> {
     let mut cmd = git(git_dir);
     cmd.args(["config", "--add", key, value]);
-    let out = run(cmd, "write config")?;
+    let out = run_bounded(
+        git_dir,
+        cmd,
+        &format!("git config --add {key}"),
+        format!("is the git config file locked or on a hung file system? raise `git config {TIMEOUT_KEY}` if it is slow"),
+    )?;
     if out.status.success() {
         Ok(())
     } else {
@@ -203,5 +487,94 @@ pub fn config_add(git_dir: &Path, key: &str, value: &str) -> Result<()> {
             "cannot set {key}: {}",
             tail(&out.stderr)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_with_units_or_as_plain_seconds() {
+        let secs = Duration::from_secs;
+        assert_eq!(parse_timeout("60s"), Some(secs(60)));
+        assert_eq!(parse_timeout("2m"), Some(secs(120)));
+        assert_eq!(parse_timeout("1h"), Some(secs(3600)));
+        assert_eq!(parse_timeout("90"), Some(secs(90)));
+        assert_eq!(parse_timeout(" 5s "), Some(secs(5)));
+        assert_eq!(parse_timeout("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("24h"), Some(secs(86_400)));
+        for bad in [
+            "",
+            "s",
+            "0",
+            "0s",
+            "-5s",
+            "5x",
+            "1.5s",
+            "5 minutes",
+            "25h",
+            "ten",
+            "99999999999999999999s",
+            "5sm",
+        ] {
+            assert_eq!(parse_timeout(bad), None, "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn timeouts_show_in_the_largest_whole_unit() {
+        assert_eq!(show_timeout(Duration::from_secs(2)), "2s");
+        assert_eq!(show_timeout(Duration::from_secs(90)), "90s");
+        assert_eq!(show_timeout(Duration::from_secs(120)), "2m");
+        assert_eq!(show_timeout(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(show_timeout(Duration::from_secs(7200)), "2h");
+    }
+
+    /// Is process `pid` gone (or a zombie: dead, waiting for whoever inherited it)?
+    fn dead(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_hung_child_is_killed_with_its_group_at_the_deadline() {
+        // sh starts a grandchild (sleep) in its group and records its pid; both must go.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("sleep 30 & echo $! > {}; wait", pid_file.display()));
+        let started = Instant::now();
+        let ran = run(cmd, Duration::from_millis(500), "test").unwrap();
+        assert!(matches!(ran, Ran::TimedOut));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !dead(pid.trim()) {
+            assert!(Instant::now() < deadline, "grandchild {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn output_is_captured_without_deadlock_on_full_pipes() {
+        // More than a pipe buffer on both streams.
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2; exit 3",
+        ]);
+        let Ran::Exited(out) = run(cmd, Duration::from_secs(30), "test").unwrap() else {
+            panic!("timed out");
+        };
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout.len(), 300_000);
+        assert_eq!(out.stderr.len(), 300_000);
     }
 }

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod lease;
 pub mod ledger;
 pub mod merge;
+pub mod pending;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +132,7 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
     };
     clear_stale_locks(repo, remote);
     let mut last_reason = String::new();
+    pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
         git::fetch(
