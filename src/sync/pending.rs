@@ -216,7 +216,9 @@ pub fn sweep(repo: &Repo) -> Result<Vec<Lease>> {
         };
         // A marker whose lease is not live (never written, or ended since) just goes.
         if let Some(lease) = withdraw(repo, &name)? {
-            eprintln!(
+            // Best effort: a closed stderr must not stop the withdrawal.
+            let _ = writeln!(
+                std::io::stderr(),
                 "notice: withdrew lease {} of {} [{}]: `lease --sync` never confirmed it (its process died)",
                 lease.id,
                 lease.holder,
