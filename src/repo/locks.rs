@@ -34,18 +34,38 @@ fn lock_paths(repo: &Repo, ref_name: &str) -> [PathBuf; 2] {
     ]
 }
 
-/// Remove stale locks guarding any of `ref_names`; true when one was removed (the caller
-/// retries its write). Each removal prints a notice naming the file.
+/// Remove locks left by dead writers guarding any of `ref_names`; true when one was removed
+/// (the caller retries its write). A lock nobody holds open is waited on until it is
+/// [`MIN_STALE_AGE`] old (a writer between closing and renaming it finishes in that time),
+/// then removed with a notice; a lock a live process holds is left alone.
 pub fn clear_stale(repo: &Repo, ref_names: &[&str]) -> bool {
     let mut cleared = false;
     for name in ref_names {
         for path in lock_paths(repo, name) {
-            if let Some(lock) = inspect(&path) {
-                cleared |= lock.stale && remove(&lock);
+            let Some(mut lock) = inspect(&path) else {
+                continue;
+            };
+            if !lock.stale && held_open(&path) == Some(false) {
+                std::thread::sleep(MIN_STALE_AGE.saturating_sub(lock.age));
+                match inspect(&path) {
+                    Some(again) => lock = again,
+                    None => {
+                        cleared = true; // its writer finished meanwhile
+                        continue;
+                    }
+                }
             }
+            cleared |= lock.stale && remove(&lock);
         }
     }
     cleared
+}
+
+/// Is any lock guarding `ref_names` present (a writer at work, or one that just died)?
+pub fn any_present(repo: &Repo, ref_names: &[&str]) -> bool {
+    ref_names
+        .iter()
+        .any(|name| lock_paths(repo, name).iter().any(|p| p.exists()))
 }
 
 /// Every lock file in the namespace, the tracking areas and `packed-refs.lock`.

@@ -250,7 +250,8 @@ impl Repo {
             for (name, want) in expected {
                 moved |= self.read_ref(name)? != *want;
             }
-            if moved || is_lock_contention(&err.to_string()) {
+            let locked = locks::any_present(self, &names);
+            if moved || locked || is_lock_contention(&err.to_string()) {
                 return Ok(Swap::Moved);
             }
             return Err(
