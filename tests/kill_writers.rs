@@ -59,7 +59,19 @@ fn killed_sends_leave_each_message_at_most_once_and_the_channel_open() {
             finished.push(subject.clone());
         }
         fsck(&a);
-        let next = comm_in(&a, &["--as", "alice", "send", "all", "-s", &format!("after {round}"), "-m", ""]);
+        let next = comm_in(
+            &a,
+            &[
+                "--as",
+                "alice",
+                "send",
+                "all",
+                "-s",
+                &format!("after {round}"),
+                "-m",
+                "",
+            ],
+        );
         assert!(next.status.success(), "round {round}: {}", stderr(&next));
     }
     let all = subjects(&a);
@@ -67,7 +79,10 @@ fn killed_sends_leave_each_message_at_most_once_and_the_channel_open() {
     for s in &all {
         *counts.entry(s.as_str()).or_default() += 1;
     }
-    assert!(counts.values().all(|&n| n == 1), "a message stored twice: {all:?}");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "a message stored twice: {all:?}"
+    );
     for s in &finished {
         assert!(all.contains(s), "{s} exited 0 but is missing");
     }
@@ -78,7 +93,11 @@ fn killed_lease_writers_never_block_the_ledger() {
     let t = common::TestRepo::new();
     t.ok_as("alice", &["join"]);
     for round in 0..ROUNDS {
-        run_and_kill(t.path(), &["--as", "alice", "lease", "task:1"], delay(round, 2));
+        run_and_kill(
+            t.path(),
+            &["--as", "alice", "lease", "task:1"],
+            delay(round, 2),
+        );
         fsck(t.path());
         // Whatever happened, alice can release and take it again.
         t.ok_as("alice", &["release", "--all"]);
@@ -120,7 +139,19 @@ fn killed_syncs_leave_both_clones_able_to_sync() {
     let net = Net::new();
     let (a, b) = net.pair();
     for round in 0..ROUNDS {
-        ok(&a, &["--as", "alice", "send", "all", "-s", &format!("a {round}"), "-m", ""]);
+        ok(
+            &a,
+            &[
+                "--as",
+                "alice",
+                "send",
+                "all",
+                "-s",
+                &format!("a {round}"),
+                "-m",
+                "",
+            ],
+        );
         run_and_kill(&a, &["sync"], delay(round, 4) * 6);
         fsck(&a);
         let out = comm_in(&a, &["sync"]);

@@ -8,7 +8,7 @@ mod common;
 mod sync_net;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::{comm_in, stderr, stdout};
 use git_comm::lease::Resource;
@@ -16,7 +16,14 @@ use serde_json::Value;
 use sync_net::{ok, Net};
 
 const STEPS: usize = 70;
-const RESOURCES: [&str; 6] = ["task:1", "task:2", "task:3", "src/a/**", "src/a/x.ts", "docs/**"];
+const RESOURCES: [&str; 6] = [
+    "task:1",
+    "task:2",
+    "task:3",
+    "src/a/**",
+    "src/a/x.ts",
+    "docs/**",
+];
 
 struct Rng(u64);
 
@@ -32,7 +39,7 @@ impl Rng {
     }
 }
 
-fn live(dir: &PathBuf) -> Vec<Value> {
+fn live(dir: &Path) -> Vec<Value> {
     serde_json::from_str(&ok(dir, &["leases", "--json"])).unwrap()
 }
 
@@ -61,13 +68,16 @@ fn check_invariants(
         }
         for (i, x) in leases.iter().enumerate() {
             for y in &leases[i + 1..] {
-                if x["holder"] == y["holder"] || !(x["exclusive"] == true || y["exclusive"] == true) {
+                if x["holder"] == y["holder"] || !(x["exclusive"] == true || y["exclusive"] == true)
+                {
                     continue;
                 }
                 let overlap = x["resources"].as_array().unwrap().iter().any(|a| {
                     y["resources"].as_array().unwrap().iter().any(|b| {
                         let (a, b) = (a.as_str().unwrap(), b.as_str().unwrap());
-                        Resource::parse(a).unwrap().overlaps(&Resource::parse(b).unwrap())
+                        Resource::parse(a)
+                            .unwrap()
+                            .overlaps(&Resource::parse(b).unwrap())
                     })
                 });
                 assert!(
@@ -114,7 +124,10 @@ fn releases_never_come_back_and_exclusive_leases_never_overlap() {
                         held[who].push(v["lease"]["id"].as_str().unwrap().to_string());
                     }
                     Some(1) | Some(2) => {} // conflict, or already held by me
-                    other => panic!("seed {seed} step {step}: lease exited {other:?}: {}", stderr(&out)),
+                    other => panic!(
+                        "seed {seed} step {step}: lease exited {other:?}: {}",
+                        stderr(&out)
+                    ),
                 }
             }
             4..=5 if !held[who].is_empty() => {
@@ -130,7 +143,11 @@ fn releases_never_come_back_and_exclusive_leases_never_overlap() {
             }
             _ => {
                 let out = comm_in(dir, &["sync"]);
-                assert!(out.status.success(), "seed {seed} step {step}: {}", stderr(&out));
+                assert!(
+                    out.status.success(),
+                    "seed {seed} step {step}: {}",
+                    stderr(&out)
+                );
                 // A grant dropped by the merge is no longer ours.
                 let mine: HashSet<String> = live(dir)
                     .iter()
@@ -156,8 +173,10 @@ fn releases_never_come_back_and_exclusive_leases_never_overlap() {
     let sets: Vec<String> = dirs
         .iter()
         .map(|d| {
-            let mut ids: Vec<String> =
-                live(d).iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+            let mut ids: Vec<String> = live(d)
+                .iter()
+                .map(|l| l["id"].as_str().unwrap().to_string())
+                .collect();
             ids.sort();
             ids.join(",")
         })
