@@ -35,29 +35,40 @@ pub fn now_time() -> gix::date::Time {
     time
 }
 
-/// `90s`, `30m`, `2h`, `1d` (or plain seconds when `bare_seconds`) -> seconds, in 0..=`max`.
-pub fn parse_duration(text: &str, max: i64) -> Result<i64> {
-    let bad = || {
-        Error::usage(format!("invalid duration '{text}'"))
-            .with_hint("use a number and a unit: 90s, 30m, 2h, 1d")
-    };
+/// `500ms`, `90s`, `30m`, `2h`, `1d` or plain seconds (`90`) -> milliseconds; `None` when
+/// it is not such a duration or overflows.
+pub fn parse_millis(text: &str) -> Option<u64> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     if number.is_empty() {
+        return None;
+    }
+    let value: u64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    value.checked_mul(scale)
+}
+
+/// A duration in whole seconds, at most `max`: `90s`, `30m`, `2h`, `1d` or plain seconds.
+pub fn parse_duration(text: &str, max: i64) -> Result<i64> {
+    let bad = || {
+        Error::usage(format!("invalid duration '{text}'"))
+            .with_hint("use a number and a unit: 90s, 30m, 2h, 1d")
+    };
+    let millis = parse_millis(text).ok_or_else(bad)?;
+    if millis % 1000 != 0 {
         return Err(bad());
     }
-    let value: i64 = number.parse().map_err(|_| bad())?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    let secs = value.checked_mul(scale).ok_or_else(bad)?;
+    let secs = i64::try_from(millis / 1000).map_err(|_| bad())?;
     if secs > max {
         return Err(bad());
     }

@@ -194,22 +194,7 @@ fn kill_group(child: &mut Child) {
 
 /// `60s`, `2m`, `1h`, `500ms` or plain seconds (`90`); zero and more than a day are refused.
 pub fn parse_timeout(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    if number.is_empty() {
-        return None;
-    }
-    let value: u64 = number.parse().ok()?;
-    let millis = match unit.trim() {
-        "ms" => value,
-        "" | "s" => value.checked_mul(1000)?,
-        "m" => value.checked_mul(60_000)?,
-        "h" => value.checked_mul(3_600_000)?,
-        _ => return None,
-    };
+    let millis = crate::clock::parse_millis(text)?;
     (1..=86_400_000)
         .contains(&millis)
         .then(|| Duration::from_millis(millis))
