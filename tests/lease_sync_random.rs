@@ -191,3 +191,48 @@ fn releases_never_come_back_and_exclusive_leases_never_overlap() {
         "seed {seed}: the run released nothing; pick another seed"
     );
 }
+
+/// The measured failure: three clones race `lease --sync` for one key, the losers sync
+/// (taking in the winner's grant), the winner releases and syncs, the losers sync again.
+/// The release must hold everywhere, round after round.
+#[test]
+fn a_release_after_a_sync_race_stays_released() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..3).map(|i| net.clone(&format!("r{i}"))).collect();
+    let agents = ["r0", "r1", "r2"];
+    for (dir, agent) in dirs.iter().zip(agents) {
+        ok(dir, &["--as", agent, "join"]);
+        ok(dir, &["sync"]);
+    }
+    for round in 0..8 {
+        let key = format!("task:{round}");
+        let mut winner = None;
+        for (i, (dir, agent)) in dirs.iter().zip(agents).enumerate() {
+            let out = comm_in(dir, &["--as", agent, "lease", &key, "--sync"]);
+            if out.status.success() {
+                assert!(winner.is_none(), "round {round}: two winners");
+                winner = Some(i);
+            }
+        }
+        let w = winner.expect("one winner");
+        for (i, dir) in dirs.iter().enumerate() {
+            if i != w {
+                ok(dir, &["sync"]);
+            }
+        }
+        ok(&dirs[w], &["--as", agents[w], "release", "--all"]);
+        ok(&dirs[w], &["sync"]);
+        for _ in 0..2 {
+            for dir in &dirs {
+                ok(dir, &["sync"]);
+            }
+        }
+        for dir in &dirs {
+            let leases = live(dir);
+            assert!(
+                leases.is_empty(),
+                "round {round}: released lease came back in {dir:?}: {leases:?}"
+            );
+        }
+    }
+}
