@@ -332,3 +332,44 @@ fn a_clock_years_ahead_cannot_plant_a_long_lease_on_others() {
     let doctor = stdout(&comm_in(&a, &["doctor"]));
     assert!(doctor.contains("FAIL clock"), "{doctor}");
 }
+
+#[test]
+fn a_remote_commit_with_a_blob_parent_is_skipped_and_the_rest_still_syncs() {
+    let (net, a, b) = swarm();
+    let tip = git_in(&net.remote, &["rev-parse", "refs/comm-node/mail"]);
+    let junk = blob(&net.remote, "x");
+    let raw = format!(
+        "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent {}\nparent {junk}\nauthor a <a@x> 1 +0000\ncommitter a <a@x> 1 +0000\n\nevil\n",
+        tip.trim()
+    );
+    let evil = plumb(
+        &net.remote,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "--literally",
+            "-w",
+            "--stdin",
+        ],
+        &raw,
+    );
+    git_in(&net.remote, &["update-ref", "refs/comm-node/mail", &evil]);
+    ok(&a, &["--as", "alice", "lease", "task:3"]);
+    let pushed = comm_in(&a, &["sync"]);
+    assert_exit(
+        &pushed,
+        0,
+        "skipped refs/comm-node/mail from origin: cannot be fetched",
+    );
+    let mine = refs(&b, "refs/comm-node/mail");
+    let out = comm_in(&b, &["sync"]);
+    assert_exit(
+        &out,
+        0,
+        "skipped refs/comm-node/mail from origin: cannot be fetched",
+    );
+    assert_eq!(refs(&b, "refs/comm-node/mail"), mine);
+    assert!(stdout(&comm_in(&b, &["leases"])).contains("task:3"));
+    git_in(&b, &["fsck", "--no-dangling"]);
+}

@@ -331,6 +331,68 @@ pub fn fetch(
     ))
 }
 
+/// A remote ref that could not be fetched on its own: (name, value, git's reason).
+pub type Unfetchable = (String, ObjectId, String);
+
+/// Fetch each of the remote's refs under `source_prefix` on its own, for when the fetch of
+/// all of them failed: a remote whose history is corrupt at the object level (a commit
+/// naming a blob as parent) makes git refuse the whole pack, and one bad ref must not stop
+/// the others. Returns the refs that still could not be fetched.
+pub fn fetch_each(
+    git_dir: &Path,
+    remote: &str,
+    source_prefix: &str,
+    incoming_prefix: &str,
+) -> Result<Vec<Unfetchable>> {
+    let mut cmd = git(git_dir);
+    cmd.args(["ls-remote", "--quiet", remote])
+        .arg(format!("{source_prefix}*"));
+    let listed = run_bounded(
+        git_dir,
+        cmd,
+        &format!("git ls-remote {remote}"),
+        unreachable_hint(),
+    )?;
+    if !listed.status.success() {
+        return Err(Error::git(format!(
+            "cannot list the refs of {remote}: {}",
+            tail(&listed.stderr)
+        )));
+    }
+    let mut failed = Vec::new();
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        let Some((hex, name)) = line.split_once('\t') else {
+            continue;
+        };
+        let (Ok(value), Some(suffix)) = (
+            ObjectId::from_hex(hex.as_bytes()),
+            name.strip_prefix(source_prefix),
+        ) else {
+            continue;
+        };
+        let mut cmd = git(git_dir);
+        cmd.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            remote,
+        ])
+        .arg(format!("+{name}:{incoming_prefix}{suffix}"));
+        let out = run_bounded(
+            git_dir,
+            cmd,
+            &format!("git fetch {name} from {remote}"),
+            unreachable_hint(),
+        )?;
+        if !out.status.success() {
+            failed.push((name.to_string(), value, tail(&out.stderr)));
+        }
+    }
+    Ok(failed)
+}
+
 /// Push `updates` atomically with a lease per ref; never a bare force.
 pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutcome> {
     let mut cmd = git(git_dir);

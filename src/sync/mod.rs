@@ -135,13 +135,17 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
     pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        git::fetch(
-            repo.git_dir(),
-            &remote.name,
-            repo.namespace(),
-            &remote.incoming_prefix(),
-        )?;
+        let unfetchable = fetch(repo, remote)?;
         report.quarantined = admit_fetched(repo, remote, options)?;
+        report.quarantined.extend(
+            unfetchable
+                .into_iter()
+                .map(|(name, value, why)| Quarantined {
+                    remote_ref: name,
+                    value,
+                    reason: format!("cannot be fetched: {why}"),
+                }),
+        );
         let updates = reconcile(repo, &tracking, &remote.label, options, &mut report)?;
         if updates.is_empty() {
             finish(repo, remote, &report);
@@ -174,6 +178,18 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
         remote.name
     ))
     .with_hint("others are pushing right now; run `git comm sync` again"))
+}
+
+/// Fetch the namespace into the incoming area; when git refuses the whole fetch (a corrupt
+/// object behind one ref), fetch ref by ref and return the refs that cannot be fetched.
+/// A timeout or an unreachable remote stays an error.
+fn fetch(repo: &Repo, remote: &Remote) -> Result<Vec<git::Unfetchable>> {
+    let (ns, incoming) = (repo.namespace(), remote.incoming_prefix());
+    match git::fetch(repo.git_dir(), &remote.name, ns, &incoming) {
+        Ok(()) => Ok(Vec::new()),
+        Err(err) if err.kind == crate::error::Kind::Blocked => Err(err),
+        Err(err) => git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming).map_err(|_| err),
+    }
 }
 
 /// Locks left by a killed writer (a killed sync leaves `packed-refs.lock`) would fail the
