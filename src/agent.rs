@@ -182,6 +182,8 @@ pub fn write_card(repo: &Repo, card: &Card, summary: &str) -> Result<()> {
 #[derive(Debug, Default, Clone)]
 pub struct JoinOptions {
     pub domain: Option<String>,
+    /// Remove the card's domain binding.
+    pub clear_domain: bool,
     pub role: Option<String>,
     pub program: Option<String>,
     pub model: Option<String>,
@@ -203,7 +205,11 @@ pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> R
         ..Card::default()
     });
     let card = Card {
-        domain: options.domain.or(base.domain),
+        domain: if options.clear_domain {
+            None
+        } else {
+            options.domain.or(base.domain)
+        },
         role: options.role.or(base.role),
         program: options.program.or(base.program),
         model: options.model.or(base.model),

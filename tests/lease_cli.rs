@@ -323,3 +323,23 @@ fn status_shows_lease_expiry_in_local_time() {
     assert_ne!(until(&tokyo), until(&utc), "Tokyo is 9 hours off UTC");
     assert!(tokyo.contains("left)  src/**"), "{tokyo}");
 }
+
+#[test]
+fn renew_without_ttl_keeps_each_leases_own_ttl() {
+    let t = repo_with(&["alice"]);
+    let long = lease_id(&t, "alice", &["src/**", "--ttl", "2h"]);
+    let short = lease_id(&t, "alice", &["task:1", "--ttl", "10m"]);
+    let out: Value = serde_json::from_str(&t.ok_as("alice", &["--json", "renew"])).unwrap();
+    let term = |id: &str| {
+        let l = out["renewed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .unwrap()
+            .clone();
+        l["expires"].as_i64().unwrap() - l["created"].as_i64().unwrap()
+    };
+    assert_eq!(term(&long), 7200, "the 2h lease was not shortened");
+    assert_eq!(term(&short), 600);
+}

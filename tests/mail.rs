@@ -306,8 +306,10 @@ fn inbox_wait_returns_when_mail_arrives() {
     assert!(elapsed < Duration::from_secs(10), "waited {elapsed:?}");
 
     let started = Instant::now();
-    let empty = repo.ok_as("bob", &["inbox", "--wait", "1"]);
-    assert!(empty.contains("no unread mail"));
+    // Nothing new within the wait is a timeout: exit 1, like `wait`.
+    let empty = repo.comm_as("bob", &["inbox", "--wait", "1"]);
+    assert_exit(&empty, 1, "no new mail for bob within 1s");
+    assert!(stdout(&empty).contains("no unread mail"));
     assert!(started.elapsed() >= Duration::from_millis(900));
 }
 
@@ -529,4 +531,24 @@ fn body_from_stdin_and_open_stdin_does_not_hang() {
         .map(|m| m["body"].as_str().unwrap())
         .collect();
     assert_eq!(bodies, vec!["body from a pipe"]);
+}
+
+#[test]
+fn send_names_the_cc_and_join_no_domain_unbinds() {
+    let repo = TestRepo::new();
+    repo.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  api:\n    scope: [\"src/api/**\"]\n",
+    );
+    repo.ok_as("alice", &["join"]);
+    repo.ok_as("bob", &["join", "--domain", "api"]);
+    repo.ok_as("lead", &["join"]);
+    let out = repo.ok_as(
+        "alice",
+        &["send", "bob", "--cc", "lead", "-s", "hi", "-m", ""],
+    );
+    assert!(out.contains("to bob, cc lead"), "{out}");
+    let unbound = repo.ok_as("bob", &["--json", "join", "--no-domain"]);
+    let card: serde_json::Value = serde_json::from_str(&unbound).unwrap();
+    assert!(card.get("domain").is_none(), "{unbound}");
 }

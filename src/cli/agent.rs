@@ -21,8 +21,13 @@ pub struct InitArgs {
 pub struct JoinArgs {
     /// Agent name (default: your identity).
     pub name: Option<String>,
-    #[arg(long)]
+    /// Bind the agent to a domain: its commits may then only touch that domain's scope
+    /// (the pre-commit hook refuses the rest), and mail to @DOMAIN reaches it.
+    #[arg(long, conflicts_with = "no_domain")]
     pub domain: Option<String>,
+    /// Remove the agent's domain binding (a binding in .comm-node/config.yaml still applies).
+    #[arg(long)]
+    pub no_domain: bool,
     #[arg(long)]
     pub role: Option<String>,
     /// The program driving the agent (e.g. claude-code).
@@ -81,6 +86,7 @@ pub fn join(ctx: &Ctx, args: JoinArgs) -> Result<()> {
     };
     let options = JoinOptions {
         domain: args.domain,
+        clear_domain: args.no_domain,
         role: args.role,
         program: args.program,
         model: args.model,

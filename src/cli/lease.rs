@@ -43,9 +43,9 @@ pub struct RenewArgs {
     /// Lease ids or unique prefixes (default: all your live leases).
     #[arg(value_name = "ID")]
     pub ids: Vec<String>,
-    /// New lifetime from now: 90s, 30m, 2h, 1d.
-    #[arg(long, default_value = "30m", value_name = "DURATION")]
-    pub ttl: String,
+    /// New lifetime from now: 90s, 30m, 2h, 1d (default: each lease's own TTL again).
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +211,7 @@ fn mode(l: &Lease) -> &'static str {
 }
 
 pub fn renew(ctx: &Ctx, args: RenewArgs) -> Result<()> {
-    let ttl = lease::parse_ttl(&args.ttl)?;
+    let ttl = args.ttl.as_deref().map(lease::parse_ttl).transpose()?;
     let me = acting_agent(ctx)?;
     sync::pending::sweep(&ctx.repo)?;
     let events = ledger::write(&ctx.repo, &me, |snap| {
@@ -222,12 +222,7 @@ pub fn renew(ctx: &Ctx, args: RenewArgs) -> Result<()> {
         }
         Ok(targets
             .into_iter()
-            .map(|l| {
-                Event::Renew(Lease {
-                    expires: snap.now + ttl,
-                    ..l
-                })
-            })
+            .map(|l| Event::Renew(lease::renewed(&l, snap.now, ttl)))
             .collect())
     })?;
     print_leases(ctx, "renewed", &leases_of(&events, "renew"))

@@ -231,9 +231,19 @@ fn sent_anyway(id: &impl ToString) -> String {
 
 fn print_sent(ctx: &Ctx, id: &impl ToString, draft: &Draft) -> Result<()> {
     match ctx.format {
-        Format::Json => output::json(&json!({"id": id.to_string(), "to": draft.to})),
+        Format::Json => {
+            output::json(&json!({"id": id.to_string(), "to": draft.to, "cc": draft.cc}))
+        }
         Format::Compact => outln!("{}", short(id)),
-        Format::Human => outln!("sent {} to {}", short(id), draft.to.join(", ")),
+        Format::Human if draft.cc.is_empty() => {
+            outln!("sent {} to {}", short(id), draft.to.join(", "))
+        }
+        Format::Human => outln!(
+            "sent {} to {}, cc {}",
+            short(id),
+            draft.to.join(", "),
+            draft.cc.join(", ")
+        ),
     }
     .map_err(|e| output::explain(e, &sent_anyway(id)))
 }
@@ -374,6 +384,16 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
         if let Some(tip) = view.tip {
             mailbox::advance_cursor(&ctx.repo, &me, view.cursor, tip)?;
         }
+    }
+    if args.wait.is_some() && messages.is_empty() {
+        // Like `wait`: a wait that ends with nothing new is a timeout (exit 1).
+        return Err(Error::blocked(format!(
+            "no new mail for {me} within {}s",
+            args.wait.unwrap_or_default()
+        ))
+        .with_hint(
+            "wait again, or run `git comm sync` first if the mail comes from another clone",
+        ));
     }
     Ok(())
 }

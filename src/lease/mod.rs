@@ -186,6 +186,20 @@ pub fn conflicts(
         .collect()
 }
 
+/// `lease` renewed at `now` for `ttl_secs`, or for its own TTL again when `None`. The term
+/// starts now (`created`), so the expiry stays within the TTL cap of its own creation however
+/// often it is renewed.
+pub fn renewed(lease: &Lease, now: i64, ttl_secs: Option<i64>) -> Lease {
+    let ttl = ttl_secs
+        .unwrap_or(lease.expires - lease.created)
+        .clamp(1, MAX_TTL_SECS);
+    Lease {
+        created: now,
+        expires: now + ttl,
+        ..lease.clone()
+    }
+}
+
 /// A live lease `me` already holds that names one of the requested resources exactly (in
 /// canonical form), with that resource: taking it again would be a second grant of the same
 /// thing, so the caller refuses and points at `renew`.
