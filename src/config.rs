@@ -30,6 +30,10 @@ pub struct Config {
     /// count as existing when imports are resolved. Gitignore-style globs.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Files any agent may commit whatever its domain (CHANGELOG, lockfiles, root configs).
+    /// Leases on them still apply. Gitignore-style globs.
+    #[serde(default)]
+    pub common: Vec<String>,
     /// Tolerated clock skew between machines (`5m` by default): a lease keeps others out
     /// until its expiry plus this much.
     #[serde(default)]
@@ -237,6 +241,11 @@ impl Config {
                         format!("agent '{agent}' is bound to unknown domain '{domain}'"),
                     ));
                 }
+            }
+        }
+        for pattern in &self.common {
+            if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+                return Err(self.error_at(pattern, format!("common: bad glob '{pattern}': {e}")));
             }
         }
         for pattern in &self.exclude {

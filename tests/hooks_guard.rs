@@ -353,3 +353,50 @@ fn nested_changes_are_found_beside_unchanged_directories() {
         "sibling dir",
     );
 }
+
+#[test]
+fn shared_files_are_committed_under_a_lease_or_as_common_without_bypass() {
+    let t = guarded_repo();
+    t.write("CHANGELOG.md", "# changes\n");
+    t.write("package-lock.json", "{}\n");
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\ncommon: [\"package-lock.json\"]\ndomains:\n  api:\n    scope: [\"src/**\"]\n  web:\n    scope: [\"web/**\"]\nagents:\n  bob: { domain: api }\n",
+    );
+    t.git(&["add", "."]);
+    ok(
+        &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "config"]),
+        "config",
+    );
+    // Without a lease the refusal names the lease and `common:` before any bypass.
+    let err = refused(
+        &commit_file(&t, Some("bob"), "CHANGELOG.md", "one\n", &[]),
+        "no lease",
+    );
+    let lease_at = err.find("git comm lease CHANGELOG.md").expect(&err);
+    let bypass_at = err.find("--no-verify").expect(&err);
+    assert!(lease_at < bypass_at && err.contains("common:"), "{err}");
+    t.git(&["reset", "-q"]);
+    // With bob's exclusive lease the same commit goes through, no --no-verify.
+    t.ok_as("bob", &["lease", "CHANGELOG.md"]);
+    ok(
+        &commit_file(&t, Some("bob"), "CHANGELOG.md", "one\n", &[]),
+        "under bob's lease",
+    );
+    // A `common:` file needs no lease.
+    ok(
+        &commit_file(&t, Some("bob"), "package-lock.json", "{\"v\":2}\n", &[]),
+        "common file",
+    );
+    // A lease does not hand over another domain's file.
+    t.write("web/app.ts", "x\n");
+    t.ok_as("bob", &["lease", "web/app.ts"]);
+    let err = refused(
+        &commit_file(&t, Some("bob"), "web/app.ts", "y\n", &[]),
+        "another domain's file",
+    );
+    assert!(err.contains("belongs to domain 'web'"), "{err}");
+    // Nothing was recorded as a violation: no bypass happened.
+    let mail = t.git(&["for-each-ref", "refs/comm-node/mail"]);
+    assert!(mail.is_empty(), "a violation was mailed: {mail}");
+}

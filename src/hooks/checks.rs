@@ -123,18 +123,62 @@ pub fn domain_blocks(input: &CheckInput) -> Result<Vec<Block>> {
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let shown_scope = domain.scope.join(" ");
-    Ok(input
-        .changes
+    let common = crate::config::glob_set(&input.config.common).map_err(|e| {
+        input
+            .config
+            .error_at("common", format!("common: bad glob: {e}"))
+    })?;
+    let mut blocks = Vec::new();
+    for c in input.changes {
+        if scope.iter().any(|p| p.matches(&c.path)) || common.is_match(&c.path) {
+            continue;
+        }
+        let owner = owning_domain(input, &domain_name, &c.path);
+        let my_lease = input.leases.iter().find(|l| {
+            l.holder == name
+                && l.exclusive
+                && l.blocks_at(input.now, input.repo.policy().skew_secs)
+                && l.resource_covering(&c.path).is_some()
+        });
+        if my_lease.is_some() && owner.is_none() {
+            continue; // an explicit, audited claim on a file no domain owns
+        }
+        let way_forward = match &owner {
+            Some(other) => format!(
+                "it belongs to domain '{other}': ask one of its agents to commit it, or change the scopes in {}",
+                crate::config::CONFIG_PATH
+            ),
+            None => format!(
+                "take a lease on it first (git comm lease {}), or list it under `common:` in {}",
+                c.path,
+                crate::config::CONFIG_PATH
+            ),
+        };
+        blocks.push(Block::new(
+            &c.path,
+            "domain",
+            format!(
+                "outside domain '{domain_name}' of {name} (scope: {shown_scope}); {way_forward}"
+            ),
+        ));
+    }
+    Ok(blocks)
+}
+
+/// The domain other than `mine` whose scope covers `path`, if any.
+fn owning_domain(input: &CheckInput, mine: &str, path: &str) -> Option<String> {
+    input
+        .config
+        .domains
         .iter()
-        .filter(|c| !scope.iter().any(|p| p.matches(&c.path)))
-        .map(|c| {
-            Block::new(
-                &c.path,
-                "domain",
-                format!("outside domain '{domain_name}' of {name} (scope: {shown_scope})"),
-            )
+        .filter(|(n, _)| n.as_str() != mine)
+        .find(|(_, d)| {
+            d.scope
+                .iter()
+                .filter_map(|g| PathPattern::parse(g).ok())
+                .any(|p| p.matches(path))
         })
-        .collect())
+        .map(|(n, _)| n.clone())
 }
 
 /// Boundary violations (forbidden imports) in the indexed content of the changed files.
