@@ -17,6 +17,10 @@ fn converge(first_syncs_a: bool) {
     sync_ok(first);
     let out = sync_ok(second);
     assert!(out.contains("merged mail"), "{out}");
+    assert!(
+        out.contains("mail 500 in, 500 out"),
+        "sync names what moved: {out}"
+    );
     sync_ok(first);
 
     let expected: Vec<String> = {
@@ -42,7 +46,7 @@ fn converge(first_syncs_a: bool) {
     // Syncing again changes nothing.
     let again = sync_ok(second);
     assert!(
-        again.starts_with("synced origin: pushed 0, received 0"),
+        again.starts_with("synced origin: nothing changed"),
         "{again}"
     );
 }

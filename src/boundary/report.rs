@@ -33,16 +33,21 @@ impl Finding {
 
     /// One line saying what is wrong, as the pre-commit hook and `check` print it.
     pub fn headline(&self) -> String {
-        let target_domain = self.target_domain.as_deref().unwrap_or("-");
-        format!(
-            "{} {}: {} -> {} imports '{}' ({})",
-            self.location(),
-            self.rule.name(),
-            self.source_domain,
-            target_domain,
-            self.import,
-            self.target
-        )
+        let what = match self.target_domain.as_deref() {
+            Some(target_domain) => format!(
+                "{} -> {target_domain} imports '{}' ({})",
+                self.source_domain, self.import, self.target
+            ),
+            None if self.rule.name() == "forbidden_packages" => format!(
+                "{} imports package '{}' ('{}')",
+                self.source_domain, self.target, self.import
+            ),
+            None => format!(
+                "{} imports '{}' ({}, in no domain)",
+                self.source_domain, self.import, self.target
+            ),
+        };
+        format!("{} {}: {what}", self.location(), self.rule.name())
     }
 
     /// The message a commit-time check blocks with: the violation and how to resolve it.

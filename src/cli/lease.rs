@@ -157,10 +157,22 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
     if let (Some(remote), Some(marker)) = (&confirm_remote, marker) {
         sync::lease::confirm_grant(&ctx.repo, remote, &me, &granted.id, marker)?;
     }
+    let confirmed_on = confirm_remote.as_ref().map(|r| r.name.clone());
     if ctx.json() {
-        output::json(&json!({"granted": true, "lease": lease_json(granted, agent::now_secs())}))
+        output::json(&json!({
+            "granted": true,
+            "lease": lease_json(granted, agent::now_secs()),
+            "confirmed_on": confirmed_on,
+        }))
     } else {
-        print_leases(ctx, "granted", std::slice::from_ref(granted))
+        print_leases(ctx, "granted", std::slice::from_ref(granted)).and_then(|()| {
+            match &confirmed_on {
+                Some(remote) if ctx.format == Format::Human => {
+                    outln!("confirmed on {remote}: the grant counts on every clone")
+                }
+                _ => Ok(()),
+            }
+        })
     }
     .map_err(|e| output::explain(e, &format!("lease {} was granted", granted.id)))
 }

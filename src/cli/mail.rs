@@ -297,14 +297,21 @@ pub fn ack(ctx: &Ctx, args: AckArgs) -> Result<()> {
 pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
     let message = mailbox::find(&ctx.repo, &args.id)?;
     let all = mailbox::all(&ctx.repo)?;
-    let acks = mail::acks_of(&all, message.id);
-    let ackers: Vec<&str> = acks.iter().map(|m| m.from.as_str()).collect();
+    let (acked, pending) = mail::ack_state(&ctx.repo, &ctx.config, &all, &message)?;
+    let asked = message.ack.as_deref() == Some(ACK_REQUESTED);
     match ctx.format {
-        Format::Json => output::json(&json!({"message": message, "acked_by": ackers})),
+        Format::Json => output::json(&json!({
+            "message": message,
+            "acked_by": acked,
+            "pending_acks": if asked { pending.clone() } else { Vec::new() },
+        })),
         format => {
             let mut text = with_newline(render(&message, format));
-            if !ackers.is_empty() {
-                text.push_str(&format!("acked by: {}\n", ackers.join(", ")));
+            if !acked.is_empty() {
+                text.push_str(&format!("acked by: {}\n", acked.join(", ")));
+            }
+            if asked && !pending.is_empty() {
+                text.push_str(&format!("ack pending: {}\n", pending.join(", ")));
             }
             output::text(&text)
         }

@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::artifact::version_json;
-use super::format::{ago, iso_time, short};
+use super::format::{ago, iso_time, short, Format};
 use super::output::{self, outln};
 use super::Ctx;
 use crate::agent;
@@ -64,19 +64,66 @@ pub fn report_json(r: &Report) -> serde_json::Value {
             "winner": d.winner.id, "winner_holder": d.winner.holder,
         })).collect::<Vec<_>>(),
         "skipped": r.skipped,
+        "moved": r.moved,
         "quarantined": r.quarantined.iter().map(|q| json!({"ref": q.remote_ref, "reason": q.reason})).collect::<Vec<_>>(),
     })
 }
 
+/// `mail 2 in, 1 out; leases 1 granted (ab12cd34ef56); artifacts in api/schema@v3`, or
+/// `nothing changed`.
+fn moved_summary(m: &crate::sync::moved::Moved) -> String {
+    let pair = |what: &str, a: usize, a_word: &str, b: usize, b_word: &str| {
+        let parts: Vec<String> = [(a, a_word), (b, b_word)]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}"))
+            .collect();
+        (!parts.is_empty()).then(|| format!("{what} {}", parts.join(", ")))
+    };
+    let ids = |ids: &[String]| ids.join(" ");
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(pair("mail", m.mail_in, "in", m.mail_out, "out"));
+    let mut leases = Vec::new();
+    if !m.leases_granted.is_empty() {
+        leases.push(format!(
+            "{} granted ({})",
+            m.leases_granted.len(),
+            ids(&m.leases_granted)
+        ));
+    }
+    if !m.leases_ended.is_empty() {
+        leases.push(format!(
+            "{} ended ({})",
+            m.leases_ended.len(),
+            ids(&m.leases_ended)
+        ));
+    }
+    if !leases.is_empty() {
+        parts.push(format!("leases {}", leases.join(", ")));
+    }
+    let mut artifacts = Vec::new();
+    if !m.artifacts_in.is_empty() {
+        artifacts.push(format!("in {}", ids(&m.artifacts_in)));
+    }
+    if !m.artifacts_out.is_empty() {
+        artifacts.push(format!("out {}", ids(&m.artifacts_out)));
+    }
+    if !artifacts.is_empty() {
+        parts.push(format!("artifacts {}", artifacts.join(", ")));
+    }
+    parts.extend(pair("cursors", m.cursors_in, "in", m.cursors_out, "out"));
+    parts.extend(pair("agents", m.agents_in, "in", m.agents_out, "out"));
+    if parts.is_empty() {
+        "nothing changed".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
 fn print_report(r: &Report) -> Result<()> {
-    let mut line = format!(
-        "synced {}: pushed {}, received {}",
-        r.remote,
-        r.pushed.len(),
-        r.adopted.len()
-    );
+    let mut line = format!("synced {}: {}", r.remote, moved_summary(&r.moved));
     if !r.merged.is_empty() {
-        line.push_str(&format!(", merged {}", r.merged.join(" ")));
+        line.push_str(&format!(" (merged {})", r.merged.join(" ")));
     }
     if r.attempts > 1 {
         line.push_str(&format!(" ({} attempts)", r.attempts));
@@ -221,6 +268,43 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             "last_sync": last.as_ref().map(|l| iso_time(l.time)),
             "divergence": diverged.iter().map(|(r, s)| json!({"ref": r, "state": s})).collect::<Vec<_>>(),
         }));
+    }
+    if ctx.format == Format::Compact {
+        let mut lines = vec![format!(
+            "me {} domain={} unread={}",
+            me.as_deref().unwrap_or("-"),
+            domain.as_deref().unwrap_or("-"),
+            unread.map_or("-".to_string(), |u| u.to_string())
+        )];
+        let lease_line = |l: &Lease| super::lease::human_line(l, now);
+        lines.extend(mine.iter().map(|l| format!("lease {}", lease_line(l))));
+        lines.extend(
+            touching
+                .iter()
+                .map(|l| format!("other-lease {}", lease_line(l))),
+        );
+        lines.extend(
+            artifacts
+                .iter()
+                .map(|v| format!("artifact {}", super::artifact::summary_line(v, now))),
+        );
+        lines.extend(
+            cards
+                .iter()
+                .map(|c| format!("agent {} seen {}", c.name, ago(c.last_seen, now))),
+        );
+        if let Some(r) = &remote {
+            let when = last
+                .as_ref()
+                .map_or("never".to_string(), |l| ago(l.time, now));
+            lines.push(format!("remote {} synced {when}", r.name));
+        }
+        lines.extend(
+            diverged
+                .iter()
+                .map(|(name, state)| format!("diverged {name} {state}")),
+        );
+        return output::text(&(lines.join("\n") + "\n"));
     }
     let who = me
         .clone()

@@ -245,6 +245,55 @@ pub fn acks_of(all: &[Message], id: ObjectId) -> Vec<&Message> {
     acks
 }
 
+/// Every agent a message reaches: named recipients, members of `@domain`, everyone for
+/// `all`; the sender excluded. Sorted.
+pub fn recipients_of(repo: &Repo, config: &Config, message: &Message) -> Result<Vec<String>> {
+    let cards = agent::list_cards(repo)?;
+    let known = agent::known_agents(repo, config)?;
+    let mut out: Vec<String> = Vec::new();
+    for r in message.to.iter().chain(message.cc.iter()) {
+        if r == EVERYONE {
+            out.extend(known.iter().cloned());
+        } else if let Some(domain) = r.strip_prefix('@') {
+            out.extend(
+                known
+                    .iter()
+                    .filter(|name| {
+                        let card = cards.iter().find(|c| &c.name == *name);
+                        agent::domain_of(config, card, name).as_deref() == Some(domain)
+                    })
+                    .cloned(),
+            );
+        } else {
+            out.push(r.clone());
+        }
+    }
+    out.retain(|r| r != &message.from);
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Ack state of `message`: (acked, still owing an ack), each sorted.
+pub fn ack_state(
+    repo: &Repo,
+    config: &Config,
+    all: &[Message],
+    message: &Message,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut acked: Vec<String> = acks_of(all, message.id)
+        .iter()
+        .map(|m| m.from.clone())
+        .collect();
+    acked.sort();
+    acked.dedup();
+    let pending = recipients_of(repo, config, message)?
+        .into_iter()
+        .filter(|r| !acked.contains(r))
+        .collect();
+    Ok((acked, pending))
+}
+
 /// Messages whose subject, body, sender or task contain `text` (case-insensitive).
 pub fn search(repo: &Repo, text: &str) -> Result<Vec<Message>> {
     if text.trim().is_empty() {

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod lease;
 pub mod ledger;
 pub mod merge;
+pub mod moved;
 pub mod pending;
 pub mod state;
 
@@ -121,6 +122,8 @@ pub struct Report {
     pub pushed: Vec<String>,
     pub skipped: Vec<String>,
     pub quarantined: Vec<Quarantined>,
+    /// What moved, per kind of state.
+    pub moved: moved::Moved,
 }
 
 /// Fetch, merge, push, retrying when the remote moves in between.
@@ -131,6 +134,7 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
         ..Report::default()
     };
     clear_stale_locks(repo, remote);
+    let local_before = refs_below(repo, repo.namespace())?;
     let mut last_reason = String::new();
     pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
     for attempt in 1..=MAX_ATTEMPTS {
@@ -146,8 +150,11 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
                     reason: format!("cannot be fetched: {why}"),
                 }),
         );
+        // What the remote held before our push: the values just fetched and admitted.
+        let remote_before = refs_below(repo, &tracking)?;
         let updates = reconcile(repo, &tracking, &remote.label, options, &mut report)?;
         if updates.is_empty() {
+            report.moved = moved_since(repo, &tracking, &local_before, &remote_before)?;
             finish(repo, remote, &report);
             return Ok(report);
         }
@@ -155,6 +162,7 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
             git::PushOutcome::Done => {
                 record_pushed(repo, &tracking, &updates)?;
                 report.pushed = updates.iter().map(|u| suffix(repo, &u.name)).collect();
+                report.moved = moved_since(repo, &tracking, &local_before, &remote_before)?;
                 finish(repo, remote, &report);
                 return Ok(report);
             }
@@ -178,6 +186,23 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
         remote.name
     ))
     .with_hint("others are pushing right now; run `git comm sync` again"))
+}
+
+fn moved_since(
+    repo: &Repo,
+    tracking: &str,
+    local_before: &BTreeMap<String, ObjectId>,
+    remote_before: &BTreeMap<String, ObjectId>,
+) -> Result<moved::Moved> {
+    let local_after = refs_below(repo, repo.namespace())?;
+    let remote_after = refs_below(repo, tracking)?;
+    moved::summarize(
+        repo,
+        local_before,
+        &local_after,
+        remote_before,
+        &remote_after,
+    )
 }
 
 /// Fetch the namespace into the incoming area; when git refuses the whole fetch (a corrupt
