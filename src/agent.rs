@@ -11,8 +11,6 @@ pub const ENV_AGENT: &str = "GIT_COMM_AGENT";
 const CARD_FILE: &str = "card.json";
 /// Recipient meaning "every agent"; reserved, so no agent may be called that.
 pub const EVERYONE: &str = "all";
-/// `last_seen` is refreshed at most this often, so reads stay write-free.
-const SEEN_REFRESH_SECS: i64 = 60;
 const MAX_NAME_LEN: usize = 64;
 /// git's own special ref names: an agent called HEAD would be confused with them.
 const RESERVED_NAMES: [&str; 10] = [
@@ -143,12 +141,17 @@ pub fn read_card(repo: &Repo, name: &str) -> Result<Option<Card>> {
     card_at(repo, tip).map(Some)
 }
 
+/// The card at `commit`, with `last_seen` from the agent's presence when that is newer.
 fn card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
     let bytes = repo
         .read_tree_file(commit, CARD_FILE)?
         .ok_or_else(|| Error::git(format!("agent card {commit} has no {CARD_FILE}")))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::git(format!("agent card {commit} is not valid JSON: {e}")))
+    let mut card: Card = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::git(format!("agent card {commit} is not valid JSON: {e}")))?;
+    if let Some(seen) = crate::presence::last_seen(repo, &card.name) {
+        card.last_seen = card.last_seen.max(seen);
+    }
+    Ok(card)
 }
 
 /// All agent cards, sorted by name.
@@ -230,23 +233,9 @@ pub fn unknown_domain(config: &Config, domain: &str) -> Error {
     })
 }
 
-/// Refresh `last_seen` when it is stale; cheap no-op otherwise.
+/// Record that `name` is active now (its presence ref; no commit).
 pub fn touch(repo: &Repo, name: &str) -> Result<()> {
-    let Some(card) = read_card(repo, name)? else {
-        return Ok(());
-    };
-    let now = now_secs();
-    if now - card.last_seen < SEEN_REFRESH_SECS {
-        return Ok(());
-    }
-    write_card(
-        repo,
-        &Card {
-            last_seen: now,
-            ..card
-        },
-        &format!("seen {name}"),
-    )
+    crate::presence::touch(repo, name)
 }
 
 /// The domain of an agent: the config binding wins over the card.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hooks;
 pub mod lease;
 pub mod mail;
+pub mod presence;
 pub mod repo;
 pub mod sync;
 

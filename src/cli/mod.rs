@@ -164,33 +164,53 @@ pub fn run(cli: Cli) -> Result<()> {
         return sync::doctor(repo, cli.as_agent.as_deref(), json, args);
     }
     let ctx = Ctx::open(&cli)?;
-    match cli.command {
-        Command::Init(args) => agent::init(&ctx, args),
-        Command::Join(args) => agent::join(&ctx, args),
-        Command::Who => agent::who(&ctx),
-        Command::Whoami => agent::whoami(&ctx),
-        Command::Send(args) => mail::send(&ctx, args),
-        Command::Reply(args) => mail::reply(&ctx, args),
-        Command::Show(args) => mail::show(&ctx, args),
-        Command::Thread(args) => mail::thread(&ctx, args),
-        Command::Ack(args) => mail::ack(&ctx, args),
-        Command::Inbox(args) => mail::inbox(&ctx, args),
-        Command::Search(args) => mail::search(&ctx, args),
-        Command::Check(args) => check::check(&ctx, args),
-        Command::Graph(args) => check::graph(&ctx, args),
-        Command::Publish(args) => artifact::publish(&ctx, args),
-        Command::Artifacts => artifact::list(&ctx),
-        Command::Get(args) => artifact::get(&ctx, args),
-        Command::Diff(args) => artifact::diff(&ctx, args),
-        Command::Wait(args) => artifact::wait(&ctx, args),
-        Command::Sync(args) => sync::sync(&ctx, args),
-        Command::Status => sync::status(&ctx),
+    let acts_as_agent = !matches!(cli.command, Command::Hook(_));
+    let result = dispatch(&ctx, cli.command);
+    if result.is_ok() && acts_as_agent {
+        refresh_presence(&ctx);
+    }
+    result
+}
+
+/// Every command acting as a joined agent, reads included, marks it present (a blob ref,
+/// no commit). Best effort: a read-only repository still answers reads.
+fn refresh_presence(ctx: &Ctx) {
+    let Ok(me) = ctx.me() else {
+        return;
+    };
+    if crate::agent::read_card(&ctx.repo, &me).is_ok_and(|c| c.is_some()) {
+        let _ = crate::presence::touch(&ctx.repo, &me);
+    }
+}
+
+fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Init(args) => agent::init(ctx, args),
+        Command::Join(args) => agent::join(ctx, args),
+        Command::Who => agent::who(ctx),
+        Command::Whoami => agent::whoami(ctx),
+        Command::Send(args) => mail::send(ctx, args),
+        Command::Reply(args) => mail::reply(ctx, args),
+        Command::Show(args) => mail::show(ctx, args),
+        Command::Thread(args) => mail::thread(ctx, args),
+        Command::Ack(args) => mail::ack(ctx, args),
+        Command::Inbox(args) => mail::inbox(ctx, args),
+        Command::Search(args) => mail::search(ctx, args),
+        Command::Check(args) => check::check(ctx, args),
+        Command::Graph(args) => check::graph(ctx, args),
+        Command::Publish(args) => artifact::publish(ctx, args),
+        Command::Artifacts => artifact::list(ctx),
+        Command::Get(args) => artifact::get(ctx, args),
+        Command::Diff(args) => artifact::diff(ctx, args),
+        Command::Wait(args) => artifact::wait(ctx, args),
+        Command::Sync(args) => sync::sync(ctx, args),
+        Command::Status => sync::status(ctx),
         Command::Doctor(_) => unreachable!("handled before the config is loaded"),
-        Command::Lease(args) => lease::lease(&ctx, args),
-        Command::Renew(args) => lease::renew(&ctx, args),
-        Command::Release(args) => lease::release(&ctx, args),
-        Command::Leases(args) => lease::leases(&ctx, args),
-        Command::Hooks(args) => hooks::hooks(&ctx, args),
-        Command::Hook(args) => hooks::hook(&ctx, args),
+        Command::Lease(args) => lease::lease(ctx, args),
+        Command::Renew(args) => lease::renew(ctx, args),
+        Command::Release(args) => lease::release(ctx, args),
+        Command::Leases(args) => lease::leases(ctx, args),
+        Command::Hooks(args) => hooks::hooks(ctx, args),
+        Command::Hook(args) => hooks::hook(ctx, args),
     }
 }

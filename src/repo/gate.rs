@@ -16,6 +16,7 @@
 //!   (valid holder, canonical resources, expiry at most the TTL cap after its own creation
 //!   and not past that cap from now plus the clock-skew tolerance).
 //! - `tasks`: a commit.
+//! - `presence/<agent>`: a blob of at most 4 KiB, that agent's presence JSON.
 //! - `artifacts/<domain>/<name>` and `artifact-versions/<domain>/<name>/vN`: an annotated
 //!   tag on a blob whose metadata decodes, names this artifact, and matches the blob size.
 
@@ -49,6 +50,7 @@ pub enum Kind {
     Tasks,
     Artifact(String),
     ArtifactVersion(String, u64),
+    Presence(String),
 }
 
 /// Classify `suffix` (the ref name below the namespace); every name segment must be a
@@ -66,6 +68,7 @@ pub fn kind_of(suffix: &str) -> std::result::Result<Kind, String> {
         ["tasks"] => Ok(Kind::Tasks),
         ["cursors", agent] => Ok(Kind::Cursor(named(agent)?)),
         ["agents", agent] => Ok(Kind::Card(named(agent)?)),
+        ["presence", agent] => Ok(Kind::Presence(named(agent)?)),
         ["artifacts", domain, name] => Ok(Kind::Artifact(format!(
             "{}/{}",
             named(domain)?,
@@ -134,6 +137,7 @@ pub fn admit(
         Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => {
             check_artifact_chain(repo, key, incoming, known)
         }
+        Kind::Presence(_) => Ok(()), // a blob: no history
         _ => check_new_history(repo, &kind, incoming, known),
     }
 }
@@ -148,6 +152,7 @@ fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), 
     match kind {
         Kind::Artifact(key) => check_artifact_tag(repo, key, id, None).map(|_| ()),
         Kind::ArtifactVersion(key, v) => check_artifact_tag(repo, key, id, Some(*v)).map(|_| ()),
+        Kind::Presence(agent) => check_presence(repo, agent, id),
         _ => {
             let commit = commit_of(repo, id)?;
             match kind {
@@ -155,9 +160,33 @@ fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), 
                 Kind::Card(agent) => check_card(repo, agent, &commit),
                 Kind::Leases => check_ledger(repo, &commit),
                 Kind::Cursor(_) | Kind::Tasks => Ok(()),
-                Kind::Artifact(_) | Kind::ArtifactVersion(..) => unreachable!("tags handled above"),
+                Kind::Artifact(_) | Kind::ArtifactVersion(..) | Kind::Presence(_) => {
+                    unreachable!("non-commits handled above")
+                }
             }
         }
+    }
+}
+
+fn check_presence(repo: &Repo, agent: &str, id: ObjectId) -> std::result::Result<(), String> {
+    let (kind, size) = header(repo, id)?;
+    if kind != gix::objs::Kind::Blob {
+        return Err(format!("{id} is {}, not a presence blob", kind_name(kind)));
+    }
+    if size > crate::presence::MAX_BYTES {
+        return Err(format!(
+            "presence is {size} bytes (at most {})",
+            crate::presence::MAX_BYTES
+        ));
+    }
+    let bytes = read_entry(repo, "presence", id, size)?;
+    match crate::presence::decode(&bytes) {
+        Some(p) if p.name == agent => Ok(()),
+        Some(p) => Err(format!(
+            "presence of '{}' stored as that of '{agent}'",
+            p.name
+        )),
+        None => Err("presence is not valid JSON".to_string()),
     }
 }
 

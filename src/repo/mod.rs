@@ -190,10 +190,13 @@ impl Repo {
                     Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
                     None => PreviousValue::MustNotExist,
                 };
+                // Presence is replaced on every refresh: a journal of it is noise.
+                let mut log = reflog("git-comm: update");
+                log.force_create_reflog = !u.name.contains("/presence/");
                 edit(
                     &u.name,
                     Change::Update {
-                        log: reflog("git-comm: update"),
+                        log,
                         expected: previous,
                         new: Target::Object(u.new),
                     },

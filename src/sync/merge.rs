@@ -98,6 +98,16 @@ pub fn card(
     })
 }
 
+/// Presence: the newer `last_seen` wins (blobs, no history to join).
+pub fn presence(repo: &Repo, local: ObjectId, remote: ObjectId) -> Result<Resolution> {
+    let seen = |id| crate::presence::at(repo, id).map_or(0, |p| p.last_seen);
+    Ok(if local != remote && seen(remote) > seen(local) {
+        Resolution::Set(remote)
+    } else {
+        Resolution::Keep
+    })
+}
+
 /// Read cursor: the descendant, or the newer one if they diverged.
 pub fn cursor(repo: &Repo, local: ObjectId, remote: ObjectId) -> Result<Resolution> {
     by_ancestry(repo, local, remote, || {
