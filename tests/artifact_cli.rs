@@ -189,8 +189,9 @@ fn wait_returns_on_first_and_on_newer_version_and_times_out() {
     let repo = setup();
     let spawn_wait = || {
         Command::new(BIN)
-            .args(["wait", "api/spec", "--timeout", "20"])
+            .args(["--as", "bob", "wait", "api/spec", "--timeout", "20"])
             .current_dir(repo.path())
+            .env_remove("GIT_COMM_AGENT")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap()
@@ -204,7 +205,7 @@ fn wait_returns_on_first_and_on_newer_version_and_times_out() {
     assert!(out.status.success());
     assert!(stdout(&out).starts_with("api/spec@v1 "), "{}", stdout(&out));
 
-    // Already published: returns only when v2 appears.
+    // bob has seen v1: the next wait returns only when v2 appears.
     let started = Instant::now();
     let waiter = spawn_wait();
     std::thread::sleep(Duration::from_millis(600));
@@ -215,12 +216,20 @@ fn wait_returns_on_first_and_on_newer_version_and_times_out() {
     assert!(stdout(&out).starts_with("api/spec@v2 "), "{}", stdout(&out));
     assert!(started.elapsed() >= Duration::from_millis(600));
 
-    let timed_out = repo.comm(&["wait", "api/spec", "--timeout", "1"]);
+    let timed_out = repo.comm_as("bob", &["wait", "api/spec", "--timeout", "1"]);
     assert_exit(
         &timed_out,
         1,
         "no version of api/spec newer than v2 within 1s",
     );
+    // carol never saw a version: v2 is news to her, at once; --after sets the baseline.
+    let carol = repo.ok_as("carol", &["wait", "api/spec", "--timeout", "5"]);
+    assert!(carol.starts_with("api/spec@v2 "), "{carol}");
+    let after = repo.comm_as(
+        "carol",
+        &["wait", "api/spec", "--after", "1", "--timeout", "5"],
+    );
+    assert!(stdout(&after).starts_with("api/spec@v2 "));
 }
 
 #[test]

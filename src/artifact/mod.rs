@@ -6,6 +6,7 @@
 //! `refs/comm-node/artifact-versions/DOMAIN/NAME/vN` so fetch and push carry all of history.
 
 pub mod diff;
+pub mod seen;
 pub mod spec;
 pub mod tag;
 
@@ -23,8 +24,6 @@ pub use tag::{Meta, Version};
 
 /// How long `publish` retries a contended artifact ref.
 const PUBLISH_DEADLINE: Duration = Duration::from_secs(60);
-/// How often `wait` re-reads the ref.
-const WAIT_POLL: Duration = Duration::from_millis(100);
 
 pub fn latest_ref(repo: &Repo, key: &str) -> String {
     repo.ns_ref(&format!("artifacts/{key}"))
@@ -319,30 +318,4 @@ pub fn content(repo: &Repo, version: &Version) -> Result<Vec<u8>> {
         .find_blob(version.blob)
         .context("cannot read artifact content")?;
     Ok(blob.data.clone())
-}
-
-/// Wait until `key` exists (when `after` is None) or has a version newer than `after`.
-/// Returns `None` on timeout.
-pub fn wait(
-    repo: &Repo,
-    key: &str,
-    after: Option<u64>,
-    timeout: Duration,
-) -> Result<Option<Version>> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = None;
-    loop {
-        let tip = effective_tip(repo, key)?;
-        if tip.is_some() && tip != seen {
-            let version = latest(repo, key)?.expect("ref exists");
-            if after.is_none_or(|a| version.meta.version > a) {
-                return Ok(Some(version));
-            }
-            seen = tip;
-        }
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
-        std::thread::sleep(WAIT_POLL);
-    }
 }

@@ -12,6 +12,7 @@ use super::Ctx;
 use crate::agent;
 use crate::artifact::{self, diff::Outcome, spec::parse_version, PublishOptions, Spec, Version};
 use crate::error::{Error, Result};
+use crate::sync;
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
@@ -51,11 +52,22 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// DOMAIN/NAME.
-    pub artifact: String,
+    /// DOMAIN/NAME: return when a version newer than the one you last saw (`get`/`wait`)
+    /// exists, or any version when you saw none.
+    #[arg(required_unless_present = "ack", conflicts_with = "ack")]
+    pub artifact: Option<String>,
+    /// Wait for a version newer than this one instead.
+    #[arg(long, value_name = "VERSION", requires = "artifact")]
+    pub after: Option<u64>,
+    /// Wait until every recipient of message ID has acknowledged it.
+    #[arg(long, value_name = "ID")]
+    pub ack: Option<String>,
     /// Give up after S seconds (exit 1).
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
+    /// Only watch local refs (by default the wait also syncs with comm.remote, else origin).
+    #[arg(long)]
+    pub local: bool,
 }
 
 pub fn publish(ctx: &Ctx, args: PublishArgs) -> Result<()> {
@@ -159,6 +171,9 @@ pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
     let spec = Spec::parse(&args.artifact)?;
     let version = artifact::resolve(&ctx.repo, &spec)?;
     let bytes = artifact::content(&ctx.repo, &version)?;
+    if let Ok(me) = ctx.me() {
+        artifact::seen::record(&ctx.repo, &me, &version.meta.key, version.meta.version);
+    }
     let Some(path) = args.output else {
         return output::bytes(&bytes);
     };
@@ -231,21 +246,51 @@ pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<()> {
 }
 
 pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
-    let spec = Spec::parse_unversioned(&args.artifact)?;
+    if let Some(id) = &args.ack {
+        return super::mail::wait_for_acks(ctx, id, args.timeout, args.local);
+    }
+    let spec = Spec::parse_unversioned(args.artifact.as_deref().unwrap_or_default())?;
     let key = spec.key();
-    let current = artifact::latest(&ctx.repo, &key)?.map(|v| v.meta.version);
-    let found = artifact::wait(&ctx.repo, &key, current, Duration::from_secs(args.timeout))?;
-    let Some(version) = found else {
-        let what = match current {
+    let me = ctx.me().ok();
+    let baseline = args.after.or_else(|| {
+        me.as_deref()
+            .and_then(|m| artifact::seen::last_seen(&ctx.repo, m, &key))
+    });
+    let remote = sync::wait::remote_for_wait(&ctx.repo, args.local);
+    let only = [
+        format!("artifacts/{key}"),
+        format!("artifact-versions/{key}"),
+    ];
+    let waited = sync::wait::until(
+        &ctx.repo,
+        remote.as_ref(),
+        &only,
+        Duration::from_secs(args.timeout),
+        || {
+            Ok(artifact::latest(&ctx.repo, &key)?
+                .filter(|v| baseline.is_none_or(|b| v.meta.version > b)))
+        },
+    )?;
+    let Some(version) = waited.found else {
+        let what = match baseline {
             Some(v) => format!("no version of {key} newer than v{v}"),
             None => format!("{key} was not published"),
         };
-        return Err(
-            Error::blocked(format!("{what} within {}s", args.timeout)).with_hint(
-                "run `git comm sync` to fetch others' artifacts, or wait longer with --timeout",
+        let hint = match (&remote, &waited.sync_error) {
+            (_, Some(e)) => {
+                format!("syncing failed ({e}); check the remote, or wait longer with --timeout")
+            }
+            (Some(r), None) => format!(
+                "nothing arrived from {} either; wait longer with --timeout",
+                r.name
             ),
-        );
+            (None, None) => "no remote to sync with: this waited on local refs only".to_string(),
+        };
+        return Err(Error::blocked(format!("{what} within {}s", args.timeout)).with_hint(hint));
     };
+    if let Some(m) = &me {
+        artifact::seen::record(&ctx.repo, m, &key, version.meta.version);
+    }
     if ctx.json() {
         output::json(&version_json(&version))
     } else {

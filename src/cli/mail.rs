@@ -11,6 +11,7 @@ use super::output::{self, outln};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::mail::{self, mailbox, Draft, Filter, Message, Priority, Reader, ACK_REQUESTED};
+use crate::sync;
 
 #[derive(Debug, Args)]
 pub struct BodyArgs {
@@ -106,9 +107,13 @@ pub struct InboxArgs {
     /// Only mail of the thread of this message (does not move the cursor).
     #[arg(long, value_name = "ID")]
     pub thread: Option<String>,
-    /// Block up to SECONDS until mail arrives (polls the ref; no daemon).
+    /// Block up to SECONDS until mail arrives (exit 1 if none): polls the local ref and syncs
+    /// mail with comm.remote (else origin) at backed-off intervals; no daemon.
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
+    /// With --wait: only watch local refs, never sync.
+    #[arg(long, requires = "wait")]
+    pub local: bool,
     /// Fit the output into about TOKENS tokens (4 chars ~ 1 token), most important first.
     #[arg(long, value_name = "TOKENS")]
     pub budget: Option<usize>,
@@ -318,6 +323,41 @@ pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
     }
 }
 
+/// `wait --ack ID`: until every recipient of the message has acknowledged it.
+pub fn wait_for_acks(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Result<()> {
+    let message = mailbox::find(&ctx.repo, id)?;
+    let remote = sync::wait::remote_for_wait(&ctx.repo, local);
+    let mut pending = Vec::new();
+    let waited = sync::wait::until(
+        &ctx.repo,
+        remote.as_ref(),
+        &["mail".to_string()],
+        Duration::from_secs(timeout_secs),
+        || {
+            let all = mailbox::all(&ctx.repo)?;
+            let (acked, still) = mail::ack_state(&ctx.repo, &ctx.config, &all, &message)?;
+            pending = still;
+            Ok(pending.is_empty().then_some(acked))
+        },
+    )?;
+    let Some(acked) = waited.found else {
+        return Err(Error::blocked(format!(
+            "{} not acked within {timeout_secs}s by: {}",
+            short(&message.id),
+            pending.join(", ")
+        ))
+        .with_hint(format!(
+            "remind them: git comm send {} -s \"please ack {}\"",
+            pending.join(" "),
+            short(&message.id)
+        )));
+    };
+    match ctx.format {
+        Format::Json => output::json(&json!({"id": message.id.to_string(), "acked_by": acked})),
+        _ => outln!("{} acked by {}", short(&message.id), acked.join(", ")),
+    }
+}
+
 pub fn thread(ctx: &Ctx, args: IdArg) -> Result<()> {
     let messages = mail::thread(&ctx.repo, &args.id)?;
     print_messages(ctx, &messages)
@@ -363,7 +403,21 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     };
     let view = match args.wait {
         Some(secs) if !args.all => {
-            mail::wait_for_mail(&ctx.repo, &reader, &filter, Duration::from_secs(secs))?
+            let remote = sync::wait::remote_for_wait(&ctx.repo, args.local);
+            let waited = sync::wait::until(
+                &ctx.repo,
+                remote.as_ref(),
+                &["mail".to_string()],
+                Duration::from_secs(secs),
+                || {
+                    let view = mail::inbox(&ctx.repo, &reader, &filter, false)?;
+                    Ok((!view.messages.is_empty()).then_some(view))
+                },
+            )?;
+            match waited.found {
+                Some(view) => view,
+                None => mail::inbox(&ctx.repo, &reader, &filter, false)?,
+            }
         }
         _ => mail::inbox(&ctx.repo, &reader, &filter, args.all)?,
     };

@@ -3,8 +3,6 @@
 pub mod mailbox;
 pub mod message;
 
-use std::time::{Duration, Instant};
-
 use crate::agent::{self, EVERYONE};
 use crate::config::{ByteSize, Config, CONFIG_PATH};
 use crate::error::{Error, Result};
@@ -202,25 +200,6 @@ pub fn inbox(repo: &Repo, reader: &Reader, filter: &Filter, all: bool) -> Result
         tip,
         cursor,
     })
-}
-
-/// Poll until unread mail arrives or `timeout` passes (no daemon: the ref is re-read).
-pub fn wait_for_mail(
-    repo: &Repo,
-    reader: &Reader,
-    filter: &Filter,
-    timeout: Duration,
-) -> Result<InboxView> {
-    let deadline = Instant::now() + timeout;
-    let mut view = inbox(repo, reader, filter, false)?;
-    while view.messages.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        let tip = repo.read_ref(&mailbox::mail_ref(repo))?;
-        if tip != view.tip {
-            view = inbox(repo, reader, filter, false)?;
-        }
-    }
-    Ok(view)
 }
 
 /// All messages of the thread that `id` belongs to, oldest first.

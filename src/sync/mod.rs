@@ -14,6 +14,7 @@ pub mod merge;
 pub mod moved;
 pub mod pending;
 pub mod state;
+pub mod wait;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
