@@ -246,6 +246,26 @@ pub fn domain_of(config: &Config, card: Option<&Card>, name: &str) -> Option<Str
         .or_else(|| card.and_then(|c| c.domain.clone()))
 }
 
+/// Cards plus agents that exist only in the config, each with its effective domain.
+pub fn roster(repo: &Repo, config: &Config) -> Result<Vec<Card>> {
+    let mut cards = list_cards(repo)?;
+    for card in &mut cards {
+        card.domain = domain_of(config, Some(card), &card.name);
+    }
+    for (name, binding) in &config.agents {
+        if !cards.iter().any(|c| &c.name == name) {
+            cards.push(Card {
+                name: name.clone(),
+                domain: binding.domain.clone(),
+                role: binding.role.clone(),
+                ..Card::default()
+            });
+        }
+    }
+    cards.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cards)
+}
+
 /// Names of all agents known from cards or from the config.
 pub fn known_agents(repo: &Repo, config: &Config) -> Result<Vec<String>> {
     let mut names: Vec<String> = list_cards(repo)?.into_iter().map(|c| c.name).collect();

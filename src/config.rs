@@ -30,6 +30,9 @@ pub struct Config {
     /// count as existing when imports are resolved. Gitignore-style globs.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// `presence: {stale: 10m}`: agents unseen for longer are flagged as stale.
+    #[serde(default)]
+    pub presence: PresenceSettings,
     /// Files any agent may commit whatever its domain (CHANGELOG, lockfiles, root configs).
     /// Leases on them still apply. Gitignore-style globs.
     #[serde(default)]
@@ -156,6 +159,17 @@ impl<'de> Deserialize<'de> for ByteSize {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PresenceSettings {
+    /// How long an agent may go unseen before it is flagged (default 10m).
+    #[serde(default)]
+    pub stale: Option<String>,
+}
+
+/// Default `presence.stale`: 10 minutes.
+pub const DEFAULT_STALE_SECS: i64 = 600;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgentBinding {
     pub domain: Option<String>,
     #[serde(default)]
@@ -270,6 +284,13 @@ impl Config {
                 }
             }
         }
+        if let Some(text) = &self.presence.stale {
+            if let Err(e) = crate::clock::parse_duration(text, 30 * 86_400) {
+                return Err(
+                    self.error_at("stale", format!("presence.stale: {} (e.g. 10m)", e.message))
+                );
+            }
+        }
         if let Some(text) = &self.clock_skew {
             if let Err(e) = crate::clock::parse_duration(text, MAX_SKEW_SECS) {
                 return Err(self.error_at(
@@ -279,6 +300,15 @@ impl Config {
             }
         }
         self.check_overlapping_scopes()
+    }
+
+    /// Seconds an agent may go unseen before it is flagged as stale.
+    pub fn stale_secs(&self) -> i64 {
+        self.presence
+            .stale
+            .as_deref()
+            .and_then(|t| crate::clock::parse_duration(t, 30 * 86_400).ok())
+            .unwrap_or(DEFAULT_STALE_SECS)
     }
 
     /// The tolerated clock skew in seconds (validated when the config was loaded).

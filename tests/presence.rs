@@ -66,3 +66,58 @@ fn reads_refresh_presence_without_commits_and_sync_carries_it() {
     ok(&b, &["sync"]);
     assert!(last_seen(&b, "alice") >= jiff::Timestamp::now().as_second() + 3500);
 }
+
+#[test]
+fn agents_declare_state_and_stale_agents_are_flagged_with_their_leases() {
+    let t = common::TestRepo::new();
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\npresence: { stale: 1m }\n",
+    );
+    t.ok_as("alice", &["join"]);
+    t.ok_as("bob", &["join"]);
+    let out = t.ok_as(
+        "alice",
+        &[
+            "state",
+            "busy",
+            "--task",
+            "T-1",
+            "--note",
+            "wiring the form",
+        ],
+    );
+    assert_eq!(out.trim(), "alice is busy on T-1: wiring the form");
+    let lease: Value =
+        serde_json::from_str(&t.ok_as("alice", &["--json", "lease", "src/**"])).unwrap();
+    let id = lease["lease"]["id"].as_str().unwrap().to_string();
+    let who: Value = serde_json::from_str(&t.ok_as("bob", &["who", "--json"])).unwrap();
+    let alice = who
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "alice")
+        .unwrap();
+    assert_eq!(alice["state"], "busy");
+    assert_eq!(alice["task"], "T-1");
+    assert_eq!(alice["stale"], false);
+    // Two minutes later (bob's view), alice has not been seen for longer than 1m.
+    let later = comm_at(t.path(), 120, &["--as", "bob", "who", "--json"]);
+    let who: Value = serde_json::from_slice(&later.stdout).unwrap();
+    let alice = who
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "alice")
+        .unwrap();
+    assert_eq!(alice["stale"], true, "{who}");
+    assert_eq!(alice["leases_at_risk"], serde_json::json!([id]));
+    let human = comm_at(t.path(), 120, &["--as", "bob", "who"]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains(&format!("STALE (leases at risk: {id})")),
+        "{}",
+        String::from_utf8_lossy(&human.stdout)
+    );
+    let bad = t.comm_as("alice", &["state", "sleeping"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -106,60 +106,78 @@ fn domain_suffix(domain: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Cards plus agents that exist only in the config, with their effective domain.
-fn roster(ctx: &Ctx) -> Result<Vec<Card>> {
-    let mut cards = agent::list_cards(&ctx.repo)?;
-    for card in &mut cards {
-        card.domain = agent::domain_of(&ctx.config, Some(card), &card.name);
-    }
-    for (name, binding) in &ctx.config.agents {
-        if !cards.iter().any(|c| &c.name == name) {
-            cards.push(Card {
-                name: name.clone(),
-                domain: binding.domain.clone(),
-                role: binding.role.clone(),
-                ..Card::default()
-            });
-        }
-    }
-    cards.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(cards)
-}
-
 pub fn who(ctx: &Ctx) -> Result<()> {
-    let cards = roster(ctx)?;
+    let standings = crate::presence::standings(&ctx.repo, &ctx.config)?;
     if ctx.json() {
-        let rows: Vec<_> = cards.iter().map(card_json).collect();
+        let rows: Vec<_> = standings.iter().map(standing_json).collect();
         return output::json(&rows);
     }
-    if cards.is_empty() {
+    if standings.is_empty() {
         outln!("no agents yet: git comm join NAME")?;
     }
     let now = agent::now_secs();
-    for card in &cards {
-        let seen = if card.last_seen > 0 {
-            ago(card.last_seen, now)
-        } else {
-            "never".to_string()
-        };
-        let mut line = format!(
-            "{} domain={} seen={}",
-            card.name,
-            card.domain.as_deref().unwrap_or("-"),
-            seen
-        );
-        for (key, value) in [
-            ("role", &card.role),
-            ("program", &card.program),
-            ("model", &card.model),
-        ] {
-            if let Some(v) = value {
-                line.push_str(&format!(" {key}={v}"));
-            }
-        }
-        outln!("{line}")?;
+    for s in &standings {
+        outln!("{}", standing_line(s, now))?;
     }
     Ok(())
+}
+
+/// `alice domain=api seen=2m ago state=busy task=T-1 note="..." role=backend`, with
+/// `STALE (leases at risk: ...)` for an agent unseen past `presence.stale`.
+pub fn standing_line(s: &crate::presence::Standing, now: i64) -> String {
+    let card = &s.card;
+    let seen = if card.last_seen > 0 {
+        ago(card.last_seen, now)
+    } else {
+        "never".to_string()
+    };
+    let mut line = format!(
+        "{} domain={} seen={}",
+        card.name,
+        card.domain.as_deref().unwrap_or("-"),
+        seen
+    );
+    if let Some(p) = &s.presence {
+        if let Some(state) = &p.state {
+            line.push_str(&format!(" state={state}"));
+        }
+        if let Some(task) = &p.task {
+            line.push_str(&format!(" task={task}"));
+        }
+        if let Some(note) = &p.note {
+            line.push_str(&format!(" note={note:?}"));
+        }
+    }
+    for (key, value) in [
+        ("role", &card.role),
+        ("program", &card.program),
+        ("model", &card.model),
+    ] {
+        if let Some(v) = value {
+            line.push_str(&format!(" {key}={v}"));
+        }
+    }
+    if s.stale {
+        line.push_str(" STALE");
+        if !s.leases_at_risk.is_empty() {
+            line.push_str(&format!(
+                " (leases at risk: {})",
+                s.leases_at_risk.join(" ")
+            ));
+        }
+    }
+    line
+}
+
+fn standing_json(s: &crate::presence::Standing) -> serde_json::Value {
+    let mut value = card_json(&s.card);
+    let p = s.presence.clone().unwrap_or_default();
+    value["state"] = json!(p.state);
+    value["task"] = json!(p.task);
+    value["note"] = json!(p.note);
+    value["stale"] = json!(s.stale);
+    value["leases_at_risk"] = json!(s.leases_at_risk);
+    value
 }
 
 fn card_json(card: &Card) -> serde_json::Value {
@@ -172,6 +190,37 @@ fn card_json(card: &Card) -> serde_json::Value {
         "joined": (card.joined > 0).then(|| iso_time(card.joined)),
         "last_seen": (card.last_seen > 0).then(|| iso_time(card.last_seen)),
     })
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// busy, idle, blocked or done.
+    #[arg(value_parser = ["busy", "idle", "blocked", "done"])]
+    pub state: String,
+    /// The task you are on.
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// One line for the others (what you are doing, what blocks you).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+pub fn state(ctx: &Ctx, args: StateArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let known = agent::known_agents(&ctx.repo, &ctx.config)?;
+    agent::require_known(&known, &me)?;
+    let p = crate::presence::set_state(&ctx.repo, &me, &args.state, args.task, args.note)?;
+    if ctx.json() {
+        return output::json(&p);
+    }
+    let mut line = format!("{me} is {}", args.state);
+    if let Some(task) = &p.task {
+        line.push_str(&format!(" on {task}"));
+    }
+    if let Some(note) = &p.note {
+        line.push_str(&format!(": {note}"));
+    }
+    outln!("{line}")
 }
 
 pub fn whoami(ctx: &Ctx) -> Result<()> {

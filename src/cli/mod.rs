@@ -53,6 +53,8 @@ pub enum Command {
     Who,
     /// Show who you are acting as.
     Whoami,
+    /// Say what you are doing: busy|idle|blocked|done [--task ID] [--note TEXT].
+    State(agent::StateArgs),
     /// Send a message to agents, @domain, or all.
     Send(mail::SendArgs),
     /// Reply to a message (in its thread).
@@ -189,6 +191,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Join(args) => agent::join(ctx, args),
         Command::Who => agent::who(ctx),
         Command::Whoami => agent::whoami(ctx),
+        Command::State(args) => agent::state(ctx, args),
         Command::Send(args) => mail::send(ctx, args),
         Command::Reply(args) => mail::reply(ctx, args),
         Command::Show(args) => mail::show(ctx, args),

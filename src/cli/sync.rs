@@ -241,7 +241,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let mut artifacts = artifact::list(repo)?;
     artifacts.sort_by_key(|v| std::cmp::Reverse(v.time));
     artifacts.truncate(5);
-    let cards = agent::list_cards(repo)?;
+    let standings = crate::presence::standings(repo, &ctx.config)?;
     let remote = sync::resolve_remote(repo, None).ok();
     let last = remote
         .as_ref()
@@ -262,8 +262,10 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             "my_leases": mine.iter().map(lease_json).collect::<Vec<_>>(),
             "leases_touching_my_domain": touching.iter().map(lease_json).collect::<Vec<_>>(),
             "recent_artifacts": artifacts.iter().map(version_json).collect::<Vec<_>>(),
-            "agents": cards.iter().map(|c| json!({"name": c.name, "domain": c.domain,
-                "last_seen": iso_time(c.last_seen)})).collect::<Vec<_>>(),
+            "agents": standings.iter().map(|s| json!({"name": s.card.name, "domain": s.card.domain,
+                "last_seen": (s.card.last_seen > 0).then(|| iso_time(s.card.last_seen)),
+                "state": s.presence.as_ref().and_then(|p| p.state.clone()),
+                "stale": s.stale, "leases_at_risk": s.leases_at_risk})).collect::<Vec<_>>(),
             "remote": remote.as_ref().map(|r| r.name.clone()),
             "last_sync": last.as_ref().map(|l| iso_time(l.time)),
             "divergence": diverged.iter().map(|(r, s)| json!({"ref": r, "state": s})).collect::<Vec<_>>(),
@@ -289,9 +291,9 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                 .map(|v| format!("artifact {}", super::artifact::summary_line(v, now))),
         );
         lines.extend(
-            cards
+            standings
                 .iter()
-                .map(|c| format!("agent {} seen {}", c.name, ago(c.last_seen, now))),
+                .map(|s| format!("agent {}", super::agent::standing_line(s, now))),
         );
         if let Some(r) = &remote {
             let when = last
@@ -340,18 +342,14 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             outln!("  {}", super::artifact::summary_line(v, now))?;
         }
     }
-    let agents: Vec<String> = cards
-        .iter()
-        .map(|c| format!("{} {}", c.name, ago(c.last_seen, now)))
-        .collect();
-    outln!(
-        "agents: {}",
-        if agents.is_empty() {
-            "none".into()
-        } else {
-            agents.join(", ")
+    if standings.is_empty() {
+        outln!("agents: none")?;
+    } else {
+        outln!("agents:")?;
+        for s in &standings {
+            outln!("  {}", super::agent::standing_line(s, now))?;
         }
-    )?;
+    }
     match &remote {
         None => outln!("remote: none (git remote add origin URL, then git comm sync)")?,
         Some(r) => {

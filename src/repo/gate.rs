@@ -181,11 +181,7 @@ fn check_presence(repo: &Repo, agent: &str, id: ObjectId) -> std::result::Result
     }
     let bytes = read_entry(repo, "presence", id, size)?;
     match crate::presence::decode(&bytes) {
-        Some(p) if p.name == agent => Ok(()),
-        Some(p) => Err(format!(
-            "presence of '{}' stored as that of '{agent}'",
-            p.name
-        )),
+        Some(p) => p.problem(agent).map_or(Ok(()), Err),
         None => Err("presence is not valid JSON".to_string()),
     }
 }
