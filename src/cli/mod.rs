@@ -10,6 +10,7 @@ pub mod lease;
 pub mod mail;
 pub mod manual;
 pub mod output;
+pub mod oversight;
 pub mod sync;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,10 @@ pub enum Command {
     Whoami,
     /// Say what you are doing: busy|idle|blocked|done [--task ID] [--note TEXT].
     State(agent::StateArgs),
+    /// Emergency stop: agents' commits are refused until `resume` (optionally one domain).
+    Halt(oversight::HaltArgs),
+    /// Lift a halt.
+    Resume,
     /// Send a message to agents, @domain, or all.
     Send(mail::SendArgs),
     /// Reply to a message (in its thread).
@@ -167,6 +172,11 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let ctx = Ctx::open(&cli)?;
     let acts_as_agent = !matches!(cli.command, Command::Hook(_));
+    if acts_as_agent && !matches!(cli.command, Command::Halt(_) | Command::Resume) {
+        if let Some(line) = oversight::halt_line(&ctx) {
+            output::notice(&line);
+        }
+    }
     let result = dispatch(&ctx, cli.command);
     if result.is_ok() && acts_as_agent {
         refresh_presence(&ctx);
@@ -192,6 +202,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Who => agent::who(ctx),
         Command::Whoami => agent::whoami(ctx),
         Command::State(args) => agent::state(ctx, args),
+        Command::Halt(args) => oversight::halt(ctx, args),
+        Command::Resume => oversight::resume(ctx),
         Command::Send(args) => mail::send(ctx, args),
         Command::Reply(args) => mail::reply(ctx, args),
         Command::Show(args) => mail::show(ctx, args),

@@ -55,10 +55,39 @@ pub struct CheckInput<'a> {
 /// All checks, in order. New checks (e.g. the boundary import check) are appended here.
 pub fn collect_blocks(input: &CheckInput) -> Result<Vec<Block>> {
     let mut blocks = Vec::new();
+    blocks.extend(halt_blocks(input)?);
     blocks.extend(lease_blocks(input));
     blocks.extend(domain_blocks(input)?);
     blocks.extend(boundary_blocks(input)?);
     Ok(blocks)
+}
+
+/// While a halt is in force, an agent's commit is refused (only agents of the halted
+/// domain when the halt names one). A committer without an agent identity is a person: not
+/// stopped, so they can fix things and resume.
+pub fn halt_blocks(input: &CheckInput) -> Result<Vec<Block>> {
+    let Some(name) = input.agent else {
+        return Ok(Vec::new());
+    };
+    let Some(halt) = crate::halt::in_force(input.repo)? else {
+        return Ok(Vec::new());
+    };
+    let card = agent::read_card(input.repo, name)?;
+    let domain = agent::domain_of(input.config, card.as_ref(), name);
+    if !halt.stops(domain.as_deref()) {
+        return Ok(Vec::new());
+    }
+    let message = format!(
+        "halted by {} since {}: {}; wait for `git comm resume`",
+        halt.by,
+        crate::display::local_time(halt.since),
+        halt.reason
+    );
+    Ok(input
+        .changes
+        .iter()
+        .map(|c| Block::new(&c.path, "halt", message.clone()))
+        .collect())
 }
 
 /// Paths under another agent's live exclusive lease. Own leases never block.

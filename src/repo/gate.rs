@@ -16,6 +16,7 @@
 //!   (valid holder, canonical resources, expiry at most the TTL cap after its own creation
 //!   and not past that cap from now plus the clock-skew tolerance).
 //! - `tasks`: a commit.
+//! - `halt`: a commit whose tree is exactly a valid `halt.json`.
 //! - `presence/<agent>`: a blob of at most 4 KiB, that agent's presence JSON.
 //! - `artifacts/<domain>/<name>` and `artifact-versions/<domain>/<name>/vN`: an annotated
 //!   tag on a blob whose metadata decodes, names this artifact, and matches the blob size.
@@ -51,6 +52,7 @@ pub enum Kind {
     Artifact(String),
     ArtifactVersion(String, u64),
     Presence(String),
+    Halt,
 }
 
 /// Classify `suffix` (the ref name below the namespace); every name segment must be a
@@ -66,6 +68,7 @@ pub fn kind_of(suffix: &str) -> std::result::Result<Kind, String> {
         ["mail"] => Ok(Kind::Mail),
         ["leases"] => Ok(Kind::Leases),
         ["tasks"] => Ok(Kind::Tasks),
+        ["halt"] => Ok(Kind::Halt),
         ["cursors", agent] => Ok(Kind::Cursor(named(agent)?)),
         ["agents", agent] => Ok(Kind::Card(named(agent)?)),
         ["presence", agent] => Ok(Kind::Presence(named(agent)?)),
@@ -160,6 +163,7 @@ fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), 
                 Kind::Card(agent) => check_card(repo, agent, &commit),
                 Kind::Leases => check_ledger(repo, &commit),
                 Kind::Cursor(_) | Kind::Tasks => Ok(()),
+                Kind::Halt => check_halt(repo, &commit),
                 Kind::Artifact(_) | Kind::ArtifactVersion(..) | Kind::Presence(_) => {
                     unreachable!("non-commits handled above")
                 }
@@ -332,6 +336,21 @@ fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(
         serde_json::from_slice(&bytes).map_err(|e| format!("{CARD_FILE} is not a card: {e}"))?;
     card.problem(agent)
         .map_or(Ok(()), |why| Err(format!("{CARD_FILE}: {why}")))
+}
+
+fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
+    let files = flat_blobs(repo, c.tree)?;
+    let [(name, id, size)] = files.as_slice() else {
+        return Err(format!(
+            "a halt holds exactly halt.json, found {} files",
+            files.len()
+        ));
+    };
+    if name != "halt.json" {
+        return Err(format!("a halt holds halt.json, found '{name}'"));
+    }
+    let bytes = read_entry(repo, name, *id, *size)?;
+    crate::halt::check_file(&bytes)
 }
 
 fn check_ledger(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {

@@ -98,6 +98,36 @@ pub fn card(
     })
 }
 
+/// Halt: fast-forward, or a merge commit whose tree is the side set last (`since`), so a
+/// halt and a resume made on two clones settle on the later one and both stay in the log.
+pub fn halt(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Resolution> {
+    by_ancestry(repo, local, remote, || {
+        let since = |c| crate::halt::at(repo, c).map(|h| h.since);
+        let newer = if since(local)? > since(remote)? {
+            local
+        } else {
+            remote
+        };
+        let tree = repo
+            .gix()
+            .find_commit(newer)
+            .map_err(|e| Error::git(format!("cannot read halt: {e}")))?
+            .tree_id()
+            .map_err(|e| Error::git(format!("cannot read halt: {e}")))?
+            .detach();
+        let message = format!("sync: merge halt from {label}\n");
+        let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
+        notes.merged.push("halt".to_string());
+        Ok(Resolution::Set(id))
+    })
+}
+
 /// Presence: the newer `last_seen` wins (blobs, no history to join).
 pub fn presence(repo: &Repo, local: ObjectId, remote: ObjectId) -> Result<Resolution> {
     let seen = |id| crate::presence::at(repo, id).map_or(0, |p| p.last_seen);
