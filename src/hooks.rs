@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod checks;
+pub mod range;
 mod receipt;
 
 use std::io::BufRead;

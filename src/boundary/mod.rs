@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::repo::{ObjectId, Repo};
 use cache::ImportCache;
 use imports::{Import, Lang};
 pub use report::{Finding, Report, Skipped, Stats, Unresolved};
@@ -32,6 +32,8 @@ pub struct CheckOptions {
     pub all_staged: bool,
     /// Repo-relative paths (files or directories) to limit the checked files to; empty = all.
     pub paths: Vec<String>,
+    /// Check the files of this tree (a commit's) instead of the worktree or the index.
+    pub tree: Option<ObjectId>,
 }
 
 /// The staged check for the pre-commit hook: files whose staged blob differs from HEAD (all
@@ -60,15 +62,29 @@ pub fn staged_config(repo: &Repo, fallback: &Config) -> Result<Config> {
     }
 }
 
+/// The config a commit carries (its tree's `.comm-node/config.yaml`), else `fallback`.
+pub fn config_at(repo: &Repo, tree: ObjectId, fallback: &Config) -> Result<Config> {
+    let snapshot = Snapshot::tree(repo, tree)?;
+    match snapshot.read(repo.gix(), crate::config::CONFIG_PATH) {
+        Some(bytes) => {
+            let root = repo.workdir().unwrap_or_else(|| std::path::Path::new("."));
+            Config::parse(&bytes, &root.join(crate::config::CONFIG_PATH))
+        }
+        None => Ok(fallback.clone()),
+    }
+}
+
 /// Check imports against the config's boundary rules.
 pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Report> {
     let rules = Rules::compile(config)?;
-    let snapshot = if options.staged {
+    let snapshot = if let Some(tree) = options.tree {
+        Snapshot::tree(repo, tree)?
+    } else if options.staged {
         Snapshot::index(repo)?
     } else {
         Snapshot::worktree(repo)?
     };
-    let changed = if options.staged && !options.all_staged {
+    let changed = if options.tree.is_none() && options.staged && !options.all_staged {
         snapshot::staged_changes(repo, &snapshot)?
     } else {
         None

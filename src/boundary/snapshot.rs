@@ -47,6 +47,26 @@ impl Snapshot {
         Ok(Snapshot::new(Origin::Index, files))
     }
 
+    /// The files of a commit's tree (read from the object database, like the index).
+    pub fn tree(repo: &Repo, tree: ObjectId) -> Result<Snapshot> {
+        let state = repo
+            .gix()
+            .index_from_tree(&tree)
+            .context("cannot read the commit's tree")?;
+        let mut files = BTreeMap::new();
+        for entry in state.entries() {
+            let regular = entry.mode == gix::index::entry::Mode::FILE
+                || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
+            if regular {
+                files.insert(
+                    entry.path(&state).to_str_lossy().into_owned(),
+                    Some(entry.id),
+                );
+            }
+        }
+        Ok(Snapshot::new(Origin::Index, files))
+    }
+
     /// The worktree: tracked files that exist plus untracked files .gitignore does not hide.
     pub fn worktree(repo: &Repo) -> Result<Snapshot> {
         let root = repo.workdir().map(PathBuf::from).ok_or_else(|| {

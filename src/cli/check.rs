@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::format::Format;
+use super::format::{short, Format};
 use super::output;
 use super::Ctx;
 use crate::boundary::{self, graph::Graph, CheckOptions};
@@ -25,6 +25,10 @@ pub struct CheckArgs {
     /// Also fail on imports that cannot be resolved statically.
     #[arg(long)]
     pub strict: bool,
+    /// Vet the commits of BASE..BRANCH as the hooks would have: imports of changed files,
+    /// each commit's agent's domain scope, other agents' leases.
+    #[arg(long, value_name = "BASE..BRANCH", conflicts_with_all = ["staged", "paths", "strict"])]
+    pub range: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,6 +46,9 @@ pub struct GraphArgs {
 }
 
 pub fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
+    if let Some(range) = &args.range {
+        return check_range(ctx, range);
+    }
     let config = if args.staged {
         staged_config(ctx)?
     } else {
@@ -51,6 +58,7 @@ pub fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         staged: args.staged,
         all_staged: args.all,
         paths: repo_paths(ctx, &args.paths)?,
+        tree: None,
     };
     let report = boundary::check(&ctx.repo, &config, &options)?;
     output::notice(&report.skipped_notices());
@@ -69,6 +77,62 @@ pub fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
     };
     Err(Error::blocked(what)
         .with_hint("fix the imports listed above, or change the rules in .comm-node/config.yaml"))
+}
+
+fn check_range(ctx: &Ctx, range: &str) -> Result<()> {
+    let report = crate::hooks::range::check_range(&ctx.repo, &ctx.config, range)?;
+    match ctx.format {
+        Format::Json => output::json(&report)?,
+        Format::Compact => {
+            let lines: String = report
+                .findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} [{}] {}: {}\n",
+                        short(&f.commit),
+                        f.file,
+                        f.rule,
+                        f.author,
+                        f.message
+                    )
+                })
+                .collect();
+            output::text(&lines)?
+        }
+        Format::Human => {
+            let mut text = String::new();
+            let mut last = None;
+            for f in &report.findings {
+                if last != Some(f.commit) {
+                    text.push_str(&format!(
+                        "{} {} ({})\n",
+                        short(&f.commit),
+                        f.subject,
+                        f.author
+                    ));
+                    last = Some(f.commit);
+                }
+                text.push_str(&format!("  {} [{}] {}\n", f.file, f.rule, f.message));
+            }
+            let n = report.findings.len();
+            text.push_str(&format!(
+                "{n} finding{} in {} commit{} of {range}\n",
+                if n == 1 { "" } else { "s" },
+                report.commits,
+                if report.commits == 1 { "" } else { "s" }
+            ));
+            output::text(&text)?
+        }
+    }
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    Err(
+        Error::blocked(format!("{} finding(s) in {range}", report.findings.len())).with_hint(
+            "fix them on the branch (new commits, or rewrite the offending ones) before merging",
+        ),
+    )
 }
 
 pub fn graph(ctx: &Ctx, args: GraphArgs) -> Result<()> {

@@ -233,6 +233,7 @@ pub fn boundary_blocks(input: &CheckInput) -> Result<Vec<Block>> {
         staged: true,
         all_staged: true,
         paths: if config_changed { Vec::new() } else { paths },
+        tree: None,
     };
     let report = crate::boundary::check(input.repo, &config, &options)?;
     Ok(report

@@ -205,6 +205,68 @@ pub fn all_leases(repo: &Repo) -> Result<Vec<Lease>> {
     }
 }
 
+/// Every ledger commit (all parents, merges included) with its commit time, oldest first:
+/// the ledger's timeline, for judging past commits against the leases of their time.
+pub fn timeline(repo: &Repo) -> Result<Vec<(i64, ObjectId)>> {
+    let Some(tip) = repo.read_ref(&ledger_ref(repo))? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let walk = repo
+        .gix()
+        .rev_walk([tip])
+        .all()
+        .map_err(|e| Error::git(format!("cannot walk the ledger: {e}")))?;
+    for info in walk {
+        let id = info
+            .map_err(|e| Error::git(format!("cannot walk the ledger: {e}")))?
+            .id;
+        let commit = repo
+            .gix()
+            .find_commit(id)
+            .map_err(|e| Error::git(format!("cannot read the ledger: {e}")))?;
+        out.push((commit.time().map(|t| t.seconds).unwrap_or(i64::MIN), id));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The leases around unix time `time` on a ledger `timeline`, for judging a past commit
+/// (commit times have one-second resolution, so the second before and after count as "then"):
+/// `(held_throughout, seen)`: the leases stored all through that window (what surely bound
+/// others), and every lease stored at any point of it (what the committer may have held).
+pub fn leases_around(
+    repo: &Repo,
+    timeline: &[(i64, ObjectId)],
+    time: i64,
+) -> Result<(Vec<Lease>, Vec<Lease>)> {
+    let mut states = Vec::new();
+    if let Some((_, id)) = timeline.iter().rev().find(|(t, _)| *t < time - 1) {
+        states.push(leases_at(repo, *id)?);
+    }
+    for (_, id) in timeline
+        .iter()
+        .filter(|(t, _)| (time - 1..=time + 1).contains(t))
+    {
+        states.push(leases_at(repo, *id)?);
+    }
+    let Some((first, rest)) = states.split_first() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let throughout: Vec<Lease> = first
+        .iter()
+        .filter(|l| rest.iter().all(|s| s.iter().any(|o| o.id == l.id)))
+        .cloned()
+        .collect();
+    let mut seen: Vec<Lease> = Vec::new();
+    for l in states.iter().flatten() {
+        if !seen.iter().any(|a| a.id == l.id) {
+            seen.push(l.clone());
+        }
+    }
+    Ok((throughout, seen))
+}
+
 /// Leases that still block others now: before their expiry plus the clock-skew tolerance.
 pub fn live_leases(repo: &Repo) -> Result<Vec<Lease>> {
     let now = now_secs();
