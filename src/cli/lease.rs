@@ -104,59 +104,25 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
     } else {
         None
     };
-    let mut id = lease::new_id(&me, &request.resources);
-    // With --sync, a locked marker stands for the grant until the remote confirms it.
-    let mut marker = match confirm_remote {
-        Some(_) => Some(sync::lease::prepare(&ctx.repo, &me, &id)?),
-        None => {
-            sync::pending::sweep(&ctx.repo)?;
-            None
-        }
-    };
-    let mut blocking: Vec<Lease> = Vec::new();
-    let result = ledger::write(&ctx.repo, &me, |snap| {
-        while snap.live.iter().any(|l| l.id == id) {
-            id = lease::new_id(&me, &request.resources);
-            if let Some(marker) = marker.as_mut() {
-                marker.rename(&id, &me)?;
-            }
-        }
-        if let Some((held, resource)) = lease::already_held(&snap.live, &request, &me, snap.now) {
-            return Err(
-                Error::usage(format!("{me} already holds {resource} (lease {})", held.id))
-                    .with_hint(format!(
-                        "extend it with `git comm renew {}`; nothing was granted",
-                        held.id
-                    )),
-            );
-        }
-        match lease::grant(&snap.live, &request, &me, snap.now, snap.skew, id.clone()) {
-            Ok(granted) => Ok(vec![Event::Grant(granted)]),
-            Err(found) => {
-                blocking = found;
-                Err(conflict_error(&blocking, &wanted))
-            }
-        }
-    });
-    let events = match result {
-        Ok(events) => events,
-        Err(err) => {
-            if let Some(marker) = marker {
-                marker.finish()?; // nothing was granted
-            }
-            if ctx.json() && !blocking.is_empty() {
+    let granted = match sync::lease::acquire(
+        &ctx.repo,
+        &me,
+        &request,
+        confirm_remote.as_ref(),
+        |blocking| conflict_error(blocking, &wanted),
+    ) {
+        Ok(granted) => granted,
+        Err(refused) => {
+            if ctx.json() && !refused.blocking.is_empty() {
                 let now = agent::now_secs();
-                let list: Vec<Value> = blocking.iter().map(|l| lease_json(l, now)).collect();
+                let list: Vec<Value> = refused.blocking.iter().map(|l| lease_json(l, now)).collect();
                 // The refusal below is the error that matters; a failed write adds nothing.
                 let _ = output::json(&json!({"granted": false, "conflicts": list}));
             }
-            return Err(err);
+            return Err(refused.error);
         }
     };
-    let granted = events.last().expect("a grant was written").lease();
-    if let (Some(remote), Some(marker)) = (&confirm_remote, marker) {
-        sync::lease::confirm_grant(&ctx.repo, remote, &me, &granted.id, marker)?;
-    }
+    let granted = &granted;
     let confirmed_on = confirm_remote.as_ref().map(|r| r.name.clone());
     if ctx.json() {
         output::json(&json!({

@@ -9,11 +9,88 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::lease::{ledger, Event};
+use crate::lease::{self, ledger, Event, Lease, Request};
 use crate::repo::Repo;
 
 use super::pending::Marker;
 use super::{git, pending, sync, Options, Remote, Report};
+
+/// A lease request that was refused: the leases that block it (empty when it failed for
+/// another reason) and the error to report.
+pub struct Refused {
+    pub blocking: Vec<Lease>,
+    pub error: Error,
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Refused {
+            blocking: Vec::new(),
+            error,
+        }
+    }
+}
+
+/// Grant `request` to `me`: atomically against the local ledger, and with `remote`,
+/// confirmed across machines (see [`confirm_grant`]). `conflict` words the refusal when
+/// other leases block it. Asking again for a resource `me` already holds is refused.
+pub fn acquire(
+    repo: &Repo,
+    me: &str,
+    request: &Request,
+    remote: Option<&Remote>,
+    conflict: impl Fn(&[Lease]) -> Error,
+) -> std::result::Result<Lease, Refused> {
+    let mut id = lease::new_id(me, &request.resources);
+    // With a remote, a locked marker stands for the grant until the remote confirms it.
+    let mut marker = match remote {
+        Some(_) => Some(prepare(repo, me, &id)?),
+        None => {
+            pending::sweep(repo)?;
+            None
+        }
+    };
+    let mut blocking: Vec<Lease> = Vec::new();
+    let result = ledger::write(repo, me, |snap| {
+        while snap.live.iter().any(|l| l.id == id) {
+            id = lease::new_id(me, &request.resources);
+            if let Some(marker) = marker.as_mut() {
+                marker.rename(&id, me)?;
+            }
+        }
+        if let Some((held, resource)) = lease::already_held(&snap.live, request, me, snap.now) {
+            return Err(
+                Error::usage(format!("{me} already holds {resource} (lease {})", held.id))
+                    .with_hint(format!(
+                        "extend it with `git comm renew {}`; nothing was granted",
+                        held.id
+                    )),
+            );
+        }
+        match lease::grant(&snap.live, request, me, snap.now, snap.skew, id.clone()) {
+            Ok(granted) => Ok(vec![Event::Grant(granted)]),
+            Err(found) => {
+                let error = conflict(&found);
+                blocking = found;
+                Err(error)
+            }
+        }
+    });
+    let events = match result {
+        Ok(events) => events,
+        Err(error) => {
+            if let Some(marker) = marker {
+                marker.finish()?; // nothing was granted
+            }
+            return Err(Refused { blocking, error });
+        }
+    };
+    let granted = events.last().expect("a grant was written").lease().clone();
+    if let (Some(remote), Some(marker)) = (remote, marker) {
+        confirm_grant(repo, remote, me, &granted.id, marker)?;
+    }
+    Ok(granted)
+}
 
 /// `leases: {sync: true}` in the config, or git config `comm.leaseSync=true`.
 pub fn enabled(repo: &Repo, config: &Config) -> bool {
