@@ -19,5 +19,6 @@ pub mod mail;
 pub mod presence;
 pub mod repo;
 pub mod sync;
+pub mod task;
 
 pub use error::{Error, Result};

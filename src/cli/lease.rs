@@ -115,7 +115,11 @@ pub fn lease(ctx: &Ctx, args: LeaseArgs) -> Result<()> {
         Err(refused) => {
             if ctx.json() && !refused.blocking.is_empty() {
                 let now = agent::now_secs();
-                let list: Vec<Value> = refused.blocking.iter().map(|l| lease_json(l, now)).collect();
+                let list: Vec<Value> = refused
+                    .blocking
+                    .iter()
+                    .map(|l| lease_json(l, now))
+                    .collect();
                 // The refusal below is the error that matters; a failed write adds nothing.
                 let _ = output::json(&json!({"granted": false, "conflicts": list}));
             }

@@ -12,6 +12,7 @@ pub mod manual;
 pub mod output;
 pub mod oversight;
 pub mod sync;
+pub mod task;
 
 use clap::{Parser, Subcommand};
 
@@ -56,6 +57,10 @@ pub enum Command {
     Whoami,
     /// Say what you are doing: busy|idle|blocked|done [--task ID] [--note TEXT].
     State(agent::StateArgs),
+    /// Tasks: add, list, show, claim, start, block, unblock, done, fail, reopen, reassign.
+    Task(task::TaskArgs),
+    /// The best ready task for me (my domain first, then priority, then age).
+    Next(task::NextArgs),
     /// Emergency stop: agents' commits are refused until `resume` (optionally one domain).
     Halt(oversight::HaltArgs),
     /// Lift a halt.
@@ -202,6 +207,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Who => agent::who(ctx),
         Command::Whoami => agent::whoami(ctx),
         Command::State(args) => agent::state(ctx, args),
+        Command::Task(args) => task::task(ctx, args),
+        Command::Next(args) => task::next(ctx, args),
         Command::Halt(args) => oversight::halt(ctx, args),
         Command::Resume => oversight::resume(ctx),
         Command::Send(args) => mail::send(ctx, args),

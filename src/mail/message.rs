@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::repo::ObjectId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Low,

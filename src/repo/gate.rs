@@ -15,7 +15,8 @@
 //! - `leases`: a commit whose flat tree holds `<id>.json` leases and `<id>.end` tombstones
 //!   (valid holder, canonical resources, expiry at most the TTL cap after its own creation
 //!   and not past that cap from now plus the clock-skew tolerance).
-//! - `tasks`: a commit.
+//! - `tasks`: a commit whose flat tree holds `<id>.json` tasks with valid ids, names,
+//!   states and needs.
 //! - `halt`: a commit whose tree is exactly a valid `halt.json`.
 //! - `presence/<agent>`: a blob of at most 4 KiB, that agent's presence JSON.
 //! - `artifacts/<domain>/<name>` and `artifact-versions/<domain>/<name>/vN`: an annotated
@@ -162,7 +163,8 @@ fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), 
                 Kind::Mail => check_mail_commit(repo, id, &commit),
                 Kind::Card(agent) => check_card(repo, agent, &commit),
                 Kind::Leases => check_ledger(repo, &commit),
-                Kind::Cursor(_) | Kind::Tasks => Ok(()),
+                Kind::Cursor(_) => Ok(()),
+                Kind::Tasks => check_tasks(repo, &commit),
                 Kind::Halt => check_halt(repo, &commit),
                 Kind::Artifact(_) | Kind::ArtifactVersion(..) | Kind::Presence(_) => {
                     unreachable!("non-commits handled above")
@@ -336,6 +338,22 @@ fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(
         serde_json::from_slice(&bytes).map_err(|e| format!("{CARD_FILE} is not a card: {e}"))?;
     card.problem(agent)
         .map_or(Ok(()), |why| Err(format!("{CARD_FILE}: {why}")))
+}
+
+fn check_tasks(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
+    let files = flat_blobs(repo, c.tree)?;
+    if files.len() > MAX_LEDGER_ENTRIES {
+        return Err(format!(
+            "{} tasks (at most {MAX_LEDGER_ENTRIES})",
+            files.len()
+        ));
+    }
+    for (name, id, size) in &files {
+        let bytes = read_entry(repo, name, *id, *size)?;
+        crate::task::ledger::check_entry(name, &bytes)
+            .map_err(|why| format!("task {name}: {why}"))?;
+    }
+    Ok(())
 }
 
 fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {

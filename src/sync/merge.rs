@@ -98,6 +98,27 @@ pub fn card(
     })
 }
 
+/// Tasks: fast-forward, or a merge commit whose tree holds every task of both sides, each
+/// settled per task (completions win, else the newer change).
+pub fn tasks(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Resolution> {
+    by_ancestry(repo, local, remote, || {
+        let ours = crate::task::ledger::tasks_at(repo, local)?;
+        let theirs = crate::task::ledger::tasks_at(repo, remote)?;
+        let merged = crate::task::ledger::merge(&ours, &theirs);
+        let tree = crate::task::ledger::write_tree(repo, &merged)?;
+        let message = format!("sync: merge tasks from {label}\n");
+        let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
+        notes.merged.push("tasks".to_string());
+        Ok(Resolution::Set(id))
+    })
+}
+
 /// Halt: fast-forward, or a merge commit whose tree is the side set last (`since`), so a
 /// halt and a resume made on two clones settle on the later one and both stay in the log.
 pub fn halt(

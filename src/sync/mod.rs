@@ -403,6 +403,8 @@ fn resolve(
         merge::ledger(repo, local, remote, label, notes)
     } else if let Some(name) = suffix.strip_prefix("agents/") {
         merge::card(repo, name, local, remote, label, notes)
+    } else if suffix == "tasks" {
+        merge::tasks(repo, local, remote, label, notes)
     } else if suffix == "halt" {
         merge::halt(repo, local, remote, label, notes)
     } else if suffix.starts_with("presence/") {

@@ -1,0 +1,347 @@
+//! `task add|list|show|claim|start|block|unblock|done|fail|reopen|reassign`, `next`.
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::format::Format;
+use super::output::{self, outln};
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::mail::Priority;
+use crate::sync;
+use crate::task::{self, ledger, work, Task};
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    #[command(subcommand)]
+    pub command: TaskCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task.
+    Add(AddArgs),
+    /// List tasks (default: all not done or failed).
+    List(ListArgs),
+    /// One task, with what it waits for.
+    Show(IdArg),
+    /// Claim a ready task: a lease on task:ID (plus --lease globs); exit 1 if taken.
+    Claim(ClaimArgs),
+    /// Mark a claimed task in progress.
+    Start(IdArg),
+    /// Mark a task blocked.
+    Block(ReasonArgs),
+    /// Unblock a task (back to claimed, or open when unclaimed).
+    Unblock(IdArg),
+    /// Finish a task: releases its claim and tells whoever waits on it.
+    Done(NoteArgs),
+    /// Give a task up as failed (same notifications as done).
+    Fail(ReasonArgs),
+    /// Reopen a finished or blocked task (unclaimed).
+    Reopen(IdArg),
+    /// Hand a task to another agent.
+    Reassign(ReassignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    pub title: String,
+    #[arg(short = 'm', long = "message", value_name = "BODY")]
+    pub body: Option<String>,
+    #[arg(long, value_name = "D")]
+    pub domain: Option<String>,
+    /// Tasks that must be done first.
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    pub after: Vec<String>,
+    /// Artifacts that must be published first: DOMAIN/NAME[@VERSION].
+    #[arg(long, value_name = "ARTIFACT", num_args = 1..)]
+    pub needs: Vec<String>,
+    /// low, normal, high or urgent.
+    #[arg(long, default_value = "normal")]
+    pub priority: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tasks that can be claimed now.
+    #[arg(long)]
+    pub ready: bool,
+    /// Only tasks assigned to me.
+    #[arg(long)]
+    pub mine: bool,
+    #[arg(long, value_name = "D")]
+    pub domain: Option<String>,
+    /// Only tasks in this state (open, claimed, in_progress, blocked, done, failed, all).
+    #[arg(long, value_name = "S")]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    pub id: String,
+    /// Confirm the claim on the remote (across machines), like `lease --sync`.
+    #[arg(long)]
+    pub sync: bool,
+    /// Remote for --sync (default: comm.remote, else origin).
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// Also lease these paths with the claim.
+    #[arg(long = "lease", value_name = "GLOB")]
+    pub leases: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReasonArgs {
+    pub id: String,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    pub id: String,
+    #[arg(short = 'm', long = "message", value_name = "NOTE")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReassignArgs {
+    pub id: String,
+    pub agent: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NextArgs {
+    /// Claim it (atomically; tries the next one if another agent wins the race).
+    #[arg(long)]
+    pub claim: bool,
+    /// With --claim: confirm on the remote, like `lease --sync`.
+    #[arg(long, requires = "claim")]
+    pub sync: bool,
+}
+
+fn remote_for(ctx: &Ctx, flag: bool, name: Option<&str>) -> Result<Option<sync::Remote>> {
+    if flag || sync::lease::enabled(&ctx.repo, &ctx.config) {
+        Ok(Some(sync::resolve_remote(&ctx.repo, name)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// `t-1a2b3c4d [open] high api Title (after t-…; needs api/schema) @bob`
+fn line(t: &Task) -> String {
+    let mut out = format!("{} [{}]", t.id, t.state);
+    if t.priority != Priority::Normal {
+        out.push_str(&format!(" {}", t.priority.as_str()));
+    }
+    if let Some(d) = &t.domain {
+        out.push_str(&format!(" {d}"));
+    }
+    out.push_str(&format!(" {}", t.title));
+    let mut deps = Vec::new();
+    if !t.after.is_empty() {
+        deps.push(format!("after {}", t.after.join(" ")));
+    }
+    if !t.needs.is_empty() {
+        deps.push(format!("needs {}", t.needs.join(" ")));
+    }
+    if !deps.is_empty() {
+        out.push_str(&format!(" ({})", deps.join("; ")));
+    }
+    if let Some(a) = &t.assignee {
+        out.push_str(&format!(" @{a}"));
+    }
+    out
+}
+
+fn print_task(ctx: &Ctx, verb: &str, t: &Task) -> Result<()> {
+    match ctx.format {
+        Format::Json => output::json(t),
+        Format::Compact => outln!("{}", line(t)),
+        Format::Human => outln!("{verb} {}", line(t)),
+    }
+}
+
+pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
+    let me = ctx.me();
+    match args.command {
+        TaskCommand::Add(a) => add(ctx, &me?, a),
+        TaskCommand::List(a) => list(ctx, a),
+        TaskCommand::Show(a) => show(ctx, &a.id),
+        TaskCommand::Claim(a) => {
+            let me = me?;
+            let remote = remote_for(ctx, a.sync, a.remote.as_deref())?;
+            let (t, lease) = work::claim(&ctx.repo, &me, &a.id, &a.leases, remote.as_ref())?;
+            if ctx.json() {
+                return output::json(&json!({"task": t, "lease": lease.id}));
+            }
+            outln!("claimed {} (lease {})", line(&t), lease.id)
+        }
+        TaskCommand::Start(a) => {
+            let t = work::transition(&ctx.repo, &me?, &a.id, |t| {
+                t.state = "in_progress".into();
+                Ok(format!("start {}", t.id))
+            })?;
+            print_task(ctx, "started", &t)
+        }
+        TaskCommand::Block(a) => {
+            let t = work::transition(&ctx.repo, &me?, &a.id, |t| {
+                t.state = "blocked".into();
+                t.note = Some(a.reason.clone());
+                Ok(format!("block {}: {}", t.id, a.reason))
+            })?;
+            print_task(ctx, "blocked", &t)
+        }
+        TaskCommand::Unblock(a) => {
+            let t = work::transition(&ctx.repo, &me?, &a.id, |t| {
+                t.state = if t.assignee.is_some() {
+                    "claimed"
+                } else {
+                    "open"
+                }
+                .into();
+                t.note = None;
+                Ok(format!("unblock {}", t.id))
+            })?;
+            print_task(ctx, "unblocked", &t)
+        }
+        TaskCommand::Done(a) => {
+            let t = work::finish(&ctx.repo, &me?, &a.id, "done", a.note)?;
+            print_task(ctx, "done", &t)
+        }
+        TaskCommand::Fail(a) => {
+            let t = work::finish(&ctx.repo, &me?, &a.id, "failed", Some(a.reason))?;
+            print_task(ctx, "failed", &t)
+        }
+        TaskCommand::Reopen(a) => {
+            let me = me?;
+            let t = work::transition(&ctx.repo, &me, &a.id, |t| {
+                t.state = "open".into();
+                t.assignee = None;
+                t.claim = None;
+                Ok(format!("reopen {}", t.id))
+            })?;
+            work::release_claim(&ctx.repo, &me, &t)?;
+            print_task(ctx, "reopened", &t)
+        }
+        TaskCommand::Reassign(a) => {
+            let known = crate::agent::known_agents(&ctx.repo, &ctx.config)?;
+            crate::agent::require_known(&known, &a.agent)?;
+            let t = work::transition(&ctx.repo, &me?, &a.id, |t| {
+                t.assignee = Some(a.agent.clone());
+                Ok(format!("reassign {} to {}", t.id, a.agent))
+            })?;
+            print_task(ctx, "reassigned", &t)
+        }
+    }
+}
+
+fn add(ctx: &Ctx, me: &str, a: AddArgs) -> Result<()> {
+    if let Some(d) = &a.domain {
+        if !ctx.config.domains.is_empty() && !ctx.config.domains.contains_key(d) {
+            return Err(crate::agent::unknown_domain(&ctx.config, d));
+        }
+    }
+    let t = work::add(
+        &ctx.repo,
+        me,
+        work::NewTask {
+            title: a.title,
+            body: a.body.unwrap_or_default(),
+            domain: a.domain,
+            after: a.after,
+            needs: a.needs,
+            priority: Priority::parse(&a.priority)?,
+        },
+    )?;
+    print_task(ctx, "added", &t)
+}
+
+fn list(ctx: &Ctx, a: ListArgs) -> Result<()> {
+    let me = ctx.me().ok();
+    let tasks = if a.ready {
+        work::ready_for(&ctx.repo, my_domain(ctx, me.as_deref()).as_deref())?
+    } else {
+        ledger::all(&ctx.repo)?
+    };
+    if let Some(s) = &a.state {
+        if s != "all" && !task::STATES.contains(&s.as_str()) {
+            return Err(Error::usage(format!("unknown state '{s}'"))
+                .with_hint(format!("use one of {} or all", task::STATES.join(", "))));
+        }
+    }
+    let shown: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| match a.state.as_deref() {
+            Some("all") => true,
+            Some(s) => t.state == s,
+            None => a.ready || !t.is_terminal(),
+        })
+        .filter(|t| !a.mine || t.assignee.is_some() && t.assignee == me)
+        .filter(|t| a.domain.is_none() || t.domain == a.domain)
+        .collect();
+    if ctx.json() {
+        return output::json(&shown);
+    }
+    if shown.is_empty() {
+        return outln!("no tasks");
+    }
+    let text: String = shown.iter().map(|t| format!("{}\n", line(t))).collect();
+    output::text(&text)
+}
+
+fn my_domain(ctx: &Ctx, me: Option<&str>) -> Option<String> {
+    let me = me?;
+    let card = crate::agent::read_card(&ctx.repo, me).ok().flatten();
+    crate::agent::domain_of(&ctx.config, card.as_ref(), me)
+}
+
+fn show(ctx: &Ctx, id: &str) -> Result<()> {
+    let tasks = ledger::all(&ctx.repo)?;
+    let t = task::find(&tasks, id)?;
+    let live = crate::lease::live_leases(&ctx.repo)?;
+    let published = work::published(&ctx.repo);
+    let waits = task::waits_for(t, &tasks, &live, &published);
+    if ctx.json() {
+        return output::json(&json!({"task": t, "ready": waits.is_empty(), "waits_for": waits}));
+    }
+    let mut text = format!("{}\n", line(t));
+    if !t.body.is_empty() {
+        for l in t.body.lines() {
+            text.push_str(&format!("  | {l}\n"));
+        }
+    }
+    if let Some(note) = &t.note {
+        text.push_str(&format!("  note: {note}\n"));
+    }
+    if waits.is_empty() {
+        text.push_str("  ready\n");
+    } else {
+        text.push_str(&format!("  waits for: {}\n", waits.join("; ")));
+    }
+    output::text(&text)
+}
+
+pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {
+    let me = ctx.me()?;
+    let domain = my_domain(ctx, Some(&me));
+    if args.claim {
+        let remote = remote_for(ctx, args.sync, None)?;
+        return match work::claim_next(&ctx.repo, &me, domain.as_deref(), remote.as_ref())? {
+            Some((t, lease)) if ctx.json() => output::json(&json!({"task": t, "lease": lease.id})),
+            Some((t, lease)) => outln!("claimed {} (lease {})", line(&t), lease.id),
+            None => Err(Error::blocked("no ready task to claim")
+                .with_hint("`git comm task list` shows what is waiting and why")),
+        };
+    }
+    match work::ready_for(&ctx.repo, domain.as_deref())?.first() {
+        Some(t) => print_task(ctx, "next", t),
+        None => Err(Error::blocked("no ready task")
+            .with_hint("`git comm task list` shows what is waiting and why")),
+    }
+}

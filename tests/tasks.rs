@@ -1,0 +1,260 @@
+//! Tasks on real repositories: readiness by dependencies and artifacts, atomic claims (one
+//! repo and across clones), notifications, next, merges of concurrent edits, lost agents.
+
+mod common;
+mod sync_net;
+
+use std::process::{Command, Stdio};
+
+use common::{assert_exit, comm_at, TestRepo, BIN};
+use serde_json::Value;
+use sync_net::{ok, sync_ok, Net};
+
+fn add(t: &TestRepo, who: &str, args: &[&str]) -> String {
+    let mut full = vec!["--json", "task", "add"];
+    full.extend_from_slice(args);
+    let v: Value = serde_json::from_str(&t.ok_as(who, &full)).unwrap();
+    v["id"].as_str().unwrap().to_string()
+}
+
+fn ready(t: &TestRepo, who: &str) -> Vec<String> {
+    let v: Value =
+        serde_json::from_str(&t.ok_as(who, &["--json", "task", "list", "--ready"])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn team() -> TestRepo {
+    let t = TestRepo::new();
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  api: { scope: [\"src/api/**\"] }\n  web: { scope: [\"web/**\"] }\nagents:\n  bob: { domain: api }\n  carol: { domain: web }\n",
+    );
+    for a in ["lead", "bob", "carol"] {
+        t.ok_as(a, &["join"]);
+    }
+    t
+}
+
+#[test]
+fn readiness_follows_dependencies_and_artifacts_and_done_notifies() {
+    let t = team();
+    let schema = add(&t, "lead", &["API schema", "--domain", "api"]);
+    let form = add(
+        &t,
+        "lead",
+        &[
+            "Order form",
+            "--domain",
+            "web",
+            "--after",
+            &schema,
+            "--needs",
+            "api/openapi@1",
+        ],
+    );
+    assert_eq!(ready(&t, "bob"), vec![schema.clone()]);
+    let show: Value =
+        serde_json::from_str(&t.ok_as("carol", &["--json", "task", "show", &form])).unwrap();
+    assert_eq!(show["ready"], false);
+    let waits = show["waits_for"].to_string();
+    assert!(
+        waits.contains(&format!("after {schema}")) && waits.contains("needs api/openapi"),
+        "{waits}"
+    );
+
+    t.ok_as("bob", &["task", "claim", &schema]);
+    t.ok_as("bob", &["task", "start", &schema]);
+    t.write("openapi.json", "{}\n");
+    t.ok_as("bob", &["publish", "api/openapi", "openapi.json"]);
+    assert!(ready(&t, "carol").is_empty(), "schema not done yet");
+    t.ok_as("bob", &["task", "done", &schema, "-m", "schema merged"]);
+    assert_eq!(ready(&t, "carol"), vec![form.clone()]);
+    // The claim's lease went with done; the creator was told, with the task trailer.
+    let leases = t.ok_as("bob", &["--json", "leases"]);
+    assert!(!leases.contains(&format!("task:{schema}")), "{leases}");
+    let inbox = t.ok_as("lead", &["--format", "compact", "inbox", "--type", "done"]);
+    assert!(
+        inbox.contains(&format!("done {schema}: API schema"))
+            && inbox.contains(&format!("#{schema}")),
+        "{inbox}"
+    );
+    let log = t.git(&["log", "--format=%an|%s", "refs/comm-node/tasks"]);
+    assert!(
+        log.contains(&format!("bob|done {schema} by bob"))
+            && log.contains(&format!("lead|add {form} Order form")),
+        "{log}"
+    );
+}
+
+#[test]
+fn next_prefers_my_domain_then_priority_and_claims() {
+    let t = team();
+    let web = add(
+        &t,
+        "lead",
+        &["web thing", "--domain", "web", "--priority", "urgent"],
+    );
+    let low = add(
+        &t,
+        "lead",
+        &["api low", "--domain", "api", "--priority", "low"],
+    );
+    let high = add(
+        &t,
+        "lead",
+        &["api high", "--domain", "api", "--priority", "high"],
+    );
+    let next: Value = serde_json::from_str(&t.ok_as("bob", &["--json", "next"])).unwrap();
+    assert_eq!(next["id"], high.as_str());
+    let claimed: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "next", "--claim"])).unwrap();
+    assert_eq!(claimed["task"]["id"], high.as_str());
+    let claimed: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "next", "--claim"])).unwrap();
+    assert_eq!(claimed["task"]["id"], low.as_str());
+    let claimed: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "next", "--claim"])).unwrap();
+    assert_eq!(claimed["task"]["id"], web.as_str());
+    assert_exit(&t.comm_as("bob", &["next", "--claim"]), 1, "no ready task");
+}
+
+#[test]
+fn eight_claimants_one_winner_per_round() {
+    let t = team();
+    let agents: Vec<String> = (0..8).map(|i| format!("w{i}")).collect();
+    for a in &agents {
+        t.ok_as(a, &["join"]);
+    }
+    for round in 0..20 {
+        let id = add(&t, "lead", &[&format!("round {round}")]);
+        let children: Vec<_> = agents
+            .iter()
+            .map(|a| {
+                Command::new(BIN)
+                    .args(["--as", a, "task", "claim", &id])
+                    .current_dir(t.path())
+                    .env_remove("GIT_COMM_AGENT")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut winners = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            match out.status.code() {
+                Some(0) => winners += 1,
+                Some(1) => {}
+                other => panic!(
+                    "round {round}: {other:?} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            }
+        }
+        assert_eq!(winners, 1, "round {round}");
+    }
+}
+
+#[test]
+fn claims_across_clones_have_one_winner_and_edits_merge() {
+    let net = Net::new();
+    let (a, b) = net.pair();
+    ok(&a, &["--as", "alice", "join"]);
+    for round in 0..4 {
+        let added: Value = serde_json::from_str(&ok(
+            &a,
+            &[
+                "--as",
+                "alice",
+                "--json",
+                "task",
+                "add",
+                &format!("r{round}"),
+            ],
+        ))
+        .unwrap();
+        let id = added["id"].as_str().unwrap().to_string();
+        sync_ok(&a);
+        sync_ok(&b);
+        let first = common::comm_in(&a, &["--as", "alice", "task", "claim", &id, "--sync"]);
+        let second = common::comm_in(&b, &["--as", "bob", "task", "claim", &id, "--sync"]);
+        let wins = [&first, &second]
+            .iter()
+            .filter(|o| o.status.success())
+            .count();
+        assert_eq!(
+            wins,
+            1,
+            "round {round}: {} / {}",
+            common::stderr(&first),
+            common::stderr(&second)
+        );
+        assert_eq!(first.status.code(), Some(0), "the first claimant wins");
+        assert_exit(&second, 1, "alice");
+    }
+    // Concurrent edits of one task: done on one clone, blocked on the other: done survives;
+    // tasks added on each side are both kept.
+    let added: Value = serde_json::from_str(&ok(
+        &a,
+        &["--as", "alice", "--json", "task", "add", "shared"],
+    ))
+    .unwrap();
+    let id = added["id"].as_str().unwrap().to_string();
+    sync_ok(&a);
+    sync_ok(&b);
+    ok(&a, &["--as", "alice", "task", "claim", &id]);
+    ok(&a, &["--as", "alice", "task", "done", &id]);
+    ok(
+        &b,
+        &["--as", "bob", "task", "block", &id, "--reason", "unsure"],
+    );
+    ok(&a, &["--as", "alice", "task", "add", "only on a"]);
+    ok(&b, &["--as", "bob", "task", "add", "only on b"]);
+    sync_ok(&a);
+    sync_ok(&b);
+    sync_ok(&a);
+    for dir in [&a, &b] {
+        let all: Value =
+            serde_json::from_str(&ok(dir, &["--json", "task", "list", "--state", "all"])).unwrap();
+        let titles: Vec<&str> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap())
+            .collect();
+        assert!(
+            titles.contains(&"only on a") && titles.contains(&"only on b"),
+            "{titles:?}"
+        );
+        let shared = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id.as_str())
+            .unwrap();
+        assert_eq!(shared["state"], "done");
+    }
+}
+
+#[test]
+fn a_lost_agents_claim_expires_and_the_task_is_ready_again() {
+    let t = team();
+    let id = add(&t, "lead", &["lost work"]);
+    t.ok_as("bob", &["task", "claim", &id]);
+    assert!(ready(&t, "carol").is_empty());
+    // Three hours later the claim's lease (2 h) has expired past the skew tolerance.
+    let later = comm_at(
+        t.path(),
+        3 * 3600,
+        &["--as", "carol", "--json", "task", "list", "--ready"],
+    );
+    let v: Value = serde_json::from_slice(&later.stdout).unwrap();
+    assert!(v.to_string().contains(&id), "{v}");
+    let claim = comm_at(t.path(), 3 * 3600, &["--as", "carol", "task", "claim", &id]);
+    assert!(claim.status.success(), "{}", common::stderr(&claim));
+}
