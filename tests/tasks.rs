@@ -258,3 +258,44 @@ fn a_lost_agents_claim_expires_and_the_task_is_ready_again() {
     let claim = comm_at(t.path(), 3 * 3600, &["--as", "carol", "task", "claim", &id]);
     assert!(claim.status.success(), "{}", common::stderr(&claim));
 }
+
+#[test]
+fn wait_task_returns_when_done_and_the_graph_shows_dependencies() {
+    let t = team();
+    let a = add(&t, "lead", &["first"]);
+    let b = add(&t, "lead", &["second", "--after", &a]);
+    let waiter = Command::new(BIN)
+        .args(["--as", "lead", "wait", "--task", &a, "--timeout", "30"])
+        .current_dir(t.path())
+        .env_remove("GIT_COMM_AGENT")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    t.ok_as("bob", &["task", "claim", &a]);
+    t.ok_as("bob", &["task", "done", &a]);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("finished {a} [done]")));
+    let dot = t.ok_as("lead", &["task", "graph", "--format", "dot"]);
+    assert!(dot.contains(&format!("\"{a}\" -> \"{b}\"")), "{dot}");
+    let mermaid = t.ok_as("lead", &["task", "graph", "--format", "mermaid"]);
+    assert!(
+        mermaid.contains(&format!(
+            "{} --> {}",
+            a.replace('-', "_"),
+            b.replace('-', "_")
+        )),
+        "{mermaid}"
+    );
+    let json: Value = serde_json::from_str(&t.ok_as("lead", &["--json", "task", "graph"])).unwrap();
+    assert_eq!(json["edges"][0]["from"], a.as_str());
+    // A failed task makes the wait exit 1.
+    let c = add(&t, "lead", &["third"]);
+    t.ok_as("bob", &["task", "claim", &c]);
+    t.ok_as("bob", &["task", "fail", &c, "--reason", "no access"]);
+    assert_exit(
+        &t.comm_as("lead", &["wait", "--task", &c, "--timeout", "5"]),
+        1,
+        "no access",
+    );
+}

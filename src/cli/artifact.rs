@@ -54,14 +54,17 @@ pub struct DiffArgs {
 pub struct WaitArgs {
     /// DOMAIN/NAME: return when a version newer than the one you last saw (`get`/`wait`)
     /// exists, or any version when you saw none.
-    #[arg(required_unless_present = "ack", conflicts_with = "ack")]
+    #[arg(required_unless_present_any = ["ack", "task"], conflicts_with_all = ["ack", "task"])]
     pub artifact: Option<String>,
     /// Wait for a version newer than this one instead.
     #[arg(long, value_name = "VERSION", requires = "artifact")]
     pub after: Option<u64>,
     /// Wait until every recipient of message ID has acknowledged it.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "task")]
     pub ack: Option<String>,
+    /// Wait until task ID is done (exit 1 if it fails).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
     /// Give up after S seconds (exit 1).
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
@@ -248,6 +251,9 @@ pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<()> {
 pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
     if let Some(id) = &args.ack {
         return super::mail::wait_for_acks(ctx, id, args.timeout, args.local);
+    }
+    if let Some(id) = &args.task {
+        return super::task::wait_for_task(ctx, id, args.timeout, args.local);
     }
     let spec = Spec::parse_unversioned(args.artifact.as_deref().unwrap_or_default())?;
     let key = spec.key();

@@ -41,6 +41,15 @@ pub enum TaskCommand {
     Reopen(IdArg),
     /// Hand a task to another agent.
     Reassign(ReassignArgs),
+    /// The task graph: dot (default), mermaid or json (also --json).
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// dot, mermaid or json.
+    #[arg(long = "graph-format", value_name = "FORMAT", default_value = "dot")]
+    pub graph_format: String,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +238,14 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
             work::release_claim(&ctx.repo, &me, &t)?;
             print_task(ctx, "reopened", &t)
         }
+        TaskCommand::Graph(a) => {
+            let format = if ctx.json() {
+                "json"
+            } else {
+                a.graph_format.as_str()
+            };
+            graph(ctx, format)
+        }
         TaskCommand::Reassign(a) => {
             let known = crate::agent::known_agents(&ctx.repo, &ctx.config)?;
             crate::agent::require_known(&known, &a.agent)?;
@@ -324,6 +341,84 @@ fn show(ctx: &Ctx, id: &str) -> Result<()> {
     } else {
         text.push_str(&format!("  waits for: {}\n", waits.join("; ")));
     }
+    output::text(&text)
+}
+
+/// `wait --task ID`: until the task is done (or failed: exit 1), syncing tasks meanwhile.
+pub fn wait_for_task(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Result<()> {
+    let id = task::find(&ledger::all(&ctx.repo)?, id)?.id.clone();
+    let remote = sync::wait::remote_for_wait(&ctx.repo, local);
+    let waited = sync::wait::until(
+        &ctx.repo,
+        remote.as_ref(),
+        &["tasks".to_string()],
+        std::time::Duration::from_secs(timeout_secs),
+        || {
+            let tasks = ledger::all(&ctx.repo)?;
+            Ok(task::find(&tasks, &id)?
+                .is_terminal()
+                .then(|| task::find(&tasks, &id).cloned())
+                .transpose()?)
+        },
+    )?;
+    let Some(t) = waited.found else {
+        return Err(
+            Error::blocked(format!("task {id} not done within {timeout_secs}s"))
+                .with_hint("wait longer with --timeout, or ask its assignee"),
+        );
+    };
+    print_task(ctx, "finished", &t)?;
+    if t.state == "failed" {
+        return Err(Error::blocked(format!(
+            "task {id} failed: {}",
+            t.note.as_deref().unwrap_or("no reason given")
+        )));
+    }
+    Ok(())
+}
+
+/// `task graph`: tasks and their `after` edges (dot, mermaid or json).
+pub fn graph(ctx: &Ctx, format: &str) -> Result<()> {
+    let tasks = ledger::all(&ctx.repo)?;
+    let label = |t: &Task| format!("{} {} [{}]", t.id, t.title.replace('"', "'"), t.state);
+    let text = match format {
+        "json" => {
+            let edges: Vec<_> = tasks
+                .iter()
+                .flat_map(|t| t.after.iter().map(move |a| json!({"from": a, "to": t.id})))
+                .collect();
+            return output::json(&json!({"nodes": tasks, "edges": edges}));
+        }
+        "mermaid" => {
+            let mut out = String::from("graph LR\n");
+            for t in &tasks {
+                out.push_str(&format!("  {}[\"{}\"]\n", t.id.replace('-', "_"), label(t)));
+                for a in &t.after {
+                    out.push_str(&format!(
+                        "  {} --> {}\n",
+                        a.replace('-', "_"),
+                        t.id.replace('-', "_")
+                    ));
+                }
+            }
+            out
+        }
+        "dot" => {
+            let mut out = String::from("digraph tasks {\n  rankdir=LR;\n");
+            for t in &tasks {
+                out.push_str(&format!("  \"{}\" [label=\"{}\"];\n", t.id, label(t)));
+                for a in &t.after {
+                    out.push_str(&format!("  \"{a}\" -> \"{}\";\n", t.id));
+                }
+            }
+            out.push_str("}\n");
+            out
+        }
+        other => {
+            return Err(Error::usage(format!("unknown graph format '{other}'"))
+                .with_hint("use dot, mermaid or json"))
+        }
+    };
     output::text(&text)
 }
 
