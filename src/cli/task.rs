@@ -355,10 +355,8 @@ pub fn wait_for_task(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Res
         std::time::Duration::from_secs(timeout_secs),
         || {
             let tasks = ledger::all(&ctx.repo)?;
-            Ok(task::find(&tasks, &id)?
-                .is_terminal()
-                .then(|| task::find(&tasks, &id).cloned())
-                .transpose()?)
+            let t = task::find(&tasks, &id)?;
+            Ok(t.is_terminal().then(|| t.clone()))
         },
     )?;
     let Some(t) = waited.found else {
