@@ -299,3 +299,87 @@ fn wait_task_returns_when_done_and_the_graph_shows_dependencies() {
         "no access",
     );
 }
+
+const PLAN: &str = "kickoff: |
+  Orders feature
+  api first, then the form.
+agents:
+  backend: { domain: api, role: backend }
+  frontend: { domain: web, role: frontend }
+tasks:
+  - key: schema
+    title: API schema
+    domain: api
+    priority: high
+  - key: form
+    title: Order form
+    domain: web
+    after: [schema]
+    needs: [api/openapi@1]
+";
+
+#[test]
+fn plan_seeds_agents_tasks_and_kickoff_once_and_prime_writes_the_contract() {
+    let t = TestRepo::new();
+    let mut config = String::from("version: 1\ndomains:\n");
+    for d in ["api", "web", "db", "ops", "docs"] {
+        config.push_str(&format!("  {d}: {{ scope: [\"{d}/**\"] }}\n"));
+    }
+    t.write(".comm-node/config.yaml", &config);
+    t.write("plan.yaml", PLAN);
+    t.ok_as("lead", &["join"]);
+    let first = t.ok_as("lead", &["plan", "plan.yaml"]);
+    assert!(
+        first.contains("2 agent(s) added, 2 task(s) added")
+            && first.contains("sent 'kickoff: Orders feature'"),
+        "{first}"
+    );
+    let again = t.ok_as("lead", &["plan", "plan.yaml"]);
+    assert!(
+        again.contains("0 agent(s) added, 0 task(s) added, 2 already there"),
+        "{again}"
+    );
+    assert!(!again.contains("sent"), "{again}");
+    let tasks: Value = serde_json::from_str(&t.ok_as("lead", &["--json", "task", "list"])).unwrap();
+    let form = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "Order form")
+        .unwrap();
+    let schema = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "API schema")
+        .unwrap();
+    assert_eq!(form["after"][0], schema["id"]);
+    let kickoff = t.ok_as("frontend", &["--format", "compact", "inbox"]);
+    assert_eq!(
+        kickoff.matches("kickoff: Orders feature").count(),
+        1,
+        "{kickoff}"
+    );
+
+    let contract = t.ok_as("lead", &["prime", "backend"]);
+    assert!(contract.lines().count() <= 60, "{contract}");
+    assert!(
+        contract.contains("Domain api: commit only under api/**"),
+        "{contract}"
+    );
+    assert!(
+        contract.contains("frontend (web)") && contract.contains("git comm next --claim"),
+        "{contract}"
+    );
+    assert!(
+        contract.contains(&format!(
+            "- {} API schema [high]",
+            schema["id"].as_str().unwrap()
+        )),
+        "{contract}"
+    );
+    assert!(
+        !contract.contains("Order form"),
+        "a web task waiting on api is not ready for backend"
+    );
+}

@@ -61,6 +61,10 @@ pub enum Command {
     Task(task::TaskArgs),
     /// The best ready task for me (my domain first, then priority, then age).
     Next(task::NextArgs),
+    /// Seed agents, tasks and a kickoff message from a YAML plan (idempotent).
+    Plan(task::PlanArgs),
+    /// Print an agent's contract (role, scope, peers, protocol, ready tasks) for its instructions file.
+    Prime(task::PrimeArgs),
     /// Emergency stop: agents' commits are refused until `resume` (optionally one domain).
     Halt(oversight::HaltArgs),
     /// Lift a halt.
@@ -209,6 +213,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::State(args) => agent::state(ctx, args),
         Command::Task(args) => task::task(ctx, args),
         Command::Next(args) => task::next(ctx, args),
+        Command::Plan(args) => task::plan(ctx, args),
+        Command::Prime(args) => task::prime(ctx, args),
         Command::Halt(args) => oversight::halt(ctx, args),
         Command::Resume => oversight::resume(ctx),
         Command::Send(args) => mail::send(ctx, args),

@@ -420,6 +420,52 @@ pub fn graph(ctx: &Ctx, format: &str) -> Result<()> {
     output::text(&text)
 }
 
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan: kickoff, agents {NAME: {domain, role}}, tasks [{key, title, domain, priority, after, needs, body}].
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PrimeArgs {
+    /// The agent (default: you).
+    pub agent: Option<String>,
+}
+
+pub fn plan(ctx: &Ctx, args: PlanArgs) -> Result<()> {
+    let me = ctx
+        .me()
+        .unwrap_or_else(|_| crate::halt::OPERATOR.to_string());
+    let plan = task::plan::load(&args.file)?;
+    let done = task::plan::apply(&ctx.repo, &ctx.config, &me, &plan)?;
+    if ctx.json() {
+        return output::json(&done);
+    }
+    outln!(
+        "planned: {} agent(s) added, {} task(s) added, {} already there{}",
+        done.agents_added.len(),
+        done.tasks_added.len(),
+        done.tasks_kept.len(),
+        done.kickoff
+            .as_ref()
+            .map(|k| format!("; sent '{k}'"))
+            .unwrap_or_default()
+    )
+}
+
+pub fn prime(ctx: &Ctx, args: PrimeArgs) -> Result<()> {
+    let name = match args.agent {
+        Some(a) => a,
+        None => ctx.me()?,
+    };
+    crate::agent::validate_name(&name)?;
+    let text = task::plan::prime(&ctx.repo, &ctx.config, &name)?;
+    if ctx.json() {
+        return output::json(&json!({"agent": name, "contract": text}));
+    }
+    output::text(&text)
+}
+
 pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {
     let me = ctx.me()?;
     let domain = my_domain(ctx, Some(&me));

@@ -5,6 +5,7 @@
 //! machines all apply. The ledger is in [`ledger`].
 
 pub mod ledger;
+pub mod plan;
 pub mod work;
 
 use std::sync::atomic::{AtomicU64, Ordering};

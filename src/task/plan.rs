@@ -1,0 +1,246 @@
+//! Kickoff and the agent contract.
+//!
+//! `plan FILE.yaml` seeds agents (cards with domain and role), tasks (with dependencies by
+//! plan key, and artifact needs) and one kickoff message; re-running it changes nothing
+//! already there (agents by name, tasks by title and domain, the kickoff by subject).
+//! `prime AGENT` writes the agent's contract from the config and the current state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::agent::{self, JoinOptions};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::mail::{mailbox, Draft, Priority};
+use crate::repo::Repo;
+
+use super::work::{self, NewTask};
+use super::{ledger, Task};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Sent once to all as the kickoff message (first line is the subject).
+    #[serde(default)]
+    pub kickoff: Option<String>,
+    #[serde(default)]
+    pub agents: BTreeMap<String, PlanAgent>,
+    #[serde(default)]
+    pub tasks: Vec<PlanTask>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanAgent {
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanTask {
+    /// How other tasks of the plan refer to this one in `after`.
+    pub key: String,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub after: Vec<String>,
+    #[serde(default)]
+    pub needs: Vec<String>,
+}
+
+/// What `plan` did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Planned {
+    pub agents_added: Vec<String>,
+    pub tasks_added: Vec<String>,
+    pub tasks_kept: Vec<String>,
+    pub kickoff: Option<String>,
+}
+
+pub fn load(path: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    yaml_serde::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        Error::config(format!("{}{at}: {e}", path.display()))
+            .with_hint("a plan has kickoff, agents {NAME: {domain, role}}, tasks [{key, title, domain, priority, after, needs, body}]")
+    })
+}
+
+/// Apply `plan` as `me`. Idempotent.
+pub fn apply(repo: &Repo, config: &Config, me: &str, plan: &Plan) -> Result<Planned> {
+    let mut done = Planned::default();
+    for (name, a) in &plan.agents {
+        if agent::read_card(repo, name)?.is_none() {
+            agent::join(
+                repo,
+                config,
+                name,
+                JoinOptions {
+                    domain: a.domain.clone(),
+                    role: a.role.clone(),
+                    ..JoinOptions::default()
+                },
+            )?;
+            done.agents_added.push(name.clone());
+        }
+    }
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    for t in &plan.tasks {
+        if ids.contains_key(&t.key) {
+            return Err(Error::usage(format!(
+                "plan: task key '{}' is used twice",
+                t.key
+            )));
+        }
+        let existing = ledger::all(repo)?
+            .into_iter()
+            .find(|e| e.title == t.title && e.domain == t.domain);
+        let id = match existing {
+            Some(e) => {
+                done.tasks_kept.push(e.id.clone());
+                e.id
+            }
+            None => {
+                let after = t
+                    .after
+                    .iter()
+                    .map(|k| {
+                        ids.get(k).cloned().ok_or_else(|| {
+                            Error::usage(format!(
+                                "plan: task '{}' comes after unknown or later key '{k}'",
+                                t.key
+                            ))
+                            .with_hint("list a task before the tasks that come after it")
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let priority = match &t.priority {
+                    Some(p) => Priority::parse(p)?,
+                    None => Priority::Normal,
+                };
+                let added = work::add(
+                    repo,
+                    me,
+                    NewTask {
+                        title: t.title.clone(),
+                        body: t.body.clone(),
+                        domain: t.domain.clone(),
+                        after,
+                        needs: t.needs.clone(),
+                        priority,
+                    },
+                )?;
+                done.tasks_added.push(added.id.clone());
+                added.id
+            }
+        };
+        ids.insert(t.key.clone(), id);
+    }
+    if let Some(text) = &plan.kickoff {
+        let mut lines = text.lines();
+        let subject = format!("kickoff: {}", lines.next().unwrap_or("").trim());
+        let sent = mailbox::all(repo)?
+            .iter()
+            .any(|m| m.subject == subject && m.from == me);
+        if !sent {
+            let draft = Draft {
+                subject: subject.clone(),
+                body: lines.collect::<Vec<_>>().join("\n").trim().to_string(),
+                to: vec![agent::EVERYONE.to_string()],
+                kind: "kickoff".to_string(),
+                priority: Priority::High,
+                ..Draft::default()
+            };
+            mailbox::append(repo, me, &draft)?;
+            done.kickoff = Some(subject);
+        }
+    }
+    Ok(done)
+}
+
+/// The agent's contract, for its instructions file: who it is, what it may touch, its
+/// peers, the protocol, and its ready tasks. At most 60 lines.
+pub fn prime(repo: &Repo, config: &Config, name: &str) -> Result<String> {
+    let card = agent::read_card(repo, name)?;
+    let domain = agent::domain_of(config, card.as_ref(), name);
+    let role = card.as_ref().and_then(|c| c.role.clone());
+    let mut out = vec![format!("# git comm: contract for {name}")];
+    out.push(format!(
+        "You are {name}{}. Coordinate only through `git comm` (git refs; no server).",
+        role.map(|r| format!(", the {r}")).unwrap_or_default()
+    ));
+    match domain
+        .as_ref()
+        .and_then(|d| config.domains.get(d).map(|s| (d, s)))
+    {
+        Some((d, spec)) => out.push(format!(
+            "Domain {d}: commit only under {}{}.",
+            spec.scope.join(", "),
+            if config.common.is_empty() {
+                String::new()
+            } else {
+                format!(" (and shared files: {})", config.common.join(", "))
+            }
+        )),
+        None => out.push("No domain binding: any path, but respect others' leases.".into()),
+    }
+    let peers: Vec<String> = agent::roster(repo, config)?
+        .into_iter()
+        .filter(|c| c.name != name)
+        .take(12)
+        .map(|c| match &c.domain {
+            Some(d) => format!("{} ({d})", c.name),
+            None => c.name,
+        })
+        .collect();
+    if !peers.is_empty() {
+        out.push(format!("Peers: {}.", peers.join(", ")));
+    }
+    out.extend(
+        [
+            "",
+            "## Protocol (identity: export GIT_COMM_AGENT=NAME)",
+            "- Each turn: `git comm inbox --format compact --budget 300`; answer questions with `git comm reply ID -m ...`.",
+            "- Get work: `git comm next --claim`; details: `git comm task show ID`; then `git comm task start ID`.",
+            "- Say what you do: `git comm state busy --task ID --note \"...\"`.",
+            "- A file outside your domain (CHANGELOG, lockfiles): `git comm lease PATH --sync`, commit, `git comm release --all`.",
+            "- Hand over a contract: `git comm publish DOMAIN/NAME FILE -m \"what changed\"`; need one: `git comm wait DOMAIN/NAME`.",
+            "- Stuck: `git comm task block ID --reason \"...\"` and `git comm send AGENT -s \"...\" --type question`.",
+            "- Finished: `git comm task done ID -m \"summary\"`, then `git comm state idle` and `git comm next --claim`.",
+            "- Share state with other machines: `git comm sync` (waits sync by themselves).",
+            "- Never `git commit --no-verify`: when the hook refuses, its message says how to proceed.",
+            "- If a HALTED line appears: stop and wait for `git comm resume`.",
+        ]
+        .map(str::to_string),
+    );
+    let ready = work::ready_for(repo, domain.as_deref())?;
+    let mine: Vec<&Task> = ready
+        .iter()
+        .filter(|t| t.domain.is_none() || t.domain == domain)
+        .take(10)
+        .collect();
+    out.push(String::new());
+    out.push("## Ready tasks".into());
+    if mine.is_empty() {
+        out.push("none right now: check `git comm task list`".into());
+    }
+    for t in mine {
+        out.push(format!("- {} {} [{}]", t.id, t.title, t.priority.as_str()));
+    }
+    out.truncate(60);
+    Ok(out.join("\n") + "\n")
+}
