@@ -383,3 +383,69 @@ fn plan_seeds_agents_tasks_and_kickoff_once_and_prime_writes_the_contract() {
         "a web task waiting on api is not ready for backend"
     );
 }
+
+#[test]
+fn beads_issues_round_trip() {
+    let t = team();
+    let jsonl = concat!(
+        r#"{"id":"bd-1","title":"Schema","description":"the API schema","status":"closed","priority":1,"issue_type":"task"}"#,
+        "\n",
+        r#"{"id":"bd-2","title":"Form","description":"","status":"open","priority":2,"dependencies":[{"issue_id":"bd-2","depends_on_id":"bd-1","type":"blocks"}]}"#,
+        "\n",
+        r#"{"id":"bd-3","title":"Docs","status":"in_progress","priority":4,"assignee":"carol"}"#,
+        "\n"
+    );
+    t.write("issues.jsonl", jsonl);
+    assert!(t
+        .ok_as("lead", &["task", "import", "issues.jsonl"])
+        .contains("imported 3 issue(s)"));
+    // Importing again adds nothing.
+    t.ok_as("lead", &["task", "import", "issues.jsonl"]);
+    let exported = t.ok_as("lead", &["task", "export", "--jsonl"]);
+    let issues: Vec<Value> = exported
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(issues.len(), 3);
+    let by_title = |title: &str| issues.iter().find(|i| i["title"] == title).unwrap().clone();
+    let (schema, form, docs) = (by_title("Schema"), by_title("Form"), by_title("Docs"));
+    assert_eq!(
+        (schema["status"].as_str(), schema["priority"].as_u64()),
+        (Some("closed"), Some(1))
+    );
+    assert_eq!(schema["description"], "the API schema");
+    assert_eq!(form["dependencies"][0]["depends_on_id"], schema["id"]);
+    assert_eq!(form["dependencies"][0]["type"], "blocks");
+    assert_eq!(
+        (docs["status"].as_str(), docs["priority"].as_u64()),
+        (Some("in_progress"), Some(3))
+    );
+    assert_eq!(docs["assignee"], "carol");
+    // And back: the export imports into a fresh repository with the same shape.
+    let other = team();
+    other.write("issues.jsonl", &exported);
+    other.ok_as("lead", &["task", "import", "issues.jsonl"]);
+    let again = other.ok_as("lead", &["task", "export", "--jsonl"]);
+    let strip = |text: &str| -> Vec<(String, String, u64, usize)> {
+        let mut v: Vec<_> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|i| {
+                (
+                    i["title"].as_str().unwrap().to_string(),
+                    i["status"].as_str().unwrap().to_string(),
+                    i["priority"].as_u64().unwrap(),
+                    i["dependencies"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(strip(&again), strip(&exported));
+    assert_exit(
+        &t.comm_as("lead", &["task", "import", "plan.yaml"]),
+        2,
+        "cannot read",
+    );
+}

@@ -43,6 +43,23 @@ pub enum TaskCommand {
     Reassign(ReassignArgs),
     /// The task graph: dot (default), mermaid or json (also --json).
     Graph(GraphArgs),
+    /// Import Beads issues (issues.jsonl) as tasks.
+    Import(ImportArgs),
+    /// Export tasks as Beads issues.jsonl.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A Beads issues.jsonl file.
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Beads issues.jsonl (the only export format).
+    #[arg(long, required = true)]
+    pub jsonl: bool,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +255,20 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
             work::release_claim(&ctx.repo, &me, &t)?;
             print_task(ctx, "reopened", &t)
         }
+        TaskCommand::Import(a) => {
+            let text = std::fs::read_to_string(&a.file)
+                .map_err(|e| Error::usage(format!("cannot read {}: {e}", a.file.display())))?;
+            let pairs = task::beads::import(&ctx.repo, &me?, &text)?;
+            if ctx.json() {
+                let map: Vec<_> = pairs
+                    .iter()
+                    .map(|(b, t)| json!({"beads": b, "task": t}))
+                    .collect();
+                return output::json(&map);
+            }
+            outln!("imported {} issue(s)", pairs.len())
+        }
+        TaskCommand::Export(_) => output::text(&task::beads::export(&ctx.repo)?),
         TaskCommand::Graph(a) => {
             let format = if ctx.json() {
                 "json"
