@@ -123,13 +123,13 @@ fn next_prefers_my_domain_then_priority_and_claims() {
 }
 
 #[test]
-fn eight_claimants_one_winner_per_round() {
+fn eight_claimants_one_winner_per_round_in_one_repo() {
     let t = team();
     let agents: Vec<String> = (0..8).map(|i| format!("w{i}")).collect();
     for a in &agents {
         t.ok_as(a, &["join"]);
     }
-    for round in 0..20 {
+    for round in 0..50 {
         let id = add(&t, "lead", &[&format!("round {round}")]);
         let children: Vec<_> = agents
             .iter()
@@ -448,4 +448,63 @@ fn beads_issues_round_trip() {
         2,
         "cannot read",
     );
+}
+
+#[test]
+fn eight_claimants_on_three_clones_one_winner_per_round() {
+    let net = Net::new();
+    let clones: Vec<_> = (0..3).map(|i| net.clone(&format!("c{i}"))).collect();
+    let agents: Vec<String> = (0..8).map(|i| format!("w{i}")).collect();
+    for (i, a) in agents.iter().enumerate() {
+        ok(&clones[i % 3], &["--as", a, "join"]);
+    }
+    for dir in &clones {
+        sync_ok(dir);
+    }
+    for round in 0..8 {
+        let added: Value = serde_json::from_str(&ok(
+            &clones[0],
+            &[
+                "--as",
+                "w0",
+                "--json",
+                "task",
+                "add",
+                &format!("race {round}"),
+            ],
+        ))
+        .unwrap();
+        let id = added["id"].as_str().unwrap().to_string();
+        sync_ok(&clones[0]);
+        for dir in &clones[1..] {
+            sync_ok(dir);
+        }
+        let children: Vec<_> = agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Command::new(BIN)
+                    .args(["--as", a, "task", "claim", &id, "--sync"])
+                    .current_dir(&clones[i % 3])
+                    .env_remove("GIT_COMM_AGENT")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut winners = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            match out.status.code() {
+                Some(0) => winners += 1,
+                Some(1) => {}
+                other => panic!(
+                    "round {round}: {other:?} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            }
+        }
+        assert_eq!(winners, 1, "round {round}");
+    }
 }
