@@ -382,6 +382,32 @@ impl Repo {
             .map(|(_, data)| data))
     }
 
+    /// Visit every blob directly in the tree of `commit` as (name, content), without
+    /// copying the content.
+    pub fn for_each_tree_file(
+        &self,
+        commit: ObjectId,
+        mut visit: impl FnMut(&str, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .context("cannot read commit")?
+            .tree()
+            .context("cannot read tree")?;
+        for entry in tree.iter() {
+            let entry = entry.context("cannot read tree entry")?;
+            if entry.mode().is_blob() {
+                let blob = self
+                    .inner
+                    .find_blob(entry.oid())
+                    .context("cannot read blob")?;
+                visit(&entry.filename().to_str_lossy(), &blob.data)?;
+            }
+        }
+        Ok(())
+    }
+
     /// All blobs directly in the tree of `commit`, as (name, content).
     pub fn tree_files(&self, commit: ObjectId) -> Result<Vec<(String, Vec<u8>)>> {
         let tree = self

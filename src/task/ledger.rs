@@ -27,16 +27,17 @@ pub fn tasks_ref(repo: &Repo) -> String {
 /// Every task stored at ledger commit `commit`, oldest first.
 pub fn tasks_at(repo: &Repo, commit: ObjectId) -> Result<Vec<Task>> {
     let mut tasks = Vec::new();
-    for (name, bytes) in repo.tree_files(commit)? {
+    repo.for_each_tree_file(commit, |name, bytes| {
         if !name.ends_with(JSON) {
-            continue;
+            return Ok(());
         }
-        let task: Task = serde_json::from_slice(&bytes).map_err(|e| {
+        let task: Task = serde_json::from_slice(bytes).map_err(|e| {
             Error::git(format!("task {name} at {commit} is invalid: {e}"))
                 .with_hint("run `git comm doctor`")
         })?;
         tasks.push(task);
-    }
+        Ok(())
+    })?;
     tasks.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     Ok(tasks)
 }
