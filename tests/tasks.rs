@@ -257,6 +257,12 @@ fn a_lost_agents_claim_expires_and_the_task_is_ready_again() {
     assert!(v.to_string().contains(&id), "{v}");
     let claim = comm_at(t.path(), 3 * 3600, &["--as", "carol", "task", "claim", &id]);
     assert!(claim.status.success(), "{}", common::stderr(&claim));
+    // The creator (and the lost holder) are told.
+    let inbox = t.ok_as("lead", &["--format", "compact", "inbox"]);
+    assert!(
+        inbox.contains(&format!("claim of {id} by bob lapsed; carol took it")),
+        "{inbox}"
+    );
 }
 
 #[test]

@@ -111,12 +111,19 @@ pub fn claim(
         .with_hint("pick another: git comm next --claim")
     })
     .map_err(|refused| refused.error)?;
+    let lapsed = task
+        .assignee
+        .clone()
+        .filter(|a| a != me && matches!(task.state.as_str(), "claimed" | "in_progress"));
     let task = transition(repo, me, &task.id, |t| {
         t.state = "claimed".into();
         t.assignee = Some(me.to_string());
         t.claim = Some(lease.id.clone());
         Ok(format!("claim {} by {me}", t.id))
     })?;
+    if let Some(lost) = lapsed {
+        tell_lapsed(repo, me, &task, &lost)?;
+    }
     Ok((task, lease))
 }
 
@@ -177,6 +184,29 @@ pub fn release_claim(repo: &Repo, me: &str, task: &Task) -> Result<()> {
             })
             .collect())
     })?;
+    Ok(())
+}
+
+/// A claim lapsed (its holder went silent past the lease) and `me` took the task over: tell
+/// the creator and the lost holder.
+fn tell_lapsed(repo: &Repo, me: &str, task: &Task, lost: &str) -> Result<()> {
+    let mut to = vec![task.creator.clone(), lost.to_string()];
+    to.retain(|r| r != me);
+    to.dedup();
+    if to.is_empty() {
+        return Ok(());
+    }
+    let draft = Draft {
+        subject: format!(
+            "claim of {} by {lost} lapsed; {me} took it: {}",
+            task.id, task.title
+        ),
+        to,
+        kind: "info".to_string(),
+        task: Some(task.id.clone()),
+        ..Draft::default()
+    };
+    mailbox::append(repo, me, &draft)?;
     Ok(())
 }
 
