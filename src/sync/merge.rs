@@ -98,8 +98,8 @@ pub fn card(
     })
 }
 
-/// Tasks: fast-forward, or a merge commit whose tree holds every task of both sides, each
-/// settled per task (completions win, else the newer change).
+/// Tasks: fast-forward, or a merge commit whose tree holds every task of both sides, merged
+/// per task and per field against the merge base (completions win).
 pub fn tasks(
     repo: &Repo,
     local: ObjectId,
@@ -110,7 +110,11 @@ pub fn tasks(
     by_ancestry(repo, local, remote, || {
         let ours = crate::task::ledger::tasks_at(repo, local)?;
         let theirs = crate::task::ledger::tasks_at(repo, remote)?;
-        let merged = crate::task::ledger::merge(&ours, &theirs);
+        let base = match super::graph::merge_base(repo, local, remote)? {
+            Some(b) => crate::task::ledger::tasks_at(repo, b)?,
+            None => Vec::new(),
+        };
+        let merged = crate::task::ledger::merge(&base, &ours, &theirs);
         let tree = crate::task::ledger::write_tree(repo, &merged)?;
         let message = format!("sync: merge tasks from {label}\n");
         let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;

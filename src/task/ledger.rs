@@ -119,26 +119,121 @@ pub fn write(
     }
 }
 
-/// Merge two task sets: per task, a terminal state (done, failed) wins over a non-terminal
-/// one so completions survive; otherwise the newer `updated` wins; a task one side lacks is
-/// kept.
-pub fn merge(ours: &[Task], theirs: &[Task]) -> Vec<Task> {
+/// Merge two task sets, given the tasks at a common ancestor (`base`, empty when none):
+/// per task and per field. A field changed on one side only takes that side's value; a field
+/// changed on both takes the newer task's (`updated`), except that a completion (done,
+/// failed) always wins over a non-terminal state, so completions survive. A task only one
+/// side has is kept.
+pub fn merge(base: &[Task], ours: &[Task], theirs: &[Task]) -> Vec<Task> {
     let mut out: Vec<Task> = Vec::new();
     for t in ours.iter().chain(theirs) {
-        match out.iter_mut().find(|o| o.id == t.id) {
-            None => out.push(t.clone()),
-            Some(o) => {
-                let better = match (t.is_terminal(), o.is_terminal()) {
-                    (true, false) => true,
-                    (false, true) => false,
-                    _ => t.updated > o.updated,
-                };
-                if better {
-                    *o = t.clone();
-                }
-            }
+        if out.iter().any(|o| o.id == t.id) {
+            continue;
         }
+        let o = ours.iter().find(|x| x.id == t.id);
+        let th = theirs.iter().find(|x| x.id == t.id);
+        let merged = match (o, th) {
+            (Some(o), Some(th)) => merge_task(base.iter().find(|b| b.id == t.id), o, th),
+            (Some(one), None) | (None, Some(one)) => one.clone(),
+            (None, None) => unreachable!("the task comes from one side"),
+        };
+        out.push(merged);
     }
     out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     out
+}
+
+fn merge_task(base: Option<&Task>, ours: &Task, theirs: &Task) -> Task {
+    use serde_json::{Map, Value};
+    let as_map = |t: &Task| match serde_json::to_value(t).expect("task serializes") {
+        Value::Object(m) => m,
+        _ => unreachable!("a task is an object"),
+    };
+    let (o, t) = (as_map(ours), as_map(theirs));
+    let b = base.map(as_map).unwrap_or_default();
+    let newer_is_theirs = theirs.updated > ours.updated;
+    let mut merged = Map::new();
+    let keys: std::collections::BTreeSet<&String> = o.keys().chain(t.keys()).collect();
+    for key in keys {
+        let (ov, tv, bv) = (o.get(key), t.get(key), b.get(key));
+        let pick = if ov == tv || tv == bv {
+            ov
+        } else if ov == bv {
+            tv
+        } else if newer_is_theirs {
+            tv
+        } else {
+            ov
+        };
+        if let Some(v) = pick {
+            merged.insert(key.clone(), v.clone());
+        }
+    }
+    // Completions survive whichever side is newer.
+    let terminal = [ours, theirs].into_iter().find(|x| x.is_terminal());
+    if let (Some(done), false) = (terminal, ours.is_terminal() && theirs.is_terminal()) {
+        merged.insert("state".into(), Value::String(done.state.clone()));
+        merged.insert(
+            "note".into(),
+            serde_json::to_value(&done.note).expect("serializes"),
+        );
+    }
+    merged.insert(
+        "updated".into(),
+        Value::from(ours.updated.max(theirs.updated)),
+    );
+    serde_json::from_value(Value::Object(merged)).unwrap_or_else(|_| {
+        if newer_is_theirs {
+            theirs.clone()
+        } else {
+            ours.clone()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::Priority;
+
+    fn task(state: &str, title: &str, assignee: Option<&str>, updated: i64) -> Task {
+        Task {
+            id: "t-0000000a".into(),
+            title: title.into(),
+            body: String::new(),
+            domain: None,
+            priority: Priority::Normal,
+            after: vec![],
+            needs: vec![],
+            state: state.into(),
+            assignee: assignee.map(str::to_string),
+            claim: None,
+            creator: "lead".into(),
+            created: 0,
+            updated,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn fields_changed_on_different_sides_both_survive() {
+        let base = task("open", "t", None, 1);
+        let ours = task("open", "renamed", None, 2); // title edited here
+        let theirs = task("claimed", "t", Some("bob"), 3); // claimed there
+        let m = merge(&[base], &[ours], &[theirs]);
+        assert_eq!(m[0].title, "renamed");
+        assert_eq!(m[0].state, "claimed");
+        assert_eq!(m[0].assignee.as_deref(), Some("bob"));
+        assert_eq!(m[0].updated, 3);
+    }
+
+    #[test]
+    fn a_completion_wins_over_a_newer_block() {
+        let base = task("claimed", "t", Some("bob"), 1);
+        let done = task("done", "t", Some("bob"), 2);
+        let mut blocked = task("blocked", "t", Some("bob"), 3);
+        blocked.note = Some("unsure".into());
+        let m = merge(&[base], &[done], &[blocked]);
+        assert_eq!(m[0].state, "done");
+    }
 }
