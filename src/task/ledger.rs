@@ -156,11 +156,10 @@ fn merge_task(base: Option<&Task>, ours: &Task, theirs: &Task) -> Task {
     let keys: std::collections::BTreeSet<&String> = o.keys().chain(t.keys()).collect();
     for key in keys {
         let (ov, tv, bv) = (o.get(key), t.get(key), b.get(key));
-        let pick = if ov == tv || tv == bv {
-            ov
-        } else if ov == bv {
-            tv
-        } else if newer_is_theirs {
+        // Theirs when only they changed it, or both did and theirs is newer; else ours.
+        let only_theirs_changed = ov == bv && tv != bv;
+        let both_changed = ov != bv && tv != bv && ov != tv;
+        let pick = if only_theirs_changed || (both_changed && newer_is_theirs) {
             tv
         } else {
             ov
