@@ -467,7 +467,7 @@ fn eight_claimants_on_three_clones_one_winner_per_round() {
     for dir in &clones {
         sync_ok(dir);
     }
-    for round in 0..8 {
+    for round in 0..50 {
         let added: Value = serde_json::from_str(&ok(
             &clones[0],
             &[
