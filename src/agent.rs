@@ -41,6 +41,18 @@ pub struct Card {
     pub joined: i64,
     /// Unix seconds.
     pub last_seen: i64,
+    /// Set by `git comm retire`; cleared when the agent joins again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<Retired>,
+}
+
+/// Why and when an agent was retired, and by whom.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Retired {
+    /// Unix seconds.
+    pub at: i64,
+    pub by: String,
+    pub reason: String,
 }
 
 /// Longest role, program or model text on a card.
@@ -68,6 +80,17 @@ impl Card {
             return Some(format!(
                 "role, program or model longer than {MAX_CARD_TEXT} bytes or multi-line"
             ));
+        }
+        if let Some(r) = &self.retired {
+            if r.reason.len() > MAX_CARD_TEXT
+                || r.reason.contains('\n')
+                || validate_name(&r.by).is_err()
+            {
+                return Some(
+                    "retirement reason multi-line or too long, or retired by an invalid name"
+                        .to_string(),
+                );
+            }
         }
         if self.joined < 0 || self.last_seen < 0 {
             return Some("negative timestamps".to_string());
@@ -217,6 +240,7 @@ pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> R
         program: options.program.or(base.program),
         model: options.model.or(base.model),
         last_seen: now,
+        retired: None,
         ..base
     };
     let summary = if previous.is_some() { "update" } else { "join" };

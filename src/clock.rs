@@ -8,7 +8,8 @@
 //! inconsistent.
 //!
 //! `GIT_COMM_CLOCK_OFFSET` (seconds, may be negative) shifts this process's clock, so tests
-//! can run agents with skewed clocks without faking the system time.
+//! can run agents with skewed clocks without faking the system time; `@UNIX` pins it to
+//! that second, so a scripted history has exact durations.
 
 use crate::error::{Error, Result};
 
@@ -16,11 +17,18 @@ pub const OFFSET_ENV: &str = "GIT_COMM_CLOCK_OFFSET";
 /// Default tolerated skew between machines' clocks: 5 minutes.
 pub const DEFAULT_SKEW_SECS: i64 = 5 * 60;
 
+/// Seconds to add to the system clock.
 fn offset() -> i64 {
-    std::env::var(OFFSET_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0)
+    let Ok(value) = std::env::var(OFFSET_ENV) else {
+        return 0;
+    };
+    let value = value.trim();
+    match value.strip_prefix('@') {
+        Some(pinned) => pinned
+            .parse::<i64>()
+            .map_or(0, |at| at - jiff::Timestamp::now().as_second()),
+        None => value.parse::<i64>().unwrap_or(0),
+    }
 }
 
 /// Now, in unix seconds.
@@ -75,9 +83,37 @@ pub fn parse_duration(text: &str, max: i64) -> Result<i64> {
     Ok(secs)
 }
 
+/// A point in time for `--since`: a duration back from now (`2h`, `7d`), a date
+/// (`2026-11-23`, midnight UTC) or an RFC 3339 timestamp; unix seconds.
+pub fn parse_since(text: &str) -> Result<i64> {
+    if let Ok(secs) = parse_duration(text, 100 * 365 * 86_400) {
+        return Ok(now_secs() - secs);
+    }
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t.as_second());
+    }
+    if let Ok(d) = text.parse::<jiff::civil::Date>() {
+        if let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC) {
+            return Ok(z.timestamp().as_second());
+        }
+    }
+    Err(Error::usage(format!("invalid time '{text}'")).with_hint(
+        "use a duration back from now (2h, 7d), a date (2026-11-23) or 2026-11-23T10:00:00Z",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_accepts_durations_dates_and_timestamps() {
+        let now = now_secs();
+        assert!((parse_since("2h").unwrap() - (now - 7200)).abs() <= 1);
+        assert_eq!(parse_since("2026-11-23").unwrap(), 1_795_392_000);
+        assert_eq!(parse_since("2026-11-23T00:00:10Z").unwrap(), 1_795_392_010);
+        assert!(parse_since("yesterday").is_err());
+    }
 
     #[test]
     fn durations() {

@@ -174,6 +174,9 @@ pub struct AgentBinding {
     pub domain: Option<String>,
     #[serde(default)]
     pub role: Option<String>,
+    /// Estimated tokens of mail per day (sent plus read) before the agent is told once.
+    #[serde(default)]
+    pub budget: Option<u64>,
 }
 
 pub const SKELETON: &str = r#"# git-comm configuration: see `git comm --help`.
@@ -300,6 +303,11 @@ impl Config {
             }
         }
         self.check_overlapping_scopes()
+    }
+
+    /// The daily token budget of `agent`, if the config sets one.
+    pub fn budget_of(&self, agent: &str) -> Option<u64> {
+        self.agents.get(agent).and_then(|b| b.budget)
     }
 
     /// Seconds an agent may go unseen before it is flagged as stale.

@@ -16,6 +16,7 @@ pub mod halt;
 pub mod hooks;
 pub mod lease;
 pub mod mail;
+pub mod oversight;
 pub mod presence;
 pub mod repo;
 pub mod sync;

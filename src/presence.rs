@@ -7,6 +7,8 @@
 //! once per [`REFRESH_SECS`]. Under a branch namespace (`refs/heads/...`), where git keeps
 //! only commits, presence is not recorded and `last seen` falls back to the agent card.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -32,7 +34,17 @@ pub struct Presence {
     /// When the state was set (unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<i64>,
+    /// Estimated tokens of mail shown to the agent (inbox, show, thread) per UTC day
+    /// (`YYYY-MM-DD`), the last [`READ_DAYS`] days.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub read: BTreeMap<String, u64>,
+    /// The UTC day the agent was last told it passed its token budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_told: Option<String>,
 }
+
+/// How many days of read counters a presence keeps.
+pub const READ_DAYS: usize = 31;
 
 /// The states an agent may declare.
 pub const STATES: [&str; 4] = ["busy", "idle", "blocked", "done"];
@@ -57,6 +69,12 @@ impl Presence {
             t.as_ref()
                 .is_some_and(|t| t.len() > MAX_TEXT || t.contains('\n'))
         };
+        let day = |d: &str| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        if self.read.len() > READ_DAYS || !self.read.keys().all(|d| day(d)) {
+            return Some(format!(
+                "read counters: at most {READ_DAYS} days keyed YYYY-MM-DD"
+            ));
+        }
         (long(&self.note) || long(&self.task))
             .then(|| format!("task or note longer than {MAX_TEXT} bytes or multi-line"))
     }
@@ -111,18 +129,28 @@ pub fn set_state(
             "agent state needs a namespace outside refs/heads/ (git keeps only commits there)",
         ));
     }
+    update(repo, name, |p, now| {
+        p.state = Some(state.to_string());
+        p.task = task.clone();
+        p.note = note.clone();
+        p.since = Some(now);
+    })
+}
+
+/// Read-modify-write the presence of `name` (marking it seen now), with compare-and-swap.
+pub fn update(
+    repo: &Repo,
+    name: &str,
+    mut change: impl FnMut(&mut Presence, i64),
+) -> Result<Presence> {
     let name_ref = presence_ref(repo, name);
     loop {
         let current = repo.read_ref(&name_ref)?;
         let now = crate::clock::now_secs();
-        let presence = Presence {
-            name: name.to_string(),
-            last_seen: now,
-            state: Some(state.to_string()),
-            task: task.clone(),
-            note: note.clone(),
-            since: Some(now),
-        };
+        let mut presence = current.and_then(|id| at(repo, id)).unwrap_or_default();
+        presence.name = name.to_string();
+        presence.last_seen = now;
+        change(&mut presence, now);
         if let Some(why) = presence.problem(name) {
             return Err(crate::error::Error::usage(why));
         }
@@ -131,6 +159,29 @@ pub fn set_state(
             return Ok(presence);
         }
     }
+}
+
+/// The UTC day of unix time `secs`, `YYYY-MM-DD`.
+pub fn day_of(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_else(|_| "1970-01-01".to_string())
+}
+
+/// Count `tokens` of mail shown to `name` today. Without presence support (a branch
+/// namespace) nothing is counted.
+pub fn add_read(repo: &Repo, name: &str, tokens: u64) -> Result<()> {
+    if !supported(repo) || tokens == 0 {
+        return Ok(());
+    }
+    update(repo, name, |p, now| {
+        *p.read.entry(day_of(now)).or_default() += tokens;
+        while p.read.len() > READ_DAYS {
+            let oldest = p.read.keys().next().cloned().expect("not empty");
+            p.read.remove(&oldest);
+        }
+    })?;
+    Ok(())
 }
 
 /// Record that `name` is active now (skipped when refreshed within [`REFRESH_SECS`]).
@@ -167,6 +218,8 @@ pub struct Standing {
     pub stale: bool,
     /// Live leases of a stale agent: work nobody may be doing.
     pub leases_at_risk: Vec<String>,
+    /// Tasks a stale agent holds the claim of.
+    pub tasks_at_risk: Vec<String>,
 }
 
 /// Every agent with its presence; stale ones with their leases at risk.
@@ -178,21 +231,23 @@ pub fn standings(repo: &Repo, config: &crate::config::Config) -> Result<Vec<Stan
         .into_iter()
         .map(|card| {
             let presence = read(repo, &card.name);
-            let stale = card.last_seen > 0 && now - card.last_seen > stale_after;
-            let leases_at_risk = if stale {
-                leases
-                    .iter()
-                    .filter(|l| l.holder == card.name)
-                    .map(|l| l.id.clone())
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let stale =
+                card.retired.is_none() && card.last_seen > 0 && now - card.last_seen > stale_after;
+            let held: Vec<_> = leases
+                .iter()
+                .filter(|l| stale && l.holder == card.name)
+                .collect();
+            let tasks_at_risk = held
+                .iter()
+                .flat_map(|l| l.resources.iter())
+                .filter_map(|r| r.strip_prefix("task:").map(str::to_string))
+                .collect();
             Standing {
+                leases_at_risk: held.iter().map(|l| l.id.clone()).collect(),
+                tasks_at_risk,
                 card,
                 presence,
                 stale,
-                leases_at_risk,
             }
         })
         .collect())

@@ -157,6 +157,9 @@ pub fn standing_line(s: &crate::presence::Standing, now: i64) -> String {
             line.push_str(&format!(" {key}={v}"));
         }
     }
+    if let Some(r) = &card.retired {
+        line.push_str(&format!(" RETIRED ({})", r.reason));
+    }
     if s.stale {
         line.push_str(" STALE");
         if !s.leases_at_risk.is_empty() {
@@ -164,6 +167,9 @@ pub fn standing_line(s: &crate::presence::Standing, now: i64) -> String {
                 " (leases at risk: {})",
                 s.leases_at_risk.join(" ")
             ));
+        }
+        if !s.tasks_at_risk.is_empty() {
+            line.push_str(&format!(" (tasks at risk: {})", s.tasks_at_risk.join(" ")));
         }
     }
     line
@@ -177,6 +183,8 @@ fn standing_json(s: &crate::presence::Standing) -> serde_json::Value {
     value["note"] = json!(p.note);
     value["stale"] = json!(s.stale);
     value["leases_at_risk"] = json!(s.leases_at_risk);
+    value["tasks_at_risk"] = json!(s.tasks_at_risk);
+    value["retired"] = json!(s.card.retired);
     value
 }
 

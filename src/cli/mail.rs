@@ -318,8 +318,28 @@ pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
             if asked && !pending.is_empty() {
                 text.push_str(&format!("ack pending: {}\n", pending.join(", ")));
             }
-            output::text(&text)
+            output::text(&text)?;
+            count_read(ctx, message.tokens());
+            Ok(())
         }
+    }
+}
+
+/// Add `tokens` to what the acting agent has read today (for `stats` and budgets).
+/// Best effort: reading never fails because the counter could not be written.
+fn count_read(ctx: &Ctx, tokens: u64) {
+    let Ok(me) = ctx.me() else {
+        return;
+    };
+    if crate::agent::read_card(&ctx.repo, &me).is_ok_and(|c| c.is_some()) {
+        let _ = crate::presence::add_read(&ctx.repo, &me, tokens);
+    }
+}
+
+/// Tell the acting agent once a day that it passed its token budget (stderr).
+pub fn tell_budget(ctx: &Ctx, me: &str) {
+    if let Ok(Some(line)) = crate::oversight::stats::budget_notice(&ctx.repo, &ctx.config, me) {
+        output::notice(&format!("{line}\n"));
     }
 }
 
@@ -360,7 +380,9 @@ pub fn wait_for_acks(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Res
 
 pub fn thread(ctx: &Ctx, args: IdArg) -> Result<()> {
     let messages = mail::thread(&ctx.repo, &args.id)?;
-    print_messages(ctx, &messages)
+    print_messages(ctx, &messages)?;
+    count_read(ctx, messages.iter().map(Message::tokens).sum());
+    Ok(())
 }
 
 pub fn search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
@@ -432,7 +454,7 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     }
     // Delivery first: the whole listing is written and flushed, and only then is the mail
     // marked read. Output that fails (a closed pipe, a full disk) leaves it unread.
-    let text = render_inbox(ctx, &messages, args.budget);
+    let (text, tokens) = render_inbox(ctx, &messages, args.budget);
     output::text(&text).map_err(|e| {
         let what = if marks_read {
             "nothing was marked read"
@@ -446,6 +468,8 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
             mailbox::advance_cursor(&ctx.repo, &me, view.cursor, tip)?;
         }
     }
+    count_read(ctx, tokens);
+    tell_budget(ctx, &me);
     if args.wait.is_some() && messages.is_empty() {
         // Like `wait`: a wait that ends with nothing new is a timeout (exit 1).
         return Err(Error::blocked(format!(
@@ -459,17 +483,19 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     Ok(())
 }
 
-/// The whole inbox listing as it will be printed.
-fn render_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) -> String {
+/// The whole inbox listing as it will be printed, and the estimated tokens of the
+/// messages it shows.
+fn render_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) -> (String, u64) {
     let budget_chars = budget_tokens.map(|t| t.saturating_mul(CHARS_PER_TOKEN));
     let (shown, omitted, left) = fit_budget(messages, ctx.format, budget_chars);
+    let tokens = shown.iter().map(Message::tokens).sum();
     if ctx.json() {
         let omitted_ids: Vec<String> = omitted.iter().map(|m| m.id.to_string()).collect();
         let value = json!({"messages": shown, "omitted": omitted_ids});
-        return format!("{value}\n");
+        return (format!("{value}\n"), tokens);
     }
     if messages.is_empty() {
-        return "no unread mail\n".to_string();
+        return ("no unread mail\n".to_string(), 0);
     }
     let mut text = String::new();
     for m in &shown {
@@ -479,7 +505,7 @@ fn render_inbox(ctx: &Ctx, messages: &[Message], budget_tokens: Option<usize>) -
         text.push_str(&pointer_line(&omitted, left + POINTER_RESERVE));
         text.push('\n');
     }
-    text
+    (text, tokens)
 }
 
 const CHARS_PER_TOKEN: usize = 4;

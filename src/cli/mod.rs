@@ -13,6 +13,7 @@ pub mod output;
 pub mod oversight;
 pub mod sync;
 pub mod task;
+pub mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -69,6 +70,14 @@ pub enum Command {
     Halt(oversight::HaltArgs),
     /// Lift a halt.
     Resume,
+    /// Take an agent out: break its leases, reopen its tasks, mark it retired, tell everyone.
+    Retire(oversight::RetireArgs),
+    /// Live view of agents, tasks, leases and events (a plain snapshot when not a terminal).
+    Watch(watch::WatchArgs),
+    /// Write the swarm's history as one self-contained HTML page.
+    Report(oversight::ReportArgs),
+    /// Per agent: messages, estimated tokens sent and read, leases, violations, tasks done.
+    Stats(oversight::StatsArgs),
     /// Send a message to agents, @domain, or all.
     Send(mail::SendArgs),
     /// Reply to a message (in its thread).
@@ -217,6 +226,10 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Prime(args) => task::prime(ctx, args),
         Command::Halt(args) => oversight::halt(ctx, args),
         Command::Resume => oversight::resume(ctx),
+        Command::Retire(args) => oversight::retire(ctx, args),
+        Command::Watch(args) => watch::watch(ctx, args),
+        Command::Report(args) => oversight::report(ctx, args),
+        Command::Stats(args) => oversight::stats(ctx, args),
         Command::Send(args) => mail::send(ctx, args),
         Command::Reply(args) => mail::reply(ctx, args),
         Command::Show(args) => mail::show(ctx, args),

@@ -102,3 +102,134 @@ pub fn halt_line(ctx: &Ctx) -> Option<String> {
         )
     })
 }
+
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The agent to retire.
+    pub agent: String,
+    /// Why (told to everyone, kept on the card).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `retire AGENT --reason TEXT`: break its leases, reopen its tasks, mark the card, tell all.
+pub fn retire(ctx: &Ctx, args: RetireArgs) -> Result<()> {
+    let by = actor(ctx);
+    let done =
+        crate::oversight::retire::retire(&ctx.repo, &ctx.config, &by, &args.agent, &args.reason)?;
+    if ctx.json() {
+        return output::json(&done);
+    }
+    if !done.changed {
+        return outln!(
+            "{} was already retired; nothing left to release",
+            done.agent
+        );
+    }
+    let list = |ids: &[String]| {
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.join(" ")
+        }
+    };
+    outln!(
+        "retired {}: leases broken: {}; tasks reopened: {} (everyone was told; `git comm join {}` brings it back)",
+        done.agent,
+        list(&done.leases),
+        list(&done.tasks),
+        done.agent
+    )
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Count from this time: a duration back (2h, 7d), a date or an RFC 3339 time.
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// One agent only.
+    #[arg(long, value_name = "A")]
+    pub agent: Option<String>,
+}
+
+/// `stats`: per-agent messages, estimated tokens, leases, violations and tasks done.
+pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<()> {
+    let query = crate::oversight::stats::Query {
+        since: args
+            .since
+            .as_deref()
+            .map(crate::clock::parse_since)
+            .transpose()?,
+        agent: args.agent,
+    };
+    let rows = crate::oversight::stats::stats(&ctx.repo, &ctx.config, &query)?;
+    if ctx.json() {
+        return output::json(&json!({ "agents": rows }));
+    }
+    if rows.is_empty() {
+        return outln!("no agents yet: git comm join NAME");
+    }
+    let compact = ctx.format == super::Format::Compact;
+    if !compact {
+        outln!("agent sent recv tokens_sent tokens_read leases lease_time violations done")?;
+    }
+    for s in rows {
+        let budget = ctx
+            .config
+            .budget_of(&s.name)
+            .map(|b| format!(" budget={b}/day"))
+            .unwrap_or_default();
+        outln!(
+            "{} {} {} {} {} {} {}s {} {}{budget}",
+            s.name,
+            s.messages_sent,
+            s.messages_received,
+            s.tokens_sent,
+            s.tokens_read,
+            s.leases,
+            s.lease_seconds,
+            s.violations,
+            s.tasks_done
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where to write the HTML page.
+    #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+    pub output: std::path::PathBuf,
+}
+
+/// `report -o FILE.html`: one self-contained page of the swarm's history.
+pub fn report(ctx: &Ctx, args: ReportArgs) -> Result<()> {
+    let title = ctx
+        .repo
+        .workdir()
+        .and_then(|p| p.file_name())
+        .map_or("git comm report".to_string(), |n| {
+            format!("git comm report: {}", n.to_string_lossy())
+        });
+    let report = crate::oversight::report::gather(&ctx.repo, &ctx.config, &title)?;
+    let html = crate::oversight::report::render(&report);
+    std::fs::write(&args.output, &html).map_err(|e| {
+        crate::error::Error::usage(format!("cannot write {}: {e}", args.output.display()))
+            .with_hint("pass a writable path with -o")
+    })?;
+    if ctx.json() {
+        return output::json(&json!({
+            "file": args.output, "bytes": html.len(), "agents": report.agents.len(),
+            "messages": report.message_count, "tasks": report.tasks.len(),
+            "events": report.events.len(),
+        }));
+    }
+    outln!(
+        "wrote {} ({} KiB: {} agents, {} messages, {} tasks)",
+        args.output.display(),
+        html.len().div_ceil(1024),
+        report.agents.len(),
+        report.message_count,
+        report.tasks.len()
+    )
+}

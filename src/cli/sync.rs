@@ -250,6 +250,9 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         Some(r) => divergence(ctx, r)?,
         None => Vec::new(),
     };
+    if let Some(name) = &me {
+        super::mail::tell_budget(ctx, name);
+    }
 
     if ctx.json() {
         let lease_json = |l: &&Lease| {
@@ -265,7 +268,10 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             "agents": standings.iter().map(|s| json!({"name": s.card.name, "domain": s.card.domain,
                 "last_seen": (s.card.last_seen > 0).then(|| iso_time(s.card.last_seen)),
                 "state": s.presence.as_ref().and_then(|p| p.state.clone()),
-                "stale": s.stale, "leases_at_risk": s.leases_at_risk})).collect::<Vec<_>>(),
+                "task": s.presence.as_ref().and_then(|p| p.task.clone()),
+                "note": s.presence.as_ref().and_then(|p| p.note.clone()),
+                "retired": s.card.retired.is_some(),
+                "stale": s.stale, "leases_at_risk": s.leases_at_risk, "tasks_at_risk": s.tasks_at_risk})).collect::<Vec<_>>(),
             "remote": remote.as_ref().map(|r| r.name.clone()),
             "last_sync": last.as_ref().map(|l| iso_time(l.time)),
             "divergence": diverged.iter().map(|(r, s)| json!({"ref": r, "state": s})).collect::<Vec<_>>(),

@@ -75,6 +75,35 @@ pub fn all(repo: &Repo) -> Result<Vec<Message>> {
     }
 }
 
+/// Messages committed at or after unix time `since`, newest first; the walk stops at the
+/// first older commit, so the cost follows the window, not the history.
+pub fn since(repo: &Repo, since: i64) -> Result<Vec<Message>> {
+    let Some(tip) = repo.read_ref(&mail_ref(repo))? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in repo.log(&[tip], Some(since), usize::MAX)? {
+        if let Some(message) = load(repo, entry.id)? {
+            out.push(message);
+        }
+    }
+    Ok(out)
+}
+
+/// The newest `n` messages, newest first.
+pub fn latest(repo: &Repo, n: usize) -> Result<Vec<Message>> {
+    let Some(tip) = repo.read_ref(&mail_ref(repo))? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in repo.log(&[tip], None, n)? {
+        if let Some(message) = load(repo, entry.id)? {
+            out.push(message);
+        }
+    }
+    Ok(out)
+}
+
 /// Find a message by full or abbreviated id (reads accept unique prefixes).
 pub fn find(repo: &Repo, id_text: &str) -> Result<Message> {
     let not_found = || {

@@ -84,6 +84,19 @@ pub struct Message {
     pub artifact: Option<String>,
 }
 
+impl Message {
+    /// Estimated tokens an agent spends reading this message: a quarter of the bytes of
+    /// subject and body, rounded up (the usual rule of thumb for English and code).
+    pub fn tokens(&self) -> u64 {
+        estimate_tokens(self.subject.len() + self.body.len())
+    }
+}
+
+/// Estimated tokens of `bytes` bytes of text: bytes / 4, rounded up.
+pub fn estimate_tokens(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(4)
+}
+
 fn as_hex<S: serde::Serializer>(id: &ObjectId, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&id.to_string())
 }

@@ -26,6 +26,17 @@ const AGENT_EMAIL_DOMAIN: &str = "comm-node";
 /// How long a writer keeps retrying a contended ref before giving up.
 const CAS_DEADLINE: Duration = Duration::from_secs(60);
 
+/// One commit as `git log --format='%H %at %an %s'` shows it.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub id: ObjectId,
+    /// Author time, unix seconds.
+    pub time: i64,
+    pub author: String,
+    pub subject: String,
+    pub merge: bool,
+}
+
 pub struct Repo {
     inner: gix::Repository,
     namespace: String,
@@ -426,6 +437,50 @@ impl Repo {
                     .context("cannot read blob")?;
                 out.push((entry.filename().to_string(), blob.data.clone()));
             }
+        }
+        Ok(out)
+    }
+
+    /// Commits reachable from `tips` (all parents), newest first, at most `limit`, none
+    /// committed before `since` (unix seconds) when given: the summary `git log` would show,
+    /// for timelines and statistics.
+    pub fn log(
+        &self,
+        tips: &[ObjectId],
+        since: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>> {
+        use gix::revision::walk::Sorting;
+        if tips.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sorting = match since {
+            Some(seconds) => Sorting::ByCommitTimeCutoff {
+                order: Default::default(),
+                seconds,
+            },
+            None => Sorting::ByCommitTime(Default::default()),
+        };
+        let walk = self
+            .inner
+            .rev_walk(tips.iter().copied())
+            .sorting(sorting)
+            .all()
+            .context("cannot walk history")?;
+        let mut out = Vec::new();
+        for info in walk.take(limit) {
+            let id = info.context("cannot walk history")?.id;
+            let commit = self.inner.find_commit(id).context("cannot read commit")?;
+            let decoded = commit.decode().context("cannot decode commit")?;
+            let author = decoded.author().context("cannot read author")?;
+            let message = decoded.message.to_str_lossy();
+            out.push(LogEntry {
+                id,
+                time: author.seconds(),
+                author: author.name.to_str_lossy().into_owned(),
+                subject: message.lines().next().unwrap_or("").to_string(),
+                merge: decoded.parents.len() > 1,
+            });
         }
         Ok(out)
     }
