@@ -67,6 +67,20 @@ pub fn walk(repo: &Repo, tip: ObjectId, hidden: Option<ObjectId>) -> Result<Vec<
     Ok(out)
 }
 
+/// Ids of the commits reachable from `tip` but not from `hidden`, newest first.
+pub fn walk_ids(repo: &Repo, tip: ObjectId, hidden: Option<ObjectId>) -> Result<Vec<ObjectId>> {
+    let platform = repo.gix().rev_walk([tip]);
+    let platform = match hidden {
+        Some(h) => platform.with_hidden([h]),
+        None => platform,
+    };
+    let mut out = Vec::new();
+    for info in platform.all().context("cannot walk mail")? {
+        out.push(info.context("cannot walk mail")?.id);
+    }
+    Ok(out)
+}
+
 /// Every message in the mailbox, newest first.
 pub fn all(repo: &Repo) -> Result<Vec<Message>> {
     match repo.read_ref(&mail_ref(repo))? {

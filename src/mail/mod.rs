@@ -202,6 +202,30 @@ pub fn inbox(repo: &Repo, reader: &Reader, filter: &Filter, all: bool) -> Result
     })
 }
 
+/// Unread message counts of several readers at once (for the board): each reader's unread
+/// range is walked by id, and each message in it is decoded once however many readers
+/// share it.
+pub fn unread_counts(repo: &Repo, readers: &[Reader]) -> Result<Vec<usize>> {
+    let Some(tip) = repo.read_ref(&mailbox::mail_ref(repo))? else {
+        return Ok(vec![0; readers.len()]);
+    };
+    let mut decoded: std::collections::HashMap<ObjectId, Option<Message>> = Default::default();
+    let mut counts = Vec::with_capacity(readers.len());
+    for reader in readers {
+        let cursor = mailbox::read_cursor(repo, &reader.name)?;
+        let mut count = 0;
+        for id in mailbox::walk_ids(repo, tip, cursor)? {
+            let message = match decoded.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(mailbox::load(repo, id)?),
+            };
+            count += usize::from(message.as_ref().is_some_and(|m| reader.is_recipient(m)));
+        }
+        counts.push(count);
+    }
+    Ok(counts)
+}
+
 /// All messages of the thread that `id` belongs to, oldest first.
 pub fn thread(repo: &Repo, id: &str) -> Result<Vec<Message>> {
     let root = mailbox::find(repo, id)?.thread;

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::halt::Halt;
 use crate::lease::Lease;
-use crate::mail::{self, mailbox, Filter, Reader};
+use crate::mail::{self, mailbox, Reader};
 use crate::presence::Standing;
 use crate::repo::Repo;
 use crate::task::Task;
@@ -44,26 +44,30 @@ pub const TASK_COLUMNS: [&str; 6] = [
 /// Read the board; `events` is how many of the latest events to keep.
 pub fn read(repo: &Repo, config: &Config, events: usize) -> Result<Board> {
     let leases = crate::lease::ledger::live_leases(repo)?;
-    let mut agents = Vec::new();
-    for standing in crate::presence::standings(repo, config)? {
-        let reader = Reader {
-            name: standing.card.name.clone(),
-            domain: standing.card.domain.clone(),
-        };
-        let unread = if standing.card.retired.is_some() {
-            0
-        } else {
-            mail::inbox(repo, &reader, &Filter::default(), false)?
-                .messages
-                .len()
-        };
-        let held = leases.iter().filter(|l| l.holder == reader.name).count();
-        agents.push(AgentRow {
-            standing,
-            unread,
-            leases: held,
-        });
-    }
+    let standings = crate::presence::standings(repo, config)?;
+    let readers: Vec<Reader> = standings
+        .iter()
+        .filter(|s| s.card.retired.is_none())
+        .map(|s| Reader {
+            name: s.card.name.clone(),
+            domain: s.card.domain.clone(),
+        })
+        .collect();
+    let unread = mail::unread_counts(repo, &readers)?;
+    let agents: Vec<AgentRow> = standings
+        .into_iter()
+        .map(|standing| {
+            let name = &standing.card.name;
+            AgentRow {
+                unread: readers
+                    .iter()
+                    .position(|r| &r.name == name)
+                    .map_or(0, |i| unread[i]),
+                leases: leases.iter().filter(|l| &l.holder == name).count(),
+                standing,
+            }
+        })
+        .collect();
     let names: Vec<String> = agents
         .iter()
         .map(|a| a.standing.card.name.clone())
