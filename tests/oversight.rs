@@ -4,6 +4,7 @@
 
 mod common;
 mod hooks_common;
+mod sync_net;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -617,4 +618,66 @@ fn report_is_one_self_contained_page_that_renders_in_headless_chromium() {
         "screenshot of {} bytes",
         png.len()
     );
+}
+
+#[test]
+fn a_stale_agent_has_its_claimed_tasks_listed_at_risk() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\npresence: { stale: 1m }\n",
+    );
+    t.ok_as("alice", &["join"]);
+    t.ok_as("bob", &["join"]);
+    let task: Value =
+        serde_json::from_str(&t.ok_as("alice", &["--json", "task", "add", "Fix it"])).unwrap();
+    let id = task["id"].as_str().unwrap().to_string();
+    t.ok_as("bob", &["task", "claim", &id]);
+    let fresh: Value = serde_json::from_slice(
+        &common::comm_at(t.path(), 0, &["--as", "alice", "--json", "who"]).stdout,
+    )
+    .unwrap();
+    let bob = fresh
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "bob")
+        .unwrap()
+        .clone();
+    assert_eq!(bob["tasks_at_risk"], serde_json::json!([]), "{bob}");
+    let later = common::comm_at(t.path(), 120, &["--as", "alice", "--json", "who"]);
+    let who: Value = serde_json::from_slice(&later.stdout).unwrap();
+    let bob = who
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "bob")
+        .unwrap();
+    assert_eq!(bob["stale"], true, "{bob}");
+    assert_eq!(bob["tasks_at_risk"], serde_json::json!([id]), "{bob}");
+    let text = stdout(&common::comm_at(t.path(), 120, &["--as", "alice", "who"]));
+    assert!(text.contains(&format!("(tasks at risk: {id})")), "{text}");
+}
+
+#[test]
+fn watch_syncs_with_the_remote_before_its_snapshot() {
+    let net = sync_net::Net::new();
+    let (a, b) = net.pair();
+    sync_net::sync_ok(&a);
+    sync_net::sync_ok(&b);
+    sync_net::sync_ok(&a);
+    sync_net::ok(
+        &a,
+        &["--as", "alice", "send", "bob", "-s", "from the other clone"],
+    );
+    sync_net::sync_ok(&a);
+    let out = sync_net::ok(&b, &["watch"]);
+    assert!(out.contains("synced with origin"), "{out}");
+    assert!(
+        out.contains("message alice: to bob: from the other clone"),
+        "{out}"
+    );
+    let local = sync_net::ok(&b, &["watch", "--local"]);
+    assert!(local.contains("local only"), "{local}");
 }
