@@ -18,6 +18,11 @@ else
         fi
         exit 0
     fi
+    if [ "$hook" = pre-receive ]; then
+        echo "git-comm: the server guard cannot run: git-comm is not on PATH and $recorded is missing; push refused." >&2
+        echo "  fix (on the server): install git-comm or put it on PATH, or run git comm server uninstall." >&2
+        exit 1
+    fi
     verb=commit
     [ "$hook" = pre-push ] && verb=push
     echo "git-comm: the $hook check cannot run: git-comm is not on PATH and $recorded is missing." >&2
@@ -28,7 +33,7 @@ else
 fi
 
 case "$hook" in
-pre-push)
+pre-push|pre-receive)
     # Both the chained hook and git-comm read the pushed refs from stdin.
     input=$(mktemp "${TMPDIR:-/tmp}/git-comm-pre-push.XXXXXX") || exit 1
     cat >"$input"

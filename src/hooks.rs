@@ -105,8 +105,13 @@ fn recorded_bin(path: &Path) -> Option<String> {
 }
 
 pub fn status(repo: &Repo) -> Vec<HookState> {
+    status_of(repo, &HOOKS)
+}
+
+/// The state of each of `hooks`.
+pub fn status_of(repo: &Repo, hooks: &[&str]) -> Vec<HookState> {
     let dir = hooks_dir(repo);
-    HOOKS.iter().map(|hook| state_of(&dir, hook)).collect()
+    hooks.iter().map(|hook| state_of(&dir, hook)).collect()
 }
 
 fn state_of(dir: &Path, hook: &str) -> HookState {
@@ -127,10 +132,15 @@ fn state_of(dir: &Path, hook: &str) -> HookState {
 
 /// Write the shims (idempotent), chaining hooks that are already there.
 pub fn install(repo: &Repo, bin: &Path) -> Result<Vec<HookState>> {
+    install_hooks(repo, bin, &HOOKS)
+}
+
+/// Write the shims of `hooks` (idempotent), chaining hooks that are already there.
+pub fn install_hooks(repo: &Repo, bin: &Path, hooks: &[&str]) -> Result<Vec<HookState>> {
     let dir = hooks_dir(repo);
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::git(format!("cannot create {}: {e}", dir.display())))?;
-    for hook in HOOKS {
+    for hook in hooks {
         let path = dir.join(hook);
         let backup = backup_path(&path);
         if exists(&path) && !is_shim(&path) {
@@ -147,7 +157,7 @@ pub fn install(repo: &Repo, bin: &Path) -> Result<Vec<HookState>> {
         }
         write_executable(&path, render_shim(hook, bin).as_bytes())?;
     }
-    Ok(status(repo))
+    Ok(status_of(repo, hooks))
 }
 
 fn write_executable(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -165,8 +175,13 @@ fn write_executable(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Remove our shims and put back the hooks they chained.
 pub fn uninstall(repo: &Repo) -> Result<Vec<HookState>> {
+    uninstall_hooks(repo, &HOOKS)
+}
+
+/// Remove the shims of `hooks` and put back the hooks they chained.
+pub fn uninstall_hooks(repo: &Repo, hooks: &[&str]) -> Result<Vec<HookState>> {
     let dir = hooks_dir(repo);
-    for hook in HOOKS {
+    for hook in hooks {
         let path = dir.join(hook);
         let backup = backup_path(&path);
         let ours = is_shim(&path);
@@ -179,7 +194,7 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<HookState>> {
                 .map_err(|e| Error::git(format!("cannot restore {}: {e}", path.display())))?;
         }
     }
-    Ok(status(repo))
+    Ok(status_of(repo, hooks))
 }
 
 /// Who is committing: `--as`, `GIT_COMM_AGENT` or `comm.agent`; none (or an invalid

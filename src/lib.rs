@@ -19,6 +19,7 @@ pub mod mail;
 pub mod oversight;
 pub mod presence;
 pub mod repo;
+pub mod server;
 pub mod sync;
 pub mod task;
 

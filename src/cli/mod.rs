@@ -11,6 +11,7 @@ pub mod mail;
 pub mod manual;
 pub mod output;
 pub mod oversight;
+pub mod server;
 pub mod sync;
 pub mod task;
 pub mod watch;
@@ -122,6 +123,8 @@ pub enum Command {
     Leases(lease::LeasesArgs),
     /// Install, remove or inspect the commit guard hooks.
     Hooks(hooks::HooksArgs),
+    /// The guard on the shared remote: install|uninstall|status BARE_REPO [--protect BRANCH].
+    Server(server::ServerArgs),
     /// Run one hook's checks (called by the installed shims).
     #[command(hide = true)]
     Hook(hooks::HookArgs),
@@ -188,6 +191,15 @@ pub fn run(cli: Cli) -> Result<()> {
         let json = cli.json || cli.format == Some(Format::Json);
         return sync::doctor(repo, cli.as_agent.as_deref(), json, args);
     }
+    if let Command::Server(args) = cli.command {
+        // Works from anywhere: the bare repository is named on the command line.
+        let json = cli.json || cli.format == Some(Format::Json);
+        return server::server(args, json);
+    }
+    if matches!(&cli.command, Command::Hook(h) if h.name == crate::server::HOOK) {
+        // In the bare repository, before anything reads objects the push has not yet brought.
+        return server::pre_receive();
+    }
     let ctx = Ctx::open(&cli)?;
     let acts_as_agent = !matches!(cli.command, Command::Hook(_));
     if acts_as_agent && !matches!(cli.command, Command::Halt(_) | Command::Resume) {
@@ -247,6 +259,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Sync(args) => sync::sync(ctx, args),
         Command::Status => sync::status(ctx),
         Command::Doctor(_) => unreachable!("handled before the config is loaded"),
+        Command::Server(_) => unreachable!("handled before the repository is opened"),
         Command::Lease(args) => lease::lease(ctx, args),
         Command::Renew(args) => lease::renew(ctx, args),
         Command::Release(args) => lease::release(ctx, args),

@@ -98,8 +98,31 @@ fn moved_summary(m: &crate::sync::moved::Moved) -> String {
             ids(&m.leases_ended)
         ));
     }
+    if !m.leases_granted_out.is_empty() {
+        leases.push(format!(
+            "{} out ({})",
+            m.leases_granted_out.len(),
+            ids(&m.leases_granted_out)
+        ));
+    }
+    if !m.leases_ended_out.is_empty() {
+        leases.push(format!(
+            "{} endings out ({})",
+            m.leases_ended_out.len(),
+            ids(&m.leases_ended_out)
+        ));
+    }
     if !leases.is_empty() {
         parts.push(format!("leases {}", leases.join(", ")));
+    }
+    parts.extend(pair("tasks", m.tasks_in, "in", m.tasks_out, "out"));
+    let halt: Vec<&str> = [(m.halt_in, "in"), (m.halt_out, "out")]
+        .iter()
+        .filter(|(moved, _)| *moved)
+        .map(|(_, w)| *w)
+        .collect();
+    if !halt.is_empty() {
+        parts.push(format!("halt {}", halt.join(", ")));
     }
     let mut artifacts = Vec::new();
     if !m.artifacts_in.is_empty() {

@@ -101,83 +101,114 @@ pub fn check_range(repo: &Repo, config: &Config, range: &str) -> Result<RangeRep
         findings: Vec::new(),
     };
     for id in commits {
-        let commit = repo.gix().find_commit(id).context("cannot read commit")?;
-        let author = commit
-            .author()
-            .map(|a| a.name.to_string())
-            .unwrap_or_default();
-        let subject = commit
-            .message_raw_sloppy()
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let tree = commit.tree_id().context("cannot read tree")?.detach();
-        // The leases the hooks saw when this commit was made, not today's.
-        let when = commit.time().map(|t| t.seconds).unwrap_or_default();
+        let when = commit_time(repo, id)?;
+        // The leases the hooks saw when this commit was made, not today's. Own leases count
+        // if held around then (in the committer's favour); others' leases only if already
+        // granted before it.
         let (before, around) = crate::lease::ledger::leases_around(repo, &timeline, when)?;
-        let changes = changes::of_commit(repo, id)?;
-        if changes.is_empty() {
-            continue;
-        }
-        let commit_config = boundary::config_at(repo, tree, config)?;
-        let agent = known.iter().find(|k| **k == author).map(String::as_str);
-        // Own leases count if held around then (in the committer's favour); others' leases
-        // only if already granted before it.
-        let own_view = CheckInput {
-            repo,
-            config: &commit_config,
-            agent,
-            leases: &around,
+        let leases = LeaseView {
+            own: &around,
+            others: &before,
             now: when,
-            changes: &changes,
         };
-        let others_view = CheckInput {
-            leases: &before,
-            ..own_view
-        };
-        let finding = |file: &str, rule: &str, message: String| RangeFinding {
-            commit: id,
-            subject: subject.clone(),
-            author: author.clone(),
-            file: file.to_string(),
-            rule: rule.to_string(),
-            message,
-        };
-        for block in domain_blocks(&own_view)?
-            .into_iter()
-            .chain(lease_blocks(&others_view))
-        {
-            report
-                .findings
-                .push(finding(&block.path, &block.rule, block.message));
-        }
-        if commit_config.domains.is_empty() {
-            continue;
-        }
-        let config_changed = changes.iter().any(|c| c.path == CONFIG_PATH);
-        let paths: Vec<String> = changes
-            .iter()
-            .filter(|c| c.blob.is_some())
-            .map(|c| c.path.clone())
-            .collect();
-        if paths.is_empty() && !config_changed {
-            continue;
-        }
-        let options = CheckOptions {
-            paths: if config_changed { Vec::new() } else { paths },
-            tree: Some(tree),
-            ..CheckOptions::default()
-        };
-        for f in boundary::check(repo, &commit_config, &options)?.findings {
-            let message = f.headline();
-            report.findings.push(finding(
-                &f.file,
-                &format!("import:{}", f.rule.name()),
-                message,
-            ));
-        }
+        report
+            .findings
+            .extend(vet_commit(repo, config, &known, id, &leases)?);
     }
     Ok(report)
+}
+
+fn commit_time(repo: &Repo, id: ObjectId) -> Result<i64> {
+    let commit = repo.gix().find_commit(id).context("cannot read commit")?;
+    Ok(commit.time().map(|t| t.seconds).unwrap_or_default())
+}
+
+/// The leases a commit is judged against: those that count in its author's favour (`own`)
+/// and those that bind it (`others`), at `now`.
+pub struct LeaseView<'a> {
+    pub own: &'a [crate::lease::Lease],
+    pub others: &'a [crate::lease::Lease],
+    pub now: i64,
+}
+
+/// What the hooks would have refused in commit `id`: its author's domain scope, others'
+/// exclusive leases, and the imports of the files it changed under the config it carries
+/// (`fallback` when it carries none). `known` are the agent names.
+pub fn vet_commit(
+    repo: &Repo,
+    fallback: &Config,
+    known: &[String],
+    id: ObjectId,
+    leases: &LeaseView,
+) -> Result<Vec<RangeFinding>> {
+    let commit = repo.gix().find_commit(id).context("cannot read commit")?;
+    let author = commit
+        .author()
+        .map(|a| a.name.to_string())
+        .unwrap_or_default();
+    let subject = commit
+        .message_raw_sloppy()
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let tree = commit.tree_id().context("cannot read tree")?.detach();
+    let changes = changes::of_commit(repo, id)?;
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let commit_config = boundary::config_at(repo, tree, fallback)?;
+    let agent = known.iter().find(|k| **k == author).map(String::as_str);
+    let own_view = CheckInput {
+        repo,
+        config: &commit_config,
+        agent,
+        leases: leases.own,
+        now: leases.now,
+        changes: &changes,
+    };
+    let others_view = CheckInput {
+        leases: leases.others,
+        ..own_view
+    };
+    let finding = |file: &str, rule: &str, message: String| RangeFinding {
+        commit: id,
+        subject: subject.clone(),
+        author: author.clone(),
+        file: file.to_string(),
+        rule: rule.to_string(),
+        message,
+    };
+    let mut findings: Vec<RangeFinding> = domain_blocks(&own_view)?
+        .into_iter()
+        .chain(lease_blocks(&others_view))
+        .map(|block| finding(&block.path, &block.rule, block.message))
+        .collect();
+    if commit_config.domains.is_empty() {
+        return Ok(findings);
+    }
+    let config_changed = changes.iter().any(|c| c.path == CONFIG_PATH);
+    let paths: Vec<String> = changes
+        .iter()
+        .filter(|c| c.blob.is_some())
+        .map(|c| c.path.clone())
+        .collect();
+    if paths.is_empty() && !config_changed {
+        return Ok(findings);
+    }
+    let options = CheckOptions {
+        paths: if config_changed { Vec::new() } else { paths },
+        tree: Some(tree),
+        ..CheckOptions::default()
+    };
+    for f in boundary::check(repo, &commit_config, &options)?.findings {
+        let message = f.headline();
+        findings.push(finding(
+            &f.file,
+            &format!("import:{}", f.rule.name()),
+            message,
+        ));
+    }
+    Ok(findings)
 }

@@ -459,6 +459,24 @@ fn check_artifact_tag(
 }
 
 /// Walk `Previous:` from `incoming` until a known tag, checking each version.
+/// Does the version chain of artifact `key` from tag `new` back through `Previous:` reach
+/// tag `old`? (An artifact ref may only move forward.)
+pub fn artifact_descends(
+    repo: &Repo,
+    key: &str,
+    new: ObjectId,
+    old: ObjectId,
+) -> std::result::Result<bool, String> {
+    let mut next = Some(new);
+    while let Some(id) = next {
+        if id == old {
+            return Ok(true);
+        }
+        next = check_artifact_tag(repo, key, id, None)?;
+    }
+    Ok(false)
+}
+
 fn check_artifact_chain(
     repo: &Repo,
     key: &str,

@@ -37,6 +37,17 @@ pub struct LogEntry {
     pub merge: bool,
 }
 
+/// The private object directory of [`Repo::see_quarantine`]; removed on drop.
+pub struct QuarantineView {
+    dir: PathBuf,
+}
+
+impl Drop for QuarantineView {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 pub struct Repo {
     inner: gix::Repository,
     namespace: String,
@@ -439,6 +450,41 @@ impl Repo {
             }
         }
         Ok(out)
+    }
+
+    /// Inside a `pre-receive` hook git keeps the pushed objects in a quarantine directory
+    /// (`$GIT_QUARANTINE_PATH`) that only git's own environment points at, which gix does not
+    /// read. When it is set, read objects through a private object directory whose
+    /// alternates are the quarantine and the repository's own objects, so the checks see what
+    /// is being pushed. Nothing is written into git's directories; the returned guard removes
+    /// the private directory.
+    pub fn see_quarantine(&mut self) -> Result<Option<QuarantineView>> {
+        let Some(quarantine) = std::env::var_os("GIT_QUARANTINE_PATH") else {
+            return Ok(None);
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "git-comm-quarantine-{}-{nanos}",
+            std::process::id()
+        ));
+        let view = QuarantineView { dir };
+        let objects = view.dir.join("objects");
+        std::fs::create_dir_all(objects.join("info"))?;
+        let own = std::fs::canonicalize(self.common_dir().join("objects"))?;
+        let alternates = format!(
+            "{}\n{}\n",
+            std::path::Path::new(&quarantine).display(),
+            own.display()
+        );
+        std::fs::write(objects.join("info").join("alternates"), alternates)?;
+        let hash = self.inner.object_hash();
+        let store = gix::odb::at(&objects, hash)
+            .map_err(|e| Error::git(format!("cannot read the pushed objects: {e}")))?;
+        self.inner.objects = gix::odb::memory::Proxy::new(store, hash);
+        Ok(Some(view))
     }
 
     /// Commits reachable from `tips` (all parents), newest first, at most `limit`, none

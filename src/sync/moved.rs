@@ -19,6 +19,16 @@ pub struct Moved {
     pub leases_granted: Vec<String>,
     /// Leases live before the sync and not after (released, expired or dropped elsewhere).
     pub leases_ended: Vec<String>,
+    /// Leases granted here that the remote now has.
+    pub leases_granted_out: Vec<String>,
+    /// Leases ended here whose ending the remote now has.
+    pub leases_ended_out: Vec<String>,
+    /// Tasks changed here / on the remote by this sync.
+    pub tasks_in: usize,
+    pub tasks_out: usize,
+    /// The halt state changed here / on the remote.
+    pub halt_in: bool,
+    pub halt_out: bool,
     /// `domain/name@vN` now here that were not.
     pub artifacts_in: Vec<String>,
     /// `domain/name@vN` now on the remote that were not.
@@ -49,6 +59,12 @@ pub fn summarize(
         mail_out: new_messages(repo, remote_before.get("mail"), remote_after.get("mail"))?,
         leases_granted: lease_diff(repo, local_before, local_after)?,
         leases_ended: lease_diff(repo, local_after, local_before)?,
+        leases_granted_out: lease_diff(repo, remote_before, remote_after)?,
+        leases_ended_out: lease_diff(repo, remote_after, remote_before)?,
+        tasks_in: changed_tasks(repo, local_before, local_after)?,
+        tasks_out: changed_tasks(repo, remote_before, remote_after)?,
+        halt_in: local_before.get("halt") != local_after.get("halt"),
+        halt_out: remote_before.get("halt") != remote_after.get("halt"),
         artifacts_in: artifact_versions(repo, local_before, local_after),
         artifacts_out: artifact_versions(repo, remote_before, remote_after),
         cursors_in: changed(local_before, local_after, "cursors/"),
@@ -85,6 +101,24 @@ fn lease_diff(repo: &Repo, from: &Refs, to: &Refs) -> Result<Vec<String>> {
     }
     let (before, after) = (live(from)?, live(to)?);
     Ok(after.difference(&before).cloned().collect())
+}
+
+/// How many tasks differ between the task ledgers of `before` and `after`.
+fn changed_tasks(repo: &Repo, before: &Refs, after: &Refs) -> Result<usize> {
+    let (Some(&new), old) = (after.get("tasks"), before.get("tasks")) else {
+        return Ok(0);
+    };
+    if old == Some(&new) {
+        return Ok(0);
+    }
+    let old_tasks = match old {
+        Some(&id) => crate::task::ledger::tasks_at(repo, id)?,
+        None => Vec::new(),
+    };
+    Ok(crate::task::ledger::tasks_at(repo, new)?
+        .iter()
+        .filter(|t| !old_tasks.contains(t))
+        .count())
 }
 
 fn artifact_versions(repo: &Repo, before: &Refs, after: &Refs) -> Vec<String> {

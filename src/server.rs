@@ -1,0 +1,337 @@
+//! The server-side guard: a `pre-receive` hook in the shared bare repository, the last line
+//! of defence against a client with a bug, an old version or `--no-verify`.
+//!
+//! - Every pushed ref in the namespace passes the same storage gate as sync's imports
+//!   ([`gate::admit`]): object types, schemas, names, sizes, time caps, and every commit the
+//!   push adds to mail. Deleting shared state is refused (presence, a blob with no history,
+//!   excepted), and so is a non-fast-forward update of an append-only ref (mail, cards, the
+//!   lease and task ledgers, halt, artifacts): clients merge with `git comm sync` instead.
+//! - On protected branches (`git config comm.protect BRANCH-OR-GLOB`, set by `server install
+//!   --protect`), every commit the push adds is vetted as `check --range` vets it: its
+//!   author's domain scope, the imports of the files it changes under the config it carries,
+//!   and the exclusive leases other agents hold now on this server.
+//!
+//! git runs the hook with the pushed objects in a quarantine directory ([`Repo::see_quarantine`]).
+//! pre-receive is all or nothing: one refusal rejects the whole push, and every reason is listed.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use globset::Glob;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Context, Error, Result};
+use crate::hooks::range::{vet_commit, LeaseView};
+use crate::hooks::HookState;
+use crate::repo::gate::{self, Kind};
+use crate::repo::{ObjectId, Repo};
+
+pub const HOOK: &str = "pre-receive";
+/// Git config key (multi-valued) of the protected branches: names or globs.
+pub const PROTECT_KEY: &str = "comm.protect";
+
+/// One line of pre-receive's input: `<old> <new> <ref>`; all-zero ids mean none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub old: Option<ObjectId>,
+    pub new: Option<ObjectId>,
+    pub name: String,
+}
+
+/// Why a ref update is refused, and how to fix it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Rejection {
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub reason: String,
+    pub commit: Option<String>,
+    pub file: Option<String>,
+    pub rule: Option<String>,
+    pub fix: String,
+}
+
+/// Parse pre-receive's stdin.
+pub fn parse_updates(input: impl BufRead) -> Result<Vec<Update>> {
+    let mut updates = Vec::new();
+    for line in input.lines() {
+        let line = line?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [old, new, name] = fields[..] else {
+            return Err(
+                Error::usage(format!("unexpected pre-receive line '{line}'"))
+                    .with_hint("git passes '<old> <new> <ref>' lines on stdin"),
+            );
+        };
+        updates.push(Update {
+            old: parse_id(old)?,
+            new: parse_id(new)?,
+            name: name.to_string(),
+        });
+    }
+    Ok(updates)
+}
+
+fn parse_id(hex: &str) -> Result<Option<ObjectId>> {
+    let id = ObjectId::from_hex(hex.as_bytes())
+        .map_err(|_| Error::usage(format!("'{hex}' is not an object id")))?;
+    Ok((!id.is_null()).then_some(id))
+}
+
+/// Judge a whole push: every reason to refuse it (none: accept).
+pub fn check_push(repo: &Repo, updates: &[Update]) -> Result<Vec<Rejection>> {
+    let protected = protected_patterns(repo)?;
+    let mut rejections = Vec::new();
+    for update in updates {
+        if let Some(suffix) = update.name.strip_prefix(repo.namespace()) {
+            rejections.extend(check_namespace(repo, suffix, update)?);
+        } else if protected.iter().any(|p| p.is_match(&update.name)) {
+            rejections.extend(check_protected(repo, update, updates)?);
+        }
+    }
+    Ok(rejections)
+}
+
+fn protected_patterns(repo: &Repo) -> Result<Vec<globset::GlobMatcher>> {
+    protected_branches(repo)
+        .iter()
+        .map(|b| {
+            let full = if b.starts_with("refs/") {
+                b.clone()
+            } else {
+                format!("refs/heads/{b}")
+            };
+            Glob::new(&full)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| Error::config(format!("{PROTECT_KEY} '{b}': {e}")))
+        })
+        .collect()
+}
+
+/// The protected branches as configured (`comm.protect`, one value per branch or glob).
+pub fn protected_branches(repo: &Repo) -> Vec<String> {
+    repo.gix()
+        .config_snapshot()
+        .strings(PROTECT_KEY)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
+fn reject(update: &Update, reason: impl Into<String>, fix: impl Into<String>) -> Rejection {
+    Rejection {
+        ref_name: update.name.clone(),
+        reason: reason.into(),
+        commit: None,
+        file: None,
+        rule: None,
+        fix: fix.into(),
+    }
+}
+
+fn append_only(kind: &Kind) -> bool {
+    !matches!(kind, Kind::Presence(_) | Kind::Cursor(_))
+}
+
+fn check_namespace(repo: &Repo, suffix: &str, update: &Update) -> Result<Option<Rejection>> {
+    let kind = match gate::kind_of(suffix) {
+        Ok(kind) => kind,
+        Err(why) => {
+            return Ok(Some(reject(
+                update,
+                format!("not a git-comm ref: {why}"),
+                "push only what git comm writes (git comm sync)",
+            )))
+        }
+    };
+    let Some(new) = update.new else {
+        if matches!(kind, Kind::Presence(_)) {
+            return Ok(None);
+        }
+        return Ok(Some(reject(
+            update,
+            "deleting shared state is refused (the namespace is append-only)",
+            "release leases, finish tasks or retire agents instead; restore the ref with git push",
+        )));
+    };
+    let known: Vec<ObjectId> = update.old.into_iter().collect();
+    if let Err(why) = gate::admit(repo, suffix, new, &known) {
+        return Ok(Some(reject(
+            update,
+            format!("refused by the storage gate: {why}"),
+            "fix or drop the local value (`git comm doctor --repair`), then `git comm sync`",
+        )));
+    }
+    if let Some(old) = update.old.filter(|_| append_only(&kind)) {
+        if !moves_forward(repo, &kind, old, new)? {
+            return Ok(Some(reject(
+                update,
+                "not a fast-forward: this ref is append-only, the push would rewrite its history",
+                "run `git comm sync`: it merges the remote's history instead of replacing it",
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn moves_forward(repo: &Repo, kind: &Kind, old: ObjectId, new: ObjectId) -> Result<bool> {
+    match kind {
+        Kind::ArtifactVersion(..) => Ok(old == new),
+        Kind::Artifact(key) => Ok(gate::artifact_descends(repo, key, new, old).unwrap_or(false)),
+        _ => is_ancestor(repo, old, new),
+    }
+}
+
+fn is_ancestor(repo: &Repo, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+    if ancestor == descendant {
+        return Ok(true);
+    }
+    let mut walk = repo
+        .gix()
+        .rev_walk([ancestor])
+        .with_hidden([descendant])
+        .all()
+        .context("cannot walk history")?;
+    Ok(walk.next().is_none())
+}
+
+/// The commits a push adds to a protected branch: reachable from the new tip and from no
+/// ref the repository had before the push.
+fn new_commits(repo: &Repo, new: ObjectId) -> Result<Vec<ObjectId>> {
+    let existing: Vec<ObjectId> = ["refs/heads/", "refs/tags/"]
+        .iter()
+        .map(|p| repo.list_refs(p))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .map(|(_, id)| id)
+        .collect();
+    let mut ids = Vec::new();
+    for info in repo
+        .gix()
+        .rev_walk([new])
+        .with_hidden(existing)
+        .all()
+        .context("cannot walk the pushed commits")?
+    {
+        ids.push(info.context("cannot walk the pushed commits")?.id);
+    }
+    ids.reverse();
+    Ok(ids)
+}
+
+fn check_protected(repo: &Repo, update: &Update, all: &[Update]) -> Result<Vec<Rejection>> {
+    let Some(new) = update.new else {
+        return Ok(vec![reject(
+            update,
+            "deleting a protected branch is refused",
+            "ask the repository's owner; protected branches are set with `git comm server install --protect`",
+        )]);
+    };
+    let config = Config::empty();
+    let known = crate::agent::known_agents(repo, &config)?;
+    let leases = crate::lease::ledger::live_leases(repo)?;
+    let now = crate::clock::now_secs();
+    let view = LeaseView {
+        own: &leases,
+        others: &leases,
+        now,
+    };
+    let pushes_leases = all.iter().any(|u| u.name.ends_with("/leases"));
+    let mut rejections = Vec::new();
+    for id in new_commits(repo, new)? {
+        for f in vet_commit(repo, &config, &known, id, &view)? {
+            let short = crate::display::short(&f.commit);
+            rejections.push(Rejection {
+                ref_name: update.name.clone(),
+                reason: format!(
+                    "commit {short} (\"{}\") by {}: {}: {}",
+                    f.subject, f.author, f.file, f.message
+                ),
+                commit: Some(f.commit.to_string()),
+                file: Some(f.file.clone()),
+                rule: Some(f.rule.clone()),
+                fix: fix_for(&f.rule, pushes_leases),
+            });
+        }
+    }
+    Ok(rejections)
+}
+
+fn fix_for(rule: &str, pushes_leases: bool) -> String {
+    match rule {
+        "lease" if pushes_leases => "the lease ledger in this push is not judged yet: push it first (`git comm sync`), then the branch".to_string(),
+        "lease" => "wait for the lease to end, or ask its holder to release it (`git comm release`), then push again".to_string(),
+        "domain" => "move the change to an agent of the owning domain, or list the file under `common:` in the config".to_string(),
+        _ => "fix the import (`git comm check` shows the rule), amend the commit and push again".to_string(),
+    }
+}
+
+/// Install the pre-receive guard into bare repository `repo` and set its protected
+/// branches (replacing those set before when `protect` is not empty).
+pub fn install(repo: &Repo, bin: &Path, protect: &[String]) -> Result<Vec<HookState>> {
+    require_bare(repo)?;
+    for pattern in protect {
+        Glob::new(pattern).map_err(|e| {
+            Error::usage(format!("--protect '{pattern}': {e}"))
+                .with_hint("a branch name or a glob such as release/*")
+        })?;
+    }
+    if !protect.is_empty() {
+        set_protected(repo, protect)?;
+    }
+    crate::hooks::install_hooks(repo, bin, &[HOOK])
+}
+
+/// Remove the guard (restoring a chained pre-receive) and the protected-branch setting.
+pub fn uninstall(repo: &Repo) -> Result<Vec<HookState>> {
+    require_bare(repo)?;
+    set_protected(repo, &[])?;
+    crate::hooks::uninstall_hooks(repo, &[HOOK])
+}
+
+pub fn status(repo: &Repo) -> Result<Vec<HookState>> {
+    require_bare(repo)?;
+    Ok(crate::hooks::status_of(repo, &[HOOK]))
+}
+
+fn require_bare(repo: &Repo) -> Result<()> {
+    if repo.workdir().is_some() {
+        return Err(Error::usage(format!(
+            "{} is not a bare repository",
+            repo.git_dir().display()
+        ))
+        .with_hint("the server guard goes into the shared bare repository agents push to; clients use `git comm hooks install`"));
+    }
+    Ok(())
+}
+
+fn set_protected(repo: &Repo, branches: &[String]) -> Result<()> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(repo.git_dir())
+            .args(args)
+            .output()
+            .map_err(|e| Error::git(format!("cannot run git config: {e}")))
+    };
+    // Exit 5: the key was not set; nothing to remove.
+    let cleared = git(&["config", "--unset-all", PROTECT_KEY])?;
+    if !cleared.status.success() && cleared.status.code() != Some(5) {
+        return Err(Error::git(format!(
+            "cannot clear {PROTECT_KEY}: {}",
+            String::from_utf8_lossy(&cleared.stderr).trim()
+        )));
+    }
+    for branch in branches {
+        let out = git(&["config", "--add", PROTECT_KEY, branch])?;
+        if !out.status.success() {
+            return Err(Error::git(format!(
+                "cannot set {PROTECT_KEY}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    Ok(())
+}
