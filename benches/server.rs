@@ -1,0 +1,170 @@
+//! Server guard benchmark: the pre-receive hook judging a push of 10 commits that touch 10
+//! files each, to a protected branch of a 5,000-file repository with domains and an import
+//! rule. Run: `cargo bench --bench server` (release binary). The pushed commits are first
+//! stored under an unprotected ref, so the timing is the hook alone: `git comm hook
+//! pre-receive` reading the update line on stdin in the bare repository, as git runs it.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+const FILES: usize = 5_000;
+const DOMAINS: usize = 10;
+const COMMITS: usize = 10;
+const FILES_PER_COMMIT: usize = 10;
+const RUNS: usize = 15;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn comm(dir: &Path, args: &[&str]) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn file(i: usize) -> String {
+    format!("src/d{}/m{i}.ts", i % DOMAINS)
+}
+
+fn content(i: usize, round: usize) -> String {
+    // Each module imports a sibling in its own domain (allowed).
+    let sibling = (i + DOMAINS) % FILES;
+    format!(
+        "import {{ v{sibling} }} from \"./m{sibling}\";\nexport const v{i} = {round} + v{sibling};\n"
+    )
+}
+
+fn config() -> String {
+    let mut yaml = String::from("version: 1\ndomains:\n");
+    for d in 0..DOMAINS {
+        yaml.push_str(&format!(
+            "  d{d}:\n    scope: [\"src/d{d}/**\"]\n    forbidden_imports: [\"src/d{}/**\"]\n",
+            (d + 1) % DOMAINS
+        ));
+    }
+    yaml
+}
+
+/// The hook's wall time for one push, CPU time of the child beside it.
+fn time_hook(bare: &Path, line: &str) -> (Duration, Duration) {
+    let cpu_before = children_cpu();
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(["hook", "pre-receive"])
+        .current_dir(bare)
+        .env("GIT_DIR", bare)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let wall = started.elapsed();
+    assert!(
+        out.status.success(),
+        "hook refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (wall, children_cpu() - cpu_before)
+}
+
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(13).copied().unwrap_or(0) + fields.get(14).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn main() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    git(root, &["init", "-q", "--bare", "server.git"]);
+    let bare = root.join("server.git");
+    comm(
+        root,
+        &[
+            "server",
+            "install",
+            bare.to_str().unwrap(),
+            "--protect",
+            "main",
+        ],
+    );
+    git(root, &["clone", "-q", bare.to_str().unwrap(), "work"]);
+    let work = root.join("work");
+    git(&work, &["config", "user.name", "bench"]);
+    git(&work, &["config", "user.email", "bench@example.com"]);
+    std::fs::create_dir_all(work.join(".comm-node")).unwrap();
+    std::fs::write(work.join(".comm-node/config.yaml"), config()).unwrap();
+    for i in 0..FILES {
+        let path = work.join(file(i));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content(i, 0)).unwrap();
+    }
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "5000 files"]);
+    git(&work, &["push", "-q", "origin", "HEAD:main"]);
+    let base = git(&work, &["rev-parse", "HEAD"]).trim().to_string();
+    for c in 0..COMMITS {
+        for f in 0..FILES_PER_COMMIT {
+            let i = (c * 97 + f * 13) % FILES;
+            std::fs::write(work.join(file(i)), content(i, c + 1)).unwrap();
+        }
+        git(&work, &["commit", "-q", "-a", "-m", &format!("change {c}")]);
+    }
+    let tip = git(&work, &["rev-parse", "HEAD"]).trim().to_string();
+    git(&work, &["push", "-q", "origin", "HEAD:refs/bench/staged"]);
+    let line = format!("{base} {tip} refs/heads/main\n");
+    let _ = time_hook(&bare, &line); // first run fills the import cache, as the first push would
+    let mut samples: Vec<(Duration, Duration)> =
+        (0..RUNS).map(|_| time_hook(&bare, &line)).collect();
+    let cpu: Duration = samples.iter().map(|s| s.1).sum::<Duration>() / RUNS as u32;
+    samples.sort();
+    let cold = {
+        let cache = bare.join("comm-node");
+        let _ = std::fs::remove_dir_all(&cache);
+        time_hook(&bare, &line).0
+    };
+    println!("| pre-receive hook: {COMMITS} commits x {FILES_PER_COMMIT} files, {FILES}-file repo, protected branch | median wall (ms) | mean CPU (ms) |");
+    println!("|---|---:|---:|");
+    println!(
+        "| warm import cache | {:.1} | {:.1} |",
+        samples[RUNS / 2].0.as_secs_f64() * 1000.0,
+        cpu.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| first run after removing the cache dir (one sample) | {:.1} | |",
+        cold.as_secs_f64() * 1000.0
+    );
+}
