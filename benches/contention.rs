@@ -1,0 +1,242 @@
+//! Contention benchmark: 8, 16 and 32 clones each sending a message and syncing, in a loop,
+//! through one remote: `git daemon` on 127.0.0.1 behind a delaying TCP proxy (every chunk
+//! forwarded after `LATENCY_MS`, in both directions). Reports sync success rate, retries
+//! (push attempts beyond the first), merge commits per message, and messages per second;
+//! checks at the end that every message sent reached the remote (nothing lost).
+//! Run: `cargo bench --bench contention` (release binary; `ROUNDS` per clone).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+const LATENCY_MS: u64 = 20;
+const ROUNDS: usize = 4;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn comm(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Forward `from` to `to`, each chunk after the latency.
+fn pump(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                std::thread::sleep(Duration::from_millis(LATENCY_MS));
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// A loopback proxy adding latency in front of `target`; returns its port.
+fn delaying_proxy(target: u16, stop: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || pump(client, server));
+            std::thread::spawn(move || pump(s2, c2));
+        }
+    });
+    port
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_daemon(root: &Path, port: u16) -> Daemon {
+    let child = Command::new("git")
+        .args([
+            "daemon",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            &format!("--base-path={}", root.display()),
+            "--export-all",
+            "--enable=receive-pack",
+        ])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "git daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Daemon(child)
+}
+
+#[derive(Default)]
+struct Tally {
+    syncs: usize,
+    ok: usize,
+    retries: usize,
+}
+
+fn worker(dir: PathBuf, name: String, peers: Vec<String>) -> Tally {
+    let mut tally = Tally::default();
+    for round in 0..ROUNDS {
+        let to = &peers[(round + name.len()) % peers.len()];
+        let (sent, _) = comm(
+            &dir,
+            &[
+                "--as",
+                &name,
+                "send",
+                to,
+                "-s",
+                &format!("{name} round {round}"),
+            ],
+        );
+        assert!(sent, "send failed");
+        let (ok, out) = comm(&dir, &["--json", "sync"]);
+        tally.syncs += 1;
+        if ok {
+            tally.ok += 1;
+            let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            tally.retries += report["attempts"].as_u64().unwrap_or(1).saturating_sub(1) as usize;
+        }
+    }
+    // Until everything is out: a failed sync is retried here, so loss would show below.
+    for _ in 0..20 {
+        if comm(&dir, &["sync"]).0 {
+            break;
+        }
+    }
+    tally
+}
+
+fn run(clones: usize) {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    git(root, &["init", "-q", "--bare", "repo.git"]);
+    let port = free_port();
+    let _daemon = start_daemon(root, port);
+    let stop = Arc::new(AtomicBool::new(false));
+    let proxy = delaying_proxy(port, stop.clone());
+    let url = format!("git://127.0.0.1:{proxy}/repo.git");
+    let names: Vec<String> = (0..clones).map(|i| format!("c{i}")).collect();
+    let dirs: Vec<PathBuf> = names
+        .iter()
+        .map(|n| {
+            git(root, &["clone", "-q", &url, n]);
+            let dir = root.join(n);
+            git(&dir, &["config", "user.name", n]);
+            git(&dir, &["config", "user.email", &format!("{n}@example.com")]);
+            comm(&dir, &["--as", n, "join"]);
+            dir
+        })
+        .collect();
+    // Everyone knows everyone before the measured loop.
+    for _ in 0..2 {
+        for dir in &dirs {
+            comm(dir, &["sync"]);
+        }
+    }
+    let started = Instant::now();
+    let handles: Vec<_> = dirs
+        .iter()
+        .zip(&names)
+        .map(|(dir, name)| {
+            let (dir, name) = (dir.clone(), name.clone());
+            let peers: Vec<String> = names.iter().filter(|p| **p != name).cloned().collect();
+            std::thread::spawn(move || worker(dir, name, peers))
+        })
+        .collect();
+    let tallies: Vec<Tally> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let bare = root.join("repo.git");
+    let log = git(&bare, &["log", "--format=%P|%s", "refs/comm-node/mail"]);
+    let messages = log
+        .lines()
+        .filter(|l| l.contains(" round ") && !l.split('|').next().unwrap().contains(' '))
+        .count();
+    let merges = log
+        .lines()
+        .filter(|l| l.split('|').next().unwrap().contains(' '))
+        .count();
+    let sent = clones * ROUNDS;
+    let syncs: usize = tallies.iter().map(|t| t.syncs).sum();
+    let ok: usize = tallies.iter().map(|t| t.ok).sum();
+    let retries: usize = tallies.iter().map(|t| t.retries).sum();
+    println!(
+        "| {clones} | {sent} | {messages} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.1} |",
+        100.0 * ok as f64 / syncs as f64,
+        retries as f64 / ok.max(1) as f64,
+        merges as f64 / messages.max(1) as f64,
+        messages as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(
+        messages, sent,
+        "messages lost: {sent} sent, {messages} on the remote"
+    );
+}
+
+fn main() {
+    println!(
+        "latency {LATENCY_MS} ms per chunk each way (loopback proxy in front of git daemon), {ROUNDS} rounds of send + sync per clone\n"
+    );
+    println!("| clones | sent | on remote | syncs ok | retries per sync | merges per message | messages/s | wall (s) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for clones in [8, 16, 32] {
+        run(clones);
+    }
+}
