@@ -13,23 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::git;
+
 const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const LATENCY_MS: u64 = 20;
 const ROUNDS: usize = 4;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn comm(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)

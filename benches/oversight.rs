@@ -7,43 +7,20 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use git_comm::mail::Priority;
 use git_comm::repo::Repo;
 use git_comm::task::{ledger, Task};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+#[path = "support/mod.rs"]
+mod support;
+use support::{children_cpu, comm, git};
+
 const AGENTS: [&str; 8] = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"];
 const MESSAGES: usize = 100_000;
 const TASKS: usize = 10_000;
 const SPAN_SECS: u64 = 30 * 86_400;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn comm(dir: &Path, args: &[&str]) -> Duration {
-    let started = Instant::now();
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let elapsed = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    elapsed
-}
 
 /// `MESSAGES` messages among the agents over the last 30 days, through fast-import.
 fn import_mail(dir: &Path) {
@@ -119,18 +96,6 @@ fn seed_tasks(repo: &Repo) {
         .unwrap();
     repo.swap_ref(&ledger::tasks_ref(repo), None, commit)
         .unwrap();
-}
-
-/// CPU time (user + system) of all waited-for children so far, from /proc/self/stat.
-fn children_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(13).copied().unwrap_or(0) + fields.get(14).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
 }
 
 fn measure(dir: &Path, runs: usize, args: &[&str]) -> (Duration, Duration) {

@@ -9,39 +9,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{children_cpu, comm, git};
+
 const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const FILES: usize = 5_000;
 const DOMAINS: usize = 10;
 const COMMITS: usize = 10;
 const FILES_PER_COMMIT: usize = 10;
 const RUNS: usize = 15;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn comm(dir: &Path, args: &[&str]) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn file(i: usize) -> String {
     format!("src/d{}/m{i}.ts", i % DOMAINS)
@@ -93,17 +70,6 @@ fn time_hook(bare: &Path, line: &str) -> (Duration, Duration) {
         String::from_utf8_lossy(&out.stderr)
     );
     (wall, children_cpu() - cpu_before)
-}
-
-fn children_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(13).copied().unwrap_or(0) + fields.get(14).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
 }
 
 fn main() {

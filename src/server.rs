@@ -179,21 +179,8 @@ fn moves_forward(repo: &Repo, kind: &Kind, old: ObjectId, new: ObjectId) -> Resu
     match kind {
         Kind::ArtifactVersion(..) => Ok(old == new),
         Kind::Artifact(key) => Ok(gate::artifact_descends(repo, key, new, old).unwrap_or(false)),
-        _ => is_ancestor(repo, old, new),
+        _ => crate::sync::graph::is_ancestor(repo, old, new),
     }
-}
-
-fn is_ancestor(repo: &Repo, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
-    if ancestor == descendant {
-        return Ok(true);
-    }
-    let mut walk = repo
-        .gix()
-        .rev_walk([ancestor])
-        .with_hidden([descendant])
-        .all()
-        .context("cannot walk history")?;
-    Ok(walk.next().is_none())
 }
 
 /// The commits a push adds to a protected branch: reachable from the new tip and from no

@@ -4,6 +4,7 @@
 //! and the server guard refusing a hostile push.
 
 mod common;
+mod hooks_common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{comm_in, git_in, stderr, stdout};
+use hooks_common::path_with_comm;
 
 /// A server process, killed (by PID) when dropped.
 struct Server {
@@ -128,15 +130,6 @@ $HTTP["url"] =~ "^/git/" {{
 
 fn git_exec_path() -> PathBuf {
     PathBuf::from(git_in(Path::new("."), &["--exec-path"]).trim())
-}
-
-fn path_with_comm() -> std::ffi::OsString {
-    let dir = common::bin_path().parent().unwrap().to_path_buf();
-    let mut paths = vec![dir];
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(paths).unwrap()
 }
 
 fn clone(root: &Path, url: &str, name: &str) -> PathBuf {

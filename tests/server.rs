@@ -4,12 +4,14 @@
 //! uninstall; nothing on the server changes when a push is refused.
 
 mod common;
+mod hooks_common;
 mod sync_net;
 
 use std::path::Path;
 use std::process::Output;
 
 use common::{comm_in, git_in, stderr, stdout};
+use hooks_common::path_with_comm;
 use sync_net::{ok, sync_ok, Net};
 
 fn push(dir: &Path, args: &[&str]) -> Output {
@@ -20,16 +22,6 @@ fn push(dir: &Path, args: &[&str]) -> Output {
         .env("PATH", path_with_comm())
         .output()
         .unwrap()
-}
-
-/// PATH with the binary under test first, as a server would have it installed.
-fn path_with_comm() -> std::ffi::OsString {
-    let dir = common::bin_path().parent().unwrap().to_path_buf();
-    let mut paths = vec![dir];
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(paths).unwrap()
 }
 
 fn refused(out: &Output, expect: &[&str]) -> String {

@@ -52,15 +52,9 @@ pub fn load(repo: &Repo, id: ObjectId) -> Result<Option<Message>> {
 /// Messages reachable from `tip` but not from `hidden`, newest first.
 /// Cost grows with the number of commits between the two, not with history.
 pub fn walk(repo: &Repo, tip: ObjectId, hidden: Option<ObjectId>) -> Result<Vec<Message>> {
-    let platform = repo.gix().rev_walk([tip]);
-    let platform = match hidden {
-        Some(h) => platform.with_hidden([h]),
-        None => platform,
-    };
     let mut out = Vec::new();
-    for info in platform.all().context("cannot walk mail")? {
-        let info = info.context("cannot walk mail")?;
-        if let Some(message) = load(repo, info.id)? {
+    for id in walk_ids(repo, tip, hidden)? {
+        if let Some(message) = load(repo, id)? {
             out.push(message);
         }
     }

@@ -32,14 +32,7 @@ pub struct Board {
 }
 
 /// Task states in board order.
-pub const TASK_COLUMNS: [&str; 6] = [
-    "open",
-    "claimed",
-    "in_progress",
-    "blocked",
-    "done",
-    "failed",
-];
+pub const TASK_COLUMNS: [&str; 6] = crate::task::STATES;
 
 /// Read the board; `events` is how many of the latest events to keep.
 pub fn read(repo: &Repo, config: &Config, events: usize) -> Result<Board> {
