@@ -193,7 +193,16 @@ fn run(clones: usize) {
     let elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let bare = root.join("repo.git");
-    let log = git(&bare, &["log", "--format=%P|%s", "refs/comm-node/mail"]);
+    // Every clone's outbox (and a legacy shared mail ref, if any): the remote's mail.
+    let log = git(
+        &bare,
+        &[
+            "log",
+            "--format=%P|%s",
+            "--glob=refs/comm-node/outbox/*",
+            "--glob=refs/comm-node/mail",
+        ],
+    );
     let messages = log
         .lines()
         .filter(|l| l.contains(" round ") && !l.split('|').next().unwrap().contains(' '))

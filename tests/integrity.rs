@@ -140,6 +140,23 @@ fn poisoned(ref_name: &str, make: impl Fn(&Path) -> String, reason: &str) {
     }
 }
 
+/// The newest mail commit on the remote: clones push their mail to their own
+/// `outbox/<clone>` refs, so a hostile `refs/comm-node/mail` is planted on top of one.
+fn remote_mail_tip(remote: &std::path::Path) -> String {
+    let tips = git_in(
+        remote,
+        &[
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--count=1",
+            "--format=%(objectname)",
+            "refs/comm-node/outbox/",
+        ],
+    );
+    assert!(!tips.trim().is_empty(), "the remote has no outbox");
+    tips.trim().to_string()
+}
+
 #[test]
 fn mail_pointing_at_a_blob_or_tree_or_files_is_refused() {
     poisoned(
@@ -155,10 +172,16 @@ fn mail_pointing_at_a_blob_or_tree_or_files_is_refused() {
     poisoned(
         "refs/comm-node/mail",
         |r| {
-            let tip = git_in(r, &["rev-parse", "refs/comm-node/mail"]);
+            let tip = remote_mail_tip(r);
             commit_with(r, &[("x", "y")], Some(tip.trim()))
         },
         "carries files",
+    );
+    // Another clone's outbox is mail too: the same checks, and the rest of the mail flows.
+    poisoned(
+        "refs/comm-node/outbox/o-evil",
+        |r| blob(r, "garbage"),
+        "is a blob, not a commit",
     );
 }
 
@@ -336,7 +359,7 @@ fn a_clock_years_ahead_cannot_plant_a_long_lease_on_others() {
 #[test]
 fn a_remote_commit_with_a_blob_parent_is_skipped_and_the_rest_still_syncs() {
     let (net, a, b) = swarm();
-    let tip = git_in(&net.remote, &["rev-parse", "refs/comm-node/mail"]);
+    let tip = remote_mail_tip(&net.remote);
     let junk = blob(&net.remote, "x");
     let raw = format!(
         "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent {}\nparent {junk}\nauthor a <a@x> 1 +0000\ncommitter a <a@x> 1 +0000\n\nevil\n",

@@ -193,9 +193,14 @@ fn exercise(root: &Path, url: &str) {
     ok(&a, &["--as", "alice", "send", "bob", "-s", "second"]);
     ok(&a, &["sync"]);
     let parent = git_in(&a, &["rev-parse", "refs/comm-node/mail~1"]);
+    let outbox = git_in(&a, &["config", "comm.outbox"]);
     let push = Command::new("git")
         .args(["push", "--force", "origin"])
-        .arg(format!("{}:refs/comm-node/mail", parent.trim()))
+        .arg(format!(
+            "{}:refs/comm-node/outbox/{}",
+            parent.trim(),
+            outbox.trim()
+        ))
         .current_dir(&a)
         .output()
         .unwrap();
@@ -266,7 +271,7 @@ fn a_host_that_accepts_only_branches_works_with_a_branch_namespace() {
         "{server_refs}"
     );
     assert!(
-        server_refs.contains("refs/heads/comm-node/mail"),
+        server_refs.contains("refs/heads/comm-node/outbox/o-"),
         "{server_refs}"
     );
 }

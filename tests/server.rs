@@ -93,17 +93,12 @@ fn hostile_namespace_pushes_are_refused_with_the_ref_and_the_reason() {
             "pre-receive hook declined",
         ],
     );
-    // Rewriting mail history: the remote's tip rewound to its parent.
+    // Rewriting mail history: this clone's outbox on the remote rewound to its parent.
     let parent = git_in(&a, &["rev-parse", "refs/comm-node/mail~1"]);
+    let outbox = git_in(&a, &["config", "comm.outbox"]);
+    let target = format!("{}:refs/comm-node/outbox/{}", parent.trim(), outbox.trim());
     refused(
-        &push(
-            &a,
-            &[
-                "--force",
-                "origin",
-                &format!("{}:refs/comm-node/mail", parent.trim()),
-            ],
-        ),
+        &push(&a, &["--force", "origin", &target]),
         &["not a fast-forward", "git comm sync"],
     );
     // Deleting shared state, and refs git-comm does not know.

@@ -35,7 +35,15 @@ fn converge(first_syncs_a: bool) {
     assert_eq!(history(&a), history(&b));
     // 1000 messages + exactly one merge commit joining the two offline histories.
     assert_eq!(history(&a).lines().count(), 1001);
-    let remote_tip = git_in(&net.remote, &["rev-parse", "refs/comm-node/mail"]);
+    // a's mail went out through a's own outbox on the remote.
+    let outbox = git_in(&a, &["config", "comm.outbox"]);
+    let remote_tip = git_in(
+        &net.remote,
+        &[
+            "rev-parse",
+            &format!("refs/comm-node/outbox/{}", outbox.trim()),
+        ],
+    );
     let local_tip = git_in(&a, &["rev-parse", "refs/comm-node/mail"]);
     assert_eq!(remote_tip, local_tip);
     // Both agents' cards travelled too.
@@ -139,4 +147,85 @@ fn sync_from_a_worktree_and_with_many_clones_racing() {
         assert_eq!(subjects(c), want);
         assert_eq!(history(c), history(&a));
     }
+}
+
+/// Each clone pushes its mail to its own outbox ref: eight clones sending and syncing at the
+/// same moment never make each other's push stale, so every sync succeeds at its first
+/// attempt, and afterwards every clone has every message.
+#[test]
+fn concurrent_senders_on_eight_clones_never_contend() {
+    let net = Net::new();
+    let names: Vec<String> = (0..8).map(|i| format!("c{i}")).collect();
+    let dirs: Vec<std::path::PathBuf> = names
+        .iter()
+        .map(|n| {
+            let dir = net.clone(n);
+            ok(&dir, &["--as", n, "join"]);
+            dir
+        })
+        .collect();
+    for _ in 0..2 {
+        for dir in &dirs {
+            sync_ok(dir);
+        }
+    }
+    let threads: Vec<_> = dirs
+        .iter()
+        .zip(&names)
+        .map(|(dir, name)| {
+            let (dir, name) = (dir.clone(), name.clone());
+            std::thread::spawn(move || {
+                let mut attempts = Vec::new();
+                for round in 0..3 {
+                    ok(
+                        &dir,
+                        &[
+                            "--as",
+                            &name,
+                            "send",
+                            "all",
+                            "-s",
+                            &format!("{name} round {round}"),
+                        ],
+                    );
+                    let report: serde_json::Value =
+                        serde_json::from_str(&ok(&dir, &["--json", "sync"])).unwrap();
+                    attempts.push(report["attempts"].as_u64().unwrap());
+                }
+                attempts
+            })
+        })
+        .collect();
+    for t in threads {
+        let attempts = t.join().unwrap();
+        assert!(
+            attempts.iter().all(|a| *a == 1),
+            "a sync had to retry: {attempts:?}"
+        );
+    }
+    for dir in &dirs {
+        sync_ok(dir);
+    }
+    let expected = names.len() * 3;
+    for dir in &dirs {
+        let got = subjects(dir)
+            .iter()
+            .filter(|s| s.contains(" round "))
+            .count();
+        assert_eq!(
+            got,
+            expected,
+            "{} has {got} of {expected} messages",
+            dir.display()
+        );
+    }
+    let outboxes = git_in(
+        &net.remote,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/comm-node/outbox/",
+        ],
+    );
+    assert_eq!(outboxes.lines().count(), names.len(), "{outboxes}");
 }

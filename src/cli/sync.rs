@@ -193,6 +193,15 @@ fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
         .into_iter()
         .map(|(n, id)| (n[tracking.len()..].to_string(), id))
         .collect();
+    // Mail leaves through this clone's outbox: compare `mail` with it, and leave the
+    // other clones' outboxes out (sync merges them in).
+    let mut theirs = theirs;
+    let mine = sync::outbox::mine(repo);
+    let my_outbox = mine.as_ref().and_then(|m| theirs.get(m).copied());
+    theirs.retain(|name, _| !name.starts_with(sync::outbox::PREFIX) && name != "mail");
+    if let Some(id) = my_outbox {
+        theirs.insert("mail".to_string(), id);
+    }
     let mut out = Vec::new();
     let names: std::collections::BTreeSet<&String> = local.keys().chain(theirs.keys()).collect();
     for name in names {

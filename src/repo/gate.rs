@@ -10,6 +10,7 @@
 //! What each kind of ref may hold:
 //! - `mail`: commits with the empty tree, at most two parents (sync's joins), a message no
 //!   larger than the body limit plus headers, authors with valid agent names.
+//! - `outbox/<clone>`: the same as `mail` (one clone's view of it, pushed by that clone).
 //! - `cursors/<agent>`: a commit.
 //! - `agents/<agent>`: a commit whose tree is exactly `card.json`, a card of that agent.
 //! - `leases`: a commit whose flat tree holds `<id>.json` leases and `<id>.end` tombstones
@@ -46,6 +47,8 @@ const CARD_FILE: &str = "card.json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Mail,
+    /// `outbox/<clone>`: one clone's view of the mail, written by that clone only.
+    Outbox(String),
     Cursor(String),
     Card(String),
     Leases,
@@ -67,6 +70,7 @@ pub fn kind_of(suffix: &str) -> std::result::Result<Kind, String> {
     };
     match parts.as_slice() {
         ["mail"] => Ok(Kind::Mail),
+        ["outbox", clone] => Ok(Kind::Outbox(named(clone)?)),
         ["leases"] => Ok(Kind::Leases),
         ["tasks"] => Ok(Kind::Tasks),
         ["halt"] => Ok(Kind::Halt),
@@ -160,7 +164,7 @@ fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), 
         _ => {
             let commit = commit_of(repo, id)?;
             match kind {
-                Kind::Mail => check_mail_commit(repo, id, &commit),
+                Kind::Mail | Kind::Outbox(_) => check_mail_commit(repo, id, &commit),
                 Kind::Card(agent) => check_card(repo, agent, &commit),
                 Kind::Leases => check_ledger(repo, &commit),
                 Kind::Cursor(_) => Ok(()),
@@ -410,7 +414,7 @@ fn check_new_history(
     for info in walk {
         let info = info.map_err(|e| format!("history of {incoming} is broken: {e}"))?;
         let commit = commit_of(repo, info.id)?;
-        if *kind == Kind::Mail {
+        if matches!(kind, Kind::Mail | Kind::Outbox(_)) {
             check_mail_commit(repo, info.id, &commit)?;
         }
     }

@@ -12,6 +12,7 @@ pub mod lease;
 pub mod ledger;
 pub mod merge;
 pub mod moved;
+pub mod outbox;
 pub mod pending;
 pub mod state;
 pub mod wait;
@@ -101,6 +102,8 @@ pub struct Options {
 
 impl Options {
     fn wants(&self, suffix: &str) -> bool {
+        // Every clone's outbox is a view of the mail.
+        let suffix = outbox::local_suffix(suffix);
         self.only.as_ref().is_none_or(|only| {
             only.iter()
                 .any(|p| suffix == p || suffix.starts_with(&format!("{p}/")))
@@ -243,7 +246,7 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
         }
         // Only values this repository wrote itself count as checked: a tracking copy may
         // have been written raw by a plain `git fetch` with an older refspec.
-        let local = repo.read_ref(&repo.ns_ref(suffix))?;
+        let local = repo.read_ref(&repo.ns_ref(outbox::local_suffix(suffix)))?;
         let known: Vec<ObjectId> = local.into_iter().collect();
         match crate::repo::gate::admit(repo, suffix, value, &known) {
             Ok(()) if tracked.get(suffix) == Some(&value) => {}
@@ -271,7 +274,7 @@ pub fn quarantined(repo: &Repo, remote: &Remote) -> Result<Vec<Quarantined>> {
     let incoming = refs_below(repo, &remote.incoming_prefix())?;
     let mut refused = Vec::new();
     for (suffix, &value) in &incoming {
-        let local = repo.read_ref(&repo.ns_ref(suffix))?;
+        let local = repo.read_ref(&repo.ns_ref(outbox::local_suffix(suffix)))?;
         let known: Vec<ObjectId> = local.into_iter().collect();
         if let Err(reason) = crate::repo::gate::admit(repo, suffix, value, &known) {
             refused.push(Quarantined {
@@ -351,18 +354,20 @@ fn reconcile(
             reconcile_artifact(repo, s, remote, report)?;
         }
     }
-    // Mail last: re-published artifacts announce themselves in the mail.
+    // Mail last: re-published artifacts announce themselves in the mail. Every clone's
+    // outbox (and a legacy shared `mail`) merges into the local `mail`.
     let ordered = all
         .iter()
-        .filter(|s| !s.starts_with("artifacts/") && s.as_str() != "mail")
-        .chain(all.iter().filter(|s| s.as_str() == "mail"));
+        .filter(|s| !s.starts_with("artifacts/") && !outbox::is_mail_view(s))
+        .chain(all.iter().filter(|s| outbox::is_mail_view(s)));
     for s in ordered {
         let Some(&remote) = remote_refs.get(s) else {
             continue;
         };
-        let name = repo.ns_ref(s);
+        let local_suffix = outbox::local_suffix(s);
+        let name = repo.ns_ref(local_suffix);
         let outcome = settle(repo, &name, remote, |local| {
-            resolve(repo, s, local, remote, label, &mut notes)
+            resolve(repo, local_suffix, local, remote, label, &mut notes)
         })?;
         match outcome {
             Settled::Adopted => report.adopted.push(s.clone()),
@@ -376,7 +381,11 @@ fn reconcile(
     report.merged.extend(notes.merged);
     report.dropped_leases.extend(notes.dropped_leases);
 
-    let local_after = refs_below(repo, repo.namespace())?;
+    let mut local_after = refs_below(repo, repo.namespace())?;
+    // Mail goes out through this clone's own outbox, which nobody else writes.
+    if let Some(mail) = local_after.remove("mail") {
+        local_after.insert(outbox::ensure_mine(repo)?, mail);
+    }
     Ok(local_after
         .into_iter()
         .filter(|(s, _)| options.wants(s) && !skipped.contains(s))

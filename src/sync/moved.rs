@@ -56,7 +56,7 @@ pub fn summarize(
 ) -> Result<Moved> {
     Ok(Moved {
         mail_in: new_messages(repo, local_before.get("mail"), local_after.get("mail"))?,
-        mail_out: new_messages(repo, remote_before.get("mail"), remote_after.get("mail"))?,
+        mail_out: mail_out(repo, remote_before, remote_after)?,
         leases_granted: lease_diff(repo, local_before, local_after)?,
         leases_ended: lease_diff(repo, local_after, local_before)?,
         leases_granted_out: lease_diff(repo, remote_before, remote_after)?,
@@ -81,6 +81,39 @@ fn new_messages(repo: &Repo, before: Option<&ObjectId>, after: Option<&ObjectId>
         }
         _ => Ok(0),
     }
+}
+
+/// Messages the remote's views of the mail (every outbox, a legacy `mail`) hold after and
+/// held in none of them before.
+fn mail_out(repo: &Repo, before: &Refs, after: &Refs) -> Result<usize> {
+    let views = |refs: &Refs| -> Vec<ObjectId> {
+        refs.iter()
+            .filter(|(s, _)| super::outbox::is_mail_view(s))
+            .map(|(_, id)| *id)
+            .collect()
+    };
+    let tips: Vec<ObjectId> = after
+        .iter()
+        .filter(|(s, id)| super::outbox::is_mail_view(s) && before.get(*s) != Some(id))
+        .map(|(_, id)| *id)
+        .collect();
+    if tips.is_empty() {
+        return Ok(0);
+    }
+    let walk = repo
+        .gix()
+        .rev_walk(tips)
+        .with_hidden(views(before))
+        .all()
+        .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?;
+    let mut count = 0;
+    for info in walk {
+        let id = info
+            .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?
+            .id;
+        count += usize::from(crate::mail::mailbox::load(repo, id)?.is_some());
+    }
+    Ok(count)
 }
 
 /// Ids of leases live at `to`'s ledger and not at `from`'s.
