@@ -41,6 +41,9 @@ pub struct Config {
     /// until its expiry plus this much.
     #[serde(default)]
     pub clock_skew: Option<String>,
+    /// `python: {roots: [src, libs/core]}`: the Python source roots, instead of discovering them.
+    #[serde(default)]
+    pub python: PythonSettings,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -155,6 +158,29 @@ impl<'de> Deserialize<'de> for ByteSize {
         }
         de.deserialize_any(Visitor)
     }
+}
+
+/// `python: {roots: [...]}`: repo-relative directories absolute imports start from (`.` is
+/// the repository root). Without it, roots are discovered (see `boundary::resolve::python`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonSettings {
+    #[serde(default)]
+    pub roots: Vec<String>,
+}
+
+impl PythonSettings {
+    /// The roots as repo-relative paths without `./` or a trailing `/` (`""` = the root).
+    pub fn normalized_roots(&self) -> Vec<String> {
+        self.roots.iter().map(|r| normalize_root(r)).collect()
+    }
+}
+
+fn normalize_root(root: &str) -> String {
+    root.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -282,6 +308,14 @@ impl Config {
                         format!("domain '{name}': bad glob '{pattern}': {e}"),
                     ));
                 }
+            }
+        }
+        for root in &self.python.roots {
+            if root.starts_with('/') || root.split('/').any(|s| s == "..") {
+                return Err(self.error_at(
+                    root,
+                    format!("python.roots: '{root}' must be a directory inside the repository"),
+                ));
             }
         }
         if let Some(text) = &self.presence.stale {
@@ -555,6 +589,25 @@ mod tests {
         assert!(err.message.contains("config.yaml:5"), "{}", err.message);
         let ok = parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    ignore_kinds: [type-only, dynamic]\n").unwrap();
         assert_eq!(ok.domains["a"].ignore_kinds.len(), 2);
+    }
+
+    #[test]
+    fn python_roots_are_repo_relative_directories() {
+        let roots = parse("version: 1\npython:\n  roots: [\".\", \"./src/\", \"libs/core\"]\n")
+            .unwrap()
+            .python
+            .normalized_roots();
+        assert_eq!(roots, ["", "src", "libs/core"]);
+        for bad in ["../elsewhere", "/abs", "a/../../b"] {
+            let err = parse(&format!("version: 1\npython:\n  roots: [\"{bad}\"]\n")).unwrap_err();
+            assert!(
+                err.message.contains("config.yaml:3"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+        let err = parse("version: 1\npython:\n  root: [src]\n").unwrap_err();
+        assert!(err.message.contains("config.yaml:3"), "{}", err.message);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::imports::{Import, Lang};
 use crate::repo::{ObjectId, Repo};
 
 /// Bump when extraction changes what it produces for the same source.
-const EXTRACTOR_VERSION: u32 = 2;
+const EXTRACTOR_VERSION: u32 = 3;
 const FILE_NAME: &str = "imports.json";
 /// Past this many entries the cache restarts from what the current run used.
 const MAX_ENTRIES: usize = 200_000;

@@ -4,6 +4,7 @@
 
 mod jsonc;
 pub mod python;
+mod python_stdlib;
 pub mod rust;
 pub mod typescript;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use super::imports::{Import, Lang, Spec};
 use super::snapshot::Snapshot;
+use crate::config::Config;
 
 /// Where an import leads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,10 +33,10 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn build(snapshot: &Snapshot, repo: &gix::Repository) -> Resolver {
+    pub fn build(snapshot: &Snapshot, repo: &gix::Repository, config: &Config) -> Resolver {
         Resolver {
             ts: typescript::TsResolver::build(snapshot, repo),
-            py: python::PyResolver::build(snapshot),
+            py: python::PyResolver::build(snapshot, &config.python.normalized_roots()),
             rs: rust::RsResolver::build(snapshot, repo),
         }
     }
