@@ -191,9 +191,9 @@ fn typescript_type_positions_and_type_reexports_are_type_only() {
             &format!("{f}:2:24 type-only lib/x.ts"),
             &format!("{f}:3:20 type-only lib/all.ts"),
             &format!("{f}:4:24 type-only lib/only-types.ts"),
-            &format!("{f}:5:35 re-export lib/mixed.ts"),
+            &format!("{f}:5:36 re-export lib/mixed.ts"),
             &format!("{f}:6:21 dynamic lib/lazy.ts"),
-            &format!("{f}:7:36 type-only lib/cast.ts"),
+            &format!("{f}:7:34 type-only lib/cast.ts"),
         ],
         &[],
     );
@@ -205,6 +205,7 @@ fn typescript_package_json_imports_resolve_with_node_conditions() {
     assert_resolves(
         "ts-package-imports",
         &[
+            "src/deep/nested.ts:1:19 static src/internal/a.ts",
             &format!("{f}:1:19 static src/internal/a.ts"),
             &format!("{f}:2:24 static src/internal/deep/b.ts"),
             &format!("{f}:3:24 static src/config.node.ts"),
@@ -212,7 +213,6 @@ fn typescript_package_json_imports_resolve_with_node_conditions() {
             &format!("{f}:5:17 static left-pad"),
             &format!("{f}:7:19 require src/cjs.ts"),
             &format!("{f}:8:19 static src/esm.ts"),
-            "src/deep/nested.ts:1:19 static src/internal/a.ts",
         ],
         &[&format!("{f}:6:19 static #nope")],
     );

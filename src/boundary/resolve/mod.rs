@@ -3,6 +3,7 @@
 //! their project files (tsconfig.json, package.json, Cargo.toml, `__init__.py`).
 
 mod jsonc;
+mod package_imports;
 pub mod python;
 mod python_stdlib;
 pub mod rust;
@@ -47,7 +48,7 @@ impl Resolver {
                 Target::Unresolved("computed module name: not resolvable statically".into())
             }
             Spec::Module { specifier } if lang.is_js_family() => {
-                self.ts.resolve(snapshot, from, specifier)
+                self.ts.resolve(snapshot, from, specifier, import.kind)
             }
             Spec::Python {
                 level,
