@@ -95,7 +95,7 @@ impl PyResolver {
         let found = if is_stdlib(top) {
             find_in(snapshot, &own[..1], top).filter(|f| !is_namespace(f))
         } else {
-            find_in(snapshot, &self.search_roots(own), top)
+            find_in(snapshot, self.search_roots(&own), top)
         };
         let found = found.ok_or_else(|| Miss::External(top.to_string()))?;
         descend(snapshot, found, parts, dotted)
@@ -165,19 +165,14 @@ impl PyResolver {
         }
     }
 
-    fn search_roots(&self, own: Vec<String>) -> Vec<String> {
+    /// The importer's own roots, then the stated or discovered ones not among them.
+    fn search_roots<'a>(&'a self, own: &'a [String]) -> impl Iterator<Item = &'a String> {
         let rest = if self.configured.is_empty() {
             &self.discovered
         } else {
             &self.configured
         };
-        let mut roots = own;
-        for root in rest {
-            if !roots.contains(root) {
-                roots.push(root.clone());
-            }
-        }
-        roots
+        own.iter().chain(rest.iter().filter(|r| !own.contains(r)))
     }
 }
 
@@ -249,7 +244,11 @@ fn submodule_or_self(snapshot: &Snapshot, found: Found, name: Option<&str>) -> S
 
 /// CPython's path-finder step for one name over `dirs`: the first regular package or module
 /// wins; namespace portions are collected and used only if nothing regular is found.
-fn find_in(snapshot: &Snapshot, dirs: &[String], name: &str) -> Option<Found> {
+fn find_in<'a>(
+    snapshot: &Snapshot,
+    dirs: impl IntoIterator<Item = &'a String>,
+    name: &str,
+) -> Option<Found> {
     let mut portions = Vec::new();
     for dir in dirs {
         let base = child(dir, name);
