@@ -284,12 +284,12 @@ impl Config {
             }
         }
         for pattern in &self.common {
-            if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+            if let Err(e) = check_glob(pattern) {
                 return Err(self.error_at(pattern, format!("common: bad glob '{pattern}': {e}")));
             }
         }
         for pattern in &self.exclude {
-            if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+            if let Err(e) = check_glob(pattern) {
                 return Err(self.error_at(pattern, format!("exclude: bad glob '{pattern}': {e}")));
             }
         }
@@ -302,7 +302,7 @@ impl Config {
                 .chain(domain.forbidden_imports.iter())
                 .chain(domain.forbidden_packages.iter());
             for pattern in patterns {
-                if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+                if let Err(e) = check_glob(pattern) {
                     return Err(self.error_at(
                         pattern,
                         format!("domain '{name}': bad glob '{pattern}': {e}"),
@@ -354,28 +354,54 @@ impl Config {
     }
 
     /// Two domains must not own the same path: every file belongs to at most one domain.
+    /// All scope patterns go in one glob set; each pattern's sample path is matched once,
+    /// so the cost grows with the number of patterns, not with pairs of domains.
     fn check_overlapping_scopes(&self) -> Result<()> {
         let domains: Vec<(&String, &Domain)> = self.domains.iter().collect();
-        for (i, (a_name, a)) in domains.iter().enumerate() {
-            for (b_name, b) in &domains[i + 1..] {
-                for a_pat in &a.scope {
-                    for b_pat in &b.scope {
-                        if let Some(path) = scopes_overlap(a_pat, b_pat) {
-                            return Err(self.error_at(
-                                &format!("\"{b_pat}\""),
-                                format!(
-                                    "domains '{a_name}' and '{b_name}' overlap: '{a_pat}' and '{b_pat}' both match {path}"
-                                ),
-                            )
-                            .with_hint(format!(
-                                "make the scopes disjoint (each file belongs to one domain), then fix {CONFIG_PATH}"
-                            )));
-                        }
+        let patterns: Vec<(usize, &str)> = domains
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, d))| d.scope.iter().map(move |p| (i, p.as_str())))
+            .collect();
+        let Ok((set, tags)) = tagged_glob_set(patterns.iter().copied()) else {
+            return Ok(()); // bad globs are reported by `validate` first
+        };
+        let mut first: Option<(usize, usize)> = None;
+        for (p, (_, pattern)) in patterns.iter().enumerate() {
+            let hits: Vec<usize> = set
+                .matches(sample_path(pattern))
+                .into_iter()
+                .map(|g| tags[g])
+                .collect();
+            if !hits.contains(&p) {
+                continue;
+            }
+            for &q in &hits {
+                if patterns[q].0 != patterns[p].0 {
+                    let pair = (p.min(q), p.max(q));
+                    let key = |(a, b): (usize, usize)| (patterns[a].0, a, patterns[b].0, b);
+                    if first.is_none_or(|f| key(pair) < key(f)) {
+                        first = Some(pair);
                     }
                 }
             }
         }
-        Ok(())
+        let Some((a, b)) = first else {
+            return Ok(());
+        };
+        let ((a_domain, a_pat), (b_domain, b_pat)) = (patterns[a], patterns[b]);
+        let (a_name, b_name) = (domains[a_domain].0, domains[b_domain].0);
+        let path = scopes_overlap(a_pat, b_pat).unwrap_or_else(|| sample_path(a_pat));
+        Err(self
+            .error_at(
+                &format!("\"{b_pat}\""),
+                format!(
+                    "domains '{a_name}' and '{b_name}' overlap: '{a_pat}' and '{b_pat}' both match {path}"
+                ),
+            )
+            .with_hint(format!(
+                "make the scopes disjoint (each file belongs to one domain), then fix {CONFIG_PATH}"
+            )))
     }
 
     /// An error pointing at the first line of the config text that mentions `needle`.
@@ -444,6 +470,36 @@ fn yaml_error(path: &Path, e: &yaml_serde::Error) -> Error {
         .unwrap_or_default();
     Error::config(format!("{}{location}: {e}", path.display()))
         .with_hint(format!("fix {CONFIG_PATH} and run the command again"))
+}
+
+/// Whether a gitignore-style pattern is valid, without compiling a matcher for it.
+pub fn check_glob(pattern: &str) -> std::result::Result<(), globset::Error> {
+    for variant in glob_variants(pattern) {
+        globset::GlobBuilder::new(&variant)
+            .literal_separator(true)
+            .build()?;
+    }
+    Ok(())
+}
+
+/// One glob set for many tagged patterns; `tags[i]` is the tag of the set's glob `i`, so
+/// `set.matches(path)` maps back to the patterns (and whatever they belong to) at once.
+pub fn tagged_glob_set<'a>(
+    patterns: impl IntoIterator<Item = (usize, &'a str)>,
+) -> std::result::Result<(globset::GlobSet, Vec<usize>), globset::Error> {
+    let mut builder = globset::GlobSetBuilder::new();
+    let mut tags = Vec::new();
+    for (tag, pattern) in patterns {
+        for variant in glob_variants(pattern) {
+            builder.add(
+                globset::GlobBuilder::new(&variant)
+                    .literal_separator(true)
+                    .build()?,
+            );
+            tags.push(tag);
+        }
+    }
+    Ok((builder.build()?, tags))
 }
 
 /// Compile gitignore-style patterns: `*` stays inside one path segment, `**` crosses
@@ -570,6 +626,23 @@ mod tests {
         assert!(err.message.contains(":6:"), "{}", err.message);
         parse("version: 1\ndomains:\n  a:\n    scope: [\"src/a/**\"]\n  b:\n    scope: [\"src/ab/**\", \"src/main.rs\"]\n")
             .expect("disjoint scopes");
+    }
+
+    #[test]
+    fn overlaps_among_thousands_of_domains_are_found() {
+        let mut text = "version: 1\ndomains:\n".to_string();
+        for i in 0..2000 {
+            text.push_str(&format!("  d{i:04}:\n    scope: [\"src/m{i}/**\"]\n"));
+        }
+        parse(&text).expect("2,000 disjoint domains");
+        text.push_str("  late:\n    scope: [\"src/m1500/deep/*.py\"]\n");
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message.contains("domains 'd1500' and 'late' overlap")
+                && err.message.contains(":4004:"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
