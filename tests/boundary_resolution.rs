@@ -146,6 +146,7 @@ fn python_missing_submodules_are_unresolved_and_stubs_and_extensions_are_modules
             &format!("{f}:2:25 static pkg.missing.x"),
             &format!("{f}:8:22 static .missing.y"),
             &format!("{f}:9:8 static pkg.real.deeper"),
+            "tool.py:1:15 static .nothing",
         ],
     );
 }

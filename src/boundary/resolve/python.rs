@@ -79,7 +79,12 @@ impl PyResolver {
             self.absolute(snapshot, from, module)
         };
         match found {
-            Ok(found) => Target::File(submodule_or_self(snapshot, found, name)),
+            Ok(found) => match submodule_or_self(snapshot, found, name) {
+                file if file.is_empty() => Target::Unresolved(
+                    "relative import outside a package (the repository root is none)".into(),
+                ),
+                file => Target::File(file),
+            },
             Err(Miss::External(top)) => Target::Package(top),
             Err(Miss::NoModule(reason)) => Target::Unresolved(reason),
         }
