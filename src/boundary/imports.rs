@@ -198,7 +198,7 @@ fn pattern_roots(query: &Query, source: &str, grammar: &Language) -> Option<Vec<
 fn keywords(lang: Lang) -> &'static [&'static str] {
     match lang {
         Lang::TypeScript | Lang::Tsx | Lang::JavaScript => {
-            &["import", "export", "require", "reference"]
+            &["import", "export", "require", "<reference"]
         }
         Lang::Python => &["import", "TYPE_CHECKING"],
         Lang::Rust => &["use", "mod", "extern", "crate", "self", "super"],
