@@ -6,3 +6,5 @@
 (call_expression
   function: (identifier) @fn (#eq? @fn "require")
   arguments: (arguments) @args) @require
+; Triple-slash directives (`/// <reference path=... />`); the walker keeps only those.
+(comment) @reference

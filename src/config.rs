@@ -41,6 +41,9 @@ pub struct Config {
     /// until its expiry plus this much.
     #[serde(default)]
     pub clock_skew: Option<String>,
+    /// `python: {roots: [src, libs/core]}`: the Python source roots, instead of discovering them.
+    #[serde(default)]
+    pub python: PythonSettings,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -157,6 +160,29 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// `python: {roots: [...]}`: repo-relative directories absolute imports start from (`.` is
+/// the repository root). Without it, roots are discovered (see `boundary::resolve::python`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonSettings {
+    #[serde(default)]
+    pub roots: Vec<String>,
+}
+
+impl PythonSettings {
+    /// The roots as repo-relative paths without `./` or a trailing `/` (`""` = the root).
+    pub fn normalized_roots(&self) -> Vec<String> {
+        self.roots.iter().map(|r| normalize_root(r)).collect()
+    }
+}
+
+fn normalize_root(root: &str) -> String {
+    root.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PresenceSettings {
@@ -261,12 +287,12 @@ impl Config {
             }
         }
         for pattern in &self.common {
-            if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+            if let Err(e) = check_glob(pattern) {
                 return Err(self.error_at(pattern, format!("common: bad glob '{pattern}': {e}")));
             }
         }
         for pattern in &self.exclude {
-            if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+            if let Err(e) = check_glob(pattern) {
                 return Err(self.error_at(pattern, format!("exclude: bad glob '{pattern}': {e}")));
             }
         }
@@ -279,12 +305,20 @@ impl Config {
                 .chain(domain.forbidden_imports.iter())
                 .chain(domain.forbidden_packages.iter());
             for pattern in patterns {
-                if let Err(e) = glob_set(std::slice::from_ref(pattern)) {
+                if let Err(e) = check_glob(pattern) {
                     return Err(self.error_at(
                         pattern,
                         format!("domain '{name}': bad glob '{pattern}': {e}"),
                     ));
                 }
+            }
+        }
+        for root in &self.python.roots {
+            if root.starts_with('/') || root.split('/').any(|s| s == "..") {
+                return Err(self.error_at(
+                    root,
+                    format!("python.roots: '{root}' must be a directory inside the repository"),
+                ));
             }
         }
         if let Some(text) = &self.presence.stale {
@@ -328,28 +362,54 @@ impl Config {
     }
 
     /// Two domains must not own the same path: every file belongs to at most one domain.
+    /// All scope patterns go in one glob set; each pattern's sample path is matched once,
+    /// so the cost grows with the number of patterns, not with pairs of domains.
     fn check_overlapping_scopes(&self) -> Result<()> {
         let domains: Vec<(&String, &Domain)> = self.domains.iter().collect();
-        for (i, (a_name, a)) in domains.iter().enumerate() {
-            for (b_name, b) in &domains[i + 1..] {
-                for a_pat in &a.scope {
-                    for b_pat in &b.scope {
-                        if let Some(path) = scopes_overlap(a_pat, b_pat) {
-                            return Err(self.error_at(
-                                &format!("\"{b_pat}\""),
-                                format!(
-                                    "domains '{a_name}' and '{b_name}' overlap: '{a_pat}' and '{b_pat}' both match {path}"
-                                ),
-                            )
-                            .with_hint(format!(
-                                "make the scopes disjoint (each file belongs to one domain), then fix {CONFIG_PATH}"
-                            )));
-                        }
+        let patterns: Vec<(usize, &str)> = domains
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, d))| d.scope.iter().map(move |p| (i, p.as_str())))
+            .collect();
+        let Ok((set, tags)) = tagged_glob_set(patterns.iter().copied()) else {
+            return Ok(()); // bad globs are reported by `validate` first
+        };
+        let mut first: Option<(usize, usize)> = None;
+        for (p, (_, pattern)) in patterns.iter().enumerate() {
+            let hits: Vec<usize> = set
+                .matches(sample_path(pattern))
+                .into_iter()
+                .map(|g| tags[g])
+                .collect();
+            if !hits.contains(&p) {
+                continue;
+            }
+            for &q in &hits {
+                if patterns[q].0 != patterns[p].0 {
+                    let pair = (p.min(q), p.max(q));
+                    let key = |(a, b): (usize, usize)| (patterns[a].0, a, patterns[b].0, b);
+                    if first.is_none_or(|f| key(pair) < key(f)) {
+                        first = Some(pair);
                     }
                 }
             }
         }
-        Ok(())
+        let Some((a, b)) = first else {
+            return Ok(());
+        };
+        let ((a_domain, a_pat), (b_domain, b_pat)) = (patterns[a], patterns[b]);
+        let (a_name, b_name) = (domains[a_domain].0, domains[b_domain].0);
+        let path = scopes_overlap(a_pat, b_pat).unwrap_or_else(|| sample_path(a_pat));
+        Err(self
+            .error_at(
+                &format!("\"{b_pat}\""),
+                format!(
+                    "domains '{a_name}' and '{b_name}' overlap: '{a_pat}' and '{b_pat}' both match {path}"
+                ),
+            )
+            .with_hint(format!(
+                "make the scopes disjoint (each file belongs to one domain), then fix {CONFIG_PATH}"
+            )))
     }
 
     /// An error pointing at the first line of the config text that mentions `needle`.
@@ -418,6 +478,36 @@ fn yaml_error(path: &Path, e: &yaml_serde::Error) -> Error {
         .unwrap_or_default();
     Error::config(format!("{}{location}: {e}", path.display()))
         .with_hint(format!("fix {CONFIG_PATH} and run the command again"))
+}
+
+/// Whether a gitignore-style pattern is valid, without compiling a matcher for it.
+pub fn check_glob(pattern: &str) -> std::result::Result<(), globset::Error> {
+    for variant in glob_variants(pattern) {
+        globset::GlobBuilder::new(&variant)
+            .literal_separator(true)
+            .build()?;
+    }
+    Ok(())
+}
+
+/// One glob set for many tagged patterns; `tags[i]` is the tag of the set's glob `i`, so
+/// `set.matches(path)` maps back to the patterns (and whatever they belong to) at once.
+pub fn tagged_glob_set<'a>(
+    patterns: impl IntoIterator<Item = (usize, &'a str)>,
+) -> std::result::Result<(globset::GlobSet, Vec<usize>), globset::Error> {
+    let mut builder = globset::GlobSetBuilder::new();
+    let mut tags = Vec::new();
+    for (tag, pattern) in patterns {
+        for variant in glob_variants(pattern) {
+            builder.add(
+                globset::GlobBuilder::new(&variant)
+                    .literal_separator(true)
+                    .build()?,
+            );
+            tags.push(tag);
+        }
+    }
+    Ok((builder.build()?, tags))
 }
 
 /// Compile gitignore-style patterns: `*` stays inside one path segment, `**` crosses
@@ -547,6 +637,23 @@ mod tests {
     }
 
     #[test]
+    fn overlaps_among_thousands_of_domains_are_found() {
+        let mut text = "version: 1\ndomains:\n".to_string();
+        for i in 0..2000 {
+            text.push_str(&format!("  d{i:04}:\n    scope: [\"src/m{i}/**\"]\n"));
+        }
+        parse(&text).expect("2,000 disjoint domains");
+        text.push_str("  late:\n    scope: [\"src/m1500/deep/*.py\"]\n");
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message.contains("domains 'd1500' and 'late' overlap")
+                && err.message.contains(":4004:"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_bad_globs_point_at_a_line() {
         let err =
             parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    forbiden_imports: []\n")
@@ -563,6 +670,25 @@ mod tests {
         assert!(err.message.contains("config.yaml:5"), "{}", err.message);
         let ok = parse("version: 1\ndomains:\n  a:\n    scope: [\"x/**\"]\n    ignore_kinds: [type-only, dynamic]\n").unwrap();
         assert_eq!(ok.domains["a"].ignore_kinds.len(), 2);
+    }
+
+    #[test]
+    fn python_roots_are_repo_relative_directories() {
+        let roots = parse("version: 1\npython:\n  roots: [\".\", \"./src/\", \"libs/core\"]\n")
+            .unwrap()
+            .python
+            .normalized_roots();
+        assert_eq!(roots, ["", "src", "libs/core"]);
+        for bad in ["../elsewhere", "/abs", "a/../../b"] {
+            let err = parse(&format!("version: 1\npython:\n  roots: [\"{bad}\"]\n")).unwrap_err();
+            assert!(
+                err.message.contains("config.yaml:3"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+        let err = parse("version: 1\npython:\n  root: [src]\n").unwrap_err();
+        assert!(err.message.contains("config.yaml:3"), "{}", err.message);
     }
 
     #[test]

@@ -35,8 +35,9 @@ impl Graph {
             entry.1 += usize::from(edge.violation);
         }
         let mut nodes: Vec<String> = config.domains.keys().cloned().collect();
+        let mut seen: std::collections::HashSet<String> = nodes.iter().cloned().collect();
         for (_, to) in counts.keys() {
-            if !nodes.contains(to) {
+            if seen.insert(to.clone()) {
                 nodes.push(to.clone());
             }
         }

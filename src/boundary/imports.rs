@@ -197,7 +197,9 @@ fn pattern_roots(query: &Query, source: &str, grammar: &Language) -> Option<Vec<
 /// holds none) parsed.
 fn keywords(lang: Lang) -> &'static [&'static str] {
     match lang {
-        Lang::TypeScript | Lang::Tsx | Lang::JavaScript => &["import", "export", "require"],
+        Lang::TypeScript | Lang::Tsx | Lang::JavaScript => {
+            &["import", "export", "require", "<reference"]
+        }
         Lang::Python => &["import", "TYPE_CHECKING"],
         Lang::Rust => &["use", "mod", "extern", "crate", "self", "super"],
     }
@@ -381,7 +383,12 @@ mod tests {
             ),
             (
                 Lang::TypeScript,
-                &["import_statement", "export_statement", "call_expression"],
+                &[
+                    "import_statement",
+                    "export_statement",
+                    "call_expression",
+                    "comment",
+                ],
             ),
             (
                 Lang::Rust,

@@ -108,7 +108,7 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .collect();
     cache.save();
 
-    let resolver = Resolver::build(&snapshot, repo.gix());
+    let resolver = Resolver::build(&snapshot, repo.gix(), config);
     let mut report = Report::default();
     report.stats.files = selected.len();
     let judged: Vec<Judged> = outcomes

@@ -3,12 +3,14 @@
 //! has allowed_imports and T matches none, or T belongs to domain E whose exports do not match
 //! T, or T is an external package in D.forbidden_packages.
 
-use globset::GlobSet;
+use std::collections::HashMap;
+
+use globset::{GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use super::imports::ImportKind;
 use super::resolve::Target;
-use crate::config::{glob_set, Config};
+use crate::config::{tagged_glob_set, Config};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -31,14 +33,20 @@ impl Rule {
     }
 }
 
+/// What a domain's pattern says about the paths it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Scope,
+    Exports,
+    Allowed,
+    Forbidden,
+}
+
+/// A domain's settings that are not path patterns (those live in [`Rules::paths`]).
 struct CompiledDomain {
     name: String,
-    scope: GlobSet,
-    exports: Option<GlobSet>,
-    allowed: Option<GlobSet>,
-    forbidden: GlobSet,
-    forbidden_packages: Vec<String>,
-    package_globs: GlobSet,
+    has_exports: bool,
+    has_allowed: bool,
     ignore_kinds: Vec<ImportKind>,
 }
 
@@ -51,99 +59,138 @@ pub struct Verdict {
     pub hint: String,
 }
 
+/// Every domain's rules compiled once into two glob sets (paths and package names), so that
+/// finding a path's domain and judging an import cost the same with 10 domains or 10,000.
 pub struct Rules {
     domains: Vec<CompiledDomain>,
+    by_name: HashMap<String, usize>,
+    /// Scope, exports, allowed and forbidden patterns of all domains.
+    paths: GlobSet,
+    /// `(domain, role)` of each glob of `paths`.
+    path_tags: Vec<(usize, Role)>,
+    /// forbidden_packages of all domains (normalized), matching whole names.
+    packages: GlobSet,
+    package_domains: Vec<usize>,
 }
 
 impl Rules {
     pub fn compile(config: &Config) -> Result<Rules> {
-        let compile = |patterns: &[String], domain: &str| {
-            glob_set(patterns).map_err(|e| {
-                Error::config(format!("domain '{domain}': bad glob: {e}"))
-                    .with_hint("fix .comm-node/config.yaml")
-            })
+        let bad = |e: globset::Error| {
+            Error::config(format!("bad glob: {e}")).with_hint("fix .comm-node/config.yaml")
         };
+        let mut path_patterns: Vec<(usize, &str)> = Vec::new();
+        let mut path_tags: Vec<(usize, Role)> = Vec::new();
+        let mut packages = GlobSetBuilder::new();
+        let mut package_domains = Vec::new();
         let mut domains = Vec::new();
-        for (name, d) in &config.domains {
-            let packages: Vec<String> = d.forbidden_packages.iter().map(|p| normalize(p)).collect();
+        for (i, (name, d)) in config.domains.iter().enumerate() {
+            let roles = [
+                (Role::Scope, Some(&d.scope)),
+                (Role::Exports, d.exports.as_ref()),
+                (Role::Allowed, d.allowed_imports.as_ref()),
+                (Role::Forbidden, Some(&d.forbidden_imports)),
+            ];
+            for (role, patterns) in roles {
+                for pattern in patterns.into_iter().flatten() {
+                    path_patterns.push((path_tags.len(), pattern));
+                    path_tags.push((i, role));
+                }
+            }
+            for package in &d.forbidden_packages {
+                packages.add(package_glob(&normalize(package), name)?);
+                package_domains.push(i);
+            }
             domains.push(CompiledDomain {
                 name: name.clone(),
-                scope: compile(&d.scope, name)?,
-                exports: d.exports.as_deref().map(|p| compile(p, name)).transpose()?,
-                allowed: d
-                    .allowed_imports
-                    .as_deref()
-                    .map(|p| compile(p, name))
-                    .transpose()?,
-                forbidden: compile(&d.forbidden_imports, name)?,
-                package_globs: package_globs(&packages, name)?,
-                forbidden_packages: packages,
+                has_exports: d.exports.is_some(),
+                has_allowed: d.allowed_imports.is_some(),
                 ignore_kinds: d.ignore_kinds.clone(),
             });
         }
-        Ok(Rules { domains })
+        let (paths, glob_patterns) = tagged_glob_set(path_patterns).map_err(bad)?;
+        Ok(Rules {
+            by_name: domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.name.clone(), i))
+                .collect(),
+            domains,
+            path_tags: glob_patterns.into_iter().map(|p| path_tags[p]).collect(),
+            paths,
+            packages: packages.build().map_err(bad)?,
+            package_domains,
+        })
     }
 
     /// The domain owning `path` (scopes are disjoint; the first by name wins otherwise).
     pub fn domain_of(&self, path: &str) -> Option<&str> {
-        self.domains
-            .iter()
-            .find(|d| d.scope.is_match(path))
-            .map(|d| d.name.as_str())
+        let roles = self.roles(path);
+        owner(&roles).map(|i| self.domains[i].name.as_str())
+    }
+
+    /// Every `(domain, role)` whose patterns match `path`, from one glob-set lookup.
+    fn roles(&self, path: &str) -> Vec<(usize, Role)> {
+        self.paths
+            .matches(path)
+            .into_iter()
+            .map(|g| self.path_tags[g])
+            .collect()
     }
 
     /// Judge one resolved import of a file in `source_domain`.
     pub fn judge(&self, source_domain: &str, kind: ImportKind, target: &Target) -> Option<Verdict> {
-        let d = self.domains.iter().find(|d| d.name == source_domain)?;
+        let source = *self.by_name.get(source_domain)?;
+        let d = &self.domains[source];
         if d.ignore_kinds.contains(&kind) {
             return None;
         }
-        let verdict = |rule: Rule, target_domain: Option<&str>, hint: String| Verdict {
+        let verdict = |rule: Rule, target_domain: Option<usize>, hint: String| Verdict {
             rule,
             source_domain: d.name.clone(),
-            target_domain: target_domain.map(str::to_string),
+            target_domain: target_domain.map(|t| self.domains[t].name.clone()),
             hint,
         };
         match target {
             Target::File(path) => {
-                let target_domain = self.domain_of(path);
-                if target_domain == Some(d.name.as_str()) {
+                let roles = self.roles(path);
+                let has = |domain: usize, role: Role| roles.contains(&(domain, role));
+                let target_domain = owner(&roles);
+                if target_domain == Some(source) {
                     return None;
                 }
-                if d.forbidden.is_match(path) {
+                if has(source, Role::Forbidden) {
                     return Some(verdict(
                         Rule::ForbiddenImports,
                         target_domain,
                         format!("domain '{}' must not import {path}; move the shared code to a domain it may import, or depend on an interface", d.name),
                     ));
                 }
-                if let Some(allowed) = &d.allowed {
-                    if !allowed.is_match(path) {
-                        return Some(verdict(
-                            Rule::AllowedImports,
-                            target_domain,
-                            format!("domain '{}' may import only its allowed_imports; {path} is not one of them", d.name),
-                        ));
-                    }
+                if d.has_allowed && !has(source, Role::Allowed) {
+                    return Some(verdict(
+                        Rule::AllowedImports,
+                        target_domain,
+                        format!("domain '{}' may import only its allowed_imports; {path} is not one of them", d.name),
+                    ));
                 }
-                let owner =
-                    target_domain.and_then(|t| self.domains.iter().find(|e| e.name == t))?;
-                match &owner.exports {
-                    Some(exports) if !exports.is_match(path) => Some(verdict(
+                let owner = target_domain?;
+                let exported = !self.domains[owner].has_exports || has(owner, Role::Exports);
+                (!exported).then(|| {
+                    verdict(
                         Rule::Exports,
                         target_domain,
                         format!(
                             "import domain '{}' through its exports instead of {path}",
-                            owner.name
+                            self.domains[owner].name
                         ),
-                    )),
-                    _ => None,
-                }
+                    )
+                })
             }
             Target::Package(name) => {
-                let normalized = normalize(name);
-                let forbidden = d.forbidden_packages.contains(&normalized)
-                    || d.package_globs.is_match(&normalized);
+                let forbidden = self
+                    .packages
+                    .matches(normalize(name))
+                    .into_iter()
+                    .any(|g| self.package_domains[g] == source);
                 forbidden.then(|| {
                     verdict(
                         Rule::ForbiddenPackages,
@@ -157,22 +204,26 @@ impl Rules {
     }
 }
 
+/// The domain whose scope matches, the first by name if several do.
+fn owner(roles: &[(usize, Role)]) -> Option<usize> {
+    roles
+        .iter()
+        .filter(|(_, role)| *role == Role::Scope)
+        .map(|(domain, _)| *domain)
+        .min()
+}
+
 /// Rust crate names use `_` where the package name has `-`: compare in one form.
 fn normalize(package: &str) -> String {
     package.replace('-', "_")
 }
 
 /// Package patterns match whole names (`react`, `@scope/*`), not paths.
-fn package_globs(patterns: &[String], domain: &str) -> Result<GlobSet> {
-    let mut builder = globset::GlobSetBuilder::new();
-    for p in patterns {
-        let glob = globset::Glob::new(p).map_err(|e| {
-            Error::config(format!("domain '{domain}': bad package pattern '{p}': {e}"))
-                .with_hint("fix .comm-node/config.yaml")
-        })?;
-        builder.add(glob);
-    }
-    builder
-        .build()
-        .map_err(|e| Error::config(format!("domain '{domain}': {e}")))
+fn package_glob(pattern: &str, domain: &str) -> Result<globset::Glob> {
+    globset::Glob::new(pattern).map_err(|e| {
+        Error::config(format!(
+            "domain '{domain}': bad package pattern '{pattern}': {e}"
+        ))
+        .with_hint("fix .comm-node/config.yaml")
+    })
 }

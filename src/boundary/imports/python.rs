@@ -23,6 +23,7 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
             ImportKind::Static
         }
     };
+    let importlib = ImportlibNames::of(matches, src);
     let mut out = Vec::new();
     for m in matches {
         if let Some(stmt) = m.get("import") {
@@ -31,9 +32,70 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
             out.extend(from_statement(stmt, src, kind_of(stmt)));
         } else if let (Some(_), Some(args)) = (m.get("dynamic"), m.get("args")) {
             out.extend(dynamic(args, src));
+        } else if let (Some(call), Some(args)) = (m.get("import_module"), m.get("args")) {
+            if importlib.calls(call, src) {
+                out.extend(dynamic(args, src));
+            }
         }
     }
     out
+}
+
+/// How a file can name `importlib.import_module`: `importlib` itself, the aliases of
+/// `import importlib as il`, and `import_module` when `from importlib import import_module`.
+struct ImportlibNames {
+    modules: Vec<String>,
+    function_imported: bool,
+}
+
+impl ImportlibNames {
+    fn of(matches: &[Captures], src: &[u8]) -> ImportlibNames {
+        let mut names = ImportlibNames {
+            modules: vec!["importlib".to_string()],
+            function_imported: false,
+        };
+        for m in matches {
+            if let Some(stmt) = m.get("import") {
+                names.modules.extend(importlib_aliases(stmt, src));
+            } else if let Some(stmt) = m.get("from") {
+                names.function_imported |= imports_import_module(stmt, src);
+            }
+        }
+        names
+    }
+
+    fn calls(&self, call: Node, src: &[u8]) -> bool {
+        let Some(function) = call.child_by_field_name("function") else {
+            return false;
+        };
+        match function.child_by_field_name("object") {
+            Some(object) => self.modules.iter().any(|m| m == text(object, src)),
+            None => self.function_imported,
+        }
+    }
+}
+
+/// `il` of `import importlib as il`.
+fn importlib_aliases(stmt: Node, src: &[u8]) -> Vec<String> {
+    let mut cursor = stmt.walk();
+    stmt.children_by_field_name("name", &mut cursor)
+        .filter(|n| n.kind() == "aliased_import")
+        .filter(|n| n.child_by_field_name("name").map(|m| text(m, src)) == Some("importlib"))
+        .filter_map(|n| n.child_by_field_name("alias"))
+        .map(|alias| text(alias, src).to_string())
+        .collect()
+}
+
+/// `from importlib import import_module` (not aliased: an alias is not searched for).
+fn imports_import_module(stmt: Node, src: &[u8]) -> bool {
+    let from_importlib = stmt
+        .child_by_field_name("module_name")
+        .is_some_and(|m| text(m, src) == "importlib");
+    let mut cursor = stmt.walk();
+    let imported = stmt
+        .children_by_field_name("name", &mut cursor)
+        .any(|n| n.kind() == "dotted_name" && text(n, src) == "import_module");
+    from_importlib && imported
 }
 
 /// `import a.b, c as d`: one import per module.

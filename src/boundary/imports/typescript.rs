@@ -1,5 +1,6 @@
-//! TypeScript / TSX / JavaScript: ES imports and re-exports (incl. `import type`), side-effect
-//! imports, `import x = require()`, `import()` and `require()` calls (literal or not).
+//! TypeScript / TSX / JavaScript: ES imports and re-exports (incl. `import type`,
+//! `export type *`), side-effect imports, `import x = require()`, `import()` and `require()`
+//! calls (literal or not; `import("x")` in a type is type-only), triple-slash references.
 
 use tree_sitter::Node;
 
@@ -11,7 +12,7 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
         if let Some(stmt) = m.get("import") {
             out.extend(import_statement(stmt, src));
         } else if let Some(stmt) = m.get("reexport") {
-            let kind = if has_token(stmt, "type") {
+            let kind = if is_type_only_export(stmt, src) {
                 ImportKind::TypeOnly
             } else {
                 ImportKind::ReExport
@@ -19,8 +20,15 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
             if let Some(source) = stmt.child_by_field_name("source") {
                 out.push(literal(source, src, kind));
             }
-        } else if let (Some(_), Some(args)) = (m.get("dynamic"), m.get("args")) {
-            out.extend(call(args, src, ImportKind::Dynamic));
+        } else if let (Some(expr), Some(args)) = (m.get("dynamic"), m.get("args")) {
+            let kind = if in_type_position(expr) {
+                ImportKind::TypeOnly
+            } else {
+                ImportKind::Dynamic
+            };
+            out.extend(call(args, src, kind));
+        } else if let Some(comment) = m.get("reference") {
+            out.extend(reference(comment, src));
         } else if let (Some(_), Some(args)) = (m.get("require"), m.get("args")) {
             out.extend(call(args, src, ImportKind::Require));
         }
@@ -60,18 +68,114 @@ fn only_type_specifiers(stmt: Node) -> bool {
     };
     let mut inner = clause.walk();
     let parts: Vec<Node> = clause.named_children(&mut inner).collect();
-    let [named] = parts.as_slice() else {
-        return false;
-    };
-    if named.kind() != "named_imports" {
-        return false;
+    match parts.as_slice() {
+        [named] if named.kind() == "named_imports" => all_typed(*named, "import_specifier"),
+        _ => false,
     }
-    let mut specs = named.walk();
-    let specifiers: Vec<Node> = named
-        .named_children(&mut specs)
-        .filter(|s| s.kind() == "import_specifier")
+}
+
+/// Whether `list` has specifiers of `kind` and each is marked `type`.
+fn all_typed(list: Node, kind: &str) -> bool {
+    let mut cursor = list.walk();
+    let specifiers: Vec<Node> = list
+        .named_children(&mut cursor)
+        .filter(|s| s.kind() == kind)
         .collect();
     !specifiers.is_empty() && specifiers.iter().all(|s| has_token(*s, "type"))
+}
+
+/// `export type { A } from`, `export { type A } from`, `export type * from` (which this
+/// grammar does not know: it parses `type *` as an error node).
+fn is_type_only_export(stmt: Node, src: &[u8]) -> bool {
+    let mut cursor = stmt.walk();
+    let children: Vec<Node> = stmt.named_children(&mut cursor).collect();
+    has_token(stmt, "type")
+        || children.iter().any(|c| {
+            (c.kind() == "export_clause" && all_typed(*c, "export_specifier"))
+                || (c.is_error() && text(*c, src).starts_with("type"))
+        })
+}
+
+/// Nodes below which everything is a type, never a value.
+const TYPE_CONTEXTS: [&str; 13] = [
+    "type_annotation",
+    "opting_type_annotation",
+    "omitting_type_annotation",
+    "adding_type_annotation",
+    "asserts_annotation",
+    "type_predicate_annotation",
+    "type_query",
+    "type_alias_declaration",
+    "type_arguments",
+    "type_parameters",
+    "interface_declaration",
+    "implements_clause",
+    "extends_type_clause",
+];
+
+/// `let v: import("./t").T`, `typeof import("./x")`, `x as import("./t").T`: an `import()`
+/// that names a type and loads nothing.
+fn in_type_position(node: Node) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        if TYPE_CONTEXTS.contains(&parent.kind()) {
+            return true;
+        }
+        let cast = matches!(parent.kind(), "as_expression" | "satisfies_expression");
+        if cast && parent.named_child(0) != Some(current) {
+            return true;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// `/// <reference path="./x.d.ts" />` (a file, relative to this one even without `./`) and
+/// `/// <reference types="pkg" />`; `lib=` names a built-in library and is no import.
+fn reference(comment: Node, src: &[u8]) -> Option<Import> {
+    let written = text(comment, src);
+    let directive = written.strip_prefix("///")?.trim_start();
+    if !directive.starts_with("<reference") {
+        return None;
+    }
+    let (attribute, value, at) = ["path", "types"]
+        .iter()
+        .find_map(|a| attribute_value(written, a).map(|(v, at)| (*a, v, at)))?;
+    let specifier = match attribute {
+        "path" if !value.starts_with('.') && !value.starts_with('/') => format!("./{value}"),
+        _ => value.to_string(),
+    };
+    let pos = comment.start_position();
+    Some(Import {
+        line: pos.row as u32 + 1,
+        col: (pos.column + at) as u32 + 1,
+        text: value.to_string(),
+        kind: ImportKind::TypeOnly,
+        spec: Spec::Module { specifier },
+    })
+}
+
+/// The value of `name="..."` (or single-quoted) in a directive, and its byte offset.
+fn attribute_value<'a>(directive: &'a str, name: &str) -> Option<(&'a str, usize)> {
+    let mut search = 0;
+    while let Some(found) = directive[search..].find(name) {
+        let start = search + found;
+        search = start + name.len();
+        let preceded = directive[..start].ends_with(char::is_whitespace);
+        let rest = directive[search..].trim_start();
+        let Some(rest) = rest.strip_prefix('=').map(str::trim_start) else {
+            continue;
+        };
+        let Some(quote) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else {
+            continue;
+        };
+        let value_start = directive.len() - rest.len() + 1;
+        let end = directive[value_start..].find(quote)?;
+        if preceded {
+            return Some((&directive[value_start..value_start + end], value_start));
+        }
+    }
+    None
 }
 
 /// Whether `node` has a direct anonymous child token `token` (e.g. `type`).

@@ -3,7 +3,9 @@
 //! their project files (tsconfig.json, package.json, Cargo.toml, `__init__.py`).
 
 mod jsonc;
+mod package_imports;
 pub mod python;
+mod python_stdlib;
 pub mod rust;
 pub mod typescript;
 
@@ -11,6 +13,7 @@ use serde::Serialize;
 
 use super::imports::{Import, Lang, Spec};
 use super::snapshot::Snapshot;
+use crate::config::Config;
 
 /// Where an import leads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,10 +34,10 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn build(snapshot: &Snapshot, repo: &gix::Repository) -> Resolver {
+    pub fn build(snapshot: &Snapshot, repo: &gix::Repository, config: &Config) -> Resolver {
         Resolver {
             ts: typescript::TsResolver::build(snapshot, repo),
-            py: python::PyResolver::build(snapshot),
+            py: python::PyResolver::build(snapshot, &config.python.normalized_roots()),
             rs: rust::RsResolver::build(snapshot, repo),
         }
     }
@@ -45,7 +48,7 @@ impl Resolver {
                 Target::Unresolved("computed module name: not resolvable statically".into())
             }
             Spec::Module { specifier } if lang.is_js_family() => {
-                self.ts.resolve(snapshot, from, specifier)
+                self.ts.resolve(snapshot, from, specifier, import.kind)
             }
             Spec::Python {
                 level,

@@ -1,32 +1,68 @@
-//! Python resolution: source roots (the repo root, `src/`, and every directory holding a
-//! top-level package), `from M import n` (submodule n, else attribute of M), relative imports
-//! from a module's package (incl. `__init__.py`), and the rest as external packages.
+//! Python resolution, as CPython's path finder would from the importer's own source root:
+//! roots are searched in order; on each, a package directory (`x/__init__.py`) wins over a
+//! module file (`x.py`, `x.pyx`, `x.pyi`, an extension module), and a directory without
+//! `__init__` is a namespace-package portion, merged across roots and never preferred to a
+//! regular module. Once a top-level package is found its submodules are searched in it only,
+//! so `import pkg.missing` is unresolved rather than `pkg/__init__.py`.
+//!
+//! Roots: the config's `python.roots` if stated; otherwise the importer's own roots (its
+//! project's directory — the nearest holding pyproject.toml, setup.py or setup.cfg — or that
+//! directory's `src/`, and the parent of its topmost package), then the repository root,
+//! `src/`, and every directory holding a top-level package. Standard-library names are
+//! looked up on the importer's first root only: anything deeper cannot shadow them.
 
-use super::{child, join, parent, Target};
+use std::collections::HashSet;
+
+use super::python_stdlib::NAMES as STDLIB;
+use super::{child, parent, Target};
 use crate::boundary::snapshot::Snapshot;
 
+const PROJECT_FILES: [&str; 3] = ["pyproject.toml", "setup.py", "setup.cfg"];
+
 pub struct PyResolver {
-    roots: Vec<String>,
+    /// `python.roots` from the config, longest first (the importer's own is the longest
+    /// holding it); empty when roots are discovered.
+    configured: Vec<String>,
+    /// Discovered roots, searched after the importer's own.
+    discovered: Vec<String>,
+    /// Directories holding a project file.
+    projects: HashSet<String>,
+}
+
+/// A module found on the search path: its file (a namespace package's first directory) and,
+/// for a package, the directories its submodules are searched in.
+struct Found {
+    file: String,
+    search: Vec<String>,
+}
+
+/// Why a dotted module was not found.
+enum Miss {
+    /// The top-level name is not in the repository: an installed or standard package.
+    External(String),
+    /// The top-level package is here, this submodule is not.
+    NoModule(String),
 }
 
 impl PyResolver {
-    pub fn build(snapshot: &Snapshot) -> PyResolver {
-        let mut roots = vec![String::new()];
-        if snapshot.is_dir("src") {
-            roots.push("src".to_string());
-        }
-        let mut extra: Vec<String> = snapshot
+    pub fn build(snapshot: &Snapshot, configured_roots: &[String]) -> PyResolver {
+        let mut configured = configured_roots.to_vec();
+        configured.sort_by_key(|r| std::cmp::Reverse(r.len()));
+        let projects = snapshot
             .files
             .keys()
-            .filter_map(|p| p.strip_suffix("/__init__.py"))
-            .filter(|pkg| !is_package(snapshot, parent(pkg)) || parent(pkg).is_empty())
-            .map(|pkg| parent(pkg).to_string())
-            .filter(|r| !r.is_empty() && r != "src" && !r.contains("site-packages"))
+            .filter(|p| {
+                PROJECT_FILES
+                    .iter()
+                    .any(|f| p.rsplit('/').next() == Some(f))
+            })
+            .map(|p| parent(p).to_string())
             .collect();
-        extra.sort();
-        extra.dedup();
-        roots.extend(extra);
-        PyResolver { roots }
+        PyResolver {
+            discovered: discover_roots(snapshot),
+            configured,
+            projects,
+        }
     }
 
     pub fn resolve(
@@ -37,30 +73,37 @@ impl PyResolver {
         module: &str,
         name: Option<&str>,
     ) -> Target {
-        if level > 0 {
-            return self.relative(snapshot, from, level, module, name);
-        }
-        let dotted = |n: &str| {
-            if module.is_empty() {
-                n.to_string()
-            } else {
-                format!("{module}.{n}")
-            }
+        let found = if level > 0 {
+            self.relative(snapshot, from, level, module)
+        } else {
+            self.absolute(snapshot, from, module)
         };
-        if let Some(n) = name {
-            if let Some(file) = self.absolute(snapshot, &dotted(n)) {
-                return Target::File(file);
-            }
+        match found {
+            Ok(found) => match submodule_or_self(snapshot, found, name) {
+                file if file.is_empty() => Target::Unresolved(
+                    "relative import outside a package (the repository root is none)".into(),
+                ),
+                file => Target::File(file),
+            },
+            Err(Miss::External(top)) => Target::Package(top),
+            Err(Miss::NoModule(reason)) => Target::Unresolved(reason),
         }
-        if let Some(file) = self.absolute(snapshot, module) {
-            return Target::File(file);
+    }
+
+    fn absolute(&self, snapshot: &Snapshot, from: &str, dotted: &str) -> Result<Found, Miss> {
+        let mut parts = dotted.split('.');
+        let top = parts.next().unwrap_or_default();
+        if top.is_empty() {
+            return Err(Miss::NoModule("empty module name".into()));
         }
-        let top = module.split('.').next().unwrap_or(module);
-        if let Some(file) = self.absolute(snapshot, top) {
-            // A local package without that submodule: the edge still goes to the package.
-            return Target::File(self.deepest(snapshot, module).unwrap_or(file));
-        }
-        Target::Package(top.to_string())
+        let own = self.own_roots(snapshot, from);
+        let found = if is_stdlib(top) {
+            find_in(snapshot, &own[..1], top).filter(|f| !is_namespace(f))
+        } else {
+            find_in(snapshot, self.search_roots(&own), top)
+        };
+        let found = found.ok_or_else(|| Miss::External(top.to_string()))?;
+        descend(snapshot, found, parts, dotted)
     }
 
     fn relative(
@@ -69,73 +112,218 @@ impl PyResolver {
         from: &str,
         level: u32,
         module: &str,
-        name: Option<&str>,
-    ) -> Target {
+    ) -> Result<Found, Miss> {
+        let climbs = || Miss::NoModule("relative import climbs above the repository".into());
         let mut base = parent(from).to_string();
         for _ in 1..level {
             if base.is_empty() {
-                return Target::Unresolved("relative import climbs above the repository".into());
+                return Err(climbs());
             }
             base = parent(&base).to_string();
         }
-        let package_dir = match join(&base, &module.replace('.', "/")) {
-            Some(dir) => dir,
-            None => {
-                return Target::Unresolved("relative import climbs above the repository".into())
-            }
+        let dots = ".".repeat(level as usize);
+        let package = Found {
+            file: package_init(snapshot, &base).unwrap_or_else(|| base.clone()),
+            search: vec![base.clone()],
         };
-        if let Some(n) = name {
-            if let Some(file) = module_file(snapshot, &child(&package_dir, n)) {
-                return Target::File(file);
-            }
+        if module.is_empty() {
+            return Ok(package);
         }
-        match module_file(snapshot, &package_dir) {
-            Some(file) => Target::File(file),
-            None => {
-                let dots = ".".repeat(level as usize);
-                Target::Unresolved(format!("no module {dots}{module} from {}", parent(from)))
+        descend(
+            snapshot,
+            package,
+            module.split('.'),
+            &format!("{dots}{module}"),
+        )
+        .map_err(|_| Miss::NoModule(format!("no module {dots}{module} from {}", parent(from))))
+    }
+
+    /// The importer's own roots, the first of which alone may shadow the standard library.
+    fn own_roots(&self, snapshot: &Snapshot, from: &str) -> Vec<String> {
+        if let Some(root) = self.configured.iter().find(|r| is_within(from, r)) {
+            return vec![root.clone()];
+        }
+        let mut own: Vec<String> = self.project_root(snapshot, from).into_iter().collect();
+        let package_root = package_root(snapshot, from);
+        if !own.contains(&package_root) {
+            own.push(package_root);
+        }
+        own
+    }
+
+    /// The nearest project directory above `from`, or its `src/` when `from` is inside it.
+    fn project_root(&self, snapshot: &Snapshot, from: &str) -> Option<String> {
+        let mut dir = parent(from);
+        loop {
+            if self.projects.contains(dir) {
+                let src = child(dir, "src");
+                return Some(if is_within(from, &src) && snapshot.is_dir(&src) {
+                    src
+                } else {
+                    dir.to_string()
+                });
             }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = parent(dir);
         }
     }
 
-    /// The file of an absolute dotted module under the first root that has it.
-    fn absolute(&self, snapshot: &Snapshot, dotted: &str) -> Option<String> {
-        if dotted.is_empty() {
-            return None;
-        }
-        let rel = dotted.replace('.', "/");
-        self.roots
-            .iter()
-            .find_map(|root| module_file(snapshot, &child(root, &rel)))
-    }
-
-    /// The deepest existing module along `a.b.c`.
-    fn deepest(&self, snapshot: &Snapshot, dotted: &str) -> Option<String> {
-        let parts: Vec<&str> = dotted.split('.').collect();
-        (1..=parts.len())
-            .rev()
-            .find_map(|n| self.absolute(snapshot, &parts[..n].join(".")))
+    /// The importer's own roots, then the stated or discovered ones not among them.
+    fn search_roots<'a>(&'a self, own: &'a [String]) -> impl Iterator<Item = &'a String> {
+        let rest = if self.configured.is_empty() {
+            &self.discovered
+        } else {
+            &self.configured
+        };
+        own.iter().chain(rest.iter().filter(|r| !own.contains(r)))
     }
 }
 
-fn is_package(snapshot: &Snapshot, dir: &str) -> bool {
-    snapshot.is_file(&child(dir, "__init__.py"))
+/// The repository root, `src/`, and the parent of every top-level package.
+fn discover_roots(snapshot: &Snapshot) -> Vec<String> {
+    let mut roots = vec![String::new()];
+    if snapshot.is_dir("src") {
+        roots.push("src".to_string());
+    }
+    let mut extra: Vec<String> = snapshot
+        .files
+        .keys()
+        .filter_map(|p| p.strip_suffix("/__init__.py"))
+        .filter(|pkg| package_init(snapshot, parent(pkg)).is_none())
+        .map(|pkg| parent(pkg).to_string())
+        .filter(|r| !r.is_empty() && r != "src" && !r.contains("site-packages"))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    roots.extend(extra);
+    roots
 }
 
-/// `x.py`, `x.pyi`, `x/__init__.py`, or a namespace package directory `x/`.
-fn module_file(snapshot: &Snapshot, path: &str) -> Option<String> {
-    if path.is_empty() {
-        return None;
+/// The directory above the topmost package holding `from` (its own directory outside one).
+fn package_root(snapshot: &Snapshot, from: &str) -> String {
+    let mut dir = parent(from);
+    while !dir.is_empty() && package_init(snapshot, dir).is_some() {
+        dir = parent(dir);
     }
-    for candidate in [
-        format!("{path}.py"),
-        format!("{path}.pyi"),
-        format!("{path}/__init__.py"),
-        format!("{path}/__init__.pyi"),
-    ] {
-        if snapshot.is_file(&candidate) {
-            return Some(candidate);
+    dir.to_string()
+}
+
+fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
+fn is_stdlib(top: &str) -> bool {
+    STDLIB.binary_search(&top).is_ok()
+}
+
+fn is_namespace(found: &Found) -> bool {
+    found.search.first() == Some(&found.file)
+}
+
+/// Follow the remaining dotted parts below an already found module.
+fn descend<'a>(
+    snapshot: &Snapshot,
+    mut found: Found,
+    parts: impl Iterator<Item = &'a str>,
+    dotted: &str,
+) -> Result<Found, Miss> {
+    for part in parts {
+        found = find_in(snapshot, &found.search, part).ok_or_else(|| {
+            Miss::NoModule(format!(
+                "no module {dotted} (the package is {})",
+                found.file
+            ))
+        })?;
+    }
+    Ok(found)
+}
+
+/// `from M import name`: submodule `name` of package M, else an attribute of M.
+fn submodule_or_self(snapshot: &Snapshot, found: Found, name: Option<&str>) -> String {
+    name.and_then(|n| find_in(snapshot, &found.search, n))
+        .map(|sub| sub.file)
+        .unwrap_or(found.file)
+}
+
+/// CPython's path-finder step for one name over `dirs`: the first regular package or module
+/// wins; namespace portions are collected and used only if nothing regular is found.
+fn find_in<'a>(
+    snapshot: &Snapshot,
+    dirs: impl IntoIterator<Item = &'a String>,
+    name: &str,
+) -> Option<Found> {
+    let mut portions = Vec::new();
+    for dir in dirs {
+        let base = child(dir, name);
+        if let Some(init) = package_init(snapshot, &base) {
+            return Some(Found {
+                file: init,
+                search: vec![base],
+            });
+        }
+        if let Some(file) = module_file(snapshot, &base) {
+            return Some(Found {
+                file,
+                search: Vec::new(),
+            });
+        }
+        if snapshot.is_dir(&base) && !base.is_empty() {
+            portions.push(base);
         }
     }
-    snapshot.is_dir(path).then(|| path.to_string())
+    Some(Found {
+        file: portions.first()?.clone(),
+        search: portions,
+    })
+}
+
+fn package_init(snapshot: &Snapshot, dir: &str) -> Option<String> {
+    ["__init__.py", "__init__.pyi"]
+        .iter()
+        .map(|init| child(dir, init))
+        .find(|candidate| snapshot.is_file(candidate))
+}
+
+/// `x.py`, `x.pyx`, `x.pyi`, or an extension module `x.<tag>.so` / `x.pyd`.
+fn module_file(snapshot: &Snapshot, base: &str) -> Option<String> {
+    ["py", "pyx", "pyi"]
+        .iter()
+        .map(|ext| format!("{base}.{ext}"))
+        .find(|candidate| snapshot.is_file(candidate))
+        .or_else(|| extension_module(snapshot, base))
+}
+
+fn extension_module(snapshot: &Snapshot, base: &str) -> Option<String> {
+    let prefix = format!("{base}.");
+    snapshot
+        .files
+        .range(prefix.clone()..)
+        .map(|(path, _)| path)
+        .take_while(|path| path.starts_with(&prefix))
+        .find(|path| {
+            let rest = &path[prefix.len()..];
+            let ext = rest.rsplit('.').next().unwrap_or(rest);
+            !rest.contains('/') && (ext == "so" || ext == "pyd")
+        })
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_library_names_are_sorted_for_binary_search() {
+        assert!(STDLIB.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_stdlib("logging") && is_stdlib("__future__") && !is_stdlib("django"));
+    }
+
+    #[test]
+    fn paths_within_directories() {
+        assert!(is_within("a/b.py", ""));
+        assert!(is_within("src/a.py", "src"));
+        assert!(!is_within("srcx/a.py", "src"));
+    }
 }

@@ -1,12 +1,16 @@
-//! TS/JS resolution: relative specifiers with extension and index probing (`./x.js` may be
-//! `x.ts`), the nearest tsconfig.json/jsconfig.json (`baseUrl`, `paths`, `extends`), workspace
-//! packages by package.json `name`, and bare names as external packages.
+//! TS/JS resolution: relative specifiers with extension and index probing (`./x.js` is
+//! `x.ts` from TypeScript, `./dir/` is `dir/index.ts`), the nearest tsconfig.json/jsconfig.json
+//! (`baseUrl`, `paths`, `extends`), package.json `imports` (`#alias`, with Node's
+//! conditions), workspace packages by package.json `name`, and bare names as external
+//! packages.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::package_imports::{self, Conditional};
 use super::{child, join, jsonc, nearest, parent, Target};
+use crate::boundary::imports::ImportKind;
 use crate::boundary::snapshot::Snapshot;
 
 const EXTENSIONS: [&str; 10] = [
@@ -30,6 +34,8 @@ pub struct TsResolver {
     packages: HashMap<String, String>,
     /// Entry file of each workspace package directory.
     entries: HashMap<String, String>,
+    /// package.json `imports` of every package directory (empty without the field).
+    imports: HashMap<String, Vec<(String, Conditional)>>,
 }
 
 impl TsResolver {
@@ -37,6 +43,7 @@ impl TsResolver {
         let mut configs = HashMap::new();
         let mut packages = HashMap::new();
         let mut entries = HashMap::new();
+        let mut imports = HashMap::new();
         for path in snapshot.files.keys() {
             let name = path.rsplit('/').next().unwrap_or(path);
             if path.contains("node_modules/") {
@@ -49,13 +56,14 @@ impl TsResolver {
                 }
                 configs.insert(dir, load_tsconfig(snapshot, repo, path, 0));
             } else if name == "package.json" {
-                let Some(manifest) = snapshot
-                    .read_text(repo, path)
-                    .and_then(|t| jsonc::parse(&t))
-                else {
+                let Some(text) = snapshot.read_text(repo, path) else {
+                    continue;
+                };
+                let Some(manifest) = jsonc::parse(&text) else {
                     continue;
                 };
                 let dir = parent(path).to_string();
+                imports.insert(dir.clone(), package_imports::parse(&text));
                 if let Some(pkg_name) = manifest.get("name").and_then(Value::as_str) {
                     packages.insert(pkg_name.to_string(), dir.clone());
                 }
@@ -68,13 +76,21 @@ impl TsResolver {
             configs,
             packages,
             entries,
+            imports,
         }
     }
 
-    pub fn resolve(&self, snapshot: &Snapshot, from: &str, specifier: &str) -> Target {
+    pub fn resolve(
+        &self,
+        snapshot: &Snapshot,
+        from: &str,
+        specifier: &str,
+        kind: ImportKind,
+    ) -> Target {
         let dir = parent(from);
+        let lookup = Lookup::from(from);
         if is_relative(specifier) {
-            return match join(dir, specifier).and_then(|p| probe(snapshot, &p)) {
+            return match join(dir, specifier).and_then(|p| lookup.module(snapshot, &p, specifier)) {
                 Some(file) => Target::File(file),
                 None => Target::Unresolved(format!("no file for '{specifier}' from {dir}/")),
             };
@@ -82,16 +98,55 @@ impl TsResolver {
         if specifier.starts_with('/') {
             return Target::Unresolved("absolute path imports are not portable".into());
         }
-        if let Some(config) = nearest(dir, |d| self.configs.get(d)) {
-            if let Some(file) = self.via_tsconfig(snapshot, config, specifier) {
+        if specifier.starts_with('#') {
+            return self.package_import(snapshot, from, specifier, kind);
+        }
+        self.bare(snapshot, from, specifier)
+    }
+
+    /// A bare specifier: tsconfig paths, a workspace package, else an external package.
+    fn bare(&self, snapshot: &Snapshot, from: &str, specifier: &str) -> Target {
+        let lookup = Lookup::from(from);
+        if let Some(config) = nearest(parent(from), |d| self.configs.get(d)) {
+            if let Some(file) = self.via_tsconfig(snapshot, config, specifier, lookup) {
                 return Target::File(file);
             }
         }
         let (name, subpath) = package_name(specifier);
         if let Some(pkg_dir) = self.packages.get(name) {
-            return self.workspace_target(snapshot, pkg_dir, name, subpath);
+            return self.workspace_target(snapshot, pkg_dir, name, subpath, lookup);
         }
         Target::Package(name.trim_start_matches("node:").to_string())
+    }
+
+    /// `#alias` through the `imports` of the importer's package.json (the nearest one).
+    fn package_import(
+        &self,
+        snapshot: &Snapshot,
+        from: &str,
+        specifier: &str,
+        kind: ImportKind,
+    ) -> Target {
+        let Some((pkg_dir, map)) = nearest_with_key(parent(from), &self.imports) else {
+            return Target::Unresolved(format!("no package.json above {from} for '{specifier}'"));
+        };
+        let manifest = child(pkg_dir, "package.json");
+        let conditions = package_imports::conditions(kind);
+        let Some(target) = package_imports::resolve(map, specifier, &conditions) else {
+            return Target::Unresolved(format!(
+                "no \"imports\" entry of {manifest} matches '{specifier}'"
+            ));
+        };
+        if !target.starts_with("./") {
+            return self.bare(snapshot, from, &target);
+        }
+        let lookup = Lookup::from(from);
+        match join(pkg_dir, &target).and_then(|p| lookup.module(snapshot, &p, &target)) {
+            Some(file) => Target::File(file),
+            None => Target::Unresolved(format!(
+                "{manifest} maps '{specifier}' to '{target}', which does not exist"
+            )),
+        }
     }
 
     fn via_tsconfig(
@@ -99,6 +154,7 @@ impl TsResolver {
         snapshot: &Snapshot,
         config: &TsConfig,
         specifier: &str,
+        lookup: Lookup,
     ) -> Option<String> {
         let mut matches: Vec<&(String, Vec<String>)> = config
             .paths
@@ -113,13 +169,13 @@ impl TsResolver {
             let star = wildcard_match(pattern, specifier).unwrap_or_default();
             for target in targets {
                 let candidate = target.replacen('*', &star, 1);
-                if let Some(file) = probe(snapshot, &candidate) {
+                if let Some(file) = lookup.probe(snapshot, &candidate) {
                     return Some(file);
                 }
             }
         }
         let base = config.base_url.as_ref()?;
-        join(base, specifier).and_then(|p| probe(snapshot, &p))
+        join(base, specifier).and_then(|p| lookup.module(snapshot, &p, specifier))
     }
 
     fn workspace_target(
@@ -128,6 +184,7 @@ impl TsResolver {
         dir: &str,
         name: &str,
         subpath: &str,
+        lookup: Lookup,
     ) -> Target {
         if subpath.is_empty() {
             if let Some(entry) = self.entries.get(dir) {
@@ -135,8 +192,10 @@ impl TsResolver {
             }
         }
         let found = join(dir, subpath)
-            .and_then(|p| probe(snapshot, &p))
-            .or_else(|| join(&child(dir, "src"), subpath).and_then(|p| probe(snapshot, &p)));
+            .and_then(|p| lookup.module(snapshot, &p, subpath))
+            .or_else(|| {
+                join(&child(dir, "src"), subpath).and_then(|p| lookup.module(snapshot, &p, subpath))
+            });
         match found {
             Some(file) => Target::File(file),
             None => Target::Unresolved(format!("workspace package {name} has no '{subpath}'")),
@@ -180,37 +239,85 @@ fn wildcard_match(pattern: &str, text: &str) -> Option<String> {
     }
 }
 
-/// The file a module path means: itself, a TS source behind a `.js` name, an added
-/// extension, or an index file in the directory.
+/// The nearest directory at or above `dir` that is a key of `map`, with its value.
+fn nearest_with_key<'m, V>(dir: &str, map: &'m HashMap<String, V>) -> Option<(&'m str, &'m V)> {
+    let key = nearest(dir, |d| map.get_key_value(d).map(|(k, _)| k))?;
+    Some((key.as_str(), &map[key]))
+}
+
+/// How the importer's language looks files up.
+#[derive(Debug, Clone, Copy)]
+struct Lookup {
+    /// TypeScript reads `./x.js` as its source `x.ts` even where `x.js` exists too.
+    prefer_ts: bool,
+}
+
+impl Lookup {
+    fn from(importer: &str) -> Lookup {
+        let ext = importer.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        Lookup {
+            prefer_ts: matches!(ext, "ts" | "tsx" | "mts" | "cts"),
+        }
+    }
+
+    /// A module path as written: `./dir/`, `./dir/.` and `..` name a directory (its index),
+    /// anything else a file first.
+    fn module(self, snapshot: &Snapshot, path: &str, written: &str) -> Option<String> {
+        let last = written.rsplit('/').next().unwrap_or(written);
+        if written.ends_with('/') || last == "." || last == ".." {
+            index_file(snapshot, path)
+        } else {
+            self.probe(snapshot, path)
+        }
+    }
+
+    /// The file a module path means: a TS source behind a `.js` name (from TypeScript, even
+    /// where the `.js` exists), itself, an added extension, or the directory's index.
+    fn probe(self, snapshot: &Snapshot, path: &str) -> Option<String> {
+        let exact = || snapshot.is_file(path).then(|| path.to_string());
+        let source = || ts_source_behind(snapshot, path);
+        let found = if self.prefer_ts {
+            source().or_else(exact)
+        } else {
+            exact().or_else(source)
+        };
+        found
+            .or_else(|| with_extension(snapshot, path))
+            .or_else(|| index_file(snapshot, path))
+    }
+}
+
+/// `x.js` -> `x.ts`, `x.tsx`, `x.d.ts` (and the `.mjs`/`.cjs`/`.jsx` equivalents).
+fn ts_source_behind(snapshot: &Snapshot, path: &str) -> Option<String> {
+    let sources: [(&str, &[&str]); 4] = [
+        (".js", &[".ts", ".tsx", ".d.ts"]),
+        (".jsx", &[".tsx"]),
+        (".mjs", &[".mts", ".d.mts"]),
+        (".cjs", &[".cts", ".d.cts"]),
+    ];
+    let (stem, candidates) = sources
+        .iter()
+        .find_map(|(js, ts)| Some((path.strip_suffix(js)?, *ts)))?;
+    candidates
+        .iter()
+        .map(|ts| format!("{stem}{ts}"))
+        .find(|candidate| snapshot.is_file(candidate))
+}
+
+fn with_extension(snapshot: &Snapshot, path: &str) -> Option<String> {
+    EXTENSIONS
+        .iter()
+        .map(|ext| format!("{path}{ext}"))
+        .find(|candidate| snapshot.is_file(candidate))
+}
+
+fn index_file(snapshot: &Snapshot, dir: &str) -> Option<String> {
+    with_extension(snapshot, &child(dir, "index"))
+}
+
+/// A module path from a JavaScript importer (package entries, workspace subpaths).
 pub fn probe(snapshot: &Snapshot, path: &str) -> Option<String> {
-    if snapshot.is_file(path) {
-        return Some(path.to_string());
-    }
-    for (js, ts_list) in [
-        (".js", &[".ts", ".tsx"][..]),
-        (".jsx", &[".tsx"][..]),
-        (".mjs", &[".mts"][..]),
-        (".cjs", &[".cts"][..]),
-    ] {
-        if let Some(stem) = path.strip_suffix(js) {
-            for ts in ts_list {
-                let candidate = format!("{stem}{ts}");
-                if snapshot.is_file(&candidate) {
-                    return Some(candidate);
-                }
-            }
-        }
-    }
-    let index = child(path, "index");
-    for base in [path, index.as_str()] {
-        for ext in EXTENSIONS {
-            let candidate = format!("{base}{ext}");
-            if snapshot.is_file(&candidate) {
-                return Some(candidate);
-            }
-        }
-    }
-    None
+    Lookup { prefer_ts: false }.probe(snapshot, path)
 }
 
 /// The source file a workspace package's name stands for.
