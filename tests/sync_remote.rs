@@ -60,11 +60,22 @@ fn remote_that_disappears_mid_life_leaves_local_state_intact() {
     // It comes back: the next sync delivers what was pending.
     std::fs::rename(net.root.path().join("moved.git"), &net.remote).unwrap();
     sync_ok(&a);
-    let remote_tip = git_in(&net.remote, &["rev-parse", "refs/comm-node/mail"]);
     assert_eq!(
-        remote_tip,
+        remote_outbox_tip(&net.remote, &a),
         git_in(&a, &["rev-parse", "refs/comm-node/mail"])
     );
+}
+
+/// What the remote holds of `clone`'s mail: its own outbox ref.
+fn remote_outbox_tip(remote: &std::path::Path, clone: &std::path::Path) -> String {
+    let outbox = git_in(clone, &["config", "comm.outbox"]);
+    git_in(
+        remote,
+        &[
+            "rev-parse",
+            &format!("refs/comm-node/outbox/{}", outbox.trim()),
+        ],
+    )
 }
 
 #[test]
@@ -97,7 +108,8 @@ fn rejected_push_is_reported_and_keeps_merged_local_state() {
     // Short and exact: the refused ref and the remote's words, no object ids, no padding.
     let first = stderr(&out).lines().next().unwrap_or_default().to_string();
     assert!(
-        first.contains("refs/comm-node/mail [remote rejected] (pre-receive hook declined)")
+        first.contains("refs/comm-node/outbox/o-")
+            && first.contains("[remote rejected] (pre-receive hook declined)")
             && first.contains("remote: comm refs are frozen)")
             && !first.contains("failed to push some refs")
             && !first
@@ -118,11 +130,19 @@ fn rejected_push_is_reported_and_keeps_merged_local_state() {
 #[test]
 fn push_race_is_retried_until_it_lands() {
     // A hook that lets every push through but makes each one slow widens the race window.
+    // Mail goes through per-clone outboxes and never races; the lease ledger is one shared
+    // ref (its compare-and-swap is what makes a grant count everywhere), so three clones
+    // granting at once race on it.
     let net = Net::new();
     pre_receive(&net.remote, "#!/bin/sh\nsleep 0.2\nexit 0\n");
     let clones: Vec<_> = (0..3).map(|i| net.clone(&format!("c{i}"))).collect();
     for (i, c) in clones.iter().enumerate() {
         send_many(c, &format!("agent{i}"), 5);
+        ok(c, &["--as", &format!("agent{i}"), "join"]);
+        ok(
+            c,
+            &["--as", &format!("agent{i}"), "lease", &format!("p{i}/**")],
+        );
     }
     let children: Vec<Child> = clones
         .iter()
@@ -154,6 +174,10 @@ fn push_race_is_retried_until_it_lands() {
     }
     assert_eq!(subjects(&clones[0]).len(), 15);
     assert_eq!(history(&clones[0]), history(&clones[2]));
+    let leases = ok(&clones[0], &["leases", "--json"]);
+    for i in 0..3 {
+        assert!(leases.contains(&format!("p{i}/**")), "{leases}");
+    }
 }
 
 struct Daemon(Child);
@@ -317,7 +341,7 @@ fn doctor_flags_a_remote_that_refuses_the_namespace_and_a_branch_namespace_works
     assert_eq!(subjects(&b), vec!["through branches"]);
     let inbox = ok(&b, &["--as", "bob", "inbox", "--format", "compact"]);
     assert!(inbox.contains("through branches"), "{inbox}");
-    assert!(refs(&net.remote, "refs/heads/comm-node/").contains("refs/heads/comm-node/mail"));
+    assert!(refs(&net.remote, "refs/heads/comm-node/").contains("refs/heads/comm-node/outbox/o-"));
     std::fs::write(a.join("x.txt"), "x").unwrap();
     let refused = comm_in(&a, &["--as", "alice", "publish", "api/x", "x.txt"]);
     assert_exit(
