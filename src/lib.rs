@@ -18,6 +18,7 @@ pub mod lease;
 pub mod mail;
 pub mod presence;
 pub mod repo;
+pub mod setup;
 pub mod sync;
 pub mod task;
 
