@@ -116,17 +116,49 @@ fn exec_man(page: &str) -> Result<()> {
 }
 
 pub fn completions(args: CompletionsArgs) -> Result<()> {
-    let mut script = Vec::new();
-    let mut cmd = Cli::command();
-    clap_complete::generate(shell(args.shell), &mut cmd, "git-comm", &mut script);
-    let mut text = String::from_utf8_lossy(&script).into_owned();
-    text.push_str(match args.shell {
-        ShellName::Bash => BASH_DYNAMIC,
-        ShellName::Fish => FISH_DYNAMIC,
-        ShellName::Zsh => ZSH_GIT,
-        ShellName::Powershell | ShellName::Elvish => "",
-    });
+    let text = match args.shell {
+        ShellName::Bash => bash_script(),
+        other => generated(shell(other), "git-comm"),
+    };
     output::text(&text)
+}
+
+fn generated(shell: Shell, bin_name: &str) -> String {
+    let mut script = Vec::new();
+    // The derive's bin name is `git comm` (for usage lines); scripts complete a program.
+    let mut cmd = Cli::command().bin_name(bin_name);
+    clap_complete::generate(shell, &mut cmd, bin_name, &mut script);
+    String::from_utf8_lossy(&script).into_owned()
+}
+
+/// clap's bash script (its own registration dropped) plus the dynamic layer and git's hook.
+/// It is generated for a dashless name: clap_complete's bash generator names subcommand
+/// branches inconsistently when the program name has a dash.
+fn bash_script() -> String {
+    let script = generated(Shell::Bash, "gitcomm");
+    let registration = script
+        .find("\nif [[ \"${BASH_VERSINFO[0]}\"")
+        .unwrap_or(script.len());
+    let mut text = without_hidden_commands(&script[..registration]);
+    text.push_str(BASH_DYNAMIC);
+    text
+}
+
+/// clap_complete offers hidden commands too; the top-level word list should not.
+fn without_hidden_commands(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    for line in script.split_inclusive('\n') {
+        if line.trim_start().starts_with("opts=\"-h -V --as") {
+            let mut line = line.to_string();
+            for hidden in ["hook", "__man", "__complete"] {
+                line = line.replace(&format!(" {hidden} "), " ");
+            }
+            out.push_str(&line);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 fn shell(name: ShellName) -> Shell {
@@ -147,10 +179,14 @@ _git_comm_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" values
     if values=$(git-comm __complete --cword "$COMP_CWORD" -- "${COMP_WORDS[@]}" 2>/dev/null); then
         local IFS=$'\n'
+        # readline replaces only what follows the `=` of `--to=x` (a word break), as git's
+        # own completion assumes too.
+        [[ "$cur" == -*=* ]] && cur="${cur#*=}"
+        [[ "$cur" == "=" ]] && cur=""
         COMPREPLY=($(compgen -W "$values" -- "$cur"))
         return 0
     fi
-    _git-comm "$@"
+    _gitcomm "$@"
 }
 
 _git_comm() {
@@ -166,19 +202,6 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _git_comm_complete -o bashdefault -o default git-comm
 fi
-"#;
-
-const FISH_DYNAMIC: &str = r#"
-function __git_comm_dynamic
-    set -l words (commandline -opc) (commandline -ct)
-    git-comm __complete --cword (math (count $words) - 1) -- $words 2>/dev/null
-end
-complete -c git-comm -n '__git_comm_dynamic >/dev/null' -f -a '(__git_comm_dynamic)'
-"#;
-
-/// zsh's git completion completes `git comm` through `_git-comm` once it knows the command.
-const ZSH_GIT: &str = r#"
-zstyle ':completion:*:*:git:*' user-commands comm:'coordinate coding agents through git'
 "#;
 
 /// What a completed word can be, when only the repository knows the values.
@@ -240,7 +263,11 @@ fn kind_at(words: &[String], cword: usize) -> Option<Kind> {
         }
         if let Some(arg) = option_taking_value(cmd, &root, word) {
             if !word.contains('=') {
-                index += 1; // its value
+                // Its value, after a lone `=` where bash split `--to=x` into three words.
+                if words.get(index).is_some_and(|w| w == "=") {
+                    index += 1;
+                }
+                index += 1;
                 if index > cword {
                     return kind_of(&path, arg.get_id().as_str());
                 }
