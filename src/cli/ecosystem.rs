@@ -10,6 +10,7 @@ use clap_complete::Shell;
 use super::output::{self, outln};
 use super::{manual, Cli, Ctx};
 use crate::error::{Error, Result};
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
@@ -58,7 +59,7 @@ pub fn needs_no_repo(command: &super::Command) -> bool {
     use super::Command::*;
     matches!(
         command,
-        Man(_) | Completions(_) | ManViewer(_) | Complete(_)
+        Man(_) | Completions(_) | ManViewer(_) | Complete(_) | Turn(_)
     )
 }
 
@@ -355,6 +356,143 @@ pub fn run_outside_repo(cli: Cli) -> Result<()> {
         super::Command::Completions(args) => completions(args),
         super::Command::ManViewer(args) => man_viewer(args),
         super::Command::Complete(args) => complete(ctx.as_ref(), args),
+        super::Command::Turn(args) => turn(cli.as_agent.as_deref(), args),
         _ => unreachable!("needs_no_repo admits only these"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TargetName {
+    ClaudeCode,
+    Codex,
+    Cursor,
+    Gemini,
+    Generic,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The agent harness: claude-code, codex, cursor, gemini or generic (AGENTS.md).
+    #[arg(value_enum)]
+    pub target: TargetName,
+    /// Show what --write would change (the default).
+    #[arg(long, group = "action")]
+    pub print: bool,
+    /// Write the instruction block (and the per-turn hook where the harness has hooks).
+    #[arg(long, group = "action")]
+    pub write: bool,
+    /// Take out what --write added; the rest of each file stays as it was.
+    #[arg(long, group = "action")]
+    pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TurnArgs {
+    /// The harness whose hook output format to use: gemini.
+    pub harness: String,
+}
+
+fn target(name: TargetName) -> setup::Target {
+    match name {
+        TargetName::ClaudeCode => setup::Target::ClaudeCode,
+        TargetName::Codex => setup::Target::Codex,
+        TargetName::Cursor => setup::Target::Cursor,
+        TargetName::Gemini => setup::Target::Gemini,
+        TargetName::Generic => setup::Target::Generic,
+    }
+}
+
+pub fn setup_harness(ctx: &Ctx, args: SetupArgs) -> Result<()> {
+    let target = target(args.target);
+    let root = ctx.repo.workdir().ok_or_else(|| {
+        Error::usage("this repository has no work tree").with_hint("run setup in a clone")
+    })?;
+    // Only an explicit --as makes the block one agent's contract: the file may be shared.
+    let block = setup::instructions(&ctx.repo, &ctx.config, ctx.as_agent.as_deref())?;
+    let (action, changes) = if args.remove {
+        ("remove", setup::plan_remove(root, target)?)
+    } else {
+        let action = if args.write { "write" } else { "print" };
+        (action, setup::plan_write(root, target, &block)?)
+    };
+    if action != "print" {
+        setup::apply(&changes)?;
+    }
+    if ctx.json() {
+        return output::json(&serde_json::json!({
+            "target": target,
+            "action": action,
+            "files": changes,
+            "block": block,
+            "hook": target.hook().map(|(file, event, command)| {
+                serde_json::json!({"file": file, "event": event, "command": command})
+            }),
+        }));
+    }
+    print_setup(root, target, action, &changes, &block)
+}
+
+fn print_setup(
+    root: &std::path::Path,
+    target: setup::Target,
+    action: &str,
+    changes: &[setup::FileChange],
+    block: &str,
+) -> Result<()> {
+    for change in changes {
+        let path = change.path.strip_prefix(root).unwrap_or(&change.path);
+        let outcome = match (action, change.outcome) {
+            ("print", "created") => "would be created",
+            ("print", "updated") => "would be updated",
+            ("print", "removed") => "would be removed",
+            (_, outcome) => outcome,
+        };
+        outln!("{}: {outcome}", path.display())?;
+    }
+    if action != "print" {
+        return Ok(());
+    }
+    outln!("\n{}:", target.instructions_file())?;
+    output::text(block)?;
+    match target.hook() {
+        Some((file, event, command)) => outln!("\n{file}: hooks.{event} runs `{command}`"),
+        None => outln!(
+            "\n{}: no per-turn hook (the harness has none that adds context)",
+            target.name()
+        ),
+    }
+}
+
+/// The per-turn hook for harnesses that want JSON: the compact inbox (halts included) as
+/// added context. Always exit 0: a failing hook would block the user's prompt.
+pub fn turn(as_agent: Option<&str>, args: TurnArgs) -> Result<()> {
+    let context = inbox_for_turn(as_agent);
+    let value = match args.harness.as_str() {
+        "gemini" => serde_json::json!({
+            "hookSpecificOutput": {"hookEventName": "BeforeAgent", "additionalContext": context}
+        }),
+        _ => serde_json::json!({ "additionalContext": context }),
+    };
+    output::json(&value)
+}
+
+fn inbox_for_turn(as_agent: Option<&str>) -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "git comm: cannot locate the git-comm binary".to_string();
+    };
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(agent) = as_agent {
+        cmd.args(["--as", agent]);
+    }
+    cmd.args(["inbox", "--format", "compact", "--budget", "300"])
+        .stdin(std::process::Stdio::null());
+    match cmd.output() {
+        // The halt line (stderr) first, then the mail.
+        Ok(out) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        Err(e) => format!("git comm: cannot run inbox: {e}"),
     }
 }

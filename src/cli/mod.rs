@@ -127,6 +127,11 @@ pub enum Command {
     /// Candidates for dynamic shell completion (agents, leases, artifacts, tasks).
     #[command(name = "__complete", hide = true)]
     Complete(ecosystem::CompleteArgs),
+    /// Wire an agent harness to git comm: instruction block, per-turn mail hook.
+    Setup(ecosystem::SetupArgs),
+    /// The per-turn hook of harnesses that want JSON (setup gemini).
+    #[command(name = "__turn", hide = true)]
+    Turn(ecosystem::TurnArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -255,11 +260,11 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Leases(args) => lease::leases(ctx, args),
         Command::Hooks(args) => hooks::hooks(ctx, args),
         Command::Hook(args) => hooks::hook(ctx, args),
+        Command::Setup(args) => ecosystem::setup_harness(ctx, args),
         Command::Man(_)
         | Command::Completions(_)
         | Command::ManViewer(_)
-        | Command::Complete(_) => {
-            unreachable!("handled before the repository is opened")
-        }
+        | Command::Complete(_)
+        | Command::Turn(_) => unreachable!("handled before the repository is opened"),
     }
 }
