@@ -100,7 +100,7 @@ fn bash_completes_commands_and_options_through_git_and_directly() {
             &["git", "comm", "task", "re"],
         ],
     );
-    assert_eq!(got["git comm se"], ["search", "send"]);
+    assert_eq!(got["git comm se"], ["search", "send", "setup"]);
     assert_eq!(got["git-comm inb"], ["inbox"]);
     assert_eq!(got["git-comm inbox --f"], ["--format", "--from"]);
     assert_eq!(got["git comm task re"], ["reassign", "reopen"]);
