@@ -20,6 +20,7 @@ pub mod oversight;
 pub mod presence;
 pub mod repo;
 pub mod server;
+pub mod setup;
 pub mod sync;
 pub mod task;
 

@@ -58,8 +58,8 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
         std::fs::create_dir_all(path.parent().expect("config path has a parent"))?;
         std::fs::write(&path, SKELETON)?;
     }
-    // So that `git comm --help` (which git turns into `man git-comm`) works.
-    let _ = super::manual::install();
+    // `git comm --help` is `man git-comm` to git: where man has no page, show the long help.
+    let _ = crate::setup::register_help_viewer(&ctx.repo);
     if ctx.json() {
         return output::json(
             &json!({"config": CONFIG_PATH, "created": created, "remote": args.remote, "refspecs_added": refspecs}),

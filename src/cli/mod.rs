@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod artifact;
 pub mod check;
+pub mod ecosystem;
 pub mod format;
 pub mod hooks;
 pub mod integrity;
@@ -128,6 +129,21 @@ pub enum Command {
     /// Run one hook's checks (called by the installed shims).
     #[command(hide = true)]
     Hook(hooks::HookArgs),
+    /// Print the man page (of one command), or --install every page.
+    Man(ecosystem::ManArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(ecosystem::CompletionsArgs),
+    /// git's fallback man viewer (set up by init): long help when man has no page.
+    #[command(name = "__man", hide = true)]
+    ManViewer(ecosystem::ManViewerArgs),
+    /// Candidates for dynamic shell completion (agents, leases, artifacts, tasks).
+    #[command(name = "__complete", hide = true)]
+    Complete(ecosystem::CompleteArgs),
+    /// Wire an agent harness to git comm: instruction block, per-turn mail hook.
+    Setup(ecosystem::SetupArgs),
+    /// The per-turn hook of harnesses that want JSON (setup gemini).
+    #[command(name = "__turn", hide = true)]
+    Turn(ecosystem::TurnArgs),
 }
 
 /// What every command gets: the repository, its config, identity and output format.
@@ -185,6 +201,10 @@ pub fn parse_args() -> Cli {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    manual::ensure_installed();
+    if ecosystem::needs_no_repo(&cli.command) {
+        return ecosystem::run_outside_repo(cli);
+    }
     if let Command::Doctor(args) = &cli.command {
         // Before loading the config: doctor reports a broken config instead of failing on it.
         let repo = Repo::discover(&std::env::current_dir()?)?;
@@ -266,5 +286,11 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Leases(args) => lease::leases(ctx, args),
         Command::Hooks(args) => hooks::hooks(ctx, args),
         Command::Hook(args) => hooks::hook(ctx, args),
+        Command::Setup(args) => ecosystem::setup_harness(ctx, args),
+        Command::Man(_)
+        | Command::Completions(_)
+        | Command::ManViewer(_)
+        | Command::Complete(_)
+        | Command::Turn(_) => unreachable!("handled before the repository is opened"),
     }
 }

@@ -172,6 +172,23 @@ pub fn apply(repo: &Repo, config: &Config, me: &str, plan: &Plan) -> Result<Plan
     Ok(done)
 }
 
+/// How an agent works with git comm, the same for every agent: the middle of `prime`, and
+/// the instruction block `setup` writes when no agent is named.
+pub const PROTOCOL: [&str; 12] = [
+    "",
+    "## Protocol (identity: export GIT_COMM_AGENT=NAME)",
+    "- Each turn: `git comm inbox --format compact --budget 300`; answer questions with `git comm reply ID -m ...`.",
+    "- Get work: `git comm next --claim`; details: `git comm task show ID`; then `git comm task start ID`.",
+    "- Say what you do: `git comm state busy --task ID --note \"...\"`.",
+    "- A file outside your domain (CHANGELOG, lockfiles): `git comm lease PATH --sync`, commit, `git comm release --all`.",
+    "- Hand over a contract: `git comm publish DOMAIN/NAME FILE -m \"what changed\"`; need one: `git comm wait DOMAIN/NAME`.",
+    "- Stuck: `git comm task block ID --reason \"...\"` and `git comm send AGENT -s \"...\" --type question`.",
+    "- Finished: `git comm task done ID -m \"summary\"`, then `git comm state idle` and `git comm next --claim`.",
+    "- Share state with other machines: `git comm sync` (waits sync by themselves).",
+    "- Never `git commit --no-verify`: when the hook refuses, its message says how to proceed.",
+    "- If a HALTED line appears: stop and wait for `git comm resume`.",
+];
+
 /// The agent's contract, for its instructions file: who it is, what it may touch, its
 /// peers, the protocol, and its ready tasks. At most 60 lines.
 pub fn prime(repo: &Repo, config: &Config, name: &str) -> Result<String> {
@@ -210,23 +227,7 @@ pub fn prime(repo: &Repo, config: &Config, name: &str) -> Result<String> {
     if !peers.is_empty() {
         out.push(format!("Peers: {}.", peers.join(", ")));
     }
-    out.extend(
-        [
-            "",
-            "## Protocol (identity: export GIT_COMM_AGENT=NAME)",
-            "- Each turn: `git comm inbox --format compact --budget 300`; answer questions with `git comm reply ID -m ...`.",
-            "- Get work: `git comm next --claim`; details: `git comm task show ID`; then `git comm task start ID`.",
-            "- Say what you do: `git comm state busy --task ID --note \"...\"`.",
-            "- A file outside your domain (CHANGELOG, lockfiles): `git comm lease PATH --sync`, commit, `git comm release --all`.",
-            "- Hand over a contract: `git comm publish DOMAIN/NAME FILE -m \"what changed\"`; need one: `git comm wait DOMAIN/NAME`.",
-            "- Stuck: `git comm task block ID --reason \"...\"` and `git comm send AGENT -s \"...\" --type question`.",
-            "- Finished: `git comm task done ID -m \"summary\"`, then `git comm state idle` and `git comm next --claim`.",
-            "- Share state with other machines: `git comm sync` (waits sync by themselves).",
-            "- Never `git commit --no-verify`: when the hook refuses, its message says how to proceed.",
-            "- If a HALTED line appears: stop and wait for `git comm resume`.",
-        ]
-        .map(str::to_string),
-    );
+    out.extend(PROTOCOL.map(str::to_string));
     let ready = work::ready_for(repo, domain.as_deref())?;
     let mine: Vec<&Task> = ready
         .iter()
