@@ -19,7 +19,7 @@ fn main() {
             });
             writeln!(stderr, "{value}")
         } else {
-            writeln!(stderr, "error: {err}")
+            writeln!(stderr, "{} {err}", git_comm::cli::colour::error_label())
         };
         std::process::exit(err.exit_code());
     }

@@ -117,7 +117,14 @@ pub fn who(ctx: &Ctx) -> Result<()> {
     }
     let now = agent::now_secs();
     for s in &standings {
-        outln!("{}", standing_line(s, now))?;
+        let line = standing_line(s, now);
+        let line = match (ctx.format, line.split_once(' ')) {
+            (super::Format::Human, Some((name, rest))) => {
+                format!("{} {rest}", super::colour::agent(name))
+            }
+            _ => line,
+        };
+        outln!("{line}")?;
     }
     Ok(())
 }

@@ -51,12 +51,12 @@ pub fn compact_line(m: &Message) -> String {
     line
 }
 
-/// Header line plus subject and indented body.
+/// Header line plus subject and indented body (id and sender in colour on a terminal).
 pub fn human_block(m: &Message) -> String {
     let mut out = format!(
         "{}  {} -> {}  {}  [{}]",
-        short(&m.id),
-        m.from,
+        super::colour::id(&short(&m.id)),
+        super::colour::agent(&m.from),
         recipients(m),
         local_time(m.time),
         tags(m)

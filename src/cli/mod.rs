@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod artifact;
 pub mod check;
+pub mod colour;
 pub mod ecosystem;
 pub mod format;
 pub mod hooks;
@@ -224,7 +225,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let acts_as_agent = !matches!(cli.command, Command::Hook(_));
     if acts_as_agent && !matches!(cli.command, Command::Halt(_) | Command::Resume) {
         if let Some(line) = oversight::halt_line(&ctx) {
-            output::notice(&line);
+            output::notice(&colour::alarm(&line));
         }
     }
     let result = dispatch(&ctx, cli.command);

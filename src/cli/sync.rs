@@ -45,8 +45,11 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
 pub fn warn_quarantined(r: &Report) {
     for q in &r.quarantined {
         output::notice(&format!(
-            "warning: skipped {} from {}: {} (local state kept; see `git comm doctor`)\n",
-            q.remote_ref, r.remote, q.reason
+            "{} skipped {} from {}: {} (local state kept; see `git comm doctor`)\n",
+            super::colour::warning_label(),
+            q.remote_ref,
+            r.remote,
+            q.reason
         ));
     }
 }
