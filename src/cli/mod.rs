@@ -11,6 +11,8 @@ pub mod integrity;
 pub mod lease;
 pub mod mail;
 pub mod manual;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod output;
 pub mod oversight;
 pub mod server;
@@ -127,6 +129,9 @@ pub enum Command {
     Hooks(hooks::HooksArgs),
     /// The guard on the shared remote: install|uninstall|status BARE_REPO [--protect BRANCH].
     Server(server::ServerArgs),
+    /// Serve send, inbox, ack, lease, release, publish, get, next, done and status as MCP
+    /// tools over stdio (needs a build with the `mcp` cargo feature).
+    Mcp,
     /// Run one hook's checks (called by the installed shims).
     #[command(hide = true)]
     Hook(hooks::HookArgs),
@@ -212,6 +217,9 @@ pub fn run(cli: Cli) -> Result<()> {
         let json = cli.json || cli.format == Some(Format::Json);
         return sync::doctor(repo, cli.as_agent.as_deref(), json, args);
     }
+    if let Command::Mcp = cli.command {
+        return mcp(cli.as_agent);
+    }
     if let Command::Server(args) = cli.command {
         // Works from anywhere: the bare repository is named on the command line.
         let json = cli.json || cli.format == Some(Format::Json);
@@ -281,6 +289,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Status => sync::status(ctx),
         Command::Doctor(_) => unreachable!("handled before the config is loaded"),
         Command::Server(_) => unreachable!("handled before the repository is opened"),
+        Command::Mcp => unreachable!("handled before the repository is opened"),
         Command::Lease(args) => lease::lease(ctx, args),
         Command::Renew(args) => lease::renew(ctx, args),
         Command::Release(args) => lease::release(ctx, args),
@@ -294,4 +303,17 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         | Command::Complete(_)
         | Command::Turn(_) => unreachable!("handled before the repository is opened"),
     }
+}
+
+#[cfg(feature = "mcp")]
+fn mcp(as_agent: Option<String>) -> Result<()> {
+    mcp::serve(as_agent)
+}
+
+#[cfg(not(feature = "mcp"))]
+fn mcp(_as_agent: Option<String>) -> Result<()> {
+    Err(
+        crate::error::Error::usage("this git-comm was built without MCP support")
+            .with_hint("cargo install --path . --features mcp (or cargo build --features mcp)"),
+    )
 }
