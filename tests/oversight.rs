@@ -45,6 +45,16 @@ fn tokens(subject: &str, body: &str) -> u64 {
     ((subject.len() + body.len()) as u64).div_ceil(4)
 }
 
+/// The element of a JSON array of agents whose `name` is `name`.
+fn named<'a>(agents: &'a Value, name: &str) -> &'a Value {
+    agents
+        .as_array()
+        .expect("an array of agents")
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {agents}"))
+}
+
 fn row<'a>(stats: &'a Value, name: &str) -> &'a Value {
     stats["agents"]
         .as_array()
@@ -94,12 +104,7 @@ fn retire_frees_leases_and_tasks_marks_the_card_and_tells_everyone() {
     assert_eq!(shown["state"], "open", "{shown}");
     assert!(shown["assignee"].is_null(), "{shown}");
     let who: Value = serde_json::from_str(&t.ok_as("alice", &["--json", "who"])).unwrap();
-    let bob = who
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "bob")
-        .unwrap();
+    let bob = named(&who, "bob");
     assert_eq!(bob["retired"]["reason"], "went silent", "{bob}");
     assert_eq!(bob["retired"]["by"], "operator", "{bob}");
     assert!(t.ok_as("alice", &["who"]).contains("bob domain=- seen="));
@@ -638,22 +643,11 @@ fn a_stale_agent_has_its_claimed_tasks_listed_at_risk() {
         &common::comm_at(t.path(), 0, &["--as", "alice", "--json", "who"]).stdout,
     )
     .unwrap();
-    let bob = fresh
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "bob")
-        .unwrap()
-        .clone();
+    let bob = named(&fresh, "bob").clone();
     assert_eq!(bob["tasks_at_risk"], serde_json::json!([]), "{bob}");
     let later = common::comm_at(t.path(), 120, &["--as", "alice", "--json", "who"]);
     let who: Value = serde_json::from_slice(&later.stdout).unwrap();
-    let bob = who
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "bob")
-        .unwrap();
+    let bob = named(&who, "bob");
     assert_eq!(bob["stale"], true, "{bob}");
     assert_eq!(bob["tasks_at_risk"], serde_json::json!([id]), "{bob}");
     let text = stdout(&common::comm_at(t.path(), 120, &["--as", "alice", "who"]));

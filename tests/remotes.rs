@@ -6,33 +6,18 @@
 mod common;
 mod hooks_common;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{comm_in, git_in, stderr, stdout};
+use common::{comm_in, free_port, git_in, stderr, stdout};
 use hooks_common::path_with_comm;
 
 /// A server process, killed (by PID) when dropped.
 struct Server {
-    child: Child,
+    _child: common::Killed,
     url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Wait until `port` accepts connections (or the server died).
@@ -78,7 +63,7 @@ fn git_daemon(root: &Path) -> Server {
         .expect("git daemon");
     wait_listening(&mut child, port, "git daemon");
     Server {
-        child,
+        _child: common::Killed(child),
         url: format!("git://127.0.0.1:{port}/repo.git"),
     }
 }
@@ -123,7 +108,7 @@ $HTTP["url"] =~ "^/git/" {{
         .expect("lighttpd");
     wait_listening(&mut child, port, "lighttpd");
     Server {
-        child,
+        _child: common::Killed(child),
         url: format!("http://127.0.0.1:{port}/git/repo.git"),
     }
 }

@@ -3,7 +3,6 @@
 mod common;
 mod sync_net;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -180,29 +179,12 @@ fn push_race_is_retried_until_it_lands() {
     }
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn sync_over_git_daemon() {
     let net = Net::new();
     std::fs::write(net.remote.join("git-daemon-export-ok"), "").unwrap();
     let port = free_port();
-    let _daemon = Daemon(
+    let _daemon = Killed(
         Command::new("git")
             .args([
                 "daemon",

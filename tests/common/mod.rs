@@ -141,3 +141,22 @@ pub fn assert_exit(out: &Output, code: i32, stderr_contains: &str) {
 pub fn bin_path() -> PathBuf {
     PathBuf::from(BIN)
 }
+
+/// A free TCP port on 127.0.0.1 (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process a test started, killed (by PID) and reaped when dropped.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
