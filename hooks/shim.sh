@@ -3,7 +3,12 @@
 # `git comm hooks uninstall` removes it and restores the hook it replaced.
 hook='@HOOK@'
 recorded='@BIN@'
-chained="$(dirname "$0")/$hook.pre-comm"
+# Parameter expansion, not dirname: a subprocess per commit costs more than our check.
+case "$0" in
+*/*) dir=${0%/*} ;;
+*) dir=. ;;
+esac
+chained="$dir/$hook.pre-comm"
 
 if command -v git-comm >/dev/null 2>&1; then
     comm=git-comm

@@ -52,8 +52,7 @@ pub fn check_staged(repo: &Repo, config: &Config) -> Result<Report> {
 /// The config a commit will contain: the staged `.comm-node/config.yaml` if there is one,
 /// else `fallback`. Staged checks judge a commit by the rules it carries.
 pub fn staged_config(repo: &Repo, fallback: &Config) -> Result<Config> {
-    let index = snapshot::Snapshot::index(repo)?;
-    match index.read(repo.gix(), crate::config::CONFIG_PATH) {
+    match snapshot::read_indexed(repo, crate::config::CONFIG_PATH)? {
         Some(bytes) => {
             let root = repo.workdir().unwrap_or_else(|| std::path::Path::new("."));
             Config::parse(&bytes, &root.join(crate::config::CONFIG_PATH))

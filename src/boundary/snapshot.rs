@@ -36,9 +36,7 @@ impl Snapshot {
             .context("cannot read the index")?;
         let mut files = BTreeMap::new();
         for entry in index.entries() {
-            let regular = entry.mode == gix::index::entry::Mode::FILE
-                || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
-            if !regular || entry.stage_raw() != 0 {
+            if !is_staged_file(entry) {
                 continue;
             }
             let path = entry.path(&index).to_str_lossy().into_owned();
@@ -150,6 +148,25 @@ impl Snapshot {
                 .expect("sha1 hashing does not fail"),
         }
     }
+}
+
+/// A regular file at stage 0: what [`Snapshot::index`] lists.
+fn is_staged_file(entry: &gix::index::Entry) -> bool {
+    let regular = entry.mode == gix::index::entry::Mode::FILE
+        || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
+    regular && entry.stage_raw() == 0
+}
+
+/// The staged content of one file, as `Snapshot::index(repo)?.read(..)` would give it,
+/// without listing the whole index.
+pub fn read_indexed(repo: &Repo, path: &str) -> Result<Option<Vec<u8>>> {
+    let Some(index) = repo.gix().try_index().context("cannot read the index")? else {
+        return Ok(None);
+    };
+    let entry = index
+        .entry_by_path_and_stage(path.into(), gix::index::entry::Stage::Unconflicted)
+        .filter(|e| is_staged_file(e));
+    Ok(entry.and_then(|e| repo.gix().find_blob(e.id).ok().map(|b| b.data.clone())))
 }
 
 /// Every file under `root` that .gitignore (and .ignore) files do not hide, walked on all

@@ -3,6 +3,7 @@
 //! so both sides are always reported.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
@@ -151,41 +152,56 @@ fn sorted(mut changes: Vec<Change>) -> Vec<Change> {
     changes
 }
 
-fn open_index(repo: &Repo) -> Result<Option<gix::index::File>> {
-    match repo.gix().open_index() {
-        Ok(index) => Ok(Some(index)),
-        Err(_) if !repo.gix().index_path().exists() => Ok(None),
-        Err(e) => Err(crate::Error::git(format!("cannot read the index: {e}"))),
-    }
+/// The index shared with later readers in this process (the boundary check), so it is
+/// read and decoded once.
+fn open_index(repo: &Repo) -> Result<Option<gix::worktree::Index>> {
+    repo.gix()
+        .try_index()
+        .map_err(|e| crate::Error::git(format!("cannot read the index: {e}")))
 }
 
 /// Index entries, except those below a directory in `skip_dirs` (`a/b`, no slash).
 fn index_entries(index: &gix::index::File, skip_dirs: &HashSet<String>) -> Entries {
-    let mut entries = Entries::with_capacity(index.entries().len());
-    for entry in index.entries() {
-        if entry
-            .flags
-            .contains(gix::index::entry::Flags::INTENT_TO_ADD)
-        {
-            continue;
+    let skipped = skipped_ranges(index, skip_dirs);
+    let mut entries = Entries::new();
+    let mut next = 0;
+    for range in skipped
+        .iter()
+        .chain(std::iter::once(&(index.entries().len()..0)))
+    {
+        for entry in &index.entries()[next..range.start.max(next)] {
+            insert_entry(index, entry, &mut entries);
         }
-        let path = entry.path(index).to_str_lossy();
-        if !skip_dirs.is_empty() && in_any_dir(&path, skip_dirs) {
-            continue;
-        }
-        let kind = entry
-            .mode
-            .to_tree_entry_mode()
-            .map(|m| m.kind())
-            .unwrap_or(EntryKind::Blob);
-        entries.insert(path.into_owned(), (entry.id, kind));
+        next = next.max(range.end);
     }
     entries
 }
 
-fn in_any_dir(path: &str, dirs: &HashSet<String>) -> bool {
-    path.match_indices('/')
-        .any(|(i, _)| dirs.contains(&path[..i]))
+/// The index ranges below `dirs`, by position: a directory's entries are contiguous
+/// in the path-sorted index, so unchanged directories cost a binary search, not a scan.
+fn skipped_ranges(index: &gix::index::File, dirs: &HashSet<String>) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = dirs
+        .iter()
+        .filter_map(|dir| index.prefixed_entries_range(format!("{dir}/").as_str().into()))
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    ranges
+}
+
+fn insert_entry(index: &gix::index::File, entry: &gix::index::Entry, entries: &mut Entries) {
+    if entry
+        .flags
+        .contains(gix::index::entry::Flags::INTENT_TO_ADD)
+    {
+        return;
+    }
+    let kind = entry
+        .mode
+        .to_tree_entry_mode()
+        .map(|m| m.kind())
+        .unwrap_or(EntryKind::Blob);
+    let path = entry.path(index).to_str_lossy().into_owned();
+    entries.insert(path, (entry.id, kind));
 }
 
 fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId> {

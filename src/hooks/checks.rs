@@ -6,7 +6,7 @@ use crate::agent;
 use crate::boundary::CheckOptions;
 use crate::config::{Config, CONFIG_PATH};
 use crate::error::{Error, Result};
-use crate::lease::overlap::PathPattern;
+use crate::lease::overlap::{PathPattern, Resource};
 use crate::lease::Lease;
 use crate::repo::Repo;
 
@@ -92,7 +92,8 @@ pub fn halt_blocks(input: &CheckInput) -> Result<Vec<Block>> {
 
 /// Paths under another agent's live exclusive lease. Own leases never block.
 pub fn lease_blocks(input: &CheckInput) -> Vec<Block> {
-    let blocking: Vec<&Lease> = input
+    // Resources are parsed once per lease, not once per lease and staged path.
+    let blocking: Vec<(&Lease, Vec<Resource>)> = input
         .leases
         .iter()
         .filter(|l| {
@@ -100,14 +101,15 @@ pub fn lease_blocks(input: &CheckInput) -> Vec<Block> {
                 && l.blocks_at(input.now, input.repo.policy().skew_secs)
                 && Some(l.holder.as_str()) != input.agent
         })
+        .map(|l| (l, l.parsed_resources()))
         .collect();
     let mut blocks = Vec::new();
     if blocking.is_empty() {
         return blocks;
     }
     for change in input.changes {
-        for lease in &blocking {
-            if let Some(resource) = lease.resource_covering(&change.path) {
+        for (lease, parsed) in &blocking {
+            if let Some(resource) = first_covering(lease, parsed, &change.path) {
                 let reason = lease
                     .reason
                     .as_ref()
@@ -124,6 +126,12 @@ pub fn lease_blocks(input: &CheckInput) -> Vec<Block> {
         }
     }
     blocks
+}
+
+/// The text of the first of `lease`'s resources (parsed in `parsed`) covering `path`.
+fn first_covering<'a>(lease: &'a Lease, parsed: &[Resource], path: &str) -> Option<&'a str> {
+    let position = parsed.iter().position(|r| r.covers_path(path))?;
+    Some(lease.resources[position].as_str())
 }
 
 /// Paths outside the scope of the domain the agent is bound to (config or card).

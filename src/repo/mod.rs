@@ -99,6 +99,16 @@ pub struct NewCommit {
     pub message: String,
 }
 
+/// Reads of the index skip verifying its trailing SHA-1, as git does outside `git fsck`
+/// (hashing the whole index was most of the commit hooks' time). Only in memory: we never
+/// write the index.
+fn without_index_checksum(mut repo: gix::Repository) -> gix::Repository {
+    let mut config = repo.config_snapshot_mut();
+    let _ = config.set_value(&gix::config::tree::Index::SKIP_HASH, "true");
+    drop(config);
+    repo
+}
+
 impl Repo {
     /// Open the repository containing `dir`, honouring GIT_DIR, GIT_INDEX_FILE and worktrees.
     pub fn discover(dir: &Path) -> Result<Repo> {
@@ -111,6 +121,7 @@ impl Repo {
                 .with_hint("run git comm inside a git repository, or `git init` one first")
             })?
             .to_thread_local();
+        let inner = without_index_checksum(inner);
         let namespace = read_namespace(&inner)?;
         Ok(Repo {
             inner,
