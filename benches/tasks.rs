@@ -2,54 +2,25 @@
 //! (9,900 done). Run: `cargo bench --bench tasks` (release build of the real binary; the
 //! ledger is packed, as after `git gc`).
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use git_comm::mail::Priority;
 use git_comm::repo::Repo;
 use git_comm::task::{ledger, Task};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+#[path = "support/mod.rs"]
+mod support;
+use support::{comm, git};
+
 const TASKS: usize = 10_000;
 const READY: usize = 100;
 const RUNS: usize = 15;
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
-}
-
-fn time(dir: &Path, args: &[&str]) -> Duration {
-    let started = Instant::now();
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let elapsed = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    elapsed
-}
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
     git(path, &["init", "-q"]);
-    Command::new(BIN)
-        .args(["join", "lead"])
-        .current_dir(path)
-        .output()
-        .unwrap();
+    comm(path, &["join", "lead"]);
     let repo = Repo::discover(path).unwrap();
     let tasks: Vec<Task> = (0..TASKS)
         .map(|i| Task {
@@ -83,7 +54,7 @@ fn main() {
         ][..],
         &["--as", "lead", "next"][..],
     ] {
-        let mut samples: Vec<Duration> = (0..RUNS).map(|_| time(path, args)).collect();
+        let mut samples: Vec<Duration> = (0..RUNS).map(|_| comm(path, args)).collect();
         samples.sort();
         println!(
             "| `{}` | {:.1} |",

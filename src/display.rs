@@ -37,3 +37,28 @@ pub fn ago(unix: i64, now: i64) -> String {
         _ => format!("{}d ago", secs / 86_400),
     }
 }
+
+/// The one item whose id starts with `prefix` (already checked long enough): `what` names
+/// the kind of id in the errors (`lease`, `task`), `missing` what was not found (`live
+/// lease`), and `list` the command that lists them.
+pub fn unique_by_prefix<'a, T>(
+    items: &'a [T],
+    id_of: impl Fn(&T) -> &str,
+    prefix: &str,
+    what: &str,
+    missing: &str,
+    list: &str,
+) -> crate::error::Result<&'a T> {
+    use crate::error::Error;
+    let matching: Vec<&T> = items
+        .iter()
+        .filter(|i| id_of(i).starts_with(prefix))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::usage(format!("no {missing} '{prefix}'"))
+            .with_hint(format!("list {what}s with `{list}`"))),
+        _ => Err(Error::usage(format!("{what} id '{prefix}' is ambiguous"))
+            .with_hint("use more characters of the id")),
+    }
+}

@@ -344,14 +344,14 @@ pub fn find<'a>(leases: &'a [Lease], text: &str) -> Result<&'a Lease> {
         ))
         .with_hint("list leases with `git comm leases`"));
     }
-    let matching: Vec<&Lease> = leases.iter().filter(|l| l.id.starts_with(&text)).collect();
-    match matching.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::usage(format!("no live lease '{text}'"))
-            .with_hint("list leases with `git comm leases`")),
-        _ => Err(Error::usage(format!("lease id '{text}' is ambiguous"))
-            .with_hint("use more characters of the id")),
-    }
+    crate::display::unique_by_prefix(
+        leases,
+        |l| &l.id,
+        &text,
+        "lease",
+        "live lease",
+        "git comm leases",
+    )
 }
 
 #[cfg(test)]

@@ -299,6 +299,24 @@ fn rejected_detail(line: &str) -> String {
     }
 }
 
+/// `git fetch` of one refspec from `remote`: quiet, no tags, no FETCH_HEAD, no submodules;
+/// `prune` drops local refs the remote no longer has.
+fn fetch_command(git_dir: &Path, remote: &str, refspec: &str, prune: bool) -> Command {
+    let mut cmd = git(git_dir);
+    cmd.args([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+    ]);
+    if prune {
+        cmd.arg("--prune");
+    }
+    cmd.args([remote, refspec]);
+    cmd
+}
+
 /// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned).
 pub fn fetch(
     git_dir: &Path,
@@ -306,17 +324,8 @@ pub fn fetch(
     source_prefix: &str,
     tracking_prefix: &str,
 ) -> Result<()> {
-    let mut cmd = git(git_dir);
-    cmd.args([
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--prune",
-        "--no-write-fetch-head",
-        "--no-recurse-submodules",
-        remote,
-    ])
-    .arg(format!("+{source_prefix}*:{tracking_prefix}*"));
+    let refspec = format!("+{source_prefix}*:{tracking_prefix}*");
+    let cmd = fetch_command(git_dir, remote, &refspec, true);
     let out = run_bounded(
         git_dir,
         cmd,
@@ -370,16 +379,8 @@ pub fn fetch_each(
         ) else {
             continue;
         };
-        let mut cmd = git(git_dir);
-        cmd.args([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--no-recurse-submodules",
-            remote,
-        ])
-        .arg(format!("+{name}:{incoming_prefix}{suffix}"));
+        let refspec = format!("+{name}:{incoming_prefix}{suffix}");
+        let cmd = fetch_command(git_dir, remote, &refspec, false);
         let out = run_bounded(
             git_dir,
             cmd,

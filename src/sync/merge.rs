@@ -84,15 +84,8 @@ pub fn card(
         } else {
             remote
         };
-        let tree = repo
-            .gix()
-            .find_commit(newer)
-            .map_err(|e| Error::git(format!("cannot read card {name}: {e}")))?
-            .tree_id()
-            .map_err(|e| Error::git(format!("cannot read card {name}: {e}")))?
-            .detach();
         let message = format!("sync: merge card {name} from {label}\n");
-        let id = repo.write_commit(tree, &[local, remote], name, &message)?;
+        let id = merge_keeping(repo, local, remote, newer, name, &message)?;
         notes.merged.push(format!("agents/{name}"));
         Ok(Resolution::Set(id))
     })
@@ -139,18 +132,31 @@ pub fn halt(
         } else {
             remote
         };
-        let tree = repo
-            .gix()
-            .find_commit(newer)
-            .map_err(|e| Error::git(format!("cannot read halt: {e}")))?
-            .tree_id()
-            .map_err(|e| Error::git(format!("cannot read halt: {e}")))?
-            .detach();
         let message = format!("sync: merge halt from {label}\n");
-        let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
+        let id = merge_keeping(repo, local, remote, newer, SYNC_AUTHOR, &message)?;
         notes.merged.push("halt".to_string());
         Ok(Resolution::Set(id))
     })
+}
+
+/// A merge commit of `local` and `remote` whose tree is that of `keep` (one of them): for
+/// refs whose whole value is one side's, chosen by the caller.
+fn merge_keeping(
+    repo: &Repo,
+    local: ObjectId,
+    remote: ObjectId,
+    keep: ObjectId,
+    author: &str,
+    message: &str,
+) -> Result<ObjectId> {
+    let tree = repo
+        .gix()
+        .find_commit(keep)
+        .map_err(|e| Error::git(format!("cannot read {keep}: {e}")))?
+        .tree_id()
+        .map_err(|e| Error::git(format!("cannot read the tree of {keep}: {e}")))?
+        .detach();
+    repo.write_commit(tree, &[local, remote], author, message)
 }
 
 /// Presence: the newer `last_seen` wins (blobs, no history to join).

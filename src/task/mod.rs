@@ -198,14 +198,7 @@ pub fn find<'a>(tasks: &'a [Task], text: &str) -> Result<&'a Task> {
         return Err(Error::usage(format!("task id '{text}' is too short"))
             .with_hint("give the id as printed, e.g. t-1a2b3c4d (at least t-1a2b)"));
     }
-    let matching: Vec<&Task> = tasks.iter().filter(|t| t.id.starts_with(text)).collect();
-    match matching.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::usage(format!("no task '{text}'"))
-            .with_hint("list tasks with `git comm task list`")),
-        _ => Err(Error::usage(format!("task id '{text}' is ambiguous"))
-            .with_hint("use more characters of the id")),
-    }
+    crate::display::unique_by_prefix(tasks, |t| &t.id, text, "task", "task", "git comm task list")
 }
 
 #[cfg(test)]
