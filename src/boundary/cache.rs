@@ -16,7 +16,7 @@ use crate::repo::{ObjectId, Repo};
 /// Bump when the file's layout changes; a file of another format is ignored.
 const FORMAT_VERSION: u32 = 2;
 /// Bump when extraction changes what it produces for the same source.
-const EXTRACTOR_VERSION: u32 = 3;
+const EXTRACTOR_VERSION: u32 = 4;
 const FILE_NAME: &str = "imports.json";
 const MAX_ENTRIES: usize = 100_000;
 const MAX_AGE_DAYS: u32 = 30;

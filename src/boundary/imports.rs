@@ -3,6 +3,7 @@
 //! statements and calls; a small walker per language turns the captures into [`Import`]s.
 
 mod python;
+mod python_scan;
 mod rust;
 mod typescript;
 
@@ -278,11 +279,24 @@ pub fn extract(lang: Lang, source: &str) -> Vec<Import> {
     extract_with(lang, source, true)
 }
 
-/// `prune`: query only the nodes that can start a match yielding an import (see [`query_roots`]); without
-/// it the whole tree is queried, which gives the same imports, slower.
+/// `prune`: look only where an import can be: for Python, parse only the pieces a lexical
+/// prescan finds (see [`python_scan`]); for every language, query only the nodes that can
+/// start a match yielding an import (see [`query_roots`]). Without it the whole file is parsed
+/// and queried, which gives the same imports, slower.
 fn extract_with(lang: Lang, source: &str, prune: bool) -> Vec<Import> {
-    let hits = Hits::find(lang, source);
-    if prune && hits.is_empty() {
+    let pieces = match (prune, lang) {
+        (true, Lang::Python) => match python_scan::plan(source) {
+            python_scan::Plan::Nothing => return Vec::new(),
+            python_scan::Plan::Whole => None,
+            python_scan::Plan::Pieces { statements, calls } => Some((statements, calls)),
+        },
+        _ => None,
+    };
+    let hits = match pieces {
+        Some(_) => Hits { found: Vec::new() },
+        None => Hits::find(lang, source),
+    };
+    if prune && pieces.is_none() && hits.is_empty() {
         return Vec::new();
     }
     PARSER.with(|cell| {
@@ -294,18 +308,22 @@ fn extract_with(lang: Lang, source: &str, prune: bool) -> Vec<Import> {
                 .expect("grammar version matches tree-sitter");
             *current = Some(lang);
         }
-        let Some(tree) = parser.parse(source, None) else {
-            return Vec::new();
+        let trees: Vec<Tree> = match &pieces {
+            Some((statements, calls)) => parse_pieces(parser, source, statements, calls),
+            None => parser.parse(source, None).into_iter().collect(),
         };
         let compiled = compiled(lang);
         let mut cursor = QueryCursor::new();
-        let subtrees = match (&compiled.roots, prune) {
-            (Some(roots), true) => {
+        let subtrees: Vec<Node> = match (&pieces, &compiled.roots, prune) {
+            (None, Some(roots), true) => {
                 // Only matches rooted at each node: the walk already visits the nodes below.
                 cursor.set_max_start_depth(Some(0));
-                query_roots(&tree, &hits, roots)
+                trees
+                    .iter()
+                    .flat_map(|tree| query_roots(tree, &hits, roots))
+                    .collect()
             }
-            _ => vec![tree.root_node()],
+            _ => trees.iter().map(Tree::root_node).collect(),
         };
         let query = &compiled.query;
         let names = query.capture_names();
@@ -332,6 +350,32 @@ fn extract_with(lang: Lang, source: &str, prune: bool) -> Vec<Import> {
         imports.dedup();
         imports
     })
+}
+
+/// The import statements in one parse (each piece ends in a newline or `;`), each call in a
+/// parse of its own (two calls on one line have no separator between them).
+fn parse_pieces(
+    parser: &mut Parser,
+    source: &str,
+    statements: &[tree_sitter::Range],
+    calls: &[tree_sitter::Range],
+) -> Vec<Tree> {
+    let groups = (!statements.is_empty())
+        .then_some(statements)
+        .into_iter()
+        .chain(calls.iter().map(std::slice::from_ref));
+    let trees = groups
+        .filter_map(|ranges| {
+            parser
+                .set_included_ranges(ranges)
+                .expect("the prescan gives sorted, disjoint ranges");
+            parser.parse(source, None)
+        })
+        .collect();
+    parser
+        .set_included_ranges(&[])
+        .expect("no ranges means the whole document");
+    trees
 }
 
 pub(crate) fn text<'a>(node: Node, src: &'a [u8]) -> &'a str {
@@ -463,6 +507,58 @@ mod tests {
         for (lang, source) in cases {
             assert_pruning_is_exact(lang, source, source);
         }
+    }
+
+    fn parses_cleanly(lang: Lang, source: &str) -> bool {
+        let mut parser = Parser::new();
+        parser.set_language(&lang.grammar()).unwrap();
+        parser
+            .parse(source, None)
+            .is_some_and(|tree| !tree.root_node().has_error())
+    }
+
+    /// Python's own standard library (some 1,800 files of every style since Python 2), pruned
+    /// against unpruned. Files the full parser itself cannot parse are left out: what error
+    /// recovery makes of them differs with what is parsed, and the prescan's pieces are the
+    /// more faithful reading there.
+    #[test]
+    fn the_python_prescan_gives_the_same_imports_on_the_standard_library() {
+        let output = std::process::Command::new("python3")
+            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+            .output()
+            .expect("python3 runs (CI installs it)");
+        let stdlib = String::from_utf8(output.stdout).unwrap();
+        let stdlib = std::path::Path::new(stdlib.trim());
+        let (mut compared, mut in_pieces, mut broken) = (0, 0, 0);
+        for entry in ignore::WalkBuilder::new(stdlib)
+            .standard_filters(false)
+            .build()
+            .flatten()
+        {
+            let path = entry.path();
+            let is_python = path.extension().is_some_and(|e| e == "py");
+            if !is_python || path.components().any(|c| c.as_os_str() == "site-packages") {
+                continue;
+            }
+            let Ok(source) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            if !parses_cleanly(Lang::Python, &source) {
+                broken += 1;
+                continue;
+            }
+            assert_pruning_is_exact(Lang::Python, &source, &path.display().to_string());
+            compared += 1;
+            if matches!(python_scan::plan(&source), python_scan::Plan::Pieces { .. }) {
+                in_pieces += 1;
+            }
+        }
+        eprintln!("stdlib: {compared} compared, {in_pieces} in pieces, {broken} broken");
+        assert!(compared > 1000, "only {compared} files under {}", stdlib.display());
+        assert!(
+            in_pieces * 10 > compared * 8,
+            "the prescan took only {in_pieces} of {compared} files in pieces ({broken} broken)"
+        );
     }
 
     /// Every source file of this repository and its fixtures, pruned against unpruned.

@@ -31,10 +31,10 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
         } else if let Some(stmt) = m.get("from") {
             out.extend(from_statement(stmt, src, kind_of(stmt)));
         } else if let (Some(_), Some(args)) = (m.get("dynamic"), m.get("args")) {
-            out.extend(dynamic(args, src));
+            out.extend(dynamic(args, src, false));
         } else if let (Some(call), Some(args)) = (m.get("import_module"), m.get("args")) {
             if importlib.calls(call, src) {
-                out.extend(dynamic(args, src));
+                out.extend(dynamic(args, src, true));
             }
         }
     }
@@ -175,27 +175,70 @@ fn strip_spaces(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// `__import__("a.b")` / `importlib.import_module(".x")`.
-fn dynamic(args: Node, src: &[u8]) -> Option<Import> {
+/// `__import__("a.b")` / `importlib.import_module("a.b")`. A relative name given to
+/// `import_module` is relative to its `package` argument (`import_module(".x", "a.b")` is
+/// `a.b.x`), not to the calling file: with a literal package it resolves from there, with a
+/// computed one (or none, which Python refuses) it cannot be resolved statically.
+fn dynamic(args: Node, src: &[u8], package_arg: bool) -> Option<Import> {
     let mut cursor = args.walk();
-    let first = args.named_children(&mut cursor).next()?;
-    match string_value(first, src) {
-        Some(value) => {
-            let level = value.chars().take_while(|c| *c == '.').count();
-            let spec = Spec::Python {
-                level: level as u32,
-                module: value[level..].to_string(),
-                name: None,
-            };
-            Some(Import::at(first, value, ImportKind::Dynamic, spec))
-        }
-        None => Some(Import::at(
+    let mut positional = args
+        .named_children(&mut cursor)
+        .filter(|n| n.kind() != "keyword_argument" && n.kind() != "comment");
+    let first = positional.next()?;
+    let computed = || {
+        Import::at(
             first,
             text(first, src).to_string(),
             ImportKind::Dynamic,
             Spec::NonLiteral,
-        )),
+        )
+    };
+    let Some(value) = string_value(first, src) else {
+        return Some(computed());
+    };
+    let level = value.chars().take_while(|c| *c == '.').count();
+    let module = if package_arg && level > 0 {
+        let package = positional
+            .next()
+            .or_else(|| keyword_argument(args, "package", src))
+            .and_then(|p| string_value(p, src));
+        match package.and_then(|p| anchored(&p, level, &value[level..])) {
+            Some(absolute) => absolute,
+            None => return Some(computed()),
+        }
+    } else {
+        value[level..].to_string()
+    };
+    let level = if package_arg { 0 } else { level as u32 };
+    let spec = Spec::Python {
+        level,
+        module,
+        name: None,
+    };
+    Some(Import::at(first, value, ImportKind::Dynamic, spec))
+}
+
+/// The value of `name=...` among a call's arguments.
+fn keyword_argument<'t>(args: Node<'t>, name: &str, src: &[u8]) -> Option<Node<'t>> {
+    let mut cursor = args.walk();
+    let found = args
+        .named_children(&mut cursor)
+        .filter(|n| n.kind() == "keyword_argument")
+        .find(|n| n.child_by_field_name("name").map(|k| text(k, src)) == Some(name))?;
+    found.child_by_field_name("value")
+}
+
+/// `name` (after `level` dots) relative to the package `package`, as importlib resolves it:
+/// one dot is the package itself, each further dot its parent.
+fn anchored(package: &str, level: usize, name: &str) -> Option<String> {
+    let parts: Vec<&str> = package.split('.').filter(|p| !p.is_empty()).collect();
+    let keep = parts.len().checked_sub(level - 1).filter(|k| *k > 0)?;
+    let mut module = parts[..keep].join(".");
+    if !name.is_empty() {
+        module.push('.');
+        module.push_str(name);
     }
+    Some(module)
 }
 
 /// A plain string literal (no f-string interpolation, no implicit concatenation).
@@ -313,6 +356,40 @@ n = importlib.import_module("pkg.plugin")
                 Dynamic,
                 py(0, "pkg.plugin", None),
             ),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    /// `import_module`'s relative names are relative to its `package` argument.
+    #[test]
+    fn import_module_relative_to_its_package_argument() {
+        let source = r#"from importlib import import_module
+import_module(".sub", "pkg.mod")
+import_module("..up", package="pkg.mod")
+import_module(".", "pkg")
+import_module(".x", app.name)
+import_module(".y")
+import_module("...too.far", "pkg.mod")
+import_module("plain.name", "ignored")
+"#;
+        let got: Vec<_> = extract(Lang::Python, source)
+            .into_iter()
+            .filter(|i| i.kind == ImportKind::Dynamic)
+            .map(|i| (i.line, i.text, i.spec))
+            .collect();
+        let abs = |module: &str| Spec::Python {
+            level: 0,
+            module: module.into(),
+            name: None,
+        };
+        let expected = vec![
+            (2, ".sub".to_string(), abs("pkg.mod.sub")),
+            (3, "..up".into(), abs("pkg.up")),
+            (4, ".".into(), abs("pkg")),
+            (5, "\".x\"".into(), Spec::NonLiteral),
+            (6, "\".y\"".into(), Spec::NonLiteral),
+            (7, "\"...too.far\"".into(), Spec::NonLiteral),
+            (8, "plain.name".into(), abs("plain.name")),
         ];
         assert_eq!(got, expected);
     }
