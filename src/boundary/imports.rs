@@ -517,48 +517,94 @@ mod tests {
             .is_some_and(|tree| !tree.root_node().has_error())
     }
 
-    /// Python's own standard library (some 1,800 files of every style since Python 2), pruned
-    /// against unpruned. Files the full parser itself cannot parse are left out: what error
-    /// recovery makes of them differs with what is parsed, and the prescan's pieces are the
-    /// more faithful reading there.
-    #[test]
-    fn the_python_prescan_gives_the_same_imports_on_the_standard_library() {
-        let output = std::process::Command::new("python3")
-            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-            .output()
-            .expect("python3 runs (CI installs it)");
-        let stdlib = String::from_utf8(output.stdout).unwrap();
-        let stdlib = std::path::Path::new(stdlib.trim());
-        let (mut compared, mut in_pieces, mut broken) = (0, 0, 0);
-        for entry in ignore::WalkBuilder::new(stdlib)
+    /// How the prescan did on the Python files under a directory.
+    #[derive(Debug, Default)]
+    struct PrescanTally {
+        compared: usize,
+        with_imports: usize,
+        in_pieces: usize,
+        type_checking_in_pieces: usize,
+        broken: usize,
+    }
+
+    /// Pruned against unpruned extraction for every Python file under `dir`. Files the full
+    /// parser itself cannot parse are left out: what error recovery makes of them differs
+    /// with what is parsed, and the prescan's pieces are the more faithful reading there.
+    fn compare_python_files_under(dir: &std::path::Path) -> PrescanTally {
+        let within_site_packages = dir.components().any(|c| c.as_os_str() == "site-packages");
+        let mut tally = PrescanTally::default();
+        for entry in ignore::WalkBuilder::new(dir)
             .standard_filters(false)
             .build()
             .flatten()
         {
             let path = entry.path();
-            let is_python = path.extension().is_some_and(|e| e == "py");
-            if !is_python || path.components().any(|c| c.as_os_str() == "site-packages") {
+            let installed = path.components().any(|c| c.as_os_str() == "site-packages");
+            if path.extension().is_none_or(|e| e != "py") || (installed && !within_site_packages) {
                 continue;
             }
             let Ok(source) = std::fs::read_to_string(path) else {
                 continue;
             };
             if !parses_cleanly(Lang::Python, &source) {
-                broken += 1;
+                tally.broken += 1;
                 continue;
             }
             assert_pruning_is_exact(Lang::Python, &source, &path.display().to_string());
-            compared += 1;
-            if matches!(python_scan::plan(&source), python_scan::Plan::Pieces { .. }) {
-                in_pieces += 1;
+            tally.compared += 1;
+            match python_scan::plan(&source) {
+                python_scan::Plan::Nothing => continue,
+                python_scan::Plan::Whole => {}
+                python_scan::Plan::Pieces { .. } => {
+                    tally.in_pieces += 1;
+                    if source.contains("if TYPE_CHECKING:") {
+                        tally.type_checking_in_pieces += 1;
+                    }
+                }
             }
+            tally.with_imports += 1;
         }
-        eprintln!("stdlib: {compared} compared, {in_pieces} in pieces, {broken} broken");
-        assert!(compared > 1000, "only {compared} files under {}", stdlib.display());
-        assert!(
-            in_pieces * 10 > compared * 8,
-            "the prescan took only {in_pieces} of {compared} files in pieces ({broken} broken)"
-        );
+        tally
+    }
+
+    fn python3(script: &str) -> String {
+        let output = std::process::Command::new("python3")
+            .args(["-c", script])
+            .output()
+            .expect("python3 runs (CI installs it)");
+        assert!(output.status.success(), "python3 -c {script}: {output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    /// Python's own standard library: some 1,800 files of every style since Python 2.
+    #[test]
+    fn the_python_prescan_gives_the_same_imports_on_the_standard_library() {
+        let stdlib = python3("import sysconfig; print(sysconfig.get_paths()['stdlib'])");
+        let tally = compare_python_files_under(std::path::Path::new(&stdlib));
+        eprintln!("{tally:?}");
+        assert!(tally.compared > 1000, "{tally:?} under {stdlib}");
+        assert!(tally.in_pieces * 100 > tally.with_imports * 98, "{tally:?}");
+    }
+
+    /// pip, fresh from a venv: typed code, `if TYPE_CHECKING:` in many files, vendored
+    /// libraries (rich, urllib3) of other styles.
+    #[test]
+    fn the_python_prescan_gives_the_same_imports_on_pip() {
+        let venv = tempfile::tempdir().unwrap();
+        let purelib = python3(&format!(
+            "import subprocess, sys, sysconfig; \
+             subprocess.run([sys.executable, '-m', 'venv', {:?}], check=True); \
+             print(sysconfig.get_paths(vars={{'base': {:?}, 'platbase': {:?}}})['purelib'])",
+            venv.path(),
+            venv.path(),
+            venv.path()
+        ));
+        let pip = std::path::Path::new(&purelib).join("pip");
+        let tally = compare_python_files_under(&pip);
+        eprintln!("{tally:?}");
+        assert!(tally.compared > 300, "{tally:?} under {}", pip.display());
+        assert!(tally.type_checking_in_pieces > 20, "{tally:?}");
+        assert!(tally.in_pieces * 100 > tally.with_imports * 98, "{tally:?}");
     }
 
     /// Every source file of this repository and its fixtures, pruned against unpruned.

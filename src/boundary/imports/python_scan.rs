@@ -6,9 +6,14 @@
 //! The scan follows strings (prefixes, triple quotes, escapes, f-string replacement fields),
 //! comments, brackets and line continuations, so a word in a string or comment is never taken
 //! for code, nor code for a string. Wherever it cannot vouch for the result it asks for the
-//! whole file to be parsed ([`Plan::Whole`]): a `TYPE_CHECKING` in code (the `if` around an
-//! import decides its kind), an import keyword where no statement starts, an f-string whose
-//! replacement fields name an import function, unbalanced brackets, unterminated strings.
+//! whole file to be parsed ([`Plan::Whole`]): an import keyword where no statement starts, an
+//! f-string whose replacement fields name an import function, unbalanced brackets,
+//! unterminated strings, tabs in the indentation of an `if ... TYPE_CHECKING` statement.
+//!
+//! An `if` whose condition names `TYPE_CHECKING` decides the kind of the imports inside it,
+//! so the whole `if` statement (every `elif`/`else` branch) becomes a piece, each line cut to
+//! the `if`'s own indentation: tree-sitter then sees the same block structure as in the file
+//! and judges the condition itself.
 //!
 //! Pieces keep their original byte offsets and positions, so reported lines and columns are
 //! those of the file.
@@ -22,8 +27,9 @@ pub(super) enum Plan {
     Nothing,
     /// Parse the whole file.
     Whole,
-    /// Parse `statements` together (each ends in a newline or `;`, so side by side they form
-    /// a module of import statements), and each call on its own.
+    /// Parse `statements` together (each import statement ends in a newline or `;`, each
+    /// `if` statement spans whole lines, so side by side they form a module), and each call
+    /// on its own.
     Pieces {
         statements: Vec<Range>,
         calls: Vec<Range>,
@@ -69,10 +75,10 @@ struct Token {
 /// Words tree-sitter does not parse as an identifier, so they cannot be the `importlib` of
 /// `importlib.import_module(...)`.
 const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
-    "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
-    "while", "with", "yield", "print", "exec",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "print", "exec",
 ];
 
 /// An import statement being read: where it starts, and whether its `import` keyword came.
@@ -80,6 +86,14 @@ struct OpenStatement {
     start: usize,
     point: Point,
     has_import: bool,
+}
+
+/// An `if ... TYPE_CHECKING ...:` statement being read: where its `if` is, and the
+/// indentation (in spaces) of its line.
+struct OpenBlock {
+    start: usize,
+    point: Point,
+    indent: usize,
 }
 
 /// A call being read: where it starts, and the bracket depth its closing `)` returns to.
@@ -97,14 +111,27 @@ struct Scan<'s> {
     depth: u32,
     /// The next token starts a simple statement (after a newline, `;` or a block's `:`).
     at_statement_start: bool,
-    /// The last three tokens, newest last.
-    recent: [Option<Token>; 3],
+    /// The next token starts a logical line.
+    at_line_start: bool,
+    /// The indentation of the current logical line, `None` if it holds a tab or form feed.
+    line_indent: Option<usize>,
+    /// Where the current logical line's first token is.
+    line_first: (usize, Point),
+    /// The current logical line starts with `if` and its `:` has not come yet.
+    in_if_header: bool,
+    /// Just past the newline of the last logical line that held a token.
+    last_code_end: Option<(usize, Point)>,
+    block: Option<OpenBlock>,
+    /// The last four tokens, newest last.
+    recent: [Option<Token>; 4],
     statement: Option<OpenStatement>,
     call: Option<OpenCall>,
     /// `__import__` / `import_module` (or `x.import_module`) seen; a call if `(` comes next.
     callee: Option<(usize, Point)>,
     statements: Vec<Range>,
     calls: Vec<Range>,
+    /// Set where a token could not return [`Unsure`] itself.
+    unsure: bool,
 }
 
 impl<'s> Scan<'s> {
@@ -116,12 +143,19 @@ impl<'s> Scan<'s> {
             line_start: 0,
             depth: 0,
             at_statement_start: true,
-            recent: [None; 3],
+            at_line_start: true,
+            line_indent: Some(0),
+            line_first: (0, Point { row: 0, column: 0 }),
+            in_if_header: false,
+            last_code_end: None,
+            block: None,
+            recent: [None; 4],
             statement: None,
             call: None,
             callee: None,
             statements: Vec::new(),
             calls: Vec::new(),
+            unsure: false,
         }
     }
 
@@ -180,6 +214,7 @@ impl<'s> Scan<'s> {
                     self.token(start, Kind::Other);
                     if self.depth == 0 && !walrus {
                         self.at_statement_start = true;
+                        self.in_if_header = false;
                     }
                 }
                 b'.' if !self.peek(1).is_ascii_digit() => {
@@ -196,10 +231,12 @@ impl<'s> Scan<'s> {
                 }
             }
         }
-        if self.depth > 0 {
+        if self.depth > 0 || self.unsure {
             return Err(Unsure);
         }
-        self.close_statement(self.src.len(), self.point(self.src.len()));
+        let end = (self.src.len(), self.point(self.src.len()));
+        self.close_statement(end.0, end.1);
+        self.close_block(end);
         Ok(())
     }
 
@@ -208,6 +245,95 @@ impl<'s> Scan<'s> {
         self.newline();
         if logical {
             self.end_statement();
+            if !self.at_line_start {
+                self.last_code_end = Some((self.pos, self.point(self.pos)));
+            }
+            self.at_line_start = true;
+            self.in_if_header = false;
+        }
+    }
+
+    /// The first token of a logical line, at `start`: it may end an open `if` block.
+    fn line_begins(&mut self, start: usize, kind: Kind) -> Step {
+        // A string can be the first token, and the line may have moved on past it.
+        self.line_first = (start, self.point_of(start));
+        let line_start = start - self.line_first.1.column;
+        let leading = &self.src[line_start..start];
+        self.line_indent = leading.iter().all(|&b| b == b' ').then_some(leading.len());
+        let word = if kind == Kind::Word {
+            &self.src[start..self.pos]
+        } else {
+            b""
+        };
+        self.in_if_header = word == b"if";
+        let Some(block) = &self.block else {
+            return Ok(());
+        };
+        let Some(indent) = self.line_indent else {
+            return Err(Unsure);
+        };
+        let inside =
+            indent > block.indent || (indent == block.indent && matches!(word, b"elif" | b"else"));
+        if !inside {
+            let end = self
+                .last_code_end
+                .expect("the block's own header line ended");
+            self.close_block(end);
+        }
+        Ok(())
+    }
+
+    /// `TYPE_CHECKING` in the header of an `if`: the whole statement becomes a piece. Calls
+    /// already taken from the header are inside it.
+    fn open_block(&mut self) -> Step {
+        let indent = self.line_indent.ok_or(Unsure)?;
+        let (start, point) = self.line_first;
+        self.calls.retain(|call| call.start_byte < start);
+        self.call = None;
+        self.callee = None;
+        self.block = Some(OpenBlock {
+            start,
+            point,
+            indent,
+        });
+        Ok(())
+    }
+
+    /// The ranges of a finished `if` block: its first line from the `if`, every further line
+    /// without the first `indent` bytes of its indentation, so the block keeps its shape.
+    fn close_block(&mut self, (end, end_point): (usize, Point)) {
+        let Some(block) = self.block.take() else {
+            return;
+        };
+        let (mut start, mut point) = (block.start, block.point);
+        while start < end {
+            let (line_end, line_end_point) =
+                match self.src[start..end].iter().position(|&b| b == b'\n') {
+                    Some(i) => (
+                        start + i + 1,
+                        Point {
+                            row: point.row + 1,
+                            column: 0,
+                        },
+                    ),
+                    None => (end, end_point),
+                };
+            self.statements.push(Range {
+                start_byte: start,
+                end_byte: line_end,
+                start_point: point,
+                end_point: line_end_point,
+            });
+            let cut = self.src[line_end..end]
+                .iter()
+                .take(block.indent)
+                .take_while(|&&b| b == b' ')
+                .count();
+            start = line_end + cut;
+            point = Point {
+                row: line_end_point.row,
+                column: cut,
+            };
         }
     }
 
@@ -277,7 +403,8 @@ impl<'s> Scan<'s> {
     fn number(&mut self) {
         let start = self.pos;
         while self.pos < self.src.len()
-            && (self.src[self.pos].is_ascii_alphanumeric() || matches!(self.src[self.pos], b'_' | b'.'))
+            && (self.src[self.pos].is_ascii_alphanumeric()
+                || matches!(self.src[self.pos], b'_' | b'.'))
         {
             self.pos += 1;
         }
@@ -286,7 +413,9 @@ impl<'s> Scan<'s> {
 
     fn word(&mut self) -> Step {
         let start = self.pos;
-        while self.pos < self.src.len() && (is_word_byte(self.src[self.pos]) || self.src[self.pos].is_ascii_digit()) {
+        while self.pos < self.src.len()
+            && (is_word_byte(self.src[self.pos]) || self.src[self.pos].is_ascii_digit())
+        {
             self.pos += 1;
         }
         let src = self.src;
@@ -299,6 +428,10 @@ impl<'s> Scan<'s> {
         }
         let first_of_statement = self.at_statement_start && self.depth == 0;
         self.token(start, Kind::Word);
+        if self.block.is_some() {
+            // The whole `if` statement is parsed: nothing inside it needs a piece of its own.
+            return Ok(());
+        }
         match word {
             b"from" if first_of_statement => self.open_statement(start),
             b"import" if first_of_statement => {
@@ -309,7 +442,9 @@ impl<'s> Scan<'s> {
                 Some(open) if self.depth == 0 => open.has_import = true,
                 _ => return Err(Unsure),
             },
-            b"TYPE_CHECKING" => return Err(Unsure),
+            b"TYPE_CHECKING" if self.in_if_header && self.statement.is_none() => {
+                self.open_block()?
+            }
             b"__import__" | b"import_module" => self.callee_named(start, word),
             _ => {}
         }
@@ -330,7 +465,7 @@ impl<'s> Scan<'s> {
         }
     }
 
-    /// `__import__` or `import_module` just read (it is `recent[2]`): a call of it counts as
+    /// `__import__` or `import_module` just read (it is `recent[3]`): a call of it counts as
     /// the query's `(call function: (identifier))`, or for `import_module` also
     /// `(call function: (attribute object: (identifier)))`. Where it is the name of a `def`,
     /// an attribute of something longer than one name, or inside a statement or call already
@@ -339,7 +474,7 @@ impl<'s> Scan<'s> {
         if self.statement.is_some() || self.call.is_some() {
             return;
         }
-        let [third, second, _] = self.recent;
+        let [fourth, third, second, _] = self.recent;
         let is_attribute = second.is_some_and(|t| t.kind == Kind::Dot);
         let callee_start = if !is_attribute {
             if second.is_some_and(|t| matches!(self.text(t), b"def" | b"class")) {
@@ -354,22 +489,12 @@ impl<'s> Scan<'s> {
                 return;
             };
             let object_text = std::str::from_utf8(self.text(object)).unwrap_or("");
-            if KEYWORDS.contains(&object_text) || self.preceded_by_dot(object.start) {
+            if KEYWORDS.contains(&object_text) || fourth.is_some_and(|t| t.kind == Kind::Dot) {
                 return;
             }
             object.start
         };
         self.callee = Some((callee_start, self.point_of(callee_start)));
-    }
-
-    /// Whether the token before byte `at` is a `.` (skipping blanks, comments excepted: a
-    /// dotted name never holds one).
-    fn preceded_by_dot(&self, at: usize) -> bool {
-        self.src[..at]
-            .iter()
-            .rev()
-            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c'))
-            == Some(&b'.')
     }
 
     /// The position of a byte at or before `self.pos`, on this line or an earlier one.
@@ -378,8 +503,15 @@ impl<'s> Scan<'s> {
             return self.point(at);
         }
         let before = &self.src[..at];
-        let row = self.row - self.src[at..self.line_start].iter().filter(|&&b| b == b'\n').count();
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let row = self.row
+            - self.src[at..self.line_start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         Point {
             row,
             column: at - line_start,
@@ -393,6 +525,12 @@ impl<'s> Scan<'s> {
     /// Every token passes here: it may start a simple statement, open a pending call, and
     /// becomes the newest of `recent`.
     fn token(&mut self, start: usize, kind: Kind) {
+        if self.at_line_start {
+            self.at_line_start = false;
+            if self.line_begins(start, kind).is_err() {
+                self.unsure = true;
+            }
+        }
         if let Some((callee_start, point)) = self.callee.take() {
             if kind == Kind::Open && self.src[start] == b'(' {
                 self.call = Some(OpenCall {
@@ -406,6 +544,7 @@ impl<'s> Scan<'s> {
         self.recent = [
             self.recent[1],
             self.recent[2],
+            self.recent[3],
             Some(Token {
                 start,
                 end: self.pos,
@@ -511,7 +650,7 @@ impl<'s> Scan<'s> {
                         let formatted = word.iter().any(|b| matches!(b, b'f' | b'F' | b't' | b'T'));
                         self.string(start, formatted)?;
                         self.outer_quote_inside(start, quote)?;
-                    } else if contains(word, b"import") {
+                    } else if matches!(word, b"import" | b"__import__" | b"import_module") {
                         return Err(Unsure);
                     }
                 }
@@ -567,6 +706,72 @@ fn is_string_prefix(word: &[u8]) -> bool {
             .all(|b| matches!(b.to_ascii_lowercase(), b'r' | b'b' | b'u' | b'f' | b't'))
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+#[cfg(test)]
+mod tests {
+    use super::{plan, Plan};
+    use crate::boundary::imports::{extract_with, Lang};
+
+    fn is_pieces(source: &str) -> bool {
+        matches!(plan(source), Plan::Pieces { .. })
+    }
+
+    /// Each source is read both ways, and must yield imports (so the comparison means
+    /// something) and go the way the test says.
+    fn assert_exact(cases: &[&str], in_pieces: bool) {
+        for source in cases {
+            let whole = extract_with(Lang::Python, source, false);
+            assert!(!whole.is_empty(), "no imports in {source:?}");
+            assert_eq!(extract_with(Lang::Python, source, true), whole, "{source}");
+            assert_eq!(is_pieces(source), in_pieces, "{source}");
+        }
+    }
+
+    #[test]
+    fn pieces_give_what_the_whole_file_gives() {
+        assert_exact(
+            &[
+                "import a\nx = 1; import b; from c import (d,\n   e as f)\n",
+                "try: import a\nexcept ImportError: from b import c\nelse: import d",
+                "def f():\n    '''\nimport not_code\n    '''\n    return __import__('x').y(g(import_module('h')))\n",
+                "s = 'import no'; t = \"from x import no\"\n# import no\nimport yes  # trailing.\n",
+                "from importlib import import_module\nm = [import_module(\n    'p.q',\n)]\n",
+                "import importlib as il\n# ends with a dot.\nil.import_module('a')\nself.il.import_module('b')\n",
+                "import importlib\ndef import_module(name):\n    return name\nimport_module('not.dynamic')\n",
+                "import x\nv = f'{y!r:>{width}} import {z}'\nfrom . import w\n",
+                "from a \\\n  import b\nimport c\r\nimport d\r\n",
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from a import T\nimport b\n",
+                "from typing import TYPE_CHECKING\nclass C:\n    def f(self):\n        if TYPE_CHECKING:\n            import a\n\n            # note\n        else:\n            import b\n        import c\n    import d\n",
+                "import typing\nif not typing.TYPE_CHECKING:\n    import a\nelif x:\n    import b\nelse:\n    import c\nimport d\n",
+                "if TYPE_CHECKING: import a\nimport b\n",
+                "if (TYPE_CHECKING or\n        x):\n    import a\nif x and importlib.import_module('p') and TYPE_CHECKING:\n    import b\n",
+                "if x:\n    import a\nelif TYPE_CHECKING:\n    import b\nwhile TYPE_CHECKING:\n    import c\n",
+                "if TYPE_CHECKING:\n    x = '''\nimport text\n'''\n    import a\nimport b",
+            ],
+            true,
+        );
+    }
+
+    #[test]
+    fn what_the_prescan_cannot_vouch_for_is_parsed_whole() {
+        assert_exact(
+            &[
+                "import a\nx = f'{__import__(\"os\")}'\n",
+                "import a\nif TYPE_CHECKING:\n\timport b\n",
+                "import a\nx = (1,\nimport b\n",
+                "import a\nx = 'open\nimport b\n",
+            ],
+            false,
+        );
+    }
+
+    #[test]
+    fn files_without_imports_are_not_parsed() {
+        for source in [
+            "x = 1\n",
+            "s = 'important'\n# imports\n",
+            "def importer(): pass\n",
+        ] {
+            assert_eq!(plan(source), Plan::Nothing, "{source}");
+        }
+    }
 }
