@@ -114,6 +114,7 @@ def main():
     rows = [l.rstrip("\n").split("\t") for l in read(results).splitlines() if l.strip()]
     ours = {(r[0], r[1]): float(r[4]) for r in rows if r[3] == "comm"}
     print(f"Machine: {os.cpu_count()} cores, {cpu_name()}; median of {runs} runs each.")
+    print("Wall time of the whole command; CPU = user + system time of the command and its children.")
     print(f"Versions: {versions}.")
     corpus_seen = []
     for r in rows:
@@ -124,10 +125,10 @@ def main():
     )
     print(f"Corpora: {sizes}.")
     print()
-    print("| corpus | scenario | tool | median ms | min–max ms | findings | peer / ours |")
-    print("|---|---|---|---:|---:|---|---:|")
+    print("| corpus | scenario | tool | median ms | min–max ms | CPU ms | findings | peer / ours |")
+    print("|---|---|---|---:|---:|---:|---|---:|")
     counts = {}
-    for corpus, scenario, tool, kind, median, lo, hi, _rc, _cmd in rows:
+    for corpus, scenario, tool, kind, median, lo, hi, _rc, _cmd, cpu in rows:
         base = ours.get((corpus, scenario))
         if kind == "comm":
             ratio = "1.00"
@@ -138,14 +139,14 @@ def main():
         count, found = findings(out_dir, corpus, scenario, tool, kind)
         if scenario.startswith("whole, cold"):
             counts.setdefault(corpus, {})[tool] = count
-        print(f"| {corpus} | {scenario} | {tool} | {median} | {lo}–{hi} | {found} | {ratio} |")
+        print(f"| {corpus} | {scenario} | {tool} | {median} | {lo}–{hi} | {cpu} | {found} | {ratio} |")
     print()
     honest = verify(counts)
     print()
     print("Commands (run in each corpus repo):")
     print()
     seen = set()
-    for corpus, scenario, tool, kind, *_rest, cmd in rows:
+    for corpus, scenario, tool, kind, *_rest, cmd, _cpu in rows:
         short = re.sub(r"\S*/bench-work/", "bench-work/", cmd)
         if (corpus, short) not in seen:
             seen.add((corpus, short))

@@ -162,32 +162,41 @@ our_binary() {
 
 # measure CORPUS SCENARIO TOOL KIND PREP -- CMD...
 # Runs PREP (untimed, gets the run number) then CMD, RUNS times, in the corpus repo.
-# Appends "corpus scenario tool kind median min max rc command" to RESULTS; the last
-# run's stdout/stderr are kept in OUT for counting findings.
+# Appends "corpus scenario tool kind median min max rc command cpu_median" to RESULTS:
+# wall ms (EPOCHREALTIME around the command) and CPU ms (user + system time of the command
+# and its children, from bash's `time`); the last run's stdout/stderr are kept in OUT for
+# counting findings.
 measure() {
   local corpus=$1 scenario=$2 tool=$3 kind=$4 prep=$5
   shift 6
-  local key="$corpus.$scenario.$tool" times=() i start end rc=0
+  local key="$corpus.$scenario.$tool" times=() cpus=() i start end rc=0 cpu
+  local timing=$WORK/tmp/time TIMEFORMAT='%3U %3S'
   log "$corpus / $scenario / $tool: $*"
   for ((i = 1; i <= RUNS; i++)); do
     if [[ $prep != - ]]; then "$prep" "$i"; fi
     rc=0
     start=$EPOCHREALTIME
-    "$@" >"$OUT/$key.out" 2>"$OUT/$key.err" || rc=$?
+    { time "$@" >"$OUT/$key.out" 2>"$OUT/$key.err"; } 2>"$timing" || rc=$?
     end=$EPOCHREALTIME
     times+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) * 1000 }')")
+    cpu=$(awk '{ printf "%.1f", ($1 + $2) * 1000 }' "$timing")
+    cpus+=("$cpu")
   done
   # Exit 0 = clean, 1 = violations found; anything else means the tool itself failed.
   if ((rc > 1)); then
     sed -n 1,20p "$OUT/$key.err" >&2
     die "$tool failed on $corpus (exit $rc): see $OUT/$key.err"
   fi
-  local stats
+  local stats cpu_median
   stats=$(printf '%s\n' "${times[@]}" | sort -n | awk '
     { v[NR] = $1 }
     END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
           printf "%.1f\t%.1f\t%.1f", m, v[1], v[NR] }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$corpus" "$scenario" "$tool" "$kind" "$stats" "$rc" "$*" >>"$RESULTS"
+  cpu_median=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '
+    { v[NR] = $1 }
+    END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$corpus" "$scenario" "$tool" "$kind" "$stats" "$rc" "$*" \
+    "$cpu_median" >>"$RESULTS"
 }
 
 comm_cache_dir() { echo "$(git rev-parse --path-format=absolute --git-common-dir)/comm-node"; }

@@ -411,18 +411,32 @@ impl<'s> Scan<'s> {
         self.token(start, Kind::Other);
     }
 
-    fn word(&mut self) -> Step {
+    /// Reads the word at `self.pos`.
+    fn read_word(&mut self) -> &'s [u8] {
         let start = self.pos;
         while self.pos < self.src.len()
             && (is_word_byte(self.src[self.pos]) || self.src[self.pos].is_ascii_digit())
         {
             self.pos += 1;
         }
-        let src = self.src;
-        let word = &src[start..self.pos];
-        if matches!(self.peek(0), b'"' | b'\'') && is_string_prefix(word) {
-            let formatted = word.iter().any(|b| matches!(b, b'f' | b'F' | b't' | b'T'));
-            self.string(start, formatted)?;
+        &self.src[start..self.pos]
+    }
+
+    /// If `word` (just read, from `start`) is a string prefix and a quote follows, reads the
+    /// string too and says so.
+    fn prefixed_string(&mut self, start: usize, word: &[u8]) -> Step<bool> {
+        if !(matches!(self.peek(0), b'"' | b'\'') && is_string_prefix(word)) {
+            return Ok(false);
+        }
+        let formatted = word.iter().any(|b| matches!(b, b'f' | b'F' | b't' | b'T'));
+        self.string(start, formatted)?;
+        Ok(true)
+    }
+
+    fn word(&mut self) -> Step {
+        let start = self.pos;
+        let word = self.read_word();
+        if self.prefixed_string(start, word)? {
             self.token(start, Kind::Other);
             return Ok(());
         }
@@ -639,16 +653,8 @@ impl<'s> Scan<'s> {
                 }
                 b if is_word_byte(b) => {
                     let start = self.pos;
-                    while self.pos < self.src.len()
-                        && (is_word_byte(self.src[self.pos]) || self.src[self.pos].is_ascii_digit())
-                    {
-                        self.pos += 1;
-                    }
-                    let src = self.src;
-                    let word = &src[start..self.pos];
-                    if matches!(self.peek(0), b'"' | b'\'') && is_string_prefix(word) {
-                        let formatted = word.iter().any(|b| matches!(b, b'f' | b'F' | b't' | b'T'));
-                        self.string(start, formatted)?;
+                    let word = self.read_word();
+                    if self.prefixed_string(start, word)? {
                         self.outer_quote_inside(start, quote)?;
                     } else if matches!(word, b"import" | b"__import__" | b"import_module") {
                         return Err(Unsure);
