@@ -6,7 +6,7 @@
 //! An existing hook is renamed to `<hook>.pre-comm` and still runs first; its failure
 //! still blocks. Uninstall renames it back, so it is restored byte for byte.
 
-pub mod changes;
+pub use crate::repo::changes;
 pub mod checks;
 pub mod range;
 mod receipt;

@@ -114,6 +114,41 @@ fn staged_check_ignores_files_removed_from_the_index() {
     assert_eq!(report["stats"]["files"], 1, "{report}");
 }
 
+/// `--staged` judges what the commit changes, as the pre-commit hook does: the files whose
+/// staged blob differs from HEAD, and while a merge is being concluded only those differing
+/// from every merged head (merging finished work does not re-judge it; `--all` does).
+#[test]
+fn staged_check_judges_only_what_the_commit_changes() {
+    let repo = layered_repo();
+    for dir in ["a", "b", "c"] {
+        repo.write(&format!("src/{dir}/x.ts"), CLEAN);
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "more dirs"]);
+    repo.write("src/b/x.ts", "export const model = 2;\n");
+    repo.write("src/core/model.ts", VIOLATION);
+    repo.git(&["add", "-A"]);
+    let (code, report) = json(&repo, &["check", "--staged", "--format", "json"]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["stats"]["files"], 2, "{report}");
+    repo.git(&["reset", "-q", "--hard"]);
+
+    repo.git(&["checkout", "-q", "-b", "other"]);
+    repo.write("src/core/other.ts", VIOLATION);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "violation on a branch"]);
+    repo.git(&["checkout", "-q", "-"]);
+    repo.write("src/a/x.ts", "export const model = 3;\n");
+    repo.git(&["commit", "-q", "-am", "meanwhile"]);
+    repo.git(&["merge", "-q", "--no-commit", "--no-ff", "other"]);
+    let (code, report) = json(&repo, &["check", "--staged", "--format", "json"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["stats"]["files"], 0, "{report}");
+    let (code, report) = json(&repo, &["check", "--staged", "--all", "--format", "json"]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["findings"][0]["file"], "src/core/other.ts");
+}
+
 #[test]
 fn a_pre_commit_hook_calling_check_staged_blocks_only_staged_violations() {
     let repo = layered_repo();

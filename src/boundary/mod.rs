@@ -84,7 +84,7 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         Snapshot::worktree(repo)?
     };
     let changed = if options.tree.is_none() && options.staged && !options.all_staged {
-        snapshot::staged_changes(repo, &snapshot)?
+        snapshot::staged_changes(repo)?
     } else {
         None
     };

@@ -198,28 +198,21 @@ fn walk_unignored(root: &Path) -> Vec<String> {
     found.into_inner().unwrap_or_default()
 }
 
-/// Paths whose staged blob differs from HEAD (added, modified, renamed-to). `None` when the
-/// config itself changed or there is no HEAD: then every staged file must be checked.
-pub fn staged_changes(repo: &Repo, snapshot: &Snapshot) -> Result<Option<HashSet<String>>> {
-    let gix = repo.gix();
-    let head_tree = match gix.head_tree_id() {
-        Ok(id) => id.detach(),
-        Err(_) => return Ok(None),
-    };
-    let head = gix
-        .index_from_tree(&head_tree)
-        .context("cannot read the HEAD tree")?;
-    let mut at_head = std::collections::HashMap::new();
-    for entry in head.entries() {
-        at_head.insert(entry.path(&head).to_str_lossy().into_owned(), entry.id);
+/// The staged paths whose blob differs from HEAD (while a merge is being concluded: from
+/// every merged head), or `None` when every staged file must be checked: no HEAD yet, or the
+/// config itself is staged. Reads only the HEAD subtrees the index cache-tree does not vouch
+/// for, so its cost follows what changed, not the size of the repository.
+pub fn staged_changes(repo: &Repo) -> Result<Option<HashSet<String>>> {
+    if crate::repo::changes::head_commit(repo)?.is_none() {
+        return Ok(None);
     }
     let mut changed = HashSet::new();
-    for (path, id) in &snapshot.files {
-        if at_head.get(path) != id.as_ref() {
-            if path == crate::config::CONFIG_PATH {
-                return Ok(None);
-            }
-            changed.insert(path.clone());
+    for change in crate::repo::changes::staged(repo)? {
+        if change.path == crate::config::CONFIG_PATH {
+            return Ok(None);
+        }
+        if change.blob.is_some() {
+            changed.insert(change.path);
         }
     }
     Ok(Some(changed))

@@ -6,6 +6,7 @@
 //! the last good value, and clears locks left by killed writers ([`locks`]). Objects that
 //! sync brings in from a remote are admitted only through [`gate::admit`].
 
+pub mod changes;
 pub mod gate;
 pub mod health;
 pub mod locks;
