@@ -2,7 +2,10 @@
 //!
 //! `cargo bench --bench hooks` (release build). Builds a temporary repo, holds a few
 //! leases, then times `git commit` without hooks, with the installed hooks, and the
-//! `git comm hook pre-commit` check alone. Prints a markdown table.
+//! `git comm hook pre-commit` check alone. Prints a markdown table: median and p90 wall
+//! time, and the mean CPU time (user + system) of the timed process and its children.
+
+mod support;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,7 +24,7 @@ fn main() {
     build_repo(repo);
     setup_agents_and_leases(repo);
 
-    let mut rows = Vec::new();
+    let mut rows: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
     rows.push(("git commit, no hooks", measure(repo, RUNS, commit)));
     comm(repo, &["hooks", "install"]);
     rows.push(("git commit, hooks installed", measure(repo, RUNS, commit)));
@@ -35,17 +38,26 @@ fn main() {
     ));
 
     println!("\nHook overhead: {FILES} files, {STAGED} staged, 4 live leases, {RUNS} runs each\n");
-    println!("| scenario | median ms | p90 ms |");
-    println!("|---|---:|---:|");
+    println!("| scenario | median ms | p90 ms | mean CPU ms |");
+    println!("|---|---:|---:|---:|");
+    let wall = |samples: &[(f64, f64)]| samples.iter().map(|s| s.0).collect::<Vec<_>>();
     for (name, samples) in &rows {
+        let cpu = samples.iter().map(|s| s.1).sum::<f64>() / samples.len() as f64;
         println!(
-            "| {name} | {:.1} | {:.1} |",
-            percentile(samples, 50),
-            percentile(samples, 90)
+            "| {name} | {:.1} | {:.1} | {cpu:.1} |",
+            percentile(&wall(samples), 50),
+            percentile(&wall(samples), 90)
         );
     }
-    let overhead = percentile(&rows[1].1, 50) - percentile(&rows[0].1, 50);
-    println!("\nmedian overhead of the hooks per commit: {overhead:.1} ms");
+    let (plain, hooked) = (
+        percentile(&wall(&rows[0].1), 50),
+        percentile(&wall(&rows[1].1), 50),
+    );
+    println!(
+        "\nmedian overhead of the hooks per commit: {:.1} ms ({:.2}x a commit without hooks)",
+        hooked - plain,
+        hooked / plain
+    );
 }
 
 fn path_env() -> OsString {
@@ -143,33 +155,43 @@ fn stage_ten(repo: &Path, round: usize) {
     git(repo, &args);
 }
 
-fn commit(repo: &Path, round: usize) -> Duration {
-    stage_ten(repo, round);
+/// Wall and CPU time (process and children) of `run`.
+fn timed(run: impl FnOnce()) -> (Duration, Duration) {
+    let cpu = support::children_cpu();
     let started = Instant::now();
-    git(repo, &["commit", "-q", "-m", "bench"]);
-    started.elapsed()
+    run();
+    (started.elapsed(), support::children_cpu() - cpu)
 }
 
-fn pre_commit_only(repo: &Path, round: usize) -> Duration {
+fn commit(repo: &Path, round: usize) -> (Duration, Duration) {
     stage_ten(repo, round);
-    let started = Instant::now();
-    comm(repo, &["hook", "pre-commit"]);
-    let elapsed = started.elapsed();
+    timed(|| git(repo, &["commit", "-q", "-m", "bench"]))
+}
+
+fn pre_commit_only(repo: &Path, round: usize) -> (Duration, Duration) {
+    stage_ten(repo, round);
+    let times = timed(|| comm(repo, &["hook", "pre-commit"]));
     git(repo, &["commit", "-q", "--no-verify", "-m", "bench"]);
-    elapsed
+    times
 }
 
 /// The post-commit check of HEAD (the last commit of the previous scenario, 10 files).
-fn post_commit_only(repo: &Path, _round: usize) -> Duration {
-    let started = Instant::now();
-    comm(repo, &["hook", "post-commit"]);
-    started.elapsed()
+fn post_commit_only(repo: &Path, _round: usize) -> (Duration, Duration) {
+    timed(|| comm(repo, &["hook", "post-commit"]))
 }
 
-fn measure(repo: &Path, runs: usize, f: fn(&Path, usize) -> Duration) -> Vec<f64> {
+fn measure(
+    repo: &Path,
+    runs: usize,
+    f: fn(&Path, usize) -> (Duration, Duration),
+) -> Vec<(f64, f64)> {
     f(repo, usize::MAX / 2); // warm-up
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     (0..runs)
-        .map(|round| f(repo, round).as_secs_f64() * 1000.0)
+        .map(|round| {
+            let (wall, cpu) = f(repo, round);
+            (ms(wall), ms(cpu))
+        })
         .collect()
 }
 

@@ -114,32 +114,33 @@ fn bypass_is_recorded_as_a_violation_message() {
     assert!(body.contains(&head(&t)[..10]), "names the commit: {body}");
 }
 
-/// pre-commit's approval receipt lets post-commit skip re-checking the same content; it is
-/// consumed by that commit, so a later bypass with identical content is still checked.
+/// pre-commit's approval receipt lets post-commit skip re-checking: it names the `git
+/// commit` process that ran pre-commit, so it serves that commit only. A commit approved and
+/// then aborted leaves one behind; if a lease is taken meanwhile, a bypass committing the
+/// very same content is still checked and recorded.
 #[test]
-fn approval_receipt_is_consumed_and_a_later_bypass_is_still_recorded() {
+fn approval_receipt_serves_only_its_own_commit_and_a_later_bypass_is_still_recorded() {
     let t = boundary_repo();
     let receipt = t.path().join(".git/comm-node/pre-commit-approved");
+    let unused = |receipt: &std::path::Path| std::fs::read(receipt).map_or(true, |r| r.is_empty());
     t.write("src/api/server.ts", CLEAN);
     t.git(&["add", "src/api/server.ts"]);
     ok(
         &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "clean"]),
         "clean commit",
     );
-    assert!(!receipt.exists(), "post-commit consumes the receipt");
+    assert!(unused(&receipt), "post-commit consumes the receipt");
 
-    // A commit pre-commit approved but that was then aborted leaves a receipt for a set
-    // that differs from the bypassing commit below: no skip.
     t.write("src/api/server.ts", "export const serve = 3;\n");
     t.git(&["add", "src/api/server.ts"]);
     let aborted = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", ""]);
     assert!(!aborted.status.success());
     assert!(
-        receipt.exists(),
+        !unused(&receipt),
         "pre-commit approved before the empty message aborted"
     );
-    t.write("src/api/server.ts", VIOLATION);
-    t.git(&["add", "src/api/server.ts"]);
+    t.ok_as("bob", &["join"]);
+    t.ok_as("bob", &["lease", "src/api/server.ts"]);
     ok(
         &git_as(
             t.path(),
@@ -148,5 +149,60 @@ fn approval_receipt_is_consumed_and_a_later_bypass_is_still_recorded() {
         ),
         "bypass",
     );
+    let messages = violations_seen_by_bob(&t);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0]["subject"].as_str().unwrap().contains("lease"),
+        "{messages:?}"
+    );
+}
+
+/// The usual commit starts git-comm once: the post-commit shim sees that the receipt comes
+/// from this very commit's pre-commit and stops there. A bypass (no pre-commit) still runs
+/// git-comm's post-commit check. Observed through a `git-comm` on PATH that logs each call.
+#[test]
+fn post_commit_starts_git_comm_only_when_pre_commit_did_not_approve() {
+    let t = boundary_repo();
+    let spy = tempfile::tempdir().unwrap();
+    let log = spy.path().join("calls.log");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+        log.display(),
+        common::bin_path().display()
+    );
+    let wrapper = spy.path().join("git-comm");
+    std::fs::write(&wrapper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut paths = vec![spy.path().to_path_buf()];
+    paths.extend(std::env::split_paths(&path_with_comm()));
+    let path = std::env::join_paths(paths).unwrap();
+    let calls = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    t.write("src/api/server.ts", CLEAN);
+    t.git(&["add", "src/api/server.ts"]);
+    ok(
+        &git_with_path(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "-m", "clean"],
+            path.clone(),
+        ),
+        "clean commit",
+    );
+    assert_eq!(calls(), "hook pre-commit\n");
+
+    t.write("src/api/server.ts", VIOLATION);
+    t.git(&["add", "src/api/server.ts"]);
+    ok(
+        &git_with_path(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "--no-verify", "-m", "bypass"],
+            path,
+        ),
+        "bypass",
+    );
+    assert_eq!(calls(), "hook pre-commit\nhook post-commit\n");
     assert_eq!(violations_seen_by_bob(&t).len(), 1);
 }

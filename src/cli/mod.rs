@@ -203,11 +203,45 @@ pub fn policy(config: &Config) -> crate::repo::Policy {
 /// Parse the command line. `graph --format dot|mermaid` is accepted although the global
 /// `--format` only knows human|compact|json: it is passed on as `graph --graph-format`.
 pub fn parse_args() -> Cli {
-    Cli::parse_from(check::graph_format_args(std::env::args_os().collect()))
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(cli) = hook_invocation(&args) {
+        return cli;
+    }
+    Cli::parse_from(check::graph_format_args(args))
+}
+
+/// `git-comm hook NAME ARGS...` as the hook shims call it on every commit, read without
+/// building clap's whole command tree (a measurable part of the hook's start). Anything
+/// else, a flag among the arguments included, goes through clap.
+fn hook_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let [_, hook, name, rest @ ..] = args else {
+        return None;
+    };
+    let name = name.to_str().filter(|n| !n.starts_with('-'))?;
+    let rest = rest
+        .iter()
+        .map(|a| {
+            a.to_str()
+                .filter(|a| !a.starts_with('-'))
+                .map(str::to_string)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (hook == "hook").then(|| Cli {
+        as_agent: None,
+        json: false,
+        format: None,
+        command: Command::Hook(hooks::HookArgs {
+            name: name.to_string(),
+            args: rest,
+        }),
+    })
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    manual::ensure_installed();
+    if !matches!(cli.command, Command::Hook(_)) {
+        // Keeping the manual current is for people at a terminal, not for every commit.
+        manual::ensure_installed();
+    }
     if ecosystem::needs_no_repo(&cli.command) {
         return ecosystem::run_outside_repo(cli);
     }
@@ -316,4 +350,38 @@ fn mcp(_as_agent: Option<String>) -> Result<()> {
         crate::error::Error::usage("this git-comm was built without MCP support")
             .with_hint("cargo install --path . --features mcp (or cargo build --features mcp)"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shims' calls read the same without clap as with it; other calls go to clap.
+    #[test]
+    fn hook_calls_read_as_clap_reads_them() {
+        let os =
+            |args: &[&str]| -> Vec<std::ffi::OsString> { args.iter().map(Into::into).collect() };
+        for args in [
+            &["git-comm", "hook", "pre-commit"][..],
+            &[
+                "git-comm",
+                "hook",
+                "pre-push",
+                "origin",
+                "https://example.com/r.git",
+            ][..],
+        ] {
+            let fast = hook_invocation(&os(args)).expect("a shim call");
+            let clap = Cli::parse_from(os(args));
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{args:?}");
+        }
+        for args in [
+            &["git-comm", "hook"][..],
+            &["git-comm", "hooks", "status"][..],
+            &["git-comm", "hook", "pre-commit", "--as", "bob"][..],
+            &["git-comm", "--as", "bob", "hook", "pre-commit"][..],
+        ] {
+            assert!(hook_invocation(&os(args)).is_none(), "{args:?}");
+        }
+    }
 }
