@@ -39,6 +39,18 @@ fn violations_seen_by_bob(t: &TestRepo) -> Vec<Value> {
     inbox["messages"].as_array().unwrap().clone()
 }
 
+/// alice commits what is staged with `--no-verify`: pre-commit does not run.
+fn bypass_as_alice(t: &TestRepo) {
+    ok(
+        &git_as(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "--no-verify", "-m", "bypass"],
+        ),
+        "bypass",
+    );
+}
+
 fn head(t: &TestRepo) -> String {
     t.git(&["rev-parse", "HEAD"]).trim().to_string()
 }
@@ -96,14 +108,7 @@ fn bypass_is_recorded_as_a_violation_message() {
     let t = boundary_repo();
     t.write("src/api/server.ts", VIOLATION);
     t.git(&["add", "src/api/server.ts"]);
-    ok(
-        &git_as(
-            t.path(),
-            Some("alice"),
-            &["commit", "-q", "--no-verify", "-m", "bypass"],
-        ),
-        "bypass",
-    );
+    bypass_as_alice(&t);
     let messages = violations_seen_by_bob(&t);
     assert_eq!(messages.len(), 1, "{messages:?}");
     let body = messages[0]["body"].as_str().unwrap();
@@ -141,14 +146,7 @@ fn approval_receipt_serves_only_its_own_commit_and_a_later_bypass_is_still_recor
     );
     t.ok_as("bob", &["join"]);
     t.ok_as("bob", &["lease", "src/api/server.ts"]);
-    ok(
-        &git_as(
-            t.path(),
-            Some("alice"),
-            &["commit", "-q", "--no-verify", "-m", "bypass"],
-        ),
-        "bypass",
-    );
+    bypass_as_alice(&t);
     let messages = violations_seen_by_bob(&t);
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
