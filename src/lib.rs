@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod display;
 pub mod error;
+pub mod failpoint;
 pub mod halt;
 pub mod hooks;
 pub mod lease;

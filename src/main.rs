@@ -1,6 +1,7 @@
 use std::io::Write;
 
 fn main() {
+    let _failpoints = git_comm::failpoint::setup();
     let cli = git_comm::cli::parse_args();
     let json = cli.json || cli.format == Some(git_comm::cli::Format::Json);
     if let Err(err) = git_comm::cli::run(cli) {
