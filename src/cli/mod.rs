@@ -207,7 +207,13 @@ pub fn parse_args() -> Cli {
     if let Some(cli) = hook_invocation(&args) {
         return cli;
     }
-    Cli::parse_from(check::graph_format_args(args))
+    let parsed = Cli::try_parse_from(check::graph_format_args(args));
+    // Before clap may exit (`-h`, `-V`, an unknown command, a usage error): those are a new
+    // user's first runs, and git's `--help` needs the pages. Hook calls stay fast.
+    if !matches!(&parsed, Ok(cli) if matches!(cli.command, Command::Hook(_))) {
+        manual::ensure_installed();
+    }
+    parsed.unwrap_or_else(|err| err.exit())
 }
 
 /// `git-comm hook NAME ARGS...` as the hook shims call it on every commit, read without
@@ -238,10 +244,6 @@ fn hook_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    if !matches!(cli.command, Command::Hook(_)) {
-        // Keeping the manual current is for people at a terminal, not for every commit.
-        manual::ensure_installed();
-    }
     if ecosystem::needs_no_repo(&cli.command) {
         return ecosystem::run_outside_repo(cli);
     }
