@@ -5,12 +5,12 @@
 # bypass is recorded.
 #
 # First it installs git-comm with `cargo install --path . --debug --locked`: into
-# ~/.cargo/bin (or $CARGO_HOME/bin), where git finds it as `git comm` afterwards. The dev
+# ~/.cargo/bin (or $CARGO_INSTALL_ROOT/bin, $CARGO_HOME/bin), where git finds it as `git comm` afterwards. The dev
 # profile (dependencies optimised, see Cargo.toml) is the one ./scripts/test.sh builds, so
 # the two commands share one build of the dependencies.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+bin="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
 ORIGINAL_PATH="$PATH"
 cargo install --quiet --debug --locked --path "$root"
 export PATH="$bin:$PATH"
