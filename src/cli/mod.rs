@@ -31,7 +31,8 @@ const ABOUT: &str =
     "Coordinate coding agents through git alone: mail, leases, artifacts, boundaries.";
 const AFTER_HELP: &str = "\
 Identity: --as NAME, or GIT_COMM_AGENT, or `git config comm.agent NAME`.
-Start:    git comm init; git comm join NAME --domain D; git comm send bob -s \"hi\"; git comm inbox
+Start:    git comm init; git comm join NAME; git comm hooks install; git comm inbox
+Agents:   git comm prime (your contract), git comm prime --guide (the agents' guide)
 Exit codes: 0 ok (also when the reader of the output goes away, e.g. `| head`),
             1 check failed / blocked / conflict, 2 usage, config or output error.";
 
