@@ -112,6 +112,10 @@ pub enum Command {
     /// Wait until an artifact exists or a newer version appears.
     Wait(artifact::WaitArgs),
     /// Fetch, merge and push the shared state through a remote.
+    ///
+    /// Prints what moved, counted as records, not refs: messages and acks in and out,
+    /// leases granted and ended, tasks, every artifact version (api/x@v2 api/x@v3),
+    /// cursors and agents; `nothing changed` when nothing did.
     Sync(sync::SyncArgs),
     /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
     Status,

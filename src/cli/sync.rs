@@ -72,8 +72,8 @@ pub fn report_json(r: &Report) -> serde_json::Value {
     })
 }
 
-/// `mail 2 in, 1 out; leases 1 granted (ab12cd34ef56); artifacts in api/schema@v3`, or
-/// `nothing changed`.
+/// `mail 2 in, 1 out; acks 1 out; leases 1 granted (ab12cd34ef56); artifacts in
+/// api/schema@v2 api/schema@v3`, or `nothing changed`.
 fn moved_summary(m: &crate::sync::moved::Moved) -> String {
     let pair = |what: &str, a: usize, a_word: &str, b: usize, b_word: &str| {
         let parts: Vec<String> = [(a, a_word), (b, b_word)]
@@ -86,6 +86,7 @@ fn moved_summary(m: &crate::sync::moved::Moved) -> String {
     let ids = |ids: &[String]| ids.join(" ");
     let mut parts: Vec<String> = Vec::new();
     parts.extend(pair("mail", m.mail_in, "in", m.mail_out, "out"));
+    parts.extend(pair("acks", m.acks_in, "in", m.acks_out, "out"));
     let mut leases = Vec::new();
     if !m.leases_granted.is_empty() {
         leases.push(format!(
