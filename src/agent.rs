@@ -219,9 +219,7 @@ pub struct JoinOptions {
 pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> Result<Card> {
     validate_name(name)?;
     if let Some(domain) = &options.domain {
-        if !config.domains.contains_key(domain) {
-            return Err(unknown_domain(config, domain));
-        }
+        require_domain(config, domain)?;
     }
     let now = now_secs();
     let previous = read_card(repo, name)?;
@@ -246,6 +244,16 @@ pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> R
     let summary = if previous.is_some() { "update" } else { "join" };
     write_card(repo, &card, &format!("{summary} {name}"))?;
     Ok(card)
+}
+
+/// Refuse (exit 2) a domain `.comm-node/config.yaml` does not declare: the one check of
+/// `join`, `halt`, `task add` (and what `plan` can reuse), so a typo is never stored.
+pub fn require_domain(config: &Config, domain: &str) -> Result<()> {
+    if config.domains.contains_key(domain) {
+        Ok(())
+    } else {
+        Err(unknown_domain(config, domain))
+    }
 }
 
 pub fn unknown_domain(config: &Config, domain: &str) -> Error {

@@ -34,6 +34,7 @@ pub struct SendArgs {
     /// Recipients: agent names, @domain, or all.
     #[arg(required = true, value_name = "TO")]
     pub to: Vec<String>,
+    /// One line of at most 1,000 bytes; details go in the body (-m, -F).
     #[arg(short = 's', long = "subject")]
     pub subject: String,
     #[command(flatten)]

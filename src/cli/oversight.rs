@@ -26,9 +26,7 @@ fn actor(ctx: &Ctx) -> String {
 
 pub fn halt(ctx: &Ctx, args: HaltArgs) -> Result<()> {
     if let Some(d) = &args.domain {
-        if !ctx.config.domains.contains_key(d) {
-            return Err(crate::agent::unknown_domain(&ctx.config, d));
-        }
+        crate::agent::require_domain(&ctx.config, d)?;
     }
     let by = actor(ctx);
     let state = Halt {

@@ -74,6 +74,8 @@ pub struct AddArgs {
     pub title: String,
     #[arg(short = 'm', long = "message", value_name = "BODY")]
     pub body: Option<String>,
+    /// A domain declared in .comm-node/config.yaml (others are refused, as join and halt
+    /// refuse them).
     #[arg(long, value_name = "D")]
     pub domain: Option<String>,
     /// Tasks that must be done first.
@@ -291,9 +293,7 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
 
 fn add(ctx: &Ctx, me: &str, a: AddArgs) -> Result<()> {
     if let Some(d) = &a.domain {
-        if !ctx.config.domains.is_empty() && !ctx.config.domains.contains_key(d) {
-            return Err(crate::agent::unknown_domain(&ctx.config, d));
-        }
+        crate::agent::require_domain(&ctx.config, d)?;
     }
     let t = work::add(
         &ctx.repo,
