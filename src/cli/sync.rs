@@ -615,12 +615,23 @@ mod doctor {
         ]
     }
 
+    /// Did the remote's git comm server guard refuse the probe? Then the namespace reached
+    /// it: the host takes the refs, and the guard (rightly) stores no probe. Older guards
+    /// refuse it as an unknown ref, in the same words as every refusal of theirs.
+    fn answered_by_guard(why: &str) -> bool {
+        why.contains(crate::server::PROBE_ANSWER) || why.contains("git-comm server guard")
+    }
+
     /// Push a throwaway ref under the namespace and delete it again.
     fn namespace_check(repo: &Repo, remote: &Remote) -> Check {
         let probe = || -> Result<std::result::Result<(), String>> {
             let tree = repo.empty_tree()?;
             let commit = repo.write_commit(tree, &[], "git-comm", "doctor: namespace probe\n")?;
-            let name = repo.ns_ref(&format!("doctor-probe/{}", short(&commit)));
+            let name = repo.ns_ref(&format!(
+                "{}{}",
+                crate::server::PROBE_PREFIX,
+                short(&commit)
+            ));
             let update = git::Update {
                 name: name.clone(),
                 new: commit,
@@ -637,6 +648,14 @@ mod doctor {
         let ns = repo.namespace();
         match probe() {
             Ok(Ok(())) => check("namespace", true, format!("{} accepts {ns}*", remote.name)),
+            Ok(Err(why)) if answered_by_guard(&why) => check(
+                "namespace",
+                true,
+                format!(
+                    "{} accepts {ns}* (its git comm server guard checks every push; it answered the probe without storing it)",
+                    remote.name
+                ),
+            ),
             Ok(Err(why)) => check(
                 "namespace",
                 false,
