@@ -213,6 +213,9 @@ pub struct JoinOptions {
     pub role: Option<String>,
     pub program: Option<String>,
     pub model: Option<String>,
+    /// The agent itself is acting (it joins or updates its own card): mark it seen now.
+    /// Cards others create for it (`plan`, `join NAME --as lead`) say it was never seen.
+    pub seen: bool,
 }
 
 /// Create or update the card of `name`; fields not given keep their old values.
@@ -237,7 +240,7 @@ pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> R
         role: options.role.or(base.role),
         program: options.program.or(base.program),
         model: options.model.or(base.model),
-        last_seen: now,
+        last_seen: if options.seen { now } else { base.last_seen },
         retired: None,
         ..base
     };
@@ -290,6 +293,7 @@ pub fn roster(repo: &Repo, config: &Config) -> Result<Vec<Card>> {
                 name: name.clone(),
                 domain: binding.domain.clone(),
                 role: binding.role.clone(),
+                last_seen: crate::presence::last_seen(repo, name).unwrap_or(0),
                 ..Card::default()
             });
         }

@@ -209,6 +209,23 @@ pub fn touch(repo: &Repo, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The presence without its task once that task is over for the agent: done or failed, or
+/// released or handed to someone else after the state was declared. A state names what
+/// the agent does now; a finished task must not linger in it (whoever finished it).
+fn without_finished_task(mut p: Presence, tasks: &[crate::task::Task]) -> Presence {
+    let over = p.task.as_deref().is_some_and(|id| {
+        tasks.iter().find(|t| t.id == id).is_some_and(|t| {
+            let moved_on = t.updated > p.since.unwrap_or(i64::MAX)
+                && t.assignee.as_deref() != Some(p.name.as_str());
+            t.is_terminal() || moved_on
+        })
+    });
+    if over {
+        p.task = None;
+    }
+    p
+}
+
 /// One agent as the others see it: card, declared state, and whether it went stale.
 #[derive(Debug, Clone)]
 pub struct Standing {
@@ -227,10 +244,11 @@ pub fn standings(repo: &Repo, config: &crate::config::Config) -> Result<Vec<Stan
     let now = crate::clock::now_secs();
     let stale_after = config.stale_secs();
     let leases = crate::lease::ledger::live_leases(repo)?;
+    let tasks = crate::task::ledger::all(repo)?;
     Ok(crate::agent::roster(repo, config)?
         .into_iter()
         .map(|card| {
-            let presence = read(repo, &card.name);
+            let presence = read(repo, &card.name).map(|p| without_finished_task(p, &tasks));
             let stale =
                 card.retired.is_none() && card.last_seen > 0 && now - card.last_seen > stale_after;
             let held: Vec<_> = leases

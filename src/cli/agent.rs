@@ -80,11 +80,15 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
 }
 
 pub fn join(ctx: &Ctx, args: JoinArgs) -> Result<()> {
+    let me = ctx.me().ok();
     let name = match args.name {
         Some(name) => name,
         None => ctx.me()?,
     };
+    // Registering another agent (an operator, a lead) does not mean it was seen.
+    let seen = me.as_ref().is_none_or(|me| me == &name);
     let options = JoinOptions {
+        seen,
         domain: args.domain,
         clear_domain: args.no_domain,
         role: args.role,

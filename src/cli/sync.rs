@@ -244,6 +244,8 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let domain = me
         .as_deref()
         .and_then(|m| agent::domain_of(&ctx.config, card.as_ref(), m));
+    // An agent the config binds to a domain is known before it ever ran `join`.
+    let joined = card.is_some() || me.as_ref().is_some_and(|m| ctx.config.agents.contains_key(m));
     let unread = match &me {
         Some(name) => {
             let reader = Reader::load(repo, &ctx.config, name)?;
@@ -297,7 +299,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                    "expires_local": super::format::local_time(l.expires)})
         };
         return output::json(&json!({
-            "me": me, "domain": domain, "joined": card.is_some(), "unread": unread,
+            "me": me, "domain": domain, "joined": joined, "unread": unread,
             "my_leases": mine.iter().map(lease_json).collect::<Vec<_>>(),
             "leases_touching_my_domain": touching.iter().map(lease_json).collect::<Vec<_>>(),
             "recent_artifacts": artifacts.iter().map(version_json).collect::<Vec<_>>(),
@@ -353,7 +355,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let who = me
         .clone()
         .unwrap_or_else(|| "- (no identity: --as NAME)".into());
-    let joined = if card.is_some() || me.is_none() {
+    let joined = if joined || me.is_none() {
         ""
     } else {
         " (not joined)"
