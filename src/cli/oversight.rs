@@ -169,7 +169,7 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<()> {
     }
     let compact = ctx.format == super::Format::Compact;
     if !compact {
-        outln!("agent sent recv tokens_sent tokens_read leases lease_time violations done")?;
+        outln!("agent sent recv tokens_sent tokens_read tokens_other leases lease_time violations done")?;
     }
     for s in rows {
         let budget = ctx
@@ -178,12 +178,13 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<()> {
             .map(|b| format!(" budget={b}/day"))
             .unwrap_or_default();
         outln!(
-            "{} {} {} {} {} {} {}s {} {}{budget}",
+            "{} {} {} {} {} {} {} {}s {} {}{budget}",
             s.name,
             s.messages_sent,
             s.messages_received,
             s.tokens_sent,
             s.tokens_read,
+            s.tokens_other,
             s.leases,
             s.lease_seconds,
             s.violations,
