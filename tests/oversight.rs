@@ -186,7 +186,14 @@ fn script(t: &TestRepo) -> Burn {
         dir,
         at(3_600),
         "alice",
-        &["send", "bob", "-s", "subject one", "-m", "body one two three"],
+        &[
+            "send",
+            "bob",
+            "-s",
+            "subject one",
+            "-m",
+            "body one two three",
+        ],
     );
     as_at(
         b,
@@ -195,7 +202,13 @@ fn script(t: &TestRepo) -> Burn {
         "alice",
         &["send", "all", "-s", "hello all", "-m", "x"],
     );
-    as_at(b, dir, at(3_620), "bob", &["send", "alice", "-s", "re", "-m", "ok"]);
+    as_at(
+        b,
+        dir,
+        at(3_620),
+        "bob",
+        &["send", "alice", "-s", "re", "-m", "ok"],
+    );
     // bob reads both messages for him, then one of them again, and the help of task.
     as_at(b, dir, at(3_700), "bob", &["inbox"]);
     let first = json_at(dir, at(3_700), &["search", "subject one"]);
@@ -281,7 +294,10 @@ fn stats_match_a_scripted_history_exactly() {
         let read = r["tokens_read"].as_u64().unwrap() + r["tokens_other"].as_u64().unwrap();
         assert_eq!(read, burn[name], "{name}: {r}");
     }
-    assert!(bob["tokens_other"].as_u64().unwrap() > 300, "task --help alone is ~1 KB: {bob}");
+    assert!(
+        bob["tokens_other"].as_u64().unwrap() > 300,
+        "task --help alone is ~1 KB: {bob}"
+    );
     let carol = row(&all, "carol");
     assert_eq!(carol["messages_received"], 1);
     assert_eq!(carol["messages_sent"], 0);

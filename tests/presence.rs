@@ -165,7 +165,10 @@ fn agents_nobody_has_seen_are_shown_never_seen() {
     }
     assert_eq!(who_row(&t, "lead", "frontend")["last_seen"], Value::Null);
     let status = t.ok_as("lead", &["status"]);
-    assert!(status.contains("  frontend domain=web seen=never"), "{status}");
+    assert!(
+        status.contains("  frontend domain=web seen=never"),
+        "{status}"
+    );
     let watch = t.ok_as("lead", &["watch", "--once", "--local"]);
     assert!(watch.contains("frontend - seen never"), "{watch}");
     let page = t.path().join("report.html");
@@ -188,7 +191,9 @@ fn agents_nobody_has_seen_are_shown_never_seen() {
     // Running commands is being seen.
     assert_ne!(who_row(&t, "lead", "carol")["last_seen"], Value::Null);
     t.ok_as("frontend", &["inbox"]);
-    assert!(!t.ok_as("lead", &["who"]).contains("frontend domain=web seen=never"));
+    assert!(!t
+        .ok_as("lead", &["who"])
+        .contains("frontend domain=web seen=never"));
 }
 
 /// Issue 20 item 5: `state busy --task T` no longer names T once T is done (whoever
@@ -208,7 +213,10 @@ fn a_finished_task_leaves_the_state() {
     assert_eq!(who_row(&t, "alice", "alice")["task"], first.as_str());
     t.ok_as("alice", &["task", "done", &first]);
     let row = who_row(&t, "alice", "alice");
-    assert_eq!((row["state"].as_str(), row["task"].as_str()), (Some("busy"), None));
+    assert_eq!(
+        (row["state"].as_str(), row["task"].as_str()),
+        (Some("busy"), None)
+    );
     assert!(!t.ok_as("alice", &["who"]).contains("task="));
 
     // Claimed and declared, then handed to bob later: no longer alice's task.
@@ -224,6 +232,11 @@ fn a_finished_task_leaves_the_state() {
     assert!(handed.status.success(), "{}", common::stderr(&handed));
     let who = comm_at(t.path(), 2, &["--as", "bob", "who", "--json"]);
     let who: Value = serde_json::from_slice(&who.stdout).unwrap();
-    let alice = who.as_array().unwrap().iter().find(|a| a["name"] == "alice").unwrap();
+    let alice = who
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "alice")
+        .unwrap();
     assert_eq!(alice["task"], Value::Null, "{who}");
 }

@@ -312,5 +312,9 @@ fn doctor_behind_the_guard_reports_the_namespace_accepted() {
     let detail = namespace["detail"].as_str().unwrap();
     assert!(detail.contains("server guard"), "{detail}");
     assert!(!detail.contains("refs/heads/"), "{detail}");
-    assert_eq!(server_refs(&net), before, "the probe left something on the server");
+    assert_eq!(
+        server_refs(&net),
+        before,
+        "the probe left something on the server"
+    );
 }

@@ -240,7 +240,10 @@ fn sync_counts_messages_acks_and_versions() {
     sync_ok(&b);
     sync_ok(&a);
     for i in 0..3 {
-        ok(&a, &["--as", "alice", "send", "bob", "-s", &format!("a{i}")]);
+        ok(
+            &a,
+            &["--as", "alice", "send", "bob", "-s", &format!("a{i}")],
+        );
     }
     ok(&b, &["--as", "bob", "send", "alice", "-s", "b0"]);
     assert!(sync_ok(&b).contains("mail 1 out"));
@@ -271,5 +274,8 @@ fn sync_counts_messages_acks_and_versions() {
     );
     let out = sync_ok(&b);
     assert!(out.contains("mail 3 in"), "{out}");
-    assert!(out.contains("artifacts in api/x@v1 api/x@v2 api/x@v3"), "{out}");
+    assert!(
+        out.contains("artifacts in api/x@v1 api/x@v2 api/x@v3"),
+        "{out}"
+    );
 }

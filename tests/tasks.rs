@@ -523,7 +523,11 @@ fn eight_claimants_on_three_clones_one_winner_per_round() {
 fn next_with_nothing_ready_says_the_state_and_exits_by_it() {
     let t = team();
     let schema = add(&t, "lead", &["schema", "--domain", "api"]);
-    let orders = add(&t, "lead", &["orders", "--domain", "api", "--after", &schema]);
+    let orders = add(
+        &t,
+        "lead",
+        &["orders", "--domain", "api", "--after", &schema],
+    );
     t.ok_as("bob", &["next", "--claim"]);
     // carol (web) has no task of her own; api's wait on bob, not on her.
     let out = t.ok_as("carol", &["next"]);
@@ -549,5 +553,8 @@ fn next_with_nothing_ready_says_the_state_and_exits_by_it() {
     let out = t.ok_as("bob", &["next"]);
     assert_eq!(out.trim(), "nothing ready for bob: 2 done; nothing left");
     let v: Value = serde_json::from_str(&t.ok_as("bob", &["--json", "next"])).unwrap();
-    assert_eq!((v["blocked"].clone(), v["done"].clone()), (Value::from(false), Value::from(2)));
+    assert_eq!(
+        (v["blocked"].clone(), v["done"].clone()),
+        (Value::from(false), Value::from(2))
+    );
 }

@@ -112,7 +112,12 @@ fn task_add_refuses_an_unknown_domain_like_join_and_halt() {
         &["task", "add", "x", "--domain", "nosuch"],
         "unknown domain 'nosuch'",
     );
-    refused_unchanged(&t, "alice", &["join", "--domain", "nosuch"], "unknown domain 'nosuch'");
+    refused_unchanged(
+        &t,
+        "alice",
+        &["join", "--domain", "nosuch"],
+        "unknown domain 'nosuch'",
+    );
     t.write(
         ".comm-node/config.yaml",
         "version: 1\ndomains:\n  api: { scope: [\"src/api/**\"] }\n",
@@ -141,7 +146,10 @@ fn state_refuses_a_task_that_does_not_exist() {
     let id = added["id"].as_str().unwrap();
     let out = t.ok_as("alice", &["--json", "state", "busy", "--task", &id[..6]]);
     let state: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(state["task"], id, "a prefix is stored as the full id: {out}");
+    assert_eq!(
+        state["task"], id,
+        "a prefix is stored as the full id: {out}"
+    );
 }
 
 /// Issue 20 item 10: a 120 KB subject is refused at send time; 1,000 bytes pass.

@@ -226,7 +226,10 @@ pub fn parse_args() -> Cli {
 /// agent counts as output it read.
 fn exit_on_parse_error(args: &[std::ffi::OsString], err: clap::Error) -> ! {
     use clap::error::ErrorKind;
-    if !matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if !matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         err.exit()
     }
     let printed = err.render().to_string().len() as u64;
@@ -245,11 +248,13 @@ fn exit_on_parse_error(args: &[std::ffi::OsString], err: clap::Error) -> ! {
 /// The value of `--as NAME` / `--as=NAME` among raw arguments.
 fn as_flag(args: &[std::ffi::OsString]) -> Option<String> {
     let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
-    args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--as") {
-        Some("") => args.get(i + 1).map(|v| v.to_string()),
-        Some(rest) => rest.strip_prefix('=').map(str::to_string),
-        None => None,
-    })
+    args.iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--as") {
+            Some("") => args.get(i + 1).map(|v| v.to_string()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        })
 }
 
 /// `git-comm hook NAME ARGS...` as the hook shims call it on every commit, read without

@@ -245,7 +245,10 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .as_deref()
         .and_then(|m| agent::domain_of(&ctx.config, card.as_ref(), m));
     // An agent the config binds to a domain is known before it ever ran `join`.
-    let joined = card.is_some() || me.as_ref().is_some_and(|m| ctx.config.agents.contains_key(m));
+    let joined = card.is_some()
+        || me
+            .as_ref()
+            .is_some_and(|m| ctx.config.agents.contains_key(m));
     let unread = match &me {
         Some(name) => {
             let reader = Reader::load(repo, &ctx.config, name)?;

@@ -173,7 +173,10 @@ mod tests {
                 waiting("t-1", &["after t-0000000a (schema, open)"]),
                 waiting(
                     "t-2",
-                    &["after t-0000000a (schema, open)", "needs api/x (not published)"],
+                    &[
+                        "after t-0000000a (schema, open)",
+                        "needs api/x (not published)",
+                    ],
                 ),
             ],
             ..Backlog::default()
