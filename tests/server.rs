@@ -289,3 +289,32 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it() {
     assert_eq!(not_bare.status.code(), Some(2), "{}", stderr(&not_bare));
     assert!(stderr(&not_bare).contains("not a bare repository"));
 }
+
+/// Issue 20 item 11: behind the guard, doctor's namespace probe is answered by the guard
+/// (the namespace reaches it; nothing is stored), not blamed on the host while sync works.
+#[test]
+fn doctor_behind_the_guard_reports_the_namespace_accepted() {
+    let net = Net::new();
+    install(&net, &[]);
+    let (a, _b) = net.pair();
+    ok(&a, &["--as", "alice", "send", "all", "-s", "hi"]);
+    assert!(sync_ok(&a).contains("mail 1 out"));
+    let before = server_refs(&net);
+    let out = comm_in(&a, &["--as", "alice", "--json", "doctor"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let namespace = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "namespace")
+        .unwrap_or_else(|| panic!("no namespace check: {report}"));
+    assert_eq!(namespace["ok"], true, "{namespace}");
+    let detail = namespace["detail"].as_str().unwrap();
+    assert!(detail.contains("server guard"), "{detail}");
+    assert!(!detail.contains("refs/heads/"), "{detail}");
+    assert_eq!(
+        server_refs(&net),
+        before,
+        "the probe left something on the server"
+    );
+}

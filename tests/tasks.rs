@@ -119,7 +119,9 @@ fn next_prefers_my_domain_then_priority_and_claims() {
     let claimed: Value =
         serde_json::from_str(&t.ok_as("bob", &["--json", "next", "--claim"])).unwrap();
     assert_eq!(claimed["task"]["id"], web.as_str());
-    assert_exit(&t.comm_as("bob", &["next", "--claim"]), 1, "no ready task");
+    // Nothing left to claim and nothing waits: a state, not a failure.
+    let out = t.ok_as("bob", &["next", "--claim"]);
+    assert!(out.starts_with("nothing ready for bob: 3 yours"), "{out}");
 }
 
 #[test]
@@ -513,4 +515,46 @@ fn eight_claimants_on_three_clones_one_winner_per_round() {
         }
         assert_eq!(winners, 1, "round {round}");
     }
+}
+
+/// Issue 20 item 6: with nothing ready, `next` says where my tasks stand; exit 1 only while
+/// a task waits (blocked), exit 0 when nothing is left to do.
+#[test]
+fn next_with_nothing_ready_says_the_state_and_exits_by_it() {
+    let t = team();
+    let schema = add(&t, "lead", &["schema", "--domain", "api"]);
+    let orders = add(
+        &t,
+        "lead",
+        &["orders", "--domain", "api", "--after", &schema],
+    );
+    t.ok_as("bob", &["next", "--claim"]);
+    // carol (web) has no task of her own; api's wait on bob, not on her.
+    let out = t.ok_as("carol", &["next"]);
+    assert_eq!(out.trim(), "nothing ready for carol: no tasks");
+
+    let waiting = t.comm_as("bob", &["next"]);
+    assert_exit(
+        &waiting,
+        1,
+        &format!("nothing ready for bob: 1 task waits on {schema}; 1 yours ({schema})"),
+    );
+    let json = t.comm_as("bob", &["--json", "next", "--claim"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["blocked"], true);
+    assert_eq!(v["task"], Value::Null);
+    assert_eq!(v["waiting"][0]["id"], orders.as_str());
+    assert_eq!(v["mine"][0], schema.as_str());
+
+    t.ok_as("bob", &["task", "done", &schema]);
+    t.ok_as("bob", &["next", "--claim"]);
+    t.ok_as("bob", &["task", "done", &orders]);
+    let out = t.ok_as("bob", &["next"]);
+    assert_eq!(out.trim(), "nothing ready for bob: 2 done; nothing left");
+    let v: Value = serde_json::from_str(&t.ok_as("bob", &["--json", "next"])).unwrap();
+    assert_eq!(
+        (v["blocked"].clone(), v["done"].clone()),
+        (Value::from(false), Value::from(2))
+    );
 }

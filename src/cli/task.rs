@@ -74,6 +74,8 @@ pub struct AddArgs {
     pub title: String,
     #[arg(short = 'm', long = "message", value_name = "BODY")]
     pub body: Option<String>,
+    /// A domain declared in .comm-node/config.yaml (others are refused, as join and halt
+    /// refuse them).
     #[arg(long, value_name = "D")]
     pub domain: Option<String>,
     /// Tasks that must be done first.
@@ -142,6 +144,11 @@ pub struct ReassignArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+With nothing ready it says where your tasks stand (`nothing ready for NAME: 2 tasks wait on
+t-1a2b3c4d; 3 done`; --json: task null, done, mine, others, waiting, blocked, summary).
+Exit codes: 0 a task, or nothing left to do (every task done, or held by you or others);
+            1 blocked: a task of yours waits on a task, an artifact or a block.")]
 pub struct NextArgs {
     /// Claim it (atomically; tries the next one if another agent wins the race).
     #[arg(long)]
@@ -291,9 +298,7 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
 
 fn add(ctx: &Ctx, me: &str, a: AddArgs) -> Result<()> {
     if let Some(d) = &a.domain {
-        if !ctx.config.domains.is_empty() && !ctx.config.domains.contains_key(d) {
-            return Err(crate::agent::unknown_domain(&ctx.config, d));
-        }
+        crate::agent::require_domain(&ctx.config, d)?;
     }
     let t = work::add(
         &ctx.repo,
@@ -518,13 +523,33 @@ pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {
         return match work::claim_next(&ctx.repo, &me, domain.as_deref(), remote.as_ref())? {
             Some((t, lease)) if ctx.json() => output::json(&json!({"task": t, "lease": lease.id})),
             Some((t, lease)) => outln!("claimed {} (lease {})", line(&t), lease.id),
-            None => Err(Error::blocked("no ready task to claim")
-                .with_hint("`git comm task list` shows what is waiting and why")),
+            None => nothing_ready(ctx, &me, domain.as_deref()),
         };
     }
     match work::ready_for(&ctx.repo, domain.as_deref())?.first() {
         Some(t) => print_task(ctx, "next", t),
-        None => Err(Error::blocked("no ready task")
-            .with_hint("`git comm task list` shows what is waiting and why")),
+        None => nothing_ready(ctx, &me, domain.as_deref()),
     }
+}
+
+/// No task is ready: say where `me`'s tasks stand. Exit 0 when nothing is left to do
+/// (all done, or every open one held), 1 when a task waits (blocked).
+fn nothing_ready(ctx: &Ctx, me: &str, domain: Option<&str>) -> Result<()> {
+    let backlog = crate::task::backlog::backlog(&ctx.repo, me, domain)?;
+    let summary = backlog.summary();
+    if ctx.json() {
+        let mut value = serde_json::to_value(&backlog).expect("backlog serializes");
+        value["task"] = serde_json::Value::Null;
+        value["blocked"] = json!(backlog.blocked());
+        value["summary"] = json!(summary);
+        output::json(&value)?;
+    } else if !backlog.blocked() {
+        outln!("{summary}")?;
+    }
+    if backlog.blocked() {
+        return Err(Error::blocked(summary).with_hint(
+            "`git comm task show ID` says what a task waits for; `git comm wait --task ID` blocks until it is done",
+        ));
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! path globs), so the commit guard, expiry, force-break and `--sync` confirmation across
 //! machines all apply. The ledger is in [`ledger`].
 
+pub mod backlog;
 pub mod beads;
 pub mod ledger;
 pub mod plan;
