@@ -240,6 +240,9 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
     let tracking_prefix = remote.tracking_prefix();
     let tracked = refs_below(repo, &tracking_prefix)?;
     let mut refused = Vec::new();
+    // Mail views admitted in this pass: what they reach was checked, so the next outbox
+    // walks only what it adds beyond them (clones' outboxes mostly overlap).
+    let mut admitted_mail: Vec<ObjectId> = Vec::new();
     for (suffix, &value) in &incoming {
         if !options.wants(suffix) {
             continue;
@@ -247,8 +250,16 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
         // Only values this repository wrote itself count as checked: a tracking copy may
         // have been written raw by a plain `git fetch` with an older refspec.
         let local = repo.read_ref(&repo.ns_ref(outbox::local_suffix(suffix)))?;
-        let known: Vec<ObjectId> = local.into_iter().collect();
-        match crate::repo::gate::admit(repo, suffix, value, &known) {
+        let mut known: Vec<ObjectId> = local.into_iter().collect();
+        let is_mail = outbox::is_mail_view(suffix);
+        if is_mail {
+            known.extend(&admitted_mail);
+        }
+        let verdict = crate::repo::gate::admit(repo, suffix, value, &known);
+        if is_mail && verdict.is_ok() {
+            admitted_mail.push(value);
+        }
+        match verdict {
             Ok(()) if tracked.get(suffix) == Some(&value) => {}
             Ok(()) => {
                 let name = format!("{tracking_prefix}{suffix}");
