@@ -142,7 +142,10 @@ fn bytes_per_change() {
     let path = dir.path();
     std::fs::write(path.join("plan.yaml"), plan_text(10_000)).unwrap();
     comm(path, &["--as", "lead", "plan", "plan.yaml"]);
-    let list = git(path, &["ls-tree", "-r", "--name-only", "refs/comm-node/tasks"]);
+    let list = git(
+        path,
+        &["ls-tree", "-r", "--name-only", "refs/comm-node/tasks"],
+    );
     let first = list.lines().next().unwrap();
     let id = first.rsplit('/').next().unwrap().trim_end_matches(".json");
     // Any task: the first of a chain is ready.
@@ -189,7 +192,11 @@ fn oversight() {
     let cursor = git(path, &["rev-parse", "refs/comm-node/mail~10"]);
     git(
         path,
-        &["update-ref", "refs/comm-node/cursors/agent-001", cursor.trim()],
+        &[
+            "update-ref",
+            "refs/comm-node/cursors/agent-001",
+            cursor.trim(),
+        ],
     );
     git(path, &["gc", "-q"]);
     println!(

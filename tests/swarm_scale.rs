@@ -128,25 +128,17 @@ fn repositories_written_the_old_way_keep_working() {
             &["--as", "alice", "task", "add", &format!("old task {i}")],
         );
     }
-    // Rewrite the ledger flat: every blob at the root, as `t-….json`.
-    let listing = git_in(&a, &["ls-tree", "-r", "refs/comm-node/tasks"]);
-    let flat: String = listing
-        .lines()
-        .map(|l| {
-            let (meta, path) = l.split_once('\t').unwrap();
-            format!("{meta}\t{}\n", path.rsplit('/').next().unwrap())
-        })
-        .collect();
-    let tree = git_stdin(&a, &["mktree"], &flat);
-    let old = git_in(
-        &a,
-        &["commit-tree", tree.trim(), "-m", "add 5 tasks (flat)"],
-    );
-    let tip = git_in(&a, &["rev-parse", "refs/comm-node/tasks"]);
-    git_in(
-        &a,
-        &["update-ref", "refs/comm-node/tasks", old.trim(), tip.trim()],
-    );
+    let lease_id = |out: String| -> String {
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let id = v["id"].as_str().or(v["lease"]["id"].as_str());
+        id.unwrap_or_else(|| panic!("no lease id in {v}"))
+            .to_string()
+    };
+    let released = lease_id(ok(&a, &["--as", "alice", "--json", "lease", "src/a/**"]));
+    let kept_id = lease_id(ok(&a, &["--as", "alice", "--json", "lease", "src/b/**"]));
+    ok(&a, &["--as", "alice", "release", &released]);
+    flatten(&a, "refs/comm-node/tasks");
+    flatten(&a, "refs/comm-node/leases");
     assert_eq!(
         git_in(&a, &["ls-tree", "--name-only", "refs/comm-node/tasks"])
             .lines()
@@ -203,12 +195,68 @@ fn repositories_written_the_old_way_keep_working() {
     }
     let list = ok(&a, &["task", "list"]);
     assert_eq!(list.matches("old task").count(), 5, "{list}");
+    // The flat lease ledger: the live lease is still held, the released one stays ended, and
+    // the next write migrates it.
+    let leases = ok(&a, &["leases"]);
+    assert!(
+        leases.contains("src/b/**") && !leases.contains("src/a/**"),
+        "{leases}"
+    );
+    ok(&a, &["--as", "alice", "lease", "src/c/**"]);
+    let root = git_in(&a, &["ls-tree", "refs/comm-node/leases"]);
+    assert!(root.lines().all(|l| l.starts_with("040000 tree")), "{root}");
+    let files = git_in(
+        &a,
+        &["ls-tree", "-r", "--name-only", "refs/comm-node/leases"],
+    );
+    assert_eq!(
+        files.lines().filter(|f| f.ends_with(".end")).count(),
+        1,
+        "{files}"
+    );
+    assert_eq!(
+        files.lines().filter(|f| f.ends_with(".json")).count(),
+        2,
+        "{files}"
+    );
+    assert!(
+        files.contains(&format!("{}/{kept_id}.json", &kept_id[..2])),
+        "{files}"
+    );
 
     // Both travel to another clone, which admits and reads them.
     sync_ok(&a);
     sync_ok(&b);
     assert_eq!(subjects(&b).len(), 3);
     assert_eq!(ok(&b, &["task", "list"]).matches(" task").count(), 6);
+}
+
+/// Rewrite the ledger at `name` flat, as earlier versions wrote it: every file at the root.
+fn flatten(dir: &Path, name: &str) {
+    let listing = git_in(dir, &["ls-tree", "-r", name]);
+    let flat: String = listing
+        .lines()
+        .map(|l| {
+            let (meta, path) = l.split_once('\t').unwrap();
+            format!("{meta}\t{}\n", path.rsplit('/').next().unwrap())
+        })
+        .collect();
+    let tree = git_stdin(dir, &["mktree"], &flat);
+    let tip = git_in(dir, &["rev-parse", name]);
+    let old = git_in(
+        dir,
+        &[
+            "commit-tree",
+            tree.trim(),
+            "-p",
+            tip.trim(),
+            "-m",
+            "flat ledger",
+        ],
+    );
+    git_in(dir, &["update-ref", name, old.trim(), tip.trim()]);
+    let root = git_in(dir, &["ls-tree", name]);
+    assert!(root.lines().all(|l| l.starts_with("100644 blob")), "{root}");
 }
 
 fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {

@@ -14,7 +14,8 @@
 //! - `outbox/<clone>`: the same as `mail` (one clone's view of it, pushed by that clone).
 //! - `cursors/<agent>`: a commit.
 //! - `agents/<agent>`: a commit whose tree is exactly `card.json`, a card of that agent.
-//! - `leases`: a commit whose flat tree holds `<id>.json` leases and `<id>.end` tombstones
+//! - `leases`: a commit whose tree holds `ab/<id>.json` leases and `ab/<id>.end` tombstones
+//!   (fan-out by the id's first two hex digits; the old flat layout too)
 //!   (valid holder, canonical resources, expiry at most the TTL cap after its own creation
 //!   and not past that cap from now plus the clock-skew tolerance).
 //! - `tasks`: a commit whose tree holds `ab/<id>.json` tasks (fan-out; the old flat
@@ -185,7 +186,7 @@ fn check_tip(
             match kind {
                 Kind::Mail | Kind::Outbox(_) => check_mail_commit(repo, id, &commit),
                 Kind::Card(agent) => check_card(repo, agent, &commit),
-                Kind::Leases => check_ledger(repo, &commit),
+                Kind::Leases => check_ledger(repo, &commit, known_tree(repo, known)),
                 Kind::Cursor(_) => Ok(()),
                 Kind::Tasks => check_tasks(repo, &commit, known_tree(repo, known)),
                 Kind::Halt => check_halt(repo, &commit),
@@ -402,20 +403,39 @@ fn check_tasks(
     c: &CommitInfo,
     known: Option<ObjectId>,
 ) -> std::result::Result<(), String> {
-    let known_items: std::collections::HashMap<String, ObjectId> = match known {
-        Some(tree) => tree_items(repo, tree)?
+    let count = check_fanout(repo, c.tree, known, |name, id, dir| {
+        check_task_file(repo, name, id, dir)
+    })?;
+    if count > MAX_LEDGER_ENTRIES {
+        return Err(format!("{count} tasks (at most {MAX_LEDGER_ENTRIES})"));
+    }
+    Ok(())
+}
+
+/// Walk a ledger tree in either layout (files at the root, or in two-hex-digit fan-out
+/// directories), calling `check_file(name, blob, directory)` for each file that differs
+/// from the `known` tree (already admitted). Returns how many files the tree holds.
+fn check_fanout(
+    repo: &Repo,
+    tree: ObjectId,
+    known: Option<ObjectId>,
+    mut check_file: impl FnMut(&str, ObjectId, Option<&str>) -> std::result::Result<(), String>,
+) -> std::result::Result<usize, String> {
+    let items_of = |tree: Option<ObjectId>| -> std::collections::HashMap<String, ObjectId> {
+        tree.and_then(|t| tree_items(repo, t).ok())
+            .unwrap_or_default()
             .into_iter()
             .map(|(name, id, _)| (name, id))
-            .collect(),
-        None => Default::default(),
+            .collect()
     };
+    let known_items = items_of(known);
     let mut count = 0;
-    for (name, id, is_dir) in tree_items(repo, c.tree)? {
+    for (name, id, is_dir) in tree_items(repo, tree)? {
         let seen = known_items.get(&name) == Some(&id);
         if !is_dir {
             count += 1;
             if !seen {
-                check_task_file(repo, &name, id, None)?;
+                check_file(&name, id, None)?;
             }
             continue;
         }
@@ -429,28 +449,17 @@ fn check_tasks(
         if seen {
             continue;
         }
-        let known_inner: std::collections::HashMap<String, ObjectId> = match known_items.get(&name)
-        {
-            Some(&old) => tree_items(repo, old)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(n, i, _)| (n, i))
-                .collect(),
-            None => Default::default(),
-        };
+        let known_inner = items_of(known_items.get(&name).copied());
         for (file, file_id, nested) in inner {
             if nested {
                 return Err(format!("'{name}/{file}/' is a directory inside a fan-out"));
             }
             if known_inner.get(&file) != Some(&file_id) {
-                check_task_file(repo, &file, file_id, Some(&name))?;
+                check_file(&file, file_id, Some(&name))?;
             }
         }
     }
-    if count > MAX_LEDGER_ENTRIES {
-        return Err(format!("{count} tasks (at most {MAX_LEDGER_ENTRIES})"));
-    }
-    Ok(())
+    Ok(count)
 }
 
 /// One task file, named `<id>.json`, in the fan-out directory `dir` its id names (if any).
@@ -488,20 +497,33 @@ fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
     crate::halt::check_file(&bytes)
 }
 
-fn check_ledger(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
-    let files = flat_blobs(repo, c.tree)?;
-    if files.len() > MAX_LEDGER_ENTRIES {
-        return Err(format!(
-            "{} ledger entries (at most {MAX_LEDGER_ENTRIES})",
-            files.len()
-        ));
-    }
+fn check_ledger(
+    repo: &Repo,
+    c: &CommitInfo,
+    known: Option<ObjectId>,
+) -> std::result::Result<(), String> {
+    // An entry admitted before stays valid: its caps only loosen as time passes.
     let now = crate::clock::now_secs();
     let skew = repo.policy().skew_secs;
-    for (name, id, size) in &files {
-        let bytes = read_entry(repo, name, *id, *size)?;
+    let count = check_fanout(repo, c.tree, known, |name, id, dir| {
+        if dir.is_some_and(|d| crate::lease::ledger::fan_dir(name) != d) {
+            return Err(format!(
+                "ledger entry {name} is filed under '{}/'",
+                dir.unwrap_or("")
+            ));
+        }
+        let (kind, size) = header(repo, id)?;
+        if kind != gix::objs::Kind::Blob {
+            return Err(format!("'{name}' is {}", kind_name(kind)));
+        }
+        let bytes = read_entry(repo, name, id, size)?;
         crate::lease::ledger::check_entry(name, &bytes, now, skew)
-            .map_err(|why| format!("ledger entry {name}: {why}"))?;
+            .map_err(|why| format!("ledger entry {name}: {why}"))
+    })?;
+    if count > MAX_LEDGER_ENTRIES {
+        return Err(format!(
+            "{count} ledger entries (at most {MAX_LEDGER_ENTRIES})"
+        ));
     }
     Ok(())
 }

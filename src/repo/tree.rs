@@ -72,6 +72,24 @@ impl Repo {
         visit(&entry.filename.to_str_lossy(), &blob.data)
     }
 
+    /// A fanned-out tree of `files` (name, blob): each file in the directory `dir_of(name)`
+    /// names. Written whole, but unchanged directories hash to the subtrees already stored,
+    /// so only changed ones are new objects.
+    pub fn write_fanout_tree(
+        &self,
+        files: &[(String, ObjectId)],
+        dir_of: impl Fn(&str) -> String,
+    ) -> Result<ObjectId> {
+        let edits: Vec<Edit> = files
+            .iter()
+            .map(|(name, blob)| Edit {
+                path: format!("{}/{name}", dir_of(name)),
+                blob: Some(*blob),
+            })
+            .collect();
+        self.edit_tree(None, &edits)
+    }
+
     /// Apply `edits` to `base` (`None`: the empty tree) and write what changed: untouched
     /// subtrees keep their ids, a subtree left empty disappears.
     pub fn edit_tree(&self, base: Option<ObjectId>, edits: &[Edit]) -> Result<ObjectId> {
