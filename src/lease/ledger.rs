@@ -1,4 +1,5 @@
-//! The lease ledger: `refs/comm-node/leases`, a commit chain whose flat tree holds one
+//! The lease ledger: `refs/comm-node/leases`, a commit chain whose tree (fanned out:
+//! `ab/ab12….json`; earlier versions wrote it flat) holds one
 //! `<lease-id>.json` per live lease and one `<lease-id>.end` tombstone per lease that was
 //! released, expired, broken or withdrawn (kept until its expiry plus twice the clock-skew
 //! tolerance, so no merge can bring it back). Every grant, renew, release, expiry and
@@ -168,7 +169,12 @@ pub fn ledger_ref(repo: &Repo) -> String {
 /// The ledger state in the tree of commit `commit`.
 pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
     let mut state = State::default();
-    for (name, bytes) in repo.tree_files(commit)? {
+    let mut files = Vec::new();
+    repo.for_each_ledger_file(commit, |name, bytes| {
+        files.push((name.to_string(), bytes.to_vec()));
+        Ok(())
+    })?;
+    for (name, bytes) in files {
         let invalid = |e: serde_json::Error| {
             Error::git(format!(
                 "lease ledger entry {name} at {commit} is invalid: {e}"
@@ -277,7 +283,10 @@ pub fn live_leases(repo: &Repo) -> Result<Vec<Lease>> {
         .collect())
 }
 
-/// The flat tree for a ledger state.
+/// The tree for a ledger state, fanned out by the first two hex digits of each lease id
+/// (`ab/ab12cd34ef56.json`), so a change adds one small subtree and the root as new objects
+/// however many leases and tombstones the ledger holds. Ledgers written flat by earlier
+/// versions are read as they are.
 pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
     let mut files = Vec::with_capacity(state.leases.len() + state.ended.len());
     for lease in &state.leases {
@@ -291,7 +300,12 @@ pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
         let json = serde_json::to_vec_pretty(tomb).expect("tombstone serializes");
         files.push((format!("{}{END_SUFFIX}", tomb.id), repo.write_blob(&json)?));
     }
-    repo.write_flat_tree(&files)
+    repo.write_fanout_tree(&files, |name| fan_dir(name).to_string())
+}
+
+/// The fan-out directory of a ledger file: the first two hex digits of its lease id.
+pub fn fan_dir(name: &str) -> &str {
+    name.get(..2).unwrap_or("00")
 }
 
 /// Is `bytes`, stored as `name` in a ledger tree, a valid entry? Used by the storage gate

@@ -21,6 +21,28 @@ pub struct NewTask {
     pub priority: Priority,
 }
 
+impl NewTask {
+    /// The open task this becomes, with id `id` and dependencies `after` (task ids).
+    pub fn to_task(&self, id: &str, creator: &str, after: Vec<String>, now: i64) -> Task {
+        Task {
+            id: id.to_string(),
+            title: self.title.trim().to_string(),
+            body: self.body.clone(),
+            domain: self.domain.clone(),
+            priority: self.priority,
+            after,
+            needs: self.needs.clone(),
+            state: "open".into(),
+            assignee: None,
+            claim: None,
+            creator: creator.to_string(),
+            created: now,
+            updated: now,
+            note: None,
+        }
+    }
+}
+
 /// The published version of each artifact key, for readiness.
 pub fn published(repo: &Repo) -> impl Fn(&str) -> Option<u64> + '_ {
     move |key| {
@@ -43,22 +65,7 @@ pub fn add(repo: &Repo, me: &str, new: NewTask) -> Result<Task> {
         for dep in &new.after {
             after.push(find(tasks, dep)?.id.clone());
         }
-        let task = Task {
-            id: id.clone(),
-            title: new.title.trim().to_string(),
-            body: new.body.clone(),
-            domain: new.domain.clone(),
-            priority: new.priority,
-            after,
-            needs: new.needs.clone(),
-            state: "open".into(),
-            assignee: None,
-            claim: None,
-            creator: me.to_string(),
-            created: now,
-            updated: now,
-            note: None,
-        };
+        let task = new.to_task(&id, me, after, now);
         Ok(vec![Change {
             subject: format!("add {} {}", task.id, task.title),
             task,
@@ -247,9 +254,12 @@ pub fn ready_for(repo: &Repo, my_domain: Option<&str>) -> Result<Vec<Task>> {
     let tasks = ledger::all(repo)?;
     let live = lease::live_leases(repo)?;
     let published = published(repo);
+    let by_id: std::collections::HashMap<&str, &Task> =
+        tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+    let find = |id: &str| by_id.get(id).copied();
     let mut ready: Vec<&Task> = tasks
         .iter()
-        .filter(|t| super::waits_for(t, &tasks, &live, &published).is_empty())
+        .filter(|t| super::waits_for_with(t, &find, &live, &published).is_empty())
         .collect();
     super::rank(&mut ready, my_domain);
     Ok(ready.into_iter().cloned().collect())

@@ -61,6 +61,20 @@ impl TestRepo {
         self.git(&["commit", "-q", "-m", "initial"]);
     }
 
+    /// The file names in the lease ledger's tree (fanned out by the lease id's first two hex
+    /// digits, checked here), one per line.
+    pub fn lease_files(&self) -> String {
+        let paths = self.git(&["ls-tree", "-r", "--name-only", "refs/comm-node/leases"]);
+        paths
+            .lines()
+            .map(|p| {
+                let (dir, file) = p.split_once('/').expect("a fan-out directory");
+                assert_eq!(dir, &file[..2], "{p} is filed by its lease id");
+                format!("{file}\n")
+            })
+            .collect()
+    }
+
     /// Every ref below the comm-node namespace with its target, for "nothing changed" checks.
     pub fn comm_refs(&self) -> String {
         git_in(
