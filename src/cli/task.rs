@@ -33,10 +33,11 @@ pub enum TaskCommand {
     Block(ReasonArgs),
     /// Unblock a task (back to claimed, or open when unclaimed).
     Unblock(IdArg),
-    /// Finish a task: releases its claim and tells whoever waits on it.
-    Done(NoteArgs),
-    /// Give a task up as failed (same notifications as done).
-    Fail(ReasonArgs),
+    /// Finish a task: releases its claim and mails its creator, the agents of tasks after
+    /// it (their @domain when unclaimed); another agent's claim needs --force --reason.
+    Done(DoneArgs),
+    /// Give a task up as failed (same notifications as done; --force over another's claim).
+    Fail(FailArgs),
     /// Reopen a finished or blocked task (unclaimed).
     Reopen(IdArg),
     /// Hand a task to another agent.
@@ -129,10 +130,36 @@ pub struct ReasonArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NoteArgs {
+pub struct DoneArgs {
     pub id: String,
     #[arg(short = 'm', long = "message", value_name = "NOTE")]
     pub note: Option<String>,
+    /// Finish it although another agent holds its claim (breaks their claim lease, on record).
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why the claim is broken (required with --force; recorded and mailed to its holder).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FailArgs {
+    pub id: String,
+    /// Why it failed (also the reason recorded with --force).
+    #[arg(long)]
+    pub reason: String,
+    /// Fail it although another agent holds its claim (breaks their claim lease, on record).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--reason` as a non-empty single line.
+fn one_line(reason: &str) -> Result<String> {
+    if reason.trim().is_empty() || reason.contains('\n') {
+        return Err(Error::usage("--reason must be a non-empty single line")
+            .with_hint("say in one line why, e.g. --reason \"bob is gone, merged by lead\""));
+    }
+    Ok(reason.trim().to_string())
 }
 
 #[derive(Debug, Args)]
@@ -237,11 +264,21 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
             print_task(ctx, "unblocked", &t)
         }
         TaskCommand::Done(a) => {
-            let t = work::finish(&ctx.repo, &me?, &a.id, "done", a.note)?;
+            let how = work::Finish {
+                state: "done".into(),
+                note: a.note,
+                forced: a.reason.as_deref().map(one_line).transpose()?,
+            };
+            let t = work::finish(&ctx.repo, &me?, &a.id, &how)?;
             print_task(ctx, "done", &t)
         }
         TaskCommand::Fail(a) => {
-            let t = work::finish(&ctx.repo, &me?, &a.id, "failed", Some(a.reason))?;
+            let how = work::Finish {
+                state: "failed".into(),
+                forced: a.force.then(|| one_line(&a.reason)).transpose()?,
+                note: Some(a.reason),
+            };
+            let t = work::finish(&ctx.repo, &me?, &a.id, &how)?;
             print_task(ctx, "failed", &t)
         }
         TaskCommand::Reopen(a) => {
