@@ -601,3 +601,34 @@ fn done_over_another_agents_claim_needs_force_and_a_reason_on_record() {
     t.ok_as("bob", &["task", "claim", &mine]);
     t.ok_as("bob", &["task", "done", &mine]);
 }
+
+#[test]
+fn a_claim_lease_without_its_record_shows_as_claimed_and_is_recorded() {
+    let t = team();
+    let id = add(&t, "lead", &["in flight"]);
+    // What a claim killed between its lease and its record leaves.
+    t.ok_as("bob", &["lease", &format!("task:{id}")]);
+    let listed: Value =
+        serde_json::from_str(&t.ok_as("carol", &["--json", "task", "list"])).unwrap();
+    assert_eq!(listed[0]["state"], "claimed", "{listed}");
+    assert_eq!(listed[0]["assignee"], "bob", "{listed}");
+    let shown = t.ok_as("carol", &["task", "show", &id]);
+    assert!(
+        shown.contains("[claimed]") && shown.contains("@bob"),
+        "{shown}"
+    );
+    // The next `next` on any agent records it in the ledger.
+    let _ = t.comm_as("carol", &["next"]);
+    let log = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/tasks"]);
+    assert!(
+        log.starts_with(&format!(
+            "carol|claim {id} by bob (repaired by carol: lease "
+        )),
+        "{log}"
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "claim", &id]),
+        1,
+        "claimed by bob",
+    );
+}

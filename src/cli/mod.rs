@@ -111,7 +111,8 @@ pub enum Command {
     Diff(artifact::DiffArgs),
     /// Wait until an artifact exists or a newer version appears.
     Wait(artifact::WaitArgs),
-    /// Fetch, merge and push the shared state through a remote.
+    /// Fetch, merge and push the shared state through a remote; tasks are made to agree
+    /// with their claim leases (a claim killed midway), printed as `repaired: ...`.
     Sync(sync::SyncArgs),
     /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
     Status,

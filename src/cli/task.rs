@@ -21,7 +21,8 @@ pub struct TaskArgs {
 pub enum TaskCommand {
     /// Add a task.
     Add(AddArgs),
-    /// List tasks (default: all not done or failed).
+    /// List tasks (default: all not done or failed), as their claim leases say (a claim
+    /// in flight shows as claimed).
     List(ListArgs),
     /// One task, with what it waits for.
     Show(IdArg),
@@ -352,7 +353,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<()> {
     let tasks = if a.ready {
         work::ready_for(&ctx.repo, my_domain(ctx, me.as_deref()).as_deref())?
     } else {
-        ledger::all(&ctx.repo)?
+        agreeing_tasks(ctx)?
     };
     if let Some(s) = &a.state {
         if s != "all" && !task::STATES.contains(&s.as_str()) {
@@ -386,8 +387,14 @@ fn my_domain(ctx: &Ctx, me: Option<&str>) -> Option<String> {
     crate::agent::domain_of(&ctx.config, card.as_ref(), me)
 }
 
+/// Every task as its claim lease says it is (a claim in flight shows as claimed).
+fn agreeing_tasks(ctx: &Ctx) -> Result<Vec<Task>> {
+    let leases = task::claims::Leases::read(&ctx.repo)?;
+    Ok(task::claims::agreeing(ledger::all(&ctx.repo)?, &leases))
+}
+
 fn show(ctx: &Ctx, id: &str) -> Result<()> {
-    let tasks = ledger::all(&ctx.repo)?;
+    let tasks = agreeing_tasks(ctx)?;
     let t = task::find(&tasks, id)?;
     let live = crate::lease::live_leases(&ctx.repo)?;
     let published = work::published(&ctx.repo);
@@ -536,6 +543,7 @@ pub fn prime(ctx: &Ctx, args: PrimeArgs) -> Result<()> {
 
 pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {
     let me = ctx.me()?;
+    task::claims::repair(&ctx.repo, Some(&me))?;
     let domain = my_domain(ctx, Some(&me));
     if args.claim {
         let remote = remote_for(ctx, args.sync, None)?;

@@ -5,6 +5,7 @@
 //! machines all apply. The ledger is in [`ledger`].
 
 pub mod beads;
+pub mod claims;
 pub mod ledger;
 pub mod plan;
 pub mod work;

@@ -80,6 +80,12 @@ pub fn claim(
     let tasks = ledger::all(repo)?;
     let task = find(&tasks, id)?.clone();
     let live = lease::live_leases(repo)?;
+    if let Some(held) = live
+        .iter()
+        .find(|l| l.resources.contains(&claim_key(&task.id)) && l.holder != me)
+    {
+        return Err(claimed_by(&task, held));
+    }
     let published = published(repo);
     let waiting: Vec<String> = super::waits_for(&task, &tasks, &live, &published)
         .into_iter()
@@ -103,14 +109,10 @@ pub fn claim(
         task: Some(task.id.clone()),
     };
     let lease = sync::lease::acquire(repo, me, &request, remote, |blocking| {
-        let holder = &blocking[0];
-        Error::blocked(format!(
-            "task {} is claimed by {} (lease {})",
-            task.id, holder.holder, holder.id
-        ))
-        .with_hint("pick another: git comm next --claim")
+        claimed_by(&task, &blocking[0])
     })
     .map_err(|refused| refused.error)?;
+    crate::failpoint::hit("claim-after-lease");
     let lapsed = task
         .assignee
         .clone()
@@ -121,10 +123,19 @@ pub fn claim(
         t.claim = Some(lease.id.clone());
         Ok(format!("claim {} by {me}", t.id))
     })?;
+    crate::failpoint::hit("claim-after-ledger-write");
     if let Some(lost) = lapsed {
         tell_lapsed(repo, me, &task, &lost)?;
     }
     Ok((task, lease))
+}
+
+fn claimed_by(task: &Task, lease: &Lease) -> Error {
+    Error::blocked(format!(
+        "task {} is claimed by {} (lease {})",
+        task.id, lease.holder, lease.id
+    ))
+    .with_hint("pick another: git comm next --claim")
 }
 
 /// Apply `change` to task `id` (which returns the commit subject) and record it.
