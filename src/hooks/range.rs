@@ -40,7 +40,7 @@ pub struct RangeReport {
 
 fn bad_range(range: &str, why: &str) -> Error {
     Error::usage(format!("bad range '{range}': {why}")).with_hint(
-        "write it as BASE..BRANCH, e.g. main..feature (the commits on feature not on main)",
+        "write it as BASE..BRANCH, e.g. main..feature or HEAD~3..HEAD (the commits on BRANCH not on BASE)",
     )
 }
 

@@ -253,7 +253,7 @@ pub fn history(repo: &Repo) -> Result<Vec<Span>> {
         let tree = repo
             .gix()
             .find_commit(id)
-            .and_then(|c| c.tree().map_err(Into::into))
+            .and_then(|c| c.tree())
             .map_err(|e| walk_error(&e))?;
         for item in tree.iter() {
             let item = item.map_err(|e| walk_error(&e))?;
