@@ -10,7 +10,7 @@ mod sync_net;
 use std::path::Path;
 use std::process::Output;
 
-use common::{comm_in, git_in, stderr, stdout};
+use common::{comm_in, comm_pinned, commit_dated, git_in, stderr, stdout, unix_now};
 use hooks_common::path_with_comm;
 use sync_net::{ok, sync_ok, Net};
 
@@ -247,6 +247,52 @@ fn protected_branches_refuse_commits_on_others_leases_and_boundary_violations() 
     commit_as(&b, "bob", "src/api/index.ts", "export const api = 3;\n");
     let after = push(&b, &["origin", "HEAD:main"]);
     assert!(after.status.success(), "{}", stderr(&after));
+}
+
+const LEASED_CONFIG: &str = "version: 1
+domains:
+  web: { scope: [\"web/**\"] }
+agents:
+  frontend: { domain: web }
+";
+
+fn pinned_ok(dir: &Path, at: i64, args: &[&str]) {
+    let out = comm_pinned(dir, at, args);
+    common::assert_success(&out, args);
+}
+
+/// The guard judges a pushed commit by the lease ledger's history, as `check --range` does:
+/// frontend's commit of CHANGELOG.md (outside its domain) was made 3 s after its lease was
+/// granted, in a second with seven other grants, and before the release, so it passes after
+/// the release; the same edit with no lease is refused.
+#[test]
+fn the_guard_judges_a_commit_by_the_leases_of_its_time() {
+    let net = Net::new();
+    install(&net, &["main"]);
+    let a = net.clone("a");
+    std::fs::create_dir_all(a.join(".comm-node")).unwrap();
+    std::fs::write(a.join(".comm-node/config.yaml"), LEASED_CONFIG).unwrap();
+    git_in(&a, &["add", ".comm-node/config.yaml"]);
+    git_in(&a, &["commit", "-q", "-m", "config"]);
+    assert!(push(&a, &["-q", "origin", "HEAD:main"]).status.success());
+    ok(&a, &["--as", "frontend", "join"]);
+    ok(&a, &["--as", "alice", "join"]);
+    let granted = unix_now() - 60;
+    for i in 0..7 {
+        let path = format!("docs/{i}.md");
+        pinned_ok(&a, granted, &["--as", "alice", "lease", &path]);
+    }
+    pinned_ok(&a, granted, &["--as", "frontend", "lease", "CHANGELOG.md"]);
+    commit_dated(&a, "frontend", "CHANGELOG.md", granted + 3);
+    pinned_ok(&a, granted + 7, &["--as", "frontend", "release", "--all"]);
+    sync_ok(&a);
+    let under_lease = push(&a, &["origin", "HEAD:main"]);
+    assert!(under_lease.status.success(), "{}", stderr(&under_lease));
+    commit_dated(&a, "frontend", "CHANGELOG.md", unix_now());
+    refused(
+        &push(&a, &["origin", "HEAD:main"]),
+        &["CHANGELOG.md", "outside domain 'web' of frontend"],
+    );
 }
 
 #[test]

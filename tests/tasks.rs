@@ -558,3 +558,121 @@ fn next_with_nothing_ready_says_the_state_and_exits_by_it() {
         (Value::from(false), Value::from(2))
     );
 }
+
+#[test]
+fn done_mails_the_domain_of_unclaimed_dependents_and_the_creator() {
+    let t = team();
+    t.ok_as("dave", &["join"]);
+    let schema = add(&t, "lead", &["API schema", "--domain", "api"]);
+    let form = add(
+        &t,
+        "lead",
+        &["Order form", "--domain", "web", "--after", &schema],
+    );
+    t.ok_as("bob", &["task", "claim", &schema]);
+    t.ok_as("bob", &["task", "done", &schema]);
+    // carol is bound to web, the domain of the unclaimed task after it.
+    for reader in ["carol", "lead"] {
+        let inbox = t.ok_as(reader, &["--format", "compact", "inbox", "--type", "done"]);
+        assert!(
+            inbox.contains(&format!("done {schema}: API schema"))
+                && inbox.contains(&format!("#{schema}")),
+            "{reader}: {inbox}"
+        );
+    }
+    let shown = t.ok_as("carol", &["--json", "inbox", "--type", "done", "--peek"]);
+    assert!(
+        shown.contains(&form),
+        "the mail names the task after it: {shown}"
+    );
+    let dave = t.ok_as("dave", &["--format", "compact", "inbox"]);
+    assert!(
+        !dave.contains(&schema),
+        "dave's domain waits on nothing: {dave}"
+    );
+}
+
+#[test]
+fn done_over_another_agents_claim_needs_force_and_a_reason_on_record() {
+    let t = team();
+    let id = add(&t, "lead", &["held work", "--domain", "api"]);
+    t.ok_as("bob", &["task", "claim", &id]);
+    let before = t.comm_refs();
+    assert_exit(
+        &t.comm_as("carol", &["task", "done", &id]),
+        2,
+        "claimed by bob",
+    );
+    let refused = t.comm_as("carol", &["task", "done", &id]);
+    assert!(
+        common::stderr(&refused).contains(&format!("task done {id} --force --reason")),
+        "{}",
+        common::stderr(&refused)
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "done", &id, "--force"]),
+        2,
+        "--reason",
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "fail", &id, "--reason", "no"]),
+        2,
+        "claimed by bob",
+    );
+    assert_eq!(t.comm_refs(), before, "a refused done changes nothing");
+
+    t.ok_as(
+        "carol",
+        &["task", "done", &id, "--force", "--reason", "bob is gone"],
+    );
+    let tasks = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/tasks"]);
+    assert_eq!(
+        tasks.trim(),
+        format!("carol|done {id} by carol, forced over bob's claim: bob is gone")
+    );
+    let leases = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/leases"]);
+    assert!(
+        leases.starts_with("carol|break ") && leases.contains("over bob's claim: bob is gone"),
+        "{leases}"
+    );
+    let inbox = t.ok_as("bob", &["--json", "inbox", "--type", "done"]);
+    assert!(
+        inbox.contains("forced by carol over bob's claim: bob is gone"),
+        "{inbox}"
+    );
+    // Your own claim needs no force.
+    let mine = add(&t, "lead", &["mine"]);
+    t.ok_as("bob", &["task", "claim", &mine]);
+    t.ok_as("bob", &["task", "done", &mine]);
+}
+
+#[test]
+fn a_claim_lease_without_its_record_shows_as_claimed_and_is_recorded() {
+    let t = team();
+    let id = add(&t, "lead", &["in flight"]);
+    // What a claim killed between its lease and its record leaves.
+    t.ok_as("bob", &["lease", &format!("task:{id}")]);
+    let listed: Value =
+        serde_json::from_str(&t.ok_as("carol", &["--json", "task", "list"])).unwrap();
+    assert_eq!(listed[0]["state"], "claimed", "{listed}");
+    assert_eq!(listed[0]["assignee"], "bob", "{listed}");
+    let shown = t.ok_as("carol", &["task", "show", &id]);
+    assert!(
+        shown.contains("[claimed]") && shown.contains("@bob"),
+        "{shown}"
+    );
+    // The next `next` on any agent records it in the ledger.
+    let _ = t.comm_as("carol", &["next"]);
+    let log = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/tasks"]);
+    assert!(
+        log.starts_with(&format!(
+            "carol|claim {id} by bob (repaired by carol: lease "
+        )),
+        "{log}"
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "claim", &id]),
+        1,
+        "claimed by bob",
+    );
+}

@@ -121,6 +121,8 @@ pub enum Command {
     /// Prints what moved, counted as records, not refs: messages and acks in and out,
     /// leases granted and ended, tasks, every artifact version (api/x@v2 api/x@v3),
     /// cursors and agents; `nothing changed` when nothing did.
+    /// Tasks are made to agree with their claim leases (a claim killed midway), printed as
+    /// `repaired: ...`.
     Sync(sync::SyncArgs),
     /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
     Status,

@@ -34,11 +34,31 @@ pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
     let report = sync::sync(&ctx.repo, &remote, &Options::default())?;
     warn_quarantined(&report);
+    let repaired = repair_claims(ctx, &remote)?;
     if ctx.json() {
-        output::json(&report_json(&report))
-    } else {
-        print_report(&report)
+        let mut json = report_json(&report);
+        json["repaired"] = json!(repaired);
+        return output::json(&json);
     }
+    print_report(&report)?;
+    for subject in &repaired {
+        outln!("repaired: {subject}")?;
+    }
+    Ok(())
+}
+
+/// Make every task agree with its claim lease (a claim killed between its lease and its
+/// ledger record, a claim whose lease was ended elsewhere), and publish the fixes.
+fn repair_claims(ctx: &Ctx, remote: &Remote) -> Result<Vec<String>> {
+    let me = ctx.me().ok();
+    let repaired = crate::task::claims::repair(&ctx.repo, me.as_deref())?;
+    if !repaired.is_empty() {
+        let tasks = Options {
+            only: Some(vec!["tasks".to_string()]),
+        };
+        sync::sync(&ctx.repo, remote, &tasks)?;
+    }
+    Ok(repaired)
 }
 
 /// One stderr line per remote value the gate refused (also in `--json` output).

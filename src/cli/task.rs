@@ -21,7 +21,8 @@ pub struct TaskArgs {
 pub enum TaskCommand {
     /// Add a task.
     Add(AddArgs),
-    /// List tasks (default: all not done or failed).
+    /// List tasks (default: all not done or failed), as their claim leases say (a claim
+    /// in flight shows as claimed).
     List(ListArgs),
     /// One task, with what it waits for.
     Show(IdArg),
@@ -33,10 +34,11 @@ pub enum TaskCommand {
     Block(ReasonArgs),
     /// Unblock a task (back to claimed, or open when unclaimed).
     Unblock(IdArg),
-    /// Finish a task: releases its claim and tells whoever waits on it.
-    Done(NoteArgs),
-    /// Give a task up as failed (same notifications as done).
-    Fail(ReasonArgs),
+    /// Finish a task: releases its claim and mails its creator, the agents of tasks after
+    /// it (their @domain when unclaimed); another agent's claim needs --force --reason.
+    Done(DoneArgs),
+    /// Give a task up as failed (same notifications as done; --force over another's claim).
+    Fail(FailArgs),
     /// Reopen a finished or blocked task (unclaimed).
     Reopen(IdArg),
     /// Hand a task to another agent.
@@ -131,10 +133,36 @@ pub struct ReasonArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NoteArgs {
+pub struct DoneArgs {
     pub id: String,
     #[arg(short = 'm', long = "message", value_name = "NOTE")]
     pub note: Option<String>,
+    /// Finish it although another agent holds its claim (breaks their claim lease, on record).
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why the claim is broken (required with --force; recorded and mailed to its holder).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FailArgs {
+    pub id: String,
+    /// Why it failed (also the reason recorded with --force).
+    #[arg(long)]
+    pub reason: String,
+    /// Fail it although another agent holds its claim (breaks their claim lease, on record).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--reason` as a non-empty single line.
+fn one_line(reason: &str) -> Result<String> {
+    if reason.trim().is_empty() || reason.contains('\n') {
+        return Err(Error::usage("--reason must be a non-empty single line")
+            .with_hint("say in one line why, e.g. --reason \"bob is gone, merged by lead\""));
+    }
+    Ok(reason.trim().to_string())
 }
 
 #[derive(Debug, Args)]
@@ -244,11 +272,21 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
             print_task(ctx, "unblocked", &t)
         }
         TaskCommand::Done(a) => {
-            let t = work::finish(&ctx.repo, &me?, &a.id, "done", a.note)?;
+            let how = work::Finish {
+                state: "done".into(),
+                note: a.note,
+                forced: a.reason.as_deref().map(one_line).transpose()?,
+            };
+            let t = work::finish(&ctx.repo, &me?, &a.id, &how)?;
             print_task(ctx, "done", &t)
         }
         TaskCommand::Fail(a) => {
-            let t = work::finish(&ctx.repo, &me?, &a.id, "failed", Some(a.reason))?;
+            let how = work::Finish {
+                state: "failed".into(),
+                forced: a.force.then(|| one_line(&a.reason)).transpose()?,
+                note: Some(a.reason),
+            };
+            let t = work::finish(&ctx.repo, &me?, &a.id, &how)?;
             print_task(ctx, "failed", &t)
         }
         TaskCommand::Reopen(a) => {
@@ -320,7 +358,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<()> {
     let tasks = if a.ready {
         work::ready_for(&ctx.repo, my_domain(ctx, me.as_deref()).as_deref())?
     } else {
-        ledger::all(&ctx.repo)?
+        agreeing_tasks(ctx)?
     };
     if let Some(s) = &a.state {
         if s != "all" && !task::STATES.contains(&s.as_str()) {
@@ -354,8 +392,14 @@ fn my_domain(ctx: &Ctx, me: Option<&str>) -> Option<String> {
     crate::agent::domain_of(&ctx.config, card.as_ref(), me)
 }
 
+/// Every task as its claim lease says it is (a claim in flight shows as claimed).
+fn agreeing_tasks(ctx: &Ctx) -> Result<Vec<Task>> {
+    let leases = task::claims::Leases::read(&ctx.repo)?;
+    Ok(task::claims::agreeing(ledger::all(&ctx.repo)?, &leases))
+}
+
 fn show(ctx: &Ctx, id: &str) -> Result<()> {
-    let tasks = ledger::all(&ctx.repo)?;
+    let tasks = agreeing_tasks(ctx)?;
     let t = task::find(&tasks, id)?;
     let live = crate::lease::live_leases(&ctx.repo)?;
     let published = work::published(&ctx.repo);
@@ -517,6 +561,7 @@ fn guide(ctx: &Ctx) -> Result<()> {
 
 pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {
     let me = ctx.me()?;
+    task::claims::repair(&ctx.repo, Some(&me))?;
     let domain = my_domain(ctx, Some(&me));
     if args.claim {
         let remote = remote_for(ctx, args.sync, None)?;

@@ -6,6 +6,7 @@
 
 pub mod backlog;
 pub mod beads;
+pub mod claims;
 pub mod ledger;
 pub mod plan;
 pub mod work;
