@@ -261,18 +261,36 @@ pub fn history(repo: &Repo) -> Result<Vec<Span>> {
             .find_commit(id)
             .and_then(|c| c.tree())
             .map_err(|e| walk_error(&e))?;
-        for item in tree.iter() {
-            let item = item.map_err(|e| walk_error(&e))?;
-            let name = item.filename().to_string();
-            let blob = item.oid().to_owned();
-            // A blob already seen is an entry already recorded (unchanged since).
-            if seen.insert(blob) {
-                let data = repo.gix().find_blob(blob).map_err(|e| walk_error(&e))?;
-                spans.record(&parse_entry(&name, &data.data));
+        for item in repo.tree_entries(tree.id)? {
+            // An object already seen is an entry (or a fan-out directory of entries)
+            // already recorded, unchanged since.
+            if !seen.insert(item.oid) {
+                continue;
+            }
+            if item.mode.is_tree() {
+                for inner in repo.tree_entries(item.oid)? {
+                    if seen.insert(inner.oid) {
+                        record_blob(repo, &mut spans, &inner)?;
+                    }
+                }
+            } else {
+                record_blob(repo, &mut spans, &item)?;
             }
         }
     }
     Ok(spans.all)
+}
+
+fn record_blob(repo: &Repo, spans: &mut Spans, entry: &gix::objs::tree::Entry) -> Result<()> {
+    if !entry.mode.is_blob() {
+        return Ok(());
+    }
+    let data = repo
+        .gix()
+        .find_blob(entry.oid)
+        .map_err(|e| Error::git(format!("cannot read the ledger: {e}")))?;
+    spans.record(&parse_entry(&entry.filename.to_string(), &data.data));
+    Ok(())
 }
 
 fn parse_entry(name: &str, bytes: &[u8]) -> Entry {
