@@ -78,6 +78,7 @@ pub fn report_json(r: &Report) -> serde_json::Value {
     json!({
         "remote": r.remote,
         "attempts": r.attempts,
+        "retried": r.retried,
         "pushed": r.pushed,
         "adopted": r.adopted,
         "merged": r.merged,

@@ -120,6 +120,8 @@ pub struct Report {
     pub adopted: Vec<String>,
     /// Refs joined with a merge commit.
     pub merged: Vec<String>,
+    /// Why each attempt before the last was retried (the remote moved under our push).
+    pub retried: Vec<String>,
     /// Local artifact versions renumbered on top of the remote's: (was, now).
     pub republished: Vec<(String, String)>,
     pub dropped_leases: Vec<ledger::Dropped>,
@@ -171,6 +173,7 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
                 return Ok(report);
             }
             git::PushOutcome::Stale(reason) => {
+                report.retried.push(reason.clone());
                 last_reason = reason;
                 std::thread::sleep(retry_delay(attempt));
             }
