@@ -50,6 +50,16 @@ pub struct Presence {
     pub budget_told: Option<String>,
 }
 
+impl Presence {
+    /// How recent this presence is: its last-seen time, then everything it counted (an
+    /// agent's own writes only add to it within a second), so two writes of one second are
+    /// still ordered.
+    pub fn freshness(&self) -> (i64, u64) {
+        let counted = self.read.values().chain(self.output.values()).sum();
+        (self.last_seen, counted)
+    }
+}
+
 /// How many days of read counters a presence keeps.
 pub const READ_DAYS: usize = 31;
 

@@ -176,10 +176,13 @@ fn merge_keeping(
     repo.write_commit(tree, &[local, remote], author, message)
 }
 
-/// Presence: the newer `last_seen` wins (blobs, no history to join).
+/// Presence: the fresher one wins (newer `last_seen`, then more counted), and between two
+/// equally fresh ones the larger blob id, so every clone picks the same and none pushes
+/// another agent's presence back over the remote's (blobs, no history to join).
 pub fn presence(repo: &Repo, local: ObjectId, remote: ObjectId) -> Result<Resolution> {
-    let seen = |id| crate::presence::at(repo, id).map_or(0, |p| p.last_seen);
-    Ok(if local != remote && seen(remote) > seen(local) {
+    let fresh = |id| crate::presence::at(repo, id).map_or((0, 0), |p| p.freshness());
+    let remote_wins = (fresh(remote), remote) > (fresh(local), local);
+    Ok(if local != remote && remote_wins {
         Resolution::Set(remote)
     } else {
         Resolution::Keep
