@@ -313,7 +313,10 @@ fn a_wait_woken_by_mail_has_fetched_the_artifact_and_tasks_it_announces() {
     assert!(tasks.contains("build the orders api"), "{tasks}");
     // Polls and the syncs they started never ran git's auto maintenance.
     let traced = std::fs::read_to_string(&trace).unwrap();
-    assert!(traced.contains("--dry-run"), "the poll was not traced");
+    assert!(
+        traced.contains("git fetch --quiet"),
+        "the poll was not traced"
+    );
     assert!(!traced.contains("maintenance run"), "maintenance ran");
     assert!(!traced.contains(" gc --auto"), "auto gc ran");
 }

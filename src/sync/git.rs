@@ -7,7 +7,6 @@
 //! (git and its helpers: git-remote-http, ssh) is killed and reaped, and the caller gets
 //! an error naming the remote, the operation and the limit.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -330,6 +329,8 @@ fn fetch_command(
 ) -> Command {
     let mut cmd = git_with(git_dir, maintenance);
     cmd.args([
+        "-c",
+        "protocol.version=2",
         "fetch",
         "--quiet",
         "--no-tags",
@@ -343,7 +344,11 @@ fn fetch_command(
     cmd
 }
 
-/// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned).
+/// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned). With
+/// protocol v2 (git's default since 2.26) the remote is asked only for the refs under
+/// `source_prefix` (`ls-refs` with that ref prefix), so when nothing moved this is one
+/// short request with no pack: what a poll needs. (`git ls-remote REMOTE 'PREFIX*'` would
+/// list every ref of the remote: it matches its patterns on the client.)
 pub fn fetch(
     git_dir: &Path,
     remote: &str,
@@ -420,112 +425,6 @@ pub fn fetch_each(
         }
     }
     Ok(failed)
-}
-
-/// The remote's refs under `source_prefix` (suffix -> value), asked for with protocol v2
-/// `ls-refs` and that prefix, so the answer holds the namespace only (however many
-/// branches or pull-request refs the remote has). `git ls-remote` cannot do this: it
-/// matches patterns by tail on the client, after listing every ref. So this is a
-/// `fetch --dry-run --porcelain` into `incoming_prefix`, which lists the refs whose value
-/// differs from the incoming copy and moves no ref; when a value moved, git downloads its
-/// objects (the sync that follows then needs no pack). Never runs maintenance. Gits older
-/// than 2.41 (no `fetch --porcelain`) get a plain `ls-remote`.
-pub fn remote_tips(
-    git_dir: &Path,
-    remote: &str,
-    source_prefix: &str,
-    incoming_prefix: &str,
-    incoming: &BTreeMap<String, ObjectId>,
-) -> Result<BTreeMap<String, ObjectId>> {
-    let mut cmd = git_with(git_dir, Maintenance::Off);
-    cmd.args([
-        "-c",
-        "protocol.version=2",
-        "fetch",
-        "--dry-run",
-        "--porcelain",
-        "--no-tags",
-        "--no-write-fetch-head",
-        "--no-recurse-submodules",
-        "--prune",
-        remote,
-    ])
-    .arg(format!("+{source_prefix}*:{incoming_prefix}*"));
-    let out = run_bounded(
-        git_dir,
-        cmd,
-        &format!("git fetch --dry-run from {remote}"),
-        unreachable_hint(),
-    )?;
-    if out.status.success() {
-        let moves = String::from_utf8_lossy(&out.stdout);
-        return Ok(apply_moves(incoming, &moves, incoming_prefix));
-    }
-    let complaint = tail(&out.stderr);
-    if complaint.contains("porcelain") {
-        return ls_remote(git_dir, remote, source_prefix);
-    }
-    Err(
-        Error::git(format!("cannot list the refs of {remote}: {complaint}")).with_hint(
-            "check the remote (`git remote -v`) and the network; local state is unchanged",
-        ),
-    )
-}
-
-/// `incoming` with the moves `fetch --porcelain` printed (`FLAG OLD NEW LOCAL-REF` per
-/// line; a zero NEW is a ref the remote deleted).
-fn apply_moves(
-    incoming: &BTreeMap<String, ObjectId>,
-    moves: &str,
-    incoming_prefix: &str,
-) -> BTreeMap<String, ObjectId> {
-    let mut tips = incoming.clone();
-    for line in moves.lines() {
-        let fields: Vec<&str> = line.get(2..).unwrap_or_default().split(' ').collect();
-        let [_, new, local] = fields.as_slice() else {
-            continue;
-        };
-        let (Ok(new), Some(suffix)) = (
-            ObjectId::from_hex(new.as_bytes()),
-            local.strip_prefix(incoming_prefix),
-        ) else {
-            continue;
-        };
-        if new.is_null() {
-            tips.remove(suffix);
-        } else {
-            tips.insert(suffix.to_string(), new);
-        }
-    }
-    tips
-}
-
-/// `git ls-remote` of the refs under `prefix`: every ref is listed by the remote, the
-/// others are dropped here.
-fn ls_remote(git_dir: &Path, remote: &str, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
-    let mut cmd = git(git_dir);
-    cmd.args(["-c", "protocol.version=2", "ls-remote", "--quiet", remote])
-        .arg(format!("{prefix}*"));
-    let out = run_bounded(
-        git_dir,
-        cmd,
-        &format!("git ls-remote {remote}"),
-        unreachable_hint(),
-    )?;
-    if !out.status.success() {
-        return Err(Error::git(format!(
-            "cannot list the refs of {remote}: {}",
-            tail(&out.stderr)
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let (hex, name) = line.split_once('\t')?;
-            let value = ObjectId::from_hex(hex.as_bytes()).ok()?;
-            Some((name.strip_prefix(prefix)?.to_string(), value))
-        })
-        .collect())
 }
 
 /// Push `updates` atomically with a lease per ref; never a bare force.

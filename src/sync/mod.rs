@@ -133,12 +133,19 @@ pub struct Report {
 
 /// Fetch, merge, push, retrying when the remote moves in between.
 pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
-    sync_with(repo, remote, options, git::Maintenance::Auto)
+    sync_with(repo, remote, options, git::Maintenance::Auto, false)
 }
 
-/// The poller's sync: the whole namespace, and git's auto maintenance never runs.
-pub fn sync_polled(repo: &Repo, remote: &Remote) -> Result<Report> {
-    sync_with(repo, remote, &Options::default(), git::Maintenance::Off)
+/// The poller's sync: the whole namespace, git's auto maintenance never runs, and the
+/// first fetch is skipped when the poll just `fetched` the namespace into the incoming area.
+pub fn sync_polled(repo: &Repo, remote: &Remote, fetched: bool) -> Result<Report> {
+    sync_with(
+        repo,
+        remote,
+        &Options::default(),
+        git::Maintenance::Off,
+        fetched,
+    )
 }
 
 fn sync_with(
@@ -146,6 +153,7 @@ fn sync_with(
     remote: &Remote,
     options: &Options,
     maintenance: git::Maintenance,
+    fetched: bool,
 ) -> Result<Report> {
     let tracking = remote.tracking_prefix();
     let mut report = Report {
@@ -158,7 +166,11 @@ fn sync_with(
     pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        let unfetchable = fetch(repo, remote, maintenance)?;
+        let unfetchable = if attempt == 1 && fetched {
+            Vec::new()
+        } else {
+            fetch(repo, remote, maintenance)?
+        };
         report.quarantined = admit_fetched(repo, remote, options)?;
         report.quarantined.extend(
             unfetchable

@@ -6,11 +6,12 @@
 //! within one local tick and goes on where the dead one stopped (the schedule lives in a
 //! state file next to the lock).
 //!
-//! A poll asks the remote only for the namespace's ref tips (protocol v2 `ls-refs` with
-//! the namespace as prefix) and compares them with what the last syncs saw (the incoming
-//! and tracking copies). Only when a tip moved, or a local change waits to be pushed
-//! (mail, tasks, leases, ...; not presence or cursors, which ride along with the next
-//! sync), does it run a full sync of the whole namespace: a wait woken by mail has also
+//! A poll fetches the namespace into the raw incoming area: with protocol v2 the remote
+//! is asked only for the refs under the namespace (`ls-refs` with that prefix), so when
+//! nothing moved it is one short request with no pack. Only when that brought a value the
+//! last syncs did not settle, or a local change waits to be pushed (mail, tasks, leases,
+//! ...; not presence or cursors, which ride along with the next sync), does it run a full
+//! sync of the whole namespace, without fetching again: a wait woken by mail has also
 //! fetched the artifacts and tasks the mail points to. Polls never run git maintenance.
 //!
 //! Interval: `comm.pollInterval` (default 1 s); after a minute without changes it
@@ -18,7 +19,7 @@
 //! one interval plus a sync, and the remote sees one request per interval however many
 //! agents wait.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -70,9 +71,9 @@ struct Schedule {
     last_poll: u64,
     /// Unix milliseconds of the last sync (a tip moved or something was pushed).
     last_change: u64,
-    /// Local and incoming values that differed from the remote's after the last sync
-    /// (refused or unpushable ones): they do not trigger another sync on their own.
-    settled: String,
+    /// What the last sync left unsettled (refused values, a refused push): these do not
+    /// trigger another sync on their own.
+    settled: BTreeSet<String>,
 }
 
 impl Schedule {
@@ -224,80 +225,60 @@ fn run(repo: &Repo, remote: &Remote, base: Duration, stop: &AtomicBool, status: 
     }
 }
 
-/// One poll: ask for the tips; sync the whole namespace when one moved or a local change
-/// waits to be pushed.
+/// One poll: fetch the namespace's tips into the incoming area (one short request when
+/// nothing moved); sync the whole namespace when that brought something the last syncs
+/// did not settle, or a local change waits to be pushed.
 fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule) -> Result<()> {
-    let incoming = below(repo, &remote.incoming_prefix())?;
-    let tracking = below(repo, &remote.tracking_prefix())?;
-    let tips = git::remote_tips(
+    let fetched = match git::fetch(
         repo.git_dir(),
         &remote.name,
         repo.namespace(),
         &remote.incoming_prefix(),
-        &incoming,
-    )?;
-    let unsettled = unsettled(repo, &incoming, &tracking)?;
-    let pending = !unsettled.is_empty() && unsettled != schedule.settled;
-    if !tip_moved(&tips, &incoming, &tracking) && !pending {
+        git::Maintenance::Off,
+    ) {
+        Ok(()) => true,
+        Err(err) if err.kind == crate::error::Kind::Blocked => return Err(err),
+        Err(_) => false, // the sync's own fetch copes (stale locks, one corrupt ref)
+    };
+    let unsettled = unsettled(repo, remote)?;
+    if fetched && unsettled.is_subset(&schedule.settled) {
         return Ok(());
     }
-    let synced = sync_polled(repo, remote).map(|_| ());
+    let synced = sync_polled(repo, remote, fetched).map(|_| ());
     schedule.last_change = now_millis();
-    // Whatever the sync could not settle (a refused value, a refused push) must not make
-    // every later poll sync again.
-    schedule.settled = unsettled_now(repo, remote)?;
+    // What the sync could not settle (a refused value, a refused push) must not make every
+    // later poll sync again.
+    schedule.settled = self::unsettled(repo, remote)?;
     synced
 }
 
-/// Does the remote hold a value the last syncs did not see (fetched or pushed), or miss
-/// one they saw?
-fn tip_moved(
-    tips: &BTreeMap<String, ObjectId>,
-    incoming: &BTreeMap<String, ObjectId>,
-    tracking: &BTreeMap<String, ObjectId>,
-) -> bool {
-    let seen = |suffix: &str, value: &ObjectId| {
-        incoming.get(suffix) == Some(value) || tracking.get(suffix) == Some(value)
-    };
-    tips.iter().any(|(s, v)| !seen(s, v))
-        || incoming
-            .keys()
-            .chain(tracking.keys())
-            .any(|s| !tips.contains_key(s))
-}
-
-fn unsettled_now(repo: &Repo, remote: &Remote) -> Result<String> {
+/// What a sync would act on, one line per ref: local refs that differ from the remote's
+/// (the local `mail` against this clone's outbox), fetched values not admitted, and
+/// admitted ones the remote no longer has. Presence and cursors are left out: they
+/// change with every command and ride along with the next sync.
+fn unsettled(repo: &Repo, remote: &Remote) -> Result<BTreeSet<String>> {
     let incoming = below(repo, &remote.incoming_prefix())?;
     let tracking = below(repo, &remote.tracking_prefix())?;
-    unsettled(repo, &incoming, &tracking)
-}
-
-/// The values a sync would act on, as text: local refs that differ from the remote's
-/// (the local `mail` against this clone's outbox), and fetched values not admitted.
-/// Presence and cursors are left out: they change with every command and are pushed by
-/// the next sync anyway.
-fn unsettled(
-    repo: &Repo,
-    incoming: &BTreeMap<String, ObjectId>,
-    tracking: &BTreeMap<String, ObjectId>,
-) -> Result<String> {
     let mine = outbox::mine(repo).unwrap_or_else(|| outbox::PREFIX.to_string());
-    let mut text = String::new();
+    let mut lines = BTreeSet::new();
     for (suffix, value) in below(repo, repo.namespace())? {
         if suffix.starts_with("presence/") || suffix.starts_with("cursors/") {
             continue;
         }
         let remote_suffix = if suffix == "mail" { &mine } else { &suffix };
         if tracking.get(remote_suffix) != Some(&value) {
-            text.push_str(&format!("local {suffix} {value}\n"));
+            lines.insert(format!("local {suffix} {value}"));
         }
     }
-    for (suffix, value) in incoming {
+    for (suffix, value) in &incoming {
         if tracking.get(suffix) != Some(value) {
-            text.push_str(&format!("incoming {suffix} {value}\n"));
+            lines.insert(format!("incoming {suffix} {value}"));
         }
     }
-    Ok(text)
+    for suffix in tracking.keys().filter(|s| !incoming.contains_key(*s)) {
+        lines.insert(format!("gone {suffix}"));
+    }
+    Ok(lines)
 }
 
 fn below(repo: &Repo, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
@@ -327,40 +308,5 @@ mod tests {
             ..Schedule::default()
         };
         assert_eq!(quiet.next_poll(base), 201_250);
-    }
-
-    #[test]
-    fn a_tip_counts_as_seen_when_fetched_or_pushed() {
-        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
-        let map = |pairs: &[(&str, u8)]| -> BTreeMap<String, ObjectId> {
-            pairs.iter().map(|(s, n)| (s.to_string(), id(*n))).collect()
-        };
-        let incoming = map(&[("mail", 1), ("tasks", 2)]);
-        let tracking = map(&[("mail", 3), ("tasks", 2)]);
-        // Our own push (tracking) and the last fetch (incoming) are both seen.
-        assert!(!tip_moved(
-            &map(&[("mail", 3), ("tasks", 2)]),
-            &incoming,
-            &tracking
-        ));
-        assert!(!tip_moved(
-            &map(&[("mail", 1), ("tasks", 2)]),
-            &incoming,
-            &tracking
-        ));
-        assert!(tip_moved(
-            &map(&[("mail", 4), ("tasks", 2)]),
-            &incoming,
-            &tracking
-        ));
-        assert!(
-            tip_moved(&map(&[("mail", 1)]), &incoming, &tracking),
-            "a deletion moves"
-        );
-        assert!(tip_moved(
-            &map(&[("mail", 1), ("tasks", 2), ("leases", 5)]),
-            &incoming,
-            &tracking
-        ));
     }
 }
