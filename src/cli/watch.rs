@@ -19,7 +19,7 @@ use super::output;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::oversight::board::{self, Board, TASK_COLUMNS};
-use crate::sync::poller::Poller;
+use crate::sync::poller::{self, Poller};
 use crate::sync::{self, Remote};
 
 #[derive(Debug, Args)]
@@ -209,7 +209,7 @@ fn live(ctx: &Ctx, args: &WatchArgs, remote: Option<Remote>) -> Result<()> {
     let interval = Duration::from_secs(args.interval);
     let poller = remote
         .as_ref()
-        .map(|r| Poller::start(&ctx.repo, r))
+        .map(|r| Ok::<_, Error>(Poller::start(&ctx.repo, r, poller::interval(&ctx.repo)?)))
         .transpose()?;
     let mut terminal = ratatui::try_init().map_err(|e| {
         Error::usage(format!("cannot open the terminal: {e}"))

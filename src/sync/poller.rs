@@ -111,11 +111,17 @@ fn schedule_path(repo: &Repo, remote: &Remote) -> PathBuf {
     poller_dir(repo).join(format!("{}.json", remote.label))
 }
 
+/// The last holder's schedule; a first poller counts its start as the last change (no
+/// quiet minute has been seen yet).
 fn load_schedule(repo: &Repo, remote: &Remote) -> Schedule {
-    std::fs::read(schedule_path(repo, remote))
+    let mut schedule: Schedule = std::fs::read(schedule_path(repo, remote))
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if schedule.last_change == 0 {
+        schedule.last_change = now_millis();
+    }
+    schedule
 }
 
 /// Write-then-rename: a holder killed mid-write leaves the old schedule, never half a file.
@@ -163,9 +169,9 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Join the repository's poller for `remote`. Fails only on a bad `comm.pollInterval`.
-    pub fn start(repo: &Repo, remote: &Remote) -> Result<Poller> {
-        let base = interval(repo)?;
+    /// Join the repository's poller for `remote`, polling every `base` (see [`interval`])
+    /// while this process holds the lock.
+    pub fn start(repo: &Repo, remote: &Remote, base: Duration) -> Poller {
         let stop = Arc::new(AtomicBool::new(false));
         let status = Arc::new(Mutex::new(Status::default()));
         let (done_tx, done) = mpsc::channel();
@@ -182,7 +188,7 @@ impl Poller {
             }
             let _ = done_tx.send(());
         });
-        Ok(Poller { stop, done, status })
+        Poller { stop, done, status }
     }
 
     /// The last poll's failure, if the last poll (of this process) failed.

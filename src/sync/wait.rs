@@ -39,7 +39,17 @@ pub fn until<T>(
     mut check: impl FnMut() -> Result<Option<T>>,
 ) -> Result<Waited<T>> {
     let deadline = Instant::now() + timeout;
-    let poller = remote.map(|r| Poller::start(repo, r)).transpose()?;
+    let interval = remote.map(|_| super::poller::interval(repo)).transpose()?;
+    if let Some(found) = check()? {
+        // Already there: no poller thread to start and stop.
+        return Ok(Waited {
+            found: Some(found),
+            sync_error: None,
+        });
+    }
+    let poller = remote
+        .zip(interval)
+        .map(|(r, interval)| Poller::start(repo, r, interval));
     let found = loop {
         if let Some(found) = check()? {
             break Some(found);
