@@ -306,11 +306,18 @@ fn inbox_wait_returns_when_mail_arrives() {
     assert!(elapsed < Duration::from_secs(10), "waited {elapsed:?}");
 
     let started = Instant::now();
-    // Nothing new within the wait is a timeout: exit 1, like `wait`.
+    // Nothing new within the wait is a timeout: exit 1, like `wait`, said once: one line
+    // on stderr, nothing on stdout.
     let empty = repo.comm_as("bob", &["inbox", "--wait", "1"]);
     assert_exit(&empty, 1, "no new mail for bob within 1s");
-    assert!(stdout(&empty).contains("no unread mail"));
+    assert_eq!(stdout(&empty), "");
+    assert_eq!(stderr(&empty).lines().count(), 1, "{}", stderr(&empty));
     assert!(started.elapsed() >= Duration::from_millis(900));
+    let json = repo.comm_as("bob", &["inbox", "--wait", "1", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    assert_eq!(stdout(&json), "");
+    let error: serde_json::Value = serde_json::from_str(stderr(&json).trim()).unwrap();
+    assert_eq!(error["error"], "no new mail for bob within 1s");
 }
 
 #[test]

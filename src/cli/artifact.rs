@@ -68,7 +68,9 @@ pub struct WaitArgs {
     /// Give up after S seconds (exit 1).
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
-    /// Only watch local refs (by default the wait also syncs with comm.remote, else origin).
+    /// Only watch local refs. By default the wait shares the repository's one poller of
+    /// comm.remote (else origin): every comm.pollInterval (default 1s) it asks for the
+    /// remote's tips and syncs the whole namespace when one moved.
     #[arg(long)]
     pub local: bool,
 }
@@ -263,14 +265,9 @@ pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
             .and_then(|m| artifact::seen::last_seen(&ctx.repo, m, &key))
     });
     let remote = sync::wait::remote_for_wait(&ctx.repo, args.local);
-    let only = [
-        format!("artifacts/{key}"),
-        format!("artifact-versions/{key}"),
-    ];
     let waited = sync::wait::until(
         &ctx.repo,
         remote.as_ref(),
-        &only,
         Duration::from_secs(args.timeout),
         || {
             Ok(artifact::latest(&ctx.repo, &key)?

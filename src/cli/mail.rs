@@ -108,8 +108,9 @@ pub struct InboxArgs {
     /// Only mail of the thread of this message (does not move the cursor).
     #[arg(long, value_name = "ID")]
     pub thread: Option<String>,
-    /// Block up to SECONDS until mail arrives (exit 1 if none): polls the local ref and syncs
-    /// mail with comm.remote (else origin) at backed-off intervals; no daemon.
+    /// Block up to SECONDS until mail arrives. On timeout: exit 1, one line on stderr,
+    /// nothing on stdout. All waits in a repository share one poller of comm.remote (else
+    /// origin), every comm.pollInterval (default 1s); no daemon.
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
     /// With --wait: only watch local refs, never sync.
@@ -349,7 +350,6 @@ pub fn wait_for_acks(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Res
     let waited = sync::wait::until(
         &ctx.repo,
         remote.as_ref(),
-        &["mail".to_string()],
         Duration::from_secs(timeout_secs),
         || {
             let all = mailbox::all(&ctx.repo)?;
@@ -427,7 +427,6 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
             let waited = sync::wait::until(
                 &ctx.repo,
                 remote.as_ref(),
-                &["mail".to_string()],
                 Duration::from_secs(secs),
                 || {
                     let view = mail::inbox(&ctx.repo, &reader, &filter, false)?;
@@ -436,7 +435,7 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
             )?;
             match waited.found {
                 Some(view) => view,
-                None => mail::inbox(&ctx.repo, &reader, &filter, false)?,
+                None => return Err(no_new_mail(&me, secs, waited.sync_error)),
             }
         }
         _ => mail::inbox(&ctx.repo, &reader, &filter, args.all)?,
@@ -468,17 +467,19 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     }
     count_read(ctx, tokens);
     tell_budget(ctx, &me);
-    if args.wait.is_some() && messages.is_empty() {
-        // Like `wait`: a wait that ends with nothing new is a timeout (exit 1).
-        return Err(Error::blocked(format!(
-            "no new mail for {me} within {}s",
-            args.wait.unwrap_or_default()
-        ))
-        .with_hint(
-            "wait again, or run `git comm sync` first if the mail comes from another clone",
-        ));
-    }
     Ok(())
+}
+
+/// A wait that ends with nothing new is a timeout, like `wait`: exit 1 and this one line
+/// on stderr, nothing on stdout. The hint appears only when polling the remote failed.
+fn no_new_mail(me: &str, secs: u64, sync_error: Option<String>) -> Error {
+    let error = Error::blocked(format!("no new mail for {me} within {secs}s"));
+    match sync_error {
+        Some(e) => error.with_hint(format!(
+            "syncing failed ({e}); only local mail was watched: check the remote"
+        )),
+        None => error,
+    }
 }
 
 /// The whole inbox listing as it will be printed, and the estimated tokens of the

@@ -431,7 +431,6 @@ pub fn wait_for_task(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Res
     let waited = sync::wait::until(
         &ctx.repo,
         remote.as_ref(),
-        &["tasks".to_string()],
         std::time::Duration::from_secs(timeout_secs),
         || {
             let tasks = ledger::all(&ctx.repo)?;

@@ -3,8 +3,6 @@
 //! instead: the same four sections as text.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -21,12 +19,13 @@ use super::output;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::oversight::board::{self, Board, TASK_COLUMNS};
-use crate::repo::Repo;
+use crate::sync::poller::{self, Poller};
 use crate::sync::{self, Remote};
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// Seconds between refreshes (and syncs with the remote).
+    /// Seconds between refreshes of the screen. The remote is polled by the repository's
+    /// shared poller (every comm.pollInterval, default 1s), as waits do.
     #[arg(long, default_value_t = 3, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub interval: u64,
     /// Do not sync with the remote; show this clone's state only.
@@ -205,28 +204,25 @@ fn event_lines(b: &Board) -> Vec<String> {
         .collect()
 }
 
-/// What the background sync last reported: `None` before the first one.
-type SyncStatus = Arc<Mutex<Option<Option<String>>>>;
-
+/// The live view takes part in the repository's shared poller, like a wait.
 fn live(ctx: &Ctx, args: &WatchArgs, remote: Option<Remote>) -> Result<()> {
     let interval = Duration::from_secs(args.interval);
-    let stop = Arc::new(AtomicBool::new(false));
-    let status: SyncStatus = Arc::new(Mutex::new(None));
-    let syncer = remote.clone().map(|r| {
-        let (stop, status) = (stop.clone(), status.clone());
-        let policy = ctx.repo.policy();
-        std::thread::spawn(move || sync_loop(&r, policy, interval, &stop, &status))
-    });
+    let poller = remote
+        .as_ref()
+        .map(|r| Ok::<_, Error>(Poller::start(&ctx.repo, r, poller::interval(&ctx.repo)?)))
+        .transpose()?;
     let mut terminal = ratatui::try_init().map_err(|e| {
         Error::usage(format!("cannot open the terminal: {e}"))
             .with_hint("use `git comm watch --once`")
     })?;
-    let result = refresh_loop(ctx, &mut terminal, interval, remote.as_ref(), &status);
+    let result = refresh_loop(
+        ctx,
+        &mut terminal,
+        interval,
+        remote.as_ref(),
+        poller.as_ref(),
+    );
     ratatui::restore();
-    stop.store(true, Ordering::Relaxed);
-    if let Some(handle) = syncer {
-        let _ = handle.join();
-    }
     result
 }
 
@@ -235,11 +231,11 @@ fn refresh_loop(
     terminal: &mut ratatui::DefaultTerminal,
     interval: Duration,
     remote: Option<&Remote>,
-    status: &SyncStatus,
+    poller: Option<&Poller>,
 ) -> Result<()> {
     loop {
         let board = board::read(&ctx.repo, &ctx.config, EVENTS)?;
-        let sync_error = status.lock().ok().and_then(|s| s.clone()).flatten();
+        let sync_error = poller.and_then(Poller::last_error);
         let head = header(&board, remote, sync_error.as_deref());
         terminal.draw(|frame| draw(frame, &head, &board))?;
         if quit_requested(interval)? {
@@ -266,35 +262,6 @@ fn quit_requested(interval: Duration) -> Result<bool> {
         }
     }
     Ok(false)
-}
-
-/// Sync every `interval` on a repository handle of its own, until stopped.
-fn sync_loop(
-    remote: &Remote,
-    policy: crate::repo::Policy,
-    interval: Duration,
-    stop: &AtomicBool,
-    status: &SyncStatus,
-) {
-    let Ok(mut repo) = std::env::current_dir()
-        .map_err(Error::from)
-        .and_then(|d| Repo::discover(&d))
-    else {
-        return;
-    };
-    repo.set_policy(policy);
-    while !stop.load(Ordering::Relaxed) {
-        let outcome = sync::sync(&repo, remote, &sync::Options::default())
-            .err()
-            .map(|e| e.message);
-        if let Ok(mut s) = status.lock() {
-            *s = Some(outcome);
-        }
-        let next = Instant::now() + interval;
-        while !stop.load(Ordering::Relaxed) && Instant::now() < next {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
 }
 
 fn draw(frame: &mut Frame, head: &str, b: &Board) {

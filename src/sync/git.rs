@@ -299,11 +299,38 @@ fn rejected_detail(line: &str) -> String {
     }
 }
 
+/// Whether a fetch may run git's auto maintenance (`git maintenance run --auto`, auto gc)
+/// when it is done: an explicit sync may; a poll never does (it would start a maintenance
+/// process per poll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maintenance {
+    Auto,
+    Off,
+}
+
+/// `git` with auto maintenance switched off for this one command (`-c` works on every git
+/// version, unlike `--no-auto-maintenance`).
+fn git_with(git_dir: &Path, maintenance: Maintenance) -> Command {
+    let mut cmd = git(git_dir);
+    if maintenance == Maintenance::Off {
+        cmd.args(["-c", "maintenance.auto=false", "-c", "gc.auto=0"]);
+    }
+    cmd
+}
+
 /// `git fetch` of one refspec from `remote`: quiet, no tags, no FETCH_HEAD, no submodules;
 /// `prune` drops local refs the remote no longer has.
-fn fetch_command(git_dir: &Path, remote: &str, refspec: &str, prune: bool) -> Command {
-    let mut cmd = git(git_dir);
+fn fetch_command(
+    git_dir: &Path,
+    remote: &str,
+    refspec: &str,
+    prune: bool,
+    maintenance: Maintenance,
+) -> Command {
+    let mut cmd = git_with(git_dir, maintenance);
     cmd.args([
+        "-c",
+        "protocol.version=2",
         "fetch",
         "--quiet",
         "--no-tags",
@@ -317,15 +344,20 @@ fn fetch_command(git_dir: &Path, remote: &str, refspec: &str, prune: bool) -> Co
     cmd
 }
 
-/// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned).
+/// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned). With
+/// protocol v2 (git's default since 2.26) the remote is asked only for the refs under
+/// `source_prefix` (`ls-refs` with that ref prefix), so when nothing moved this is one
+/// short request with no pack: what a poll needs. (`git ls-remote REMOTE 'PREFIX*'` would
+/// list every ref of the remote: it matches its patterns on the client.)
 pub fn fetch(
     git_dir: &Path,
     remote: &str,
     source_prefix: &str,
     tracking_prefix: &str,
+    maintenance: Maintenance,
 ) -> Result<()> {
     let refspec = format!("+{source_prefix}*:{tracking_prefix}*");
-    let cmd = fetch_command(git_dir, remote, &refspec, true);
+    let cmd = fetch_command(git_dir, remote, &refspec, true, maintenance);
     let out = run_bounded(
         git_dir,
         cmd,
@@ -352,6 +384,7 @@ pub fn fetch_each(
     remote: &str,
     source_prefix: &str,
     incoming_prefix: &str,
+    maintenance: Maintenance,
 ) -> Result<Vec<Unfetchable>> {
     let mut cmd = git(git_dir);
     cmd.args(["ls-remote", "--quiet", remote])
@@ -380,7 +413,7 @@ pub fn fetch_each(
             continue;
         };
         let refspec = format!("+{name}:{incoming_prefix}{suffix}");
-        let cmd = fetch_command(git_dir, remote, &refspec, false);
+        let cmd = fetch_command(git_dir, remote, &refspec, false, maintenance);
         let out = run_bounded(
             git_dir,
             cmd,

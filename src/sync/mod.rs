@@ -14,6 +14,7 @@ pub mod merge;
 pub mod moved;
 pub mod outbox;
 pub mod pending;
+pub mod poller;
 pub mod state;
 pub mod wait;
 
@@ -134,6 +135,28 @@ pub struct Report {
 
 /// Fetch, merge, push, retrying when the remote moves in between.
 pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
+    sync_with(repo, remote, options, git::Maintenance::Auto, false)
+}
+
+/// The poller's sync: the whole namespace, git's auto maintenance never runs, and the
+/// first fetch is skipped when the poll just `fetched` the namespace into the incoming area.
+pub fn sync_polled(repo: &Repo, remote: &Remote, fetched: bool) -> Result<Report> {
+    sync_with(
+        repo,
+        remote,
+        &Options::default(),
+        git::Maintenance::Off,
+        fetched,
+    )
+}
+
+fn sync_with(
+    repo: &Repo,
+    remote: &Remote,
+    options: &Options,
+    maintenance: git::Maintenance,
+    fetched: bool,
+) -> Result<Report> {
     let tracking = remote.tracking_prefix();
     let mut report = Report {
         remote: remote.name.clone(),
@@ -145,7 +168,11 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
     pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        let unfetchable = fetch(repo, remote)?;
+        let unfetchable = if attempt == 1 && fetched {
+            Vec::new()
+        } else {
+            fetch(repo, remote, maintenance)?
+        };
         report.quarantined = admit_fetched(repo, remote, options)?;
         report.quarantined.extend(
             unfetchable
@@ -215,12 +242,17 @@ fn moved_since(
 /// Fetch the namespace into the incoming area; when git refuses the whole fetch (a corrupt
 /// object behind one ref), fetch ref by ref and return the refs that cannot be fetched.
 /// A timeout or an unreachable remote stays an error.
-fn fetch(repo: &Repo, remote: &Remote) -> Result<Vec<git::Unfetchable>> {
+fn fetch(
+    repo: &Repo,
+    remote: &Remote,
+    maintenance: git::Maintenance,
+) -> Result<Vec<git::Unfetchable>> {
     let (ns, incoming) = (repo.namespace(), remote.incoming_prefix());
-    match git::fetch(repo.git_dir(), &remote.name, ns, &incoming) {
+    match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance) {
         Ok(()) => Ok(Vec::new()),
         Err(err) if err.kind == crate::error::Kind::Blocked => Err(err),
-        Err(err) => git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming).map_err(|_| err),
+        Err(err) => git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
+            .map_err(|_| err),
     }
 }
 
