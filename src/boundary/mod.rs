@@ -293,6 +293,16 @@ fn judge_file(
     let source_domain = rules.domain_of(path);
     for import in imports {
         let target = resolver.resolve(snapshot, path, lang, import);
+        let target = match target {
+            Target::File(file) if file == path && own_name(import).is_some() => {
+                Target::Unresolved(format!(
+                    "imports itself: on its own root ({}) this file is module '{}', which shadows any installed package of that name; rename the file or import the package from another root",
+                    display_dir(resolve::parent(path)),
+                    own_name(import).unwrap_or_default()
+                ))
+            }
+            other => other,
+        };
         let target_text = match &target {
             Target::Unresolved(reason) => {
                 out.unresolved.push(Unresolved {
@@ -313,7 +323,7 @@ fn judge_file(
         let Some(domain) = source_domain else {
             continue;
         };
-        let verdict = rules.judge(domain, import.kind, &target);
+        let verdict = rules.judge(domain, import.kind, &target, lang == Lang::Python);
         let target_domain = match &target {
             Target::File(file) => rules.domain_of(file).map(str::to_string),
             _ => None,
@@ -346,4 +356,23 @@ fn judge_file(
         }
     }
     out
+}
+
+/// `import x` / `from x import y` (absolute, one part): from inside module `x` itself this
+/// is no in-module reference but a name clash Python resolves to the importing file.
+fn own_name(import: &Import) -> Option<&str> {
+    match &import.spec {
+        imports::Spec::Python {
+            level: 0, module, ..
+        } if !module.contains('.') => Some(module),
+        _ => None,
+    }
+}
+
+fn display_dir(dir: &str) -> &str {
+    if dir.is_empty() {
+        "the repository root"
+    } else {
+        dir
+    }
 }

@@ -137,8 +137,15 @@ impl Rules {
             .collect()
     }
 
-    /// Judge one resolved import of a file in `source_domain`.
-    pub fn judge(&self, source_domain: &str, kind: ImportKind, target: &Target) -> Option<Verdict> {
+    /// Judge one resolved import of a file in `source_domain`. `dotted`: package names are
+    /// dotted module paths (Python), so a rule naming a package also covers its submodules.
+    pub fn judge(
+        &self,
+        source_domain: &str,
+        kind: ImportKind,
+        target: &Target,
+        dotted: bool,
+    ) -> Option<Verdict> {
         let source = *self.by_name.get(source_domain)?;
         let d = &self.domains[source];
         if d.ignore_kinds.contains(&kind) {
@@ -186,10 +193,8 @@ impl Rules {
                 })
             }
             Target::Package(name) => {
-                let forbidden = self
-                    .packages
-                    .matches(normalize(name))
-                    .into_iter()
+                let forbidden = package_names(name, dotted)
+                    .flat_map(|candidate| self.packages.matches(normalize(candidate)))
                     .any(|g| self.package_domains[g] == source);
                 forbidden.then(|| {
                     verdict(
@@ -211,6 +216,16 @@ fn owner(roles: &[(usize, Role)]) -> Option<usize> {
         .filter(|(_, role)| *role == Role::Scope)
         .map(|(domain, _)| *domain)
         .min()
+}
+
+/// The name, and with `dotted` each of its dotted prefixes (`google.protobuf.x`,
+/// `google.protobuf`, `google`): `forbidden_packages: [google.protobuf]` covers submodules.
+fn package_names(name: &str, dotted: bool) -> impl Iterator<Item = &str> {
+    let prefixes = dotted
+        .then(|| name.match_indices('.').map(|(i, _)| &name[..i]))
+        .into_iter()
+        .flatten();
+    std::iter::once(name).chain(prefixes)
 }
 
 /// Rust crate names use `_` where the package name has `-`: compare in one form.
