@@ -7,10 +7,13 @@
 pub mod cache;
 pub mod graph;
 pub mod imports;
+pub mod indirect;
 pub mod report;
 pub mod resolve;
 pub mod rules;
 pub mod snapshot;
+
+use std::collections::HashSet;
 
 use rayon::prelude::*;
 
@@ -90,17 +93,28 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     };
     let excluded = crate::config::glob_set(&config.exclude)
         .map_err(|e| Error::config(format!("exclude: {e}")))?;
-    let selected: Vec<(&str, Lang)> = snapshot
+    let sources: Vec<(&str, Lang)> = snapshot
         .files
         .keys()
-        .filter(|p| within(p, &options.paths))
-        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
         .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
         .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
         .collect();
+    let partial = !options.paths.is_empty() || changed.is_some();
+    let selected: HashSet<&str> = sources
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|p| within(p, &options.paths))
+        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
+        .collect();
+    // Indirect rules need every file's imports, whatever the check is limited to.
+    let indirect = rules.has_indirect();
+    let loaded: Vec<(&str, Lang)> = sources
+        .into_iter()
+        .filter(|(p, _)| indirect || selected.contains(p))
+        .collect();
 
     let cache = ImportCache::load(repo);
-    let loaded = load(repo, &snapshot, &cache, &selected);
+    let loaded = load(repo, &snapshot, &cache, &loaded);
     let outcomes: Vec<Outcome> = loaded
         .into_par_iter()
         .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
@@ -118,17 +132,39 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                 lang,
                 imports,
                 ..
-            } => Some(judge_file(
+            } if selected.contains(path.as_str()) => Some(judge_file(
                 &snapshot, &resolver, &rules, path, *lang, imports,
             )),
-            Outcome::Skipped(_) => None,
+            _ => None,
         })
         .collect();
+    if indirect {
+        let files: Vec<(&str, Lang, &[Import])> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Parsed {
+                    path,
+                    lang,
+                    imports,
+                    ..
+                } => Some((path.as_str(), *lang, imports.as_slice())),
+                Outcome::Skipped(_) => None,
+            })
+            .collect();
+        let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, &files);
+        let focus = partial.then_some(&selected);
+        report
+            .findings
+            .extend(indirect::findings(&graph, &rules, focus));
+    }
     for outcome in outcomes {
         match outcome {
             Outcome::Parsed {
-                imports, cached, ..
-            } => {
+                path,
+                imports,
+                cached,
+                ..
+            } if selected.contains(path.as_str()) => {
                 report.stats.imports += imports.len();
                 if cached {
                     report.stats.cached += 1;
@@ -136,7 +172,10 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                     report.stats.parsed += 1;
                 }
             }
-            Outcome::Skipped(skipped) => report.skipped.push(skipped),
+            Outcome::Skipped(skipped) if selected.contains(skipped.file.as_str()) => {
+                report.skipped.push(skipped)
+            }
+            _ => {}
         }
     }
     for j in judged {
@@ -144,9 +183,15 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         report.unresolved.extend(j.unresolved);
         report.edges.extend(j.edges);
     }
-    report
-        .findings
-        .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    report.findings.sort_by(|a, b| {
+        (&a.file, a.line, a.col, !a.chain.is_empty(), &a.target).cmp(&(
+            &b.file,
+            b.line,
+            b.col,
+            !b.chain.is_empty(),
+            &b.target,
+        ))
+    });
     report
         .unresolved
         .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
@@ -352,6 +397,7 @@ fn judge_file(
                 target_domain: v.target_domain,
                 target: target_text,
                 hint: v.hint,
+                chain: Vec::new(),
             });
         }
     }

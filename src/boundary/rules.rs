@@ -40,6 +40,8 @@ enum Role {
     Exports,
     Allowed,
     Forbidden,
+    /// A `forbidden_imports` rule with `indirect: true`: not reachable by any chain either.
+    Unreachable,
 }
 
 /// A domain's settings that are not path patterns (those live in [`Rules::paths`]).
@@ -47,6 +49,7 @@ struct CompiledDomain {
     name: String,
     has_exports: bool,
     has_allowed: bool,
+    has_indirect: bool,
     ignore_kinds: Vec<ImportKind>,
 }
 
@@ -84,14 +87,31 @@ impl Rules {
         let mut package_domains = Vec::new();
         let mut domains = Vec::new();
         for (i, (name, d)) in config.domains.iter().enumerate() {
-            let roles = [
-                (Role::Scope, Some(&d.scope)),
-                (Role::Exports, d.exports.as_ref()),
-                (Role::Allowed, d.allowed_imports.as_ref()),
-                (Role::Forbidden, Some(&d.forbidden_imports)),
+            let forbidden = d.forbidden_imports.iter().map(|f| f.path());
+            let unreachable = d
+                .forbidden_imports
+                .iter()
+                .filter(|f| f.indirect())
+                .map(|f| f.path());
+            let roles: [(Role, Vec<&str>); 5] = [
+                (Role::Scope, d.scope.iter().map(String::as_str).collect()),
+                (
+                    Role::Exports,
+                    d.exports.iter().flatten().map(String::as_str).collect(),
+                ),
+                (
+                    Role::Allowed,
+                    d.allowed_imports
+                        .iter()
+                        .flatten()
+                        .map(String::as_str)
+                        .collect(),
+                ),
+                (Role::Forbidden, forbidden.collect()),
+                (Role::Unreachable, unreachable.collect()),
             ];
             for (role, patterns) in roles {
-                for pattern in patterns.into_iter().flatten() {
+                for pattern in patterns {
                     path_patterns.push((path_tags.len(), pattern));
                     path_tags.push((i, role));
                 }
@@ -104,6 +124,7 @@ impl Rules {
                 name: name.clone(),
                 has_exports: d.exports.is_some(),
                 has_allowed: d.allowed_imports.is_some(),
+                has_indirect: d.forbidden_imports.iter().any(|f| f.indirect()),
                 ignore_kinds: d.ignore_kinds.clone(),
             });
         }
@@ -120,6 +141,29 @@ impl Rules {
             packages: packages.build().map_err(bad)?,
             package_domains,
         })
+    }
+
+    /// Whether some domain has an `indirect` forbidden_imports rule.
+    pub fn has_indirect(&self) -> bool {
+        self.domains.iter().any(|d| d.has_indirect)
+    }
+
+    /// Every domain's say about `path`, for judging many chains through it.
+    pub fn path_roles(&self, path: &str) -> PathRoles {
+        PathRoles(self.roles(path))
+    }
+
+    pub fn has_indirect_rules(&self, domain: usize) -> bool {
+        self.domains[domain].has_indirect
+    }
+
+    /// Whether `domain`'s rules skip imports of this kind.
+    pub fn ignores(&self, domain: usize, kind: ImportKind) -> bool {
+        self.domains[domain].ignore_kinds.contains(&kind)
+    }
+
+    pub fn domain_name(&self, domain: usize) -> &str {
+        &self.domains[domain].name
     }
 
     /// The domain owning `path` (scopes are disjoint; the first by name wins otherwise).
@@ -206,6 +250,21 @@ impl Rules {
             }
             Target::Unresolved(_) => None,
         }
+    }
+}
+
+/// What the domains' patterns say about one path, looked up once per path.
+pub struct PathRoles(Vec<(usize, Role)>);
+
+impl PathRoles {
+    /// The owning domain's index.
+    pub fn owner(&self) -> Option<usize> {
+        owner(&self.0)
+    }
+
+    /// Whether `domain` forbids reaching this path through any chain of imports.
+    pub fn unreachable_for(&self, domain: usize) -> bool {
+        self.0.contains(&(domain, Role::Unreachable))
     }
 }
 
