@@ -1,5 +1,5 @@
 //! Indirect rules (`forbidden_imports: [{path: GLOB, indirect: true}]`) on `fixtures/indirect`:
-//! a 3-hop chain ui -> services -> services -> database, a cycle inside services, an allowed
+//! a 3-hop and a 2-hop chain from ui through services to database, a cycle inside services, an allowed
 //! path through services to util, a direct import, and a plain-string rule that stays direct.
 //! Judged by `check`, the pre-commit hook (a real `git commit`), `check --range` and `graph`.
 
@@ -84,10 +84,11 @@ fn check_reports_the_whole_chain_and_nothing_for_cycles_allowed_paths_or_plain_r
         summary(&found),
         [
             "app/ui/direct.py forbidden_imports",
+            "app/ui/report.py forbidden_imports app/ui/report.py:1 -> app/services/export.py:1",
             "app/ui/views.py forbidden_imports app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:2",
         ]
     );
-    let chained = &found[1];
+    let chained = &found[2];
     assert_eq!(chained["target"], "app/database/models.py");
     assert_eq!(chained["target_domain"], "database");
     let last = &chained["chain"][2];
@@ -113,7 +114,10 @@ fn without_the_last_hop_there_is_no_chain() {
     let out = t.comm(&["--json", "check"]);
     assert_eq!(
         summary(&findings(&out)),
-        ["app/ui/direct.py forbidden_imports"]
+        [
+            "app/ui/direct.py forbidden_imports",
+            "app/ui/report.py forbidden_imports app/ui/report.py:1 -> app/services/export.py:1",
+        ]
     );
 }
 
@@ -182,10 +186,10 @@ fn graph_shows_the_chain() {
     let json: Value =
         serde_json::from_str(&stdout(&t.comm(&["graph", "--format", "json"]))).unwrap();
     let chains = json["chains"].as_array().unwrap();
-    assert_eq!(chains.len(), 1, "{json}");
-    assert_eq!(chains[0]["from"], "ui");
-    assert_eq!(chains[0]["to"], "database");
-    assert_eq!(chains[0]["path"], CHAIN);
+    assert_eq!(chains.len(), 2, "{json}");
+    assert_eq!(chains[1]["from"], "ui");
+    assert_eq!(chains[1]["to"], "database");
+    assert_eq!(chains[1]["path"], CHAIN);
     let dot = stdout(&t.comm(&["graph", "--format", "dot"]));
     assert!(
         dot.contains("\"ui\" -> \"database\" [style=dashed") && dot.contains(CHAIN),
