@@ -10,11 +10,11 @@
 //! pair is reported once, with a shortest chain. A partial check reports the chains in which
 //! one of its files imports something.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 
-use super::imports::{Import, Lang, Spec};
+use super::imports::{Import, ImportKind, Lang, Spec};
 use super::report::{ChainHop, Finding};
 use super::resolve::{Resolver, Target};
 use super::rules::{PathRoles, Rule, Rules};
@@ -63,30 +63,64 @@ impl<'a> ImportGraph<'a> {
         self.roles.get(file).and_then(PathRoles::owner)
     }
 
-    /// Files that import, directly or not, one of `files` (`files` included).
-    fn importers_of(&self, files: &HashSet<&str>) -> HashSet<&'a str> {
-        let mut reverse: HashMap<&str, Vec<&'a str>> = HashMap::new();
+    /// Each file's importers, with the kind of each import.
+    fn reverse<'g>(&'g self) -> Reverse<'g> {
+        let mut reverse: Reverse<'g> = HashMap::new();
         for (&from, hops) in &self.out {
             for hop in hops {
-                reverse.entry(hop.to.as_str()).or_default().push(from);
+                reverse
+                    .entry(hop.to.as_str())
+                    .or_default()
+                    .push((from, hop.import.kind));
             }
         }
-        let mut seen: HashSet<&'a str> = self
-            .out
-            .keys()
-            .copied()
-            .filter(|f| files.contains(f))
-            .collect();
-        let mut queue: VecDeque<&'a str> = seen.iter().copied().collect();
-        while let Some(file) = queue.pop_front() {
-            for &from in reverse.get(file).into_iter().flatten() {
-                if seen.insert(from) {
-                    queue.push_back(from);
-                }
-            }
-        }
-        seen
+        reverse
     }
+
+    /// Files that import, directly or not, one of `files` (`files` included).
+    fn importers_of<'g>(
+        &'g self,
+        reverse: &Reverse<'g>,
+        files: &HashSet<&str>,
+    ) -> HashSet<&'g str> {
+        let seeds = self.out.keys().copied().filter(|f| files.contains(f));
+        walk_back(reverse, seeds, |_, _| true)
+    }
+
+    /// The files a chain from `domain` may pass through: outside the domain, and reaching a
+    /// file it forbids (those included) without passing through the domain or another
+    /// forbidden file. Chains are searched within them only.
+    fn live<'g>(&'g self, reverse: &Reverse<'g>, rules: &Rules, domain: usize) -> HashSet<&'g str> {
+        let forbidden = |file: &str| {
+            self.roles
+                .get(file)
+                .is_some_and(|r| r.unreachable_for(domain) && r.owner() != Some(domain))
+        };
+        let seeds = reverse.keys().copied().filter(|f| forbidden(f));
+        walk_back(reverse, seeds, |from, kind| {
+            !rules.ignores(domain, kind) && self.owner(from) != Some(domain) && !forbidden(from)
+        })
+    }
+}
+
+type Reverse<'g> = HashMap<&'g str, Vec<(&'g str, ImportKind)>>;
+
+/// `seeds` and every file importing one of them through imports `follow` accepts.
+fn walk_back<'g>(
+    reverse: &Reverse<'g>,
+    seeds: impl Iterator<Item = &'g str>,
+    follow: impl Fn(&str, ImportKind) -> bool,
+) -> HashSet<&'g str> {
+    let mut seen: HashSet<&'g str> = seeds.collect();
+    let mut queue: VecDeque<&'g str> = seen.iter().copied().collect();
+    while let Some(file) = queue.pop_front() {
+        for &(from, kind) in reverse.get(file).into_iter().flatten() {
+            if follow(from, kind) && seen.insert(from) {
+                queue.push_back(from);
+            }
+        }
+    }
+    seen
 }
 
 /// A file's imports that resolve to another file (`mod x;` declarations are structure, not
@@ -113,45 +147,65 @@ fn file_hops<'a>(
 /// The chains breaking an indirect rule. `focus`: only chains in which one of these files
 /// imports something (a partial check); `None`: all of them.
 pub fn findings(graph: &ImportGraph, rules: &Rules, focus: Option<&HashSet<&str>>) -> Vec<Finding> {
-    let reaching_focus = focus.map(|f| graph.importers_of(f));
-    let starts: Vec<(&str, usize)> = graph
-        .out
-        .keys()
-        .filter(|f| reaching_focus.as_ref().is_none_or(|r| r.contains(*f)))
-        .filter_map(|&f| Some((f, graph.owner(f)?)))
-        .filter(|&(_, domain)| rules.has_indirect_rules(domain))
+    let reverse = graph.reverse();
+    let reaching_focus = focus.map(|f| graph.importers_of(&reverse, f));
+    let domains: BTreeSet<usize> = graph
+        .roles
+        .values()
+        .filter_map(PathRoles::owner)
+        .filter(|&d| rules.has_indirect_rules(d))
         .collect();
-    let mut findings: Vec<Finding> = starts
-        .par_iter()
-        .flat_map_iter(|&(start, domain)| chains_from(graph, rules, start, domain))
-        .filter(|f| {
-            focus.is_none_or(|focus| f.chain.iter().any(|h| focus.contains(h.file.as_str())))
-        })
-        .collect();
+    let mut findings = Vec::new();
+    for domain in domains {
+        let live = graph.live(&reverse, rules, domain);
+        let starts: Vec<&str> = graph
+            .out
+            .keys()
+            .copied()
+            .filter(|f| graph.owner(f) == Some(domain))
+            .filter(|f| reaching_focus.as_ref().is_none_or(|r| r.contains(f)))
+            .filter(|f| graph.hops(f).iter().any(|h| live.contains(h.to.as_str())))
+            .collect();
+        findings.par_extend(
+            starts
+                .par_iter()
+                .flat_map_iter(|start| chains_from(graph, rules, start, domain, &live)),
+        );
+    }
+    findings.retain(|f| {
+        focus.is_none_or(|focus| f.chain.iter().any(|h| focus.contains(h.file.as_str())))
+    });
     findings.sort_by(|a, b| {
         (&a.file, a.line, a.col, &a.target).cmp(&(&b.file, b.line, b.col, &b.target))
     });
     findings
 }
 
-/// Breadth-first from `start`: a shortest chain to each forbidden file first met.
-fn chains_from(graph: &ImportGraph, rules: &Rules, start: &str, domain: usize) -> Vec<Finding> {
+/// Breadth-first from `start` through `live` files: a shortest chain to each forbidden
+/// file first met.
+fn chains_from(
+    graph: &ImportGraph,
+    rules: &Rules,
+    start: &str,
+    domain: usize,
+    live: &HashSet<&str>,
+) -> Vec<Finding> {
     let mut parent: HashMap<&str, (&str, &Hop)> = HashMap::new();
     let mut queue = VecDeque::from([start]);
     let mut findings = Vec::new();
     while let Some(file) = queue.pop_front() {
         for hop in graph.hops(file) {
             let to = hop.to.as_str();
-            if to == start || parent.contains_key(to) || rules.ignores(domain, hop.import.kind) {
+            if !live.contains(to)
+                || parent.contains_key(to)
+                || rules.ignores(domain, hop.import.kind)
+            {
                 continue;
             }
             parent.insert(to, (file, hop));
             let Some(roles) = graph.roles.get(to) else {
                 continue;
             };
-            if roles.owner() == Some(domain) {
-                continue;
-            }
             if roles.unreachable_for(domain) {
                 if file != start {
                     findings.push(finding(rules, domain, roles, chain(&parent, to)));
