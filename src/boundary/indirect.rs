@@ -6,8 +6,8 @@
 //! a partial check (the pre-commit hook's staged files, `check --range`'s changed files) still
 //! sees whole chains. A chain starts at a file of D, leaves D at its first hop and ends at the
 //! first forbidden file it meets: chains through other files of D are reported from those
-//! files, and a chain of one hop is the direct rule's finding. Each (start, forbidden file)
-//! pair is reported once, with a shortest chain. A partial check reports the chains in which
+//! files, and a chain of one hop is the direct rule's finding. Each (start, rule) pair is
+//! reported once, with a shortest chain to a file the rule forbids. A partial check reports the chains in which
 //! one of its files imports something.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -181,8 +181,8 @@ pub fn findings(graph: &ImportGraph, rules: &Rules, focus: Option<&HashSet<&str>
     findings
 }
 
-/// Breadth-first from `start` through `live` files: a shortest chain to each forbidden
-/// file first met.
+/// Breadth-first from `start` through `live` files: for each indirect rule, a shortest
+/// chain to a file it forbids.
 fn chains_from(
     graph: &ImportGraph,
     rules: &Rules,
@@ -193,6 +193,7 @@ fn chains_from(
     let mut parent: HashMap<&str, (&str, &Hop)> = HashMap::new();
     let mut queue = VecDeque::from([start]);
     let mut findings = Vec::new();
+    let mut reported: HashSet<usize> = HashSet::new();
     while let Some(file) = queue.pop_front() {
         for hop in graph.hops(file) {
             let to = hop.to.as_str();
@@ -207,7 +208,9 @@ fn chains_from(
                 continue;
             };
             if roles.unreachable_for(domain) {
-                if file != start {
+                let new_rule = roles.indirect_rules(domain).any(|n| !reported.contains(&n));
+                reported.extend(roles.indirect_rules(domain));
+                if file != start && new_rule {
                     findings.push(finding(rules, domain, roles, chain(&parent, to)));
                 }
                 continue;

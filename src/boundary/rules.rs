@@ -40,8 +40,9 @@ enum Role {
     Exports,
     Allowed,
     Forbidden,
-    /// A `forbidden_imports` rule with `indirect: true`: not reachable by any chain either.
-    Unreachable,
+    /// The domain's n-th `forbidden_imports` rule with `indirect: true`: not reachable by
+    /// any chain either.
+    Unreachable(usize),
 }
 
 /// A domain's settings that are not path patterns (those live in [`Rules::paths`]).
@@ -92,24 +93,19 @@ impl Rules {
                 .forbidden_imports
                 .iter()
                 .filter(|f| f.indirect())
-                .map(|f| f.path());
-            let roles: [(Role, Vec<&str>); 5] = [
+                .enumerate()
+                .map(|(n, f)| (Role::Unreachable(n), vec![f.path()]));
+            let exports = d.exports.iter().flatten().map(String::as_str);
+            let allowed = d.allowed_imports.iter().flatten().map(String::as_str);
+            let roles: Vec<(Role, Vec<&str>)> = [
                 (Role::Scope, d.scope.iter().map(String::as_str).collect()),
-                (
-                    Role::Exports,
-                    d.exports.iter().flatten().map(String::as_str).collect(),
-                ),
-                (
-                    Role::Allowed,
-                    d.allowed_imports
-                        .iter()
-                        .flatten()
-                        .map(String::as_str)
-                        .collect(),
-                ),
+                (Role::Exports, exports.collect()),
+                (Role::Allowed, allowed.collect()),
                 (Role::Forbidden, forbidden.collect()),
-                (Role::Unreachable, unreachable.collect()),
-            ];
+            ]
+            .into_iter()
+            .chain(unreachable)
+            .collect();
             for (role, patterns) in roles {
                 for pattern in patterns {
                     path_patterns.push((path_tags.len(), pattern));
@@ -264,7 +260,15 @@ impl PathRoles {
 
     /// Whether `domain` forbids reaching this path through any chain of imports.
     pub fn unreachable_for(&self, domain: usize) -> bool {
-        self.0.contains(&(domain, Role::Unreachable))
+        self.indirect_rules(domain).next().is_some()
+    }
+
+    /// Which of `domain`'s indirect rules (numbered among them) forbid reaching this path.
+    pub fn indirect_rules(&self, domain: usize) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().filter_map(move |&(d, role)| match role {
+            Role::Unreachable(n) if d == domain => Some(n),
+            _ => None,
+        })
     }
 }
 
