@@ -3,10 +3,17 @@
 # across two clones through a bare remote (with a wait that returns), commit a shared file
 # under a lease without bypass, get blocked by another agent's lease and by a boundary, and a
 # bypass is recorded.
+#
+# First it installs git-comm with `cargo install --path . --debug --locked`: into
+# ~/.cargo/bin (or $CARGO_INSTALL_ROOT/bin, $CARGO_HOME/bin), where git finds it as `git comm` afterwards. The dev
+# profile (dependencies optimised, see Cargo.toml) is the one ./scripts/test.sh builds, so
+# the two commands share one build of the dependencies.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-export PATH="$root/target/release:$PATH"
+bin="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
+ORIGINAL_PATH="$PATH"
+cargo install --quiet --debug --locked --path "$root"
+export PATH="$bin:$PATH"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -107,3 +114,12 @@ refused env GIT_COMM_AGENT=alice git commit -q -m "render in api"
 echo; echo "# the audit trail is plain git"
 run git log --format='%h %an via %cn: %s' refs/comm-node/mail
 run git log --format='%h %an: %s' refs/comm-node/leases
+
+echo
+echo "# git comm is installed: $bin/git-comm"
+if [ "$(PATH="$ORIGINAL_PATH" command -v git-comm)" = "$bin/git-comm" ]; then
+  echo "It is on your PATH: run \`git comm -h\` in any repository."
+else
+  echo "It is not on your PATH yet. Run this (and add it to your shell's profile):"
+  echo "  export PATH=\"$bin:\$PATH\""
+fi

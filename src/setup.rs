@@ -114,18 +114,19 @@ pub struct FileChange {
 pub fn instructions(repo: &Repo, config: &Config, agent: Option<&str>) -> Result<String> {
     let body = match agent {
         Some(name) => plan::prime(repo, config, name)?,
-        None => generic_instructions(),
+        None => generic_instructions(repo, config),
     };
     Ok(format!("{BLOCK_BEGIN}\n{}{BLOCK_END}\n", body))
 }
 
-fn generic_instructions() -> String {
+fn generic_instructions(repo: &Repo, config: &Config) -> String {
     let mut lines = vec![
         "# git comm: coordinating with other agents".to_string(),
         "Several agents work on this repository; coordinate only through `git comm` (git refs; no server).".to_string(),
-        "Your own contract (role, domain, peers, ready tasks): `git comm prime`. All commands: `git comm -h`.".to_string(),
+        "Your own contract (role, domain, peers, ready tasks): `git comm prime`.".to_string(),
+        plan::GUIDE_POINTER.to_string(),
     ];
-    lines.extend(plan::PROTOCOL.iter().map(|l| l.to_string()));
+    lines.extend(plan::protocol(repo, config, None, None));
     lines.join("\n") + "\n"
 }
 

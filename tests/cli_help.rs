@@ -88,6 +88,43 @@ fn git_comm_help_shows_the_manual_once_any_command_ran() {
     assert!(text.contains("Exit codes"), "{text}");
 }
 
+/// Runs that clap ends before any command starts (help, version, unknown commands, usage
+/// errors) write the pages too: they are often a new user's very first runs.
+#[test]
+fn every_run_writes_the_pages_even_help_version_and_errors() {
+    let outside = tempfile::tempdir().unwrap();
+    for args in [
+        &["comm", "-h"][..],
+        &["comm", "-V"],
+        &["comm", "inbox", "-h"],
+        &["comm", "task", "add", "--help"],
+        &["comm", "no-such-command"],
+        &["comm", "send"],
+        &["comm"],
+    ] {
+        let install = Install::new();
+        let _ = install.git(outside.path(), &system_path(), args);
+        assert!(
+            install.man1().join("git-comm.1").is_file(),
+            "no page after {args:?}"
+        );
+        assert!(install.man1().join("git-comm-task-add.1").is_file());
+    }
+}
+
+/// The hook shims' call stays on the fast path: no manual refresh on every commit.
+#[test]
+fn hook_calls_leave_the_pages_alone() {
+    let install = Install::new();
+    let repo = TestRepo::new();
+    let _ = install.git(
+        repo.path(),
+        &system_path(),
+        &["comm", "hook", "post-commit"],
+    );
+    assert!(!install.man1().exists());
+}
+
 #[test]
 fn git_comm_help_without_man_shows_the_long_help_after_init() {
     let install = Install::new();

@@ -31,7 +31,8 @@ const ABOUT: &str =
     "Coordinate coding agents through git alone: mail, leases, artifacts, boundaries.";
 const AFTER_HELP: &str = "\
 Identity: --as NAME, or GIT_COMM_AGENT, or `git config comm.agent NAME`.
-Start:    git comm init; git comm join NAME --domain D; git comm send bob -s \"hi\"; git comm inbox
+Start:    git comm init; git comm join NAME; git comm hooks install; git comm inbox
+Agents:   git comm prime (your contract), git comm prime --guide (the agents' guide)
 Exit codes: 0 ok (also when the reader of the output goes away, e.g. `| head`),
             1 check failed / blocked / conflict, 2 usage, config or output error.";
 
@@ -207,7 +208,13 @@ pub fn parse_args() -> Cli {
     if let Some(cli) = hook_invocation(&args) {
         return cli;
     }
-    Cli::parse_from(check::graph_format_args(args))
+    let parsed = Cli::try_parse_from(check::graph_format_args(args));
+    // Before clap may exit (`-h`, `-V`, an unknown command, a usage error): those are a new
+    // user's first runs, and git's `--help` needs the pages. Hook calls stay fast.
+    if !matches!(&parsed, Ok(cli) if matches!(cli.command, Command::Hook(_))) {
+        manual::ensure_installed();
+    }
+    parsed.unwrap_or_else(|err| err.exit())
 }
 
 /// `git-comm hook NAME ARGS...` as the hook shims call it on every commit, read without
@@ -238,10 +245,6 @@ fn hook_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    if !matches!(cli.command, Command::Hook(_)) {
-        // Keeping the manual current is for people at a terminal, not for every commit.
-        manual::ensure_installed();
-    }
     if ecosystem::needs_no_repo(&cli.command) {
         return ecosystem::run_outside_repo(cli);
     }

@@ -461,6 +461,9 @@ pub struct PlanArgs {
 pub struct PrimeArgs {
     /// The agent (default: you).
     pub agent: Option<String>,
+    /// Print the agents' guide instead: every step of the protocol explained (docs/agents.md).
+    #[arg(long, conflicts_with = "agent")]
+    pub guide: bool,
 }
 
 pub fn plan(ctx: &Ctx, args: PlanArgs) -> Result<()> {
@@ -485,6 +488,9 @@ pub fn plan(ctx: &Ctx, args: PlanArgs) -> Result<()> {
 }
 
 pub fn prime(ctx: &Ctx, args: PrimeArgs) -> Result<()> {
+    if args.guide {
+        return guide(ctx);
+    }
     let name = match args.agent {
         Some(a) => a,
         None => ctx.me()?,
@@ -495,6 +501,13 @@ pub fn prime(ctx: &Ctx, args: PrimeArgs) -> Result<()> {
         return output::json(&json!({"agent": name, "contract": text}));
     }
     output::text(&text)
+}
+
+fn guide(ctx: &Ctx) -> Result<()> {
+    if ctx.json() {
+        return output::json(&json!({"guide": task::plan::GUIDE}));
+    }
+    output::text(task::plan::GUIDE)
 }
 
 pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {

@@ -172,22 +172,79 @@ pub fn apply(repo: &Repo, config: &Config, me: &str, plan: &Plan) -> Result<Plan
     Ok(done)
 }
 
-/// How an agent works with git comm, the same for every agent: the middle of `prime`, and
-/// the instruction block `setup` writes when no agent is named.
-pub const PROTOCOL: [&str; 12] = [
-    "",
-    "## Protocol (identity: export GIT_COMM_AGENT=NAME)",
-    "- Each turn: `git comm inbox --format compact --budget 300`; answer questions with `git comm reply ID -m ...`.",
-    "- Get work: `git comm next --claim`; details: `git comm task show ID`; then `git comm task start ID`.",
-    "- Say what you do: `git comm state busy --task ID --note \"...\"`.",
-    "- A file outside your domain (CHANGELOG, lockfiles): `git comm lease PATH --sync`, commit, `git comm release --all`.",
-    "- Hand over a contract: `git comm publish DOMAIN/NAME FILE -m \"what changed\"`; need one: `git comm wait DOMAIN/NAME`.",
-    "- Stuck: `git comm task block ID --reason \"...\"` and `git comm send AGENT -s \"...\" --type question`.",
-    "- Finished: `git comm task done ID -m \"summary\"`, then `git comm state idle` and `git comm next --claim`.",
-    "- Share state with other machines: `git comm sync` (waits sync by themselves).",
-    "- Never `git commit --no-verify`: when the hook refuses, its message says how to proceed.",
-    "- If a HALTED line appears: stop and wait for `git comm resume`.",
-];
+/// The agents' guide (docs/agents.md), printed by `prime --guide`: an agent in another
+/// repository has no copy of this one's docs.
+pub const GUIDE: &str = include_str!("../../docs/agents.md");
+
+/// Where the contract sends an agent for more than the protocol says.
+pub const GUIDE_POINTER: &str =
+    "Guide (every step explained): `git comm prime --guide`. All commands: `git comm -h`.";
+
+/// How an agent works with git comm in this repository: the middle of `prime`, and the
+/// instruction block `setup` writes when no agent is named. It names only what exists here:
+/// `--sync` and `sync` only with a remote (they exit 2 without one), artifact names only
+/// with the config's domains. `agent`/`domain` fill in the identity and the own domain.
+pub fn protocol(
+    repo: &Repo,
+    config: &Config,
+    agent: Option<&str>,
+    domain: Option<&str>,
+) -> Vec<String> {
+    let remote = crate::sync::resolve_remote(repo, None).is_ok();
+    let sync_flag = if remote { " --sync" } else { "" };
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "## Protocol (identity: export GIT_COMM_AGENT={})",
+            agent.unwrap_or("NAME")
+        ),
+        "- Each turn: `git comm inbox --format compact --budget 300`; answer with `git comm reply ID -m ...`; a message marked `ack?` wants `git comm ack ID`.".into(),
+        format!("- Get work: `git comm next --claim{sync_flag}`; details: `git comm task show ID`; then `git comm task start ID`."),
+        "- Say what you do: `git comm state busy --task ID --note \"...\"`.".into(),
+        format!(
+            "- {}: `git comm lease PATH{sync_flag}`, commit, `git comm release --all`.",
+            if config.domains.is_empty() {
+                "Before committing a file others may edit"
+            } else {
+                "A file outside your domain (CHANGELOG, lockfiles)"
+            }
+        ),
+    ];
+    lines.extend(artifact_line(config, domain));
+    lines.extend([
+        "- Stuck: `git comm task block ID --reason \"...\"` and `git comm send AGENT -s \"...\" --type question`.".into(),
+        "- Finished: `git comm task done ID -m \"summary\"`, then `git comm state idle` and `git comm next --claim`.".into(),
+    ]);
+    if remote {
+        lines.push(
+            "- Share state with other machines: `git comm sync` (waits sync by themselves).".into(),
+        );
+    }
+    lines.extend([
+        "- Never `git commit --no-verify`: when the hook refuses, its message says how to proceed."
+            .into(),
+        "- If a HALTED line appears: stop and wait for `git comm resume`.".into(),
+    ]);
+    lines
+}
+
+/// Artifacts are named `DOMAIN/NAME`: spelled with the domains this config has, or left
+/// out where it has none.
+fn artifact_line(config: &Config, domain: Option<&str>) -> Option<String> {
+    let first = config.domains.keys().next()?;
+    let own = domain.filter(|d| config.domains.contains_key(*d));
+    let publish = own.unwrap_or(first);
+    let wanted = config
+        .domains
+        .keys()
+        .find(|d| Some(d.as_str()) != own)
+        .unwrap_or(first);
+    let known: Vec<&str> = config.domains.keys().map(String::as_str).take(8).collect();
+    Some(format!(
+        "- Hand over a contract: `git comm publish {publish}/NAME FILE -m \"what changed\"`; need one: `git comm wait {wanted}/NAME` (domains: {}).",
+        known.join(", ")
+    ))
+}
 
 /// The agent's contract, for its instructions file: who it is, what it may touch, its
 /// peers, the protocol, and its ready tasks. At most 60 lines.
@@ -227,7 +284,8 @@ pub fn prime(repo: &Repo, config: &Config, name: &str) -> Result<String> {
     if !peers.is_empty() {
         out.push(format!("Peers: {}.", peers.join(", ")));
     }
-    out.extend(PROTOCOL.map(str::to_string));
+    out.push(GUIDE_POINTER.to_string());
+    out.extend(protocol(repo, config, Some(name), domain.as_deref()));
     let ready = work::ready_for(repo, domain.as_deref())?;
     let mine: Vec<&Task> = ready
         .iter()
