@@ -1,16 +1,19 @@
 //! Indirect rules (`forbidden_imports: [{path: GLOB, indirect: true}]`) on `fixtures/indirect`:
 //! a 3-hop and a 2-hop chain from ui through services to database, a cycle inside services, an allowed
 //! path through services to util, a direct import, and a plain-string rule that stays direct.
-//! Judged by `check`, the pre-commit hook (a real `git commit`), `check --range` and `graph`.
+//! Judged by `check`, the pre-commit hook (a real `git commit`), `check --range`, the server
+//! guard (a real `git push` to a protected branch) and `graph`.
 
 mod common;
 mod hooks_common;
+mod sync_net;
 
 use std::path::Path;
 
 use common::{assert_exit, git_in, stderr, stdout, TestRepo};
-use hooks_common::git_as;
+use hooks_common::{git_as, path_with_comm};
 use serde_json::Value;
+use sync_net::Net;
 
 const CHAIN: &str = "app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:2 -> app/database/models.py";
 
@@ -199,5 +202,54 @@ fn graph_shows_the_chain() {
     assert!(
         mermaid.contains("ui -.->") && mermaid.contains(CHAIN),
         "{mermaid}"
+    );
+}
+
+#[test]
+fn the_server_guard_refuses_a_push_that_closes_a_chain() {
+    let net = Net::new();
+    let out = common::comm_in(
+        net.root.path(),
+        &[
+            "server",
+            "install",
+            net.remote.to_str().unwrap(),
+            "--protect",
+            "main",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let a = net.clone("a");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/indirect");
+    copy_dir(&fixture, &a);
+    // A clean base: no chain yet, and without the fixture's other violations (every
+    // pushed commit is vetted).
+    std::fs::write(a.join("app/services/helpers.py"), HELPERS_CLEAN).unwrap();
+    std::fs::remove_file(a.join("app/ui/direct.py")).unwrap();
+    std::fs::remove_file(a.join("app/ui/report.py")).unwrap();
+    git_in(&a, &["add", "-A"]);
+    git_in(&a, &["commit", "-q", "--no-verify", "-m", "fixture"]);
+    let push = |dir: &Path| {
+        std::process::Command::new("git")
+            .args(["push", "origin", "HEAD:main"])
+            .current_dir(dir)
+            .env("PATH", path_with_comm())
+            .output()
+            .unwrap()
+    };
+    let first = push(&a);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    std::fs::copy(
+        fixture.join("app/services/helpers.py"),
+        a.join("app/services/helpers.py"),
+    )
+    .unwrap();
+    git_in(&a, &["commit", "-q", "--no-verify", "-am", "rows"]);
+    let refused = push(&a);
+    assert_ne!(refused.status.code(), Some(0));
+    let err = stderr(&refused);
+    assert!(
+        err.contains("app/ui/views.py") && err.contains(CHAIN),
+        "{err}"
     );
 }
