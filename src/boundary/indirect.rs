@@ -20,16 +20,21 @@ use super::resolve::{Resolver, Target};
 use super::rules::{PathRoles, Rule, Rules};
 use super::snapshot::Snapshot;
 
+/// Files are numbered: searches index vectors instead of hashing paths at every step.
+type Node = u32;
+
 /// One resolved import between two files of the repository.
 struct Hop<'a> {
-    to: String,
+    to: Node,
     import: &'a Import,
 }
 
 /// Every file's imports that lead to another file of the repository.
 pub struct ImportGraph<'a> {
-    out: HashMap<&'a str, Vec<Hop<'a>>>,
-    roles: HashMap<String, PathRoles>,
+    paths: Vec<String>,
+    out: Vec<Vec<Hop<'a>>>,
+    roles: Vec<PathRoles>,
+    owners: Vec<Option<usize>>,
 }
 
 impl<'a> ImportGraph<'a> {
@@ -40,82 +45,98 @@ impl<'a> ImportGraph<'a> {
         rules: &Rules,
         files: &[(&'a str, Lang, &'a [Import])],
     ) -> ImportGraph<'a> {
-        let out: HashMap<&str, Vec<Hop>> = files
+        let resolved: Vec<(&str, Vec<(String, &Import)>)> = files
             .par_iter()
             .map(|&(path, lang, imports)| {
                 (path, file_hops(snapshot, resolver, path, lang, imports))
             })
             .collect();
-        let mut nodes: HashSet<&str> = out.keys().copied().collect();
-        nodes.extend(out.values().flatten().map(|h| h.to.as_str()));
-        let roles = nodes
-            .into_par_iter()
-            .map(|p| (p.to_string(), rules.path_roles(p)))
-            .collect();
-        ImportGraph { out, roles }
+        let mut ids: HashMap<String, Node> = HashMap::new();
+        let mut paths: Vec<String> = Vec::new();
+        let mut id = |path: &str| -> Node {
+            if let Some(&n) = ids.get(path) {
+                return n;
+            }
+            let n = paths.len() as Node;
+            ids.insert(path.to_string(), n);
+            paths.push(path.to_string());
+            n
+        };
+        for (path, _) in &resolved {
+            id(path);
+        }
+        let mut out: Vec<Vec<Hop>> = Vec::new();
+        for (_, hops) in resolved {
+            let hops = hops
+                .into_iter()
+                .map(|(to, import)| Hop {
+                    to: id(&to),
+                    import,
+                })
+                .collect();
+            out.push(hops);
+        }
+        out.resize_with(paths.len(), Vec::new);
+        let roles: Vec<PathRoles> = paths.par_iter().map(|p| rules.path_roles(p)).collect();
+        let owners = roles.iter().map(PathRoles::owner).collect();
+        ImportGraph {
+            paths,
+            out,
+            roles,
+            owners,
+        }
     }
 
-    fn hops(&self, file: &str) -> &[Hop<'a>] {
-        self.out.get(file).map_or(&[], Vec::as_slice)
-    }
-
-    fn owner(&self, file: &str) -> Option<usize> {
-        self.roles.get(file).and_then(PathRoles::owner)
+    fn len(&self) -> usize {
+        self.paths.len()
     }
 
     /// Each file's importers, with the kind of each import.
-    fn reverse<'g>(&'g self) -> Reverse<'g> {
-        let mut reverse: Reverse<'g> = HashMap::new();
-        for (&from, hops) in &self.out {
+    fn reverse(&self) -> Vec<Vec<(Node, ImportKind)>> {
+        let mut reverse = vec![Vec::new(); self.len()];
+        for (from, hops) in self.out.iter().enumerate() {
             for hop in hops {
-                reverse
-                    .entry(hop.to.as_str())
-                    .or_default()
-                    .push((from, hop.import.kind));
+                reverse[hop.to as usize].push((from as Node, hop.import.kind));
             }
         }
         reverse
     }
 
-    /// Files that import, directly or not, one of `files` (`files` included).
-    fn importers_of<'g>(
-        &'g self,
-        reverse: &Reverse<'g>,
-        files: &HashSet<&str>,
-    ) -> HashSet<&'g str> {
-        let seeds = self.out.keys().copied().filter(|f| files.contains(f));
-        walk_back(reverse, seeds, |_, _| true)
+    /// Whether `domain` forbids reaching `file` (a file outside it).
+    fn forbidden(&self, domain: usize, file: Node) -> bool {
+        let f = file as usize;
+        self.owners[f] != Some(domain) && self.roles[f].unreachable_for(domain)
     }
 
     /// The files a chain from `domain` may pass through: outside the domain, and reaching a
     /// file it forbids (those included) without passing through the domain or another
     /// forbidden file. Chains are searched within them only.
-    fn live<'g>(&'g self, reverse: &Reverse<'g>, rules: &Rules, domain: usize) -> HashSet<&'g str> {
-        let forbidden = |file: &str| {
-            self.roles
-                .get(file)
-                .is_some_and(|r| r.unreachable_for(domain) && r.owner() != Some(domain))
-        };
-        let seeds = reverse.keys().copied().filter(|f| forbidden(f));
+    fn live(&self, reverse: &[Vec<(Node, ImportKind)>], rules: &Rules, domain: usize) -> Vec<bool> {
+        let seeds = (0..self.len() as Node).filter(|&f| self.forbidden(domain, f));
         walk_back(reverse, seeds, |from, kind| {
-            !rules.ignores(domain, kind) && self.owner(from) != Some(domain) && !forbidden(from)
+            !rules.ignores(domain, kind)
+                && self.owners[from as usize] != Some(domain)
+                && !self.forbidden(domain, from)
         })
     }
 }
 
-type Reverse<'g> = HashMap<&'g str, Vec<(&'g str, ImportKind)>>;
-
 /// `seeds` and every file importing one of them through imports `follow` accepts.
-fn walk_back<'g>(
-    reverse: &Reverse<'g>,
-    seeds: impl Iterator<Item = &'g str>,
-    follow: impl Fn(&str, ImportKind) -> bool,
-) -> HashSet<&'g str> {
-    let mut seen: HashSet<&'g str> = seeds.collect();
-    let mut queue: VecDeque<&'g str> = seen.iter().copied().collect();
+fn walk_back(
+    reverse: &[Vec<(Node, ImportKind)>],
+    seeds: impl Iterator<Item = Node>,
+    follow: impl Fn(Node, ImportKind) -> bool,
+) -> Vec<bool> {
+    let mut seen = vec![false; reverse.len()];
+    let mut queue = VecDeque::new();
+    for seed in seeds {
+        seen[seed as usize] = true;
+        queue.push_back(seed);
+    }
     while let Some(file) = queue.pop_front() {
-        for &(from, kind) in reverse.get(file).into_iter().flatten() {
-            if follow(from, kind) && seen.insert(from) {
+        for &(from, kind) in &reverse[file as usize] {
+            if !seen[from as usize] && follow(from, kind) {
+                seen[from as usize] = true;
                 queue.push_back(from);
             }
         }
@@ -131,13 +152,13 @@ fn file_hops<'a>(
     path: &str,
     lang: Lang,
     imports: &'a [Import],
-) -> Vec<Hop<'a>> {
+) -> Vec<(String, &'a Import)> {
     imports
         .iter()
         .filter(|import| !matches!(import.spec, Spec::RustMod { .. }))
         .filter_map(
             |import| match resolver.resolve(snapshot, path, lang, import) {
-                Target::File(to) if to != path => Some(Hop { to, import }),
+                Target::File(to) if to != path => Some((to, import)),
                 _ => None,
             },
         )
@@ -148,28 +169,31 @@ fn file_hops<'a>(
 /// imports something (a partial check); `None`: all of them.
 pub fn findings(graph: &ImportGraph, rules: &Rules, focus: Option<&HashSet<&str>>) -> Vec<Finding> {
     let reverse = graph.reverse();
-    let reaching_focus = focus.map(|f| graph.importers_of(&reverse, f));
+    let focused: Option<Vec<bool>> =
+        focus.map(|f| graph.paths.iter().map(|p| f.contains(p.as_str())).collect());
+    let reaching_focus = focused.as_ref().map(|f| {
+        let seeds = (0..graph.len() as Node).filter(|&n| f[n as usize]);
+        walk_back(&reverse, seeds, |_, _| true)
+    });
     let domains: BTreeSet<usize> = graph
-        .roles
-        .values()
-        .filter_map(PathRoles::owner)
+        .owners
+        .iter()
+        .flatten()
+        .copied()
         .filter(|&d| rules.has_indirect_rules(d))
         .collect();
     let mut findings = Vec::new();
     for domain in domains {
         let live = graph.live(&reverse, rules, domain);
-        let starts: Vec<&str> = graph
-            .out
-            .keys()
-            .copied()
-            .filter(|f| graph.owner(f) == Some(domain))
-            .filter(|f| reaching_focus.as_ref().is_none_or(|r| r.contains(f)))
-            .filter(|f| graph.hops(f).iter().any(|h| live.contains(h.to.as_str())))
+        let starts: Vec<Node> = (0..graph.len() as Node)
+            .filter(|&f| graph.owners[f as usize] == Some(domain))
+            .filter(|&f| reaching_focus.as_ref().is_none_or(|r| r[f as usize]))
+            .filter(|&f| graph.out[f as usize].iter().any(|h| live[h.to as usize]))
             .collect();
         findings.par_extend(
             starts
                 .par_iter()
-                .flat_map_iter(|start| chains_from(graph, rules, start, domain, &live)),
+                .flat_map_iter(|&start| chains_from(graph, rules, start, domain, &live)),
         );
     }
     findings.retain(|f| {
@@ -186,32 +210,33 @@ pub fn findings(graph: &ImportGraph, rules: &Rules, focus: Option<&HashSet<&str>
 fn chains_from(
     graph: &ImportGraph,
     rules: &Rules,
-    start: &str,
+    start: Node,
     domain: usize,
-    live: &HashSet<&str>,
+    live: &[bool],
 ) -> Vec<Finding> {
-    let mut parent: HashMap<&str, (&str, &Hop)> = HashMap::new();
+    // The file each visited file was first reached from, and by which of its hops.
+    let mut parent: Vec<Option<(Node, usize)>> = vec![None; graph.len()];
     let mut queue = VecDeque::from([start]);
     let mut findings = Vec::new();
     let mut reported: HashSet<usize> = HashSet::new();
     while let Some(file) = queue.pop_front() {
-        for hop in graph.hops(file) {
-            let to = hop.to.as_str();
-            if !live.contains(to)
-                || parent.contains_key(to)
+        for (i, hop) in graph.out[file as usize].iter().enumerate() {
+            let to = hop.to;
+            let t = to as usize;
+            if !live[t]
+                || to == start
+                || parent[t].is_some()
                 || rules.ignores(domain, hop.import.kind)
             {
                 continue;
             }
-            parent.insert(to, (file, hop));
-            let Some(roles) = graph.roles.get(to) else {
-                continue;
-            };
+            parent[t] = Some((file, i));
+            let roles = &graph.roles[t];
             if roles.unreachable_for(domain) {
                 let new_rule = roles.indirect_rules(domain).any(|n| !reported.contains(&n));
                 reported.extend(roles.indirect_rules(domain));
                 if file != start && new_rule {
-                    findings.push(finding(rules, domain, roles, chain(&parent, to)));
+                    findings.push(finding(rules, domain, roles, chain(graph, &parent, to)));
                 }
                 continue;
             }
@@ -222,17 +247,18 @@ fn chains_from(
 }
 
 /// The hops from the start to `end`, following the breadth-first parents back.
-fn chain(parent: &HashMap<&str, (&str, &Hop)>, end: &str) -> Vec<ChainHop> {
+fn chain(graph: &ImportGraph, parent: &[Option<(Node, usize)>], end: Node) -> Vec<ChainHop> {
     let mut hops = Vec::new();
     let mut at = end;
-    while let Some(&(from, hop)) = parent.get(at) {
+    while let Some((from, i)) = parent[at as usize] {
+        let hop = &graph.out[from as usize][i];
         hops.push(ChainHop {
-            file: from.to_string(),
+            file: graph.paths[from as usize].clone(),
             line: hop.import.line,
             col: hop.import.col,
             import: hop.import.text.clone(),
             kind: hop.import.kind,
-            target: hop.to.clone(),
+            target: graph.paths[hop.to as usize].clone(),
         });
         at = from;
     }
