@@ -61,13 +61,73 @@ pub struct Domain {
     pub exports: Option<Vec<String>>,
     #[serde(default)]
     pub allowed_imports: Option<Vec<String>>,
+    /// Paths the domain must not import: a glob, or `{path: GLOB, indirect: true}` to
+    /// forbid reaching them through any chain of imports as well.
     #[serde(default)]
-    pub forbidden_imports: Vec<String>,
+    pub forbidden_imports: Vec<ForbiddenImport>,
     #[serde(default)]
     pub forbidden_packages: Vec<String>,
     /// Import kinds the boundary rules skip for this domain (e.g. `[type-only]`).
     #[serde(default)]
     pub ignore_kinds: Vec<crate::boundary::imports::ImportKind>,
+}
+
+/// One `forbidden_imports` entry: a plain glob (direct imports only) or a rule with options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ForbiddenImport {
+    Path(String),
+    Rule(ForbiddenRule),
+}
+
+/// By hand rather than `untagged`, so a mistyped rule is named (`unknown field
+/// 'indirectly', expected 'path' or 'indirect'`) instead of "did not match any variant".
+impl<'de> Deserialize<'de> for ForbiddenImport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ForbiddenImport;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a glob or {path: GLOB, indirect: true}")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(ForbiddenImport::Path(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                ForbiddenRule::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ForbiddenImport::Rule)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// `{path: "src/database/**", indirect: true}`: with `indirect`, a chain of imports through
+/// allowed modules that ends in `path` breaks the rule too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForbiddenRule {
+    pub path: String,
+    #[serde(default)]
+    pub indirect: bool,
+}
+
+impl ForbiddenImport {
+    pub fn path(&self) -> &str {
+        match self {
+            ForbiddenImport::Path(path) | ForbiddenImport::Rule(ForbiddenRule { path, .. }) => path,
+        }
+    }
+
+    pub fn indirect(&self) -> bool {
+        matches!(self, ForbiddenImport::Rule(rule) if rule.indirect)
+    }
 }
 
 /// `leases: {sync: true}`: a grant counts only once the ledger is pushed to the remote.
@@ -302,8 +362,9 @@ impl Config {
                 .iter()
                 .chain(domain.exports.iter().flatten())
                 .chain(domain.allowed_imports.iter().flatten())
-                .chain(domain.forbidden_imports.iter())
-                .chain(domain.forbidden_packages.iter());
+                .map(String::as_str)
+                .chain(domain.forbidden_imports.iter().map(ForbiddenImport::path))
+                .chain(domain.forbidden_packages.iter().map(String::as_str));
             for pattern in patterns {
                 if let Err(e) = check_glob(pattern) {
                     return Err(self.error_at(

@@ -84,6 +84,46 @@ fn python_standard_library_is_not_shadowed_by_a_package_deeper_down() {
 }
 
 #[test]
+fn python_standard_library_wins_over_a_namespace_package_without_a_project_file() {
+    let f = "google/cloud/logging_v2/__init__.py";
+    assert_resolves(
+        "py-stdlib-no-project",
+        &[
+            &format!("{f}:1:8 static logging"),
+            &format!("{f}:2:8 static logging"),
+            &format!("{f}:3:21 static logging"),
+            &format!("{f}:4:34 static google/cloud/logging/handlers.py"),
+            &format!("{f}:5:8 static json"),
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn python_modules_missing_under_a_namespace_package_are_other_distributions() {
+    let f = "google/cloud/logging_v2/_gapic.py";
+    assert_resolves(
+        "py-namespace-externals",
+        &[
+            &format!("{f}:1:41 static google.protobuf"),
+            &format!("{f}:3:26 static google.cloud.storage"),
+            &format!("{f}:6:8 static six"),
+            "google/cloud/logging_v2/client.py:1:33 static google.cloud.client",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn python_module_importing_a_package_of_its_own_name_is_reported() {
+    assert_resolves(
+        "py-self-import",
+        &["tests/mypy/modules/pydantic_settings.py:2:8 static os"],
+        &["tests/mypy/modules/pydantic_settings.py:1:31 static pydantic_settings.BaseSettings"],
+    );
+}
+
+#[test]
 fn python_resolves_from_the_importers_own_source_root() {
     let f = "services/worker/app/main.py";
     assert_resolves(

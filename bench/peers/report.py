@@ -46,6 +46,9 @@ def comm_findings(out, err):
     unresolved += len(items) - len(real)
     lines = {(i.get("file"), i.get("line")) for i in real if isinstance(i, dict)}
     text = f"{len(lines)} imports ({len(real)} names)"
+    chains = sum(1 for i in real if isinstance(i, dict) and i.get("chain"))
+    if chains:
+        text += f", {chains} of them chains of 2+ imports"
     stats = data.get("stats", {}) if isinstance(data, dict) else {}
     if unresolved:
         text += f", {unresolved} unresolvable"
@@ -67,7 +70,11 @@ def lint_imports_findings(out, err):
     pairs = [l for l in out.splitlines() if re.match(r"^-\s+\S+ -> \S+", l)]
     lines = sum(len(re.findall(r"l\.\d+", l)) for l in pairs)
     broken = len(re.findall(r" BROKEN$", out, re.M))
-    return lines, f"{lines} imports ({len(pairs)} module pairs, {broken} contracts broken)"
+    text = f"{lines} imports ({len(pairs)} module pairs, {broken} contracts broken)"
+    chains = len(re.findall(r"^-\s+\S+ -> \S+.*\n {4}\S", out, re.M))
+    if chains:
+        text += f", {chains} of them chains of 2+ imports"
+    return lines, text
 
 
 def depcruise_findings(out, err):
@@ -94,7 +101,7 @@ def findings(out_dir, corpus, scenario, tool, kind):
 
 
 def source_files(corpora, corpus):
-    exts = {"django": ".py", "rxjs": ".ts", "tokio": ".rs"}[corpus]
+    exts = {"django": ".py", "rxjs": ".ts", "tokio": ".rs", "sqlalchemy": ".py"}[corpus]
     files = subprocess.run(
         ["git", "-C", str(Path(corpora, corpus)), "ls-files"],
         capture_output=True, text=True, check=True,

@@ -5,9 +5,11 @@ The spec below is the only place a rule is stated; each tool's file is derived f
 so `git comm check`, tach, import-linter and dependency-cruiser enforce the same thing:
 a file under domain SRC may not directly import a file under any domain listed after it.
 Every tool is told to see type-only imports (TYPE_CHECKING, `import type`) and to judge
-direct imports only.
+direct imports only, except on corpora whose spec says "indirect": there a file may not
+reach a forbidden domain through any chain of imports either (import-linter's default,
+`{path: ..., indirect: true}` for git comm).
 
-usage: rules.py CORPUS REPO_DIR   (CORPUS: django | rxjs | tokio)
+usage: rules.py CORPUS REPO_DIR   (CORPUS: django | rxjs | tokio | sqlalchemy)
 """
 
 import json
@@ -50,6 +52,23 @@ CORPORA = {
             "symbol": ["ajax", "observable", "operators", "scheduled", "scheduler", "testing", "util"],
         },
     },
+    # SQLAlchemy's lib (the sqlalchemy package): its subpackages are domains; the low
+    # layers may not reach the ORM, engine or extensions, directly or through other modules.
+    "sqlalchemy": {
+        "root": "sqlalchemy",
+        "indirect": True,
+        "domains": [
+            "connectors", "cyextension", "dialects", "engine", "event", "ext", "future",
+            "orm", "pool", "sql", "testing", "util",
+        ],
+        "forbidden": {
+            "util": ["sql", "engine", "orm", "pool", "dialects", "ext", "testing"],
+            "event": ["sql", "engine", "orm", "dialects", "ext"],
+            "pool": ["orm", "dialects", "ext"],
+            "sql": ["orm", "ext", "dialects"],
+            "engine": ["orm", "ext"],
+        },
+    },
     # Tokio: the module directories of src/ are domains; util and the sync primitives
     # may not depend on I/O drivers or the runtime.
     "tokio": {
@@ -80,7 +99,10 @@ def comm_config(spec):
         lines.append(f"  {dom}:")
         lines.append(f'    scope: ["{root}/{dom}/**"]')
         forbidden = spec["forbidden"].get(dom)
-        if forbidden:
+        if forbidden and spec.get("indirect"):
+            rules = ", ".join(f'{{path: "{root}/{t}/**", indirect: true}}' for t in forbidden)
+            lines.append(f"    forbidden_imports: [{rules}]")
+        elif forbidden:
             globs = ", ".join(f'"{root}/{t}/**"' for t in forbidden)
             lines.append(f"    forbidden_imports: [{globs}]")
     if spec.get("exclude"):
@@ -129,7 +151,7 @@ def importlinter(spec):
         out.append(f"source_modules = {pkg}.{dom}")
         out.append("forbidden_modules =")
         out.extend(f"    {pkg}.{t}" for t in forbidden)
-        out.append("allow_indirect_imports = True")
+        out.append(f"allow_indirect_imports = {not spec.get('indirect')}")
         out.append("")
     return "\n".join(out)
 
@@ -167,6 +189,7 @@ def main():
     (repo / ".comm-node" / "config.yaml").write_text(comm_config(spec))
     if name == "django":
         (repo / "tach.toml").write_text(tach_toml(spec))
+    if name in ("django", "sqlalchemy"):
         (repo / ".importlinter").write_text(importlinter(spec))
     if name == "rxjs":
         (repo / ".dependency-cruiser.js").write_text(depcruise(spec))

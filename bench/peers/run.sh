@@ -4,6 +4,7 @@
 #
 # usage: bench/peers/run.sh            (from anywhere; needs python3, node/npm, cargo, git)
 # env:   GIT_COMM_BIN  our binary (default: `cargo build --release`, target/release/git-comm)
+#        BENCH_ONLY    corpora to run, space-separated (default: django rxjs tokio sqlalchemy)
 #        RUNS          timed runs per command (default 5; the median is reported)
 #        BENCH_WORK    scratch dir (default: <repo>/bench-work, git-ignored)
 #
@@ -22,6 +23,8 @@ STAGED_COUNT=10
 DJANGO_VERSION=5.2.19
 RXJS_VERSION=7.8.2
 TOKIO_VERSION=1.43.0
+SQLALCHEMY_VERSION=2.0.43
+BENCH_ONLY=${BENCH_ONLY:-django rxjs tokio sqlalchemy}
 TACH_VERSION=0.35.3
 IMPORT_LINTER_VERSION=2.16
 DEPCRUISE_VERSION=17.4.3
@@ -39,7 +42,7 @@ die() { printf '[bench] error: %s\n' "$*" >&2; exit 2; }
 
 need_tools() {
   local t
-  for t in git python3 npm node cargo awk; do
+  for t in git python3 cargo awk $(wanted rxjs && echo npm node); do
     command -v "$t" >/dev/null || die "$t not found on PATH: install it first"
   done
 }
@@ -122,6 +125,23 @@ EOF
       "$scratch/vendor" >/dev/null
   fi
   make_repo tokio "$crate" src Cargo.toml
+}
+
+# SQLAlchemy's lib (the sqlalchemy package) from its pure-Python wheel: the sdist's
+# metadata step builds Cython first. Same .py files as the sdist's lib/.
+fetch_sqlalchemy() {
+  local wheel
+  wheel=$(find "$DOWNLOADS" -maxdepth 1 -iname "sqlalchemy-$SQLALCHEMY_VERSION-py3-none-any.whl" | head -1)
+  if [[ -z $wheel ]]; then
+    log "downloading SQLAlchemy $SQLALCHEMY_VERSION (pure-Python wheel) from PyPI"
+    "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+      --platform any --implementation py -d "$DOWNLOADS" "sqlalchemy==$SQLALCHEMY_VERSION"
+    wheel=$(find "$DOWNLOADS" -maxdepth 1 -iname "sqlalchemy-$SQLALCHEMY_VERSION-py3-none-any.whl" | head -1)
+  fi
+  local tmp=$WORK/tmp/sqlalchemy
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$wheel" "$tmp"
+  make_repo sqlalchemy "$tmp" sqlalchemy
 }
 
 # make_repo NAME SRC_DIR PATH...: a fresh git repo holding PATHs of SRC_DIR plus the rules.
@@ -286,21 +306,32 @@ bench_tokio() {
   git reset --quiet --hard HEAD
 }
 
+# Indirect rules (rules.py: five forbidden contracts, chains through any module), cold:
+# the peer is import-linter with the same contracts, without its cache.
+bench_sqlalchemy() {
+  cd "$CORPORA/sqlalchemy"
+  local li=$VENV/bin/lint-imports
+  ((HAVE_OURS)) && measure sqlalchemy "whole, cold cache, indirect rules" "git comm check" comm \
+    drop_comm_cache -- git comm check --format json
+  measure sqlalchemy "whole, cold cache, indirect rules" "lint-imports" lint-imports - -- \
+    "$li" --no-cache --no-logo
+}
+
+wanted() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
 main() {
   need_tools
   mkdir -p "$WORK" "$DOWNLOADS" "$CORPORA" "$OUT" "$WORK/tmp"
   install_python_peers
-  install_node_peers
+  if wanted rxjs; then install_node_peers; fi
   our_binary
-  fetch_django
-  fetch_rxjs
-  fetch_tokio
+  local corpus
+  for corpus in $BENCH_ONLY; do "fetch_$corpus"; done
   : >"$RESULTS"
-  bench_django
-  bench_rxjs
-  bench_tokio
+  for corpus in $BENCH_ONLY; do "bench_$corpus"; done
   cd "$ROOT"
-  local versions="Django $DJANGO_VERSION (PyPI sdist), rxjs $RXJS_VERSION (npm), tokio $TOKIO_VERSION (crates.io);"
+  local versions="Django $DJANGO_VERSION (PyPI sdist), rxjs $RXJS_VERSION (npm), tokio $TOKIO_VERSION (crates.io),"
+  versions+=" SQLAlchemy $SQLALCHEMY_VERSION (PyPI wheel);"
   versions+=" tach $TACH_VERSION, import-linter $IMPORT_LINTER_VERSION,"
   versions+=" dependency-cruiser $DEPCRUISE_VERSION + typescript $TYPESCRIPT_VERSION"
   python3 "$HERE/report.py" "$RESULTS" "$OUT" "$CORPORA" "$RUNS" "$versions" | tee "$WORK/results.md"

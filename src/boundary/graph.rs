@@ -18,10 +18,21 @@ pub struct GraphEdge {
     pub violations: usize,
 }
 
+/// A chain of imports breaking an indirect rule: from a domain to the domain (or, outside
+/// any, the file) it must not reach, through the files of `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphChain {
+    pub from: String,
+    pub to: String,
+    /// `a.py:3 -> b.py:7 -> c.py`.
+    pub path: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Graph {
     pub nodes: Vec<String>,
     pub edges: Vec<GraphEdge>,
+    pub chains: Vec<GraphChain>,
 }
 
 impl Graph {
@@ -34,9 +45,23 @@ impl Graph {
             entry.0 += 1;
             entry.1 += usize::from(edge.violation);
         }
+        let chains: Vec<GraphChain> = report
+            .findings
+            .iter()
+            .filter(|f| !f.chain.is_empty())
+            .map(|f| GraphChain {
+                from: f.source_domain.clone(),
+                to: f.target_domain.clone().unwrap_or_else(|| f.target.clone()),
+                path: f.chain_text(),
+            })
+            .collect();
         let mut nodes: Vec<String> = config.domains.keys().cloned().collect();
         let mut seen: std::collections::HashSet<String> = nodes.iter().cloned().collect();
-        for (_, to) in counts.keys() {
+        let targets = counts
+            .keys()
+            .map(|(_, to)| to)
+            .chain(chains.iter().map(|c| &c.to));
+        for to in targets {
             if seen.insert(to.clone()) {
                 nodes.push(to.clone());
             }
@@ -50,7 +75,11 @@ impl Graph {
                 violations,
             })
             .collect();
-        Graph { nodes, edges }
+        Graph {
+            nodes,
+            edges,
+            chains,
+        }
     }
 
     pub fn dot(&self) -> String {
@@ -72,6 +101,12 @@ impl Graph {
                 e.from,
                 e.to,
                 style.trim()
+            ));
+        }
+        for c in &self.chains {
+            out.push_str(&format!(
+                "  \"{}\" -> \"{}\" [style=dashed color=red fontcolor=red label=\"indirect\" tooltip=\"{}\"];\n  // chain: {}\n",
+                c.from, c.to, c.path, c.path
             ));
         }
         out.push_str("}\n");
@@ -97,6 +132,15 @@ impl Graph {
                 e.count.to_string()
             };
             out.push_str(&format!("  {} -->|{label}| {}\n", id(&e.from), id(&e.to)));
+        }
+        for (i, c) in self.chains.iter().enumerate() {
+            violating.push((self.edges.len() + i).to_string());
+            out.push_str(&format!(
+                "  {} -.->|indirect| {}\n  %% chain: {}\n",
+                id(&c.from),
+                id(&c.to),
+                c.path
+            ));
         }
         if !violating.is_empty() {
             out.push_str(&format!("  linkStyle {} stroke:red\n", violating.join(",")));

@@ -7,10 +7,13 @@
 pub mod cache;
 pub mod graph;
 pub mod imports;
+pub mod indirect;
 pub mod report;
 pub mod resolve;
 pub mod rules;
 pub mod snapshot;
+
+use std::collections::HashSet;
 
 use rayon::prelude::*;
 
@@ -90,17 +93,28 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     };
     let excluded = crate::config::glob_set(&config.exclude)
         .map_err(|e| Error::config(format!("exclude: {e}")))?;
-    let selected: Vec<(&str, Lang)> = snapshot
+    let sources: Vec<(&str, Lang)> = snapshot
         .files
         .keys()
-        .filter(|p| within(p, &options.paths))
-        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
         .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
         .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
         .collect();
+    let partial = !options.paths.is_empty() || changed.is_some();
+    let selected: HashSet<&str> = sources
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|p| within(p, &options.paths))
+        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
+        .collect();
+    // Indirect rules need every file's imports, whatever the check is limited to.
+    let indirect = rules.has_indirect();
+    let loaded: Vec<(&str, Lang)> = sources
+        .into_iter()
+        .filter(|(p, _)| indirect || selected.contains(p))
+        .collect();
 
     let cache = ImportCache::load(repo);
-    let loaded = load(repo, &snapshot, &cache, &selected);
+    let loaded = load(repo, &snapshot, &cache, &loaded);
     let outcomes: Vec<Outcome> = loaded
         .into_par_iter()
         .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
@@ -118,17 +132,39 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                 lang,
                 imports,
                 ..
-            } => Some(judge_file(
+            } if selected.contains(path.as_str()) => Some(judge_file(
                 &snapshot, &resolver, &rules, path, *lang, imports,
             )),
-            Outcome::Skipped(_) => None,
+            _ => None,
         })
         .collect();
+    if indirect {
+        let files: Vec<(&str, Lang, &[Import])> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Parsed {
+                    path,
+                    lang,
+                    imports,
+                    ..
+                } => Some((path.as_str(), *lang, imports.as_slice())),
+                Outcome::Skipped(_) => None,
+            })
+            .collect();
+        let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, &files);
+        let focus = partial.then_some(&selected);
+        report
+            .findings
+            .extend(indirect::findings(&graph, &rules, focus));
+    }
     for outcome in outcomes {
         match outcome {
             Outcome::Parsed {
-                imports, cached, ..
-            } => {
+                path,
+                imports,
+                cached,
+                ..
+            } if selected.contains(path.as_str()) => {
                 report.stats.imports += imports.len();
                 if cached {
                     report.stats.cached += 1;
@@ -136,7 +172,10 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                     report.stats.parsed += 1;
                 }
             }
-            Outcome::Skipped(skipped) => report.skipped.push(skipped),
+            Outcome::Skipped(skipped) if selected.contains(skipped.file.as_str()) => {
+                report.skipped.push(skipped)
+            }
+            _ => {}
         }
     }
     for j in judged {
@@ -144,9 +183,15 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         report.unresolved.extend(j.unresolved);
         report.edges.extend(j.edges);
     }
-    report
-        .findings
-        .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    report.findings.sort_by(|a, b| {
+        (&a.file, a.line, a.col, !a.chain.is_empty(), &a.target).cmp(&(
+            &b.file,
+            b.line,
+            b.col,
+            !b.chain.is_empty(),
+            &b.target,
+        ))
+    });
     report
         .unresolved
         .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
@@ -293,6 +338,16 @@ fn judge_file(
     let source_domain = rules.domain_of(path);
     for import in imports {
         let target = resolver.resolve(snapshot, path, lang, import);
+        let target = match target {
+            Target::File(file) if file == path && own_name(import).is_some() => {
+                Target::Unresolved(format!(
+                    "imports itself: on its own root ({}) this file is module '{}', which shadows any installed package of that name; rename the file or import the package from another root",
+                    display_dir(resolve::parent(path)),
+                    own_name(import).unwrap_or_default()
+                ))
+            }
+            other => other,
+        };
         let target_text = match &target {
             Target::Unresolved(reason) => {
                 out.unresolved.push(Unresolved {
@@ -313,7 +368,7 @@ fn judge_file(
         let Some(domain) = source_domain else {
             continue;
         };
-        let verdict = rules.judge(domain, import.kind, &target);
+        let verdict = rules.judge(domain, import.kind, &target, lang == Lang::Python);
         let target_domain = match &target {
             Target::File(file) => rules.domain_of(file).map(str::to_string),
             _ => None,
@@ -342,8 +397,28 @@ fn judge_file(
                 target_domain: v.target_domain,
                 target: target_text,
                 hint: v.hint,
+                chain: Vec::new(),
             });
         }
     }
     out
+}
+
+/// `import x` / `from x import y` (absolute, one part): from inside module `x` itself this
+/// is no in-module reference but a name clash Python resolves to the importing file.
+fn own_name(import: &Import) -> Option<&str> {
+    match &import.spec {
+        imports::Spec::Python {
+            level: 0, module, ..
+        } if !module.contains('.') => Some(module),
+        _ => None,
+    }
+}
+
+fn display_dir(dir: &str) -> &str {
+    if dir.is_empty() {
+        "the repository root"
+    } else {
+        dir
+    }
 }

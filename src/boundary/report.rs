@@ -24,6 +24,28 @@ pub struct Finding {
     /// Resolved repo path, or the external package name.
     pub target: String,
     pub hint: String,
+    /// For a rule with `indirect: true` broken through other modules: every import of the
+    /// chain, the first being this finding's own (absent for direct imports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainHop>,
+}
+
+/// One import of a chain: the importing file, where, the import as written, and the file
+/// it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainHop {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub import: String,
+    pub kind: ImportKind,
+    pub target: String,
+}
+
+impl ChainHop {
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
 }
 
 impl Finding {
@@ -34,6 +56,12 @@ impl Finding {
     /// One line saying what is wrong, as the pre-commit hook and `check` print it.
     pub fn headline(&self) -> String {
         let what = match self.target_domain.as_deref() {
+            _ if !self.chain.is_empty() => format!(
+                "{} reaches {} through {}",
+                self.source_domain,
+                self.target,
+                self.chain_text()
+            ),
             Some(target_domain) => format!(
                 "{} -> {target_domain} imports '{}' ({})",
                 self.source_domain, self.import, self.target
@@ -48,6 +76,14 @@ impl Finding {
             ),
         };
         format!("{} {}: {what}", self.location(), self.rule.name())
+    }
+
+    /// `a.py:3 -> b.py:7 -> c.py`: each importing file at the line of its import, then the
+    /// file the chain ends in.
+    pub fn chain_text(&self) -> String {
+        let mut hops: Vec<String> = self.chain.iter().map(ChainHop::location).collect();
+        hops.extend(self.chain.last().map(|h| h.target.clone()));
+        hops.join(" -> ")
     }
 
     /// The message a commit-time check blocks with: the violation and how to resolve it.

@@ -40,6 +40,9 @@ enum Role {
     Exports,
     Allowed,
     Forbidden,
+    /// The domain's n-th `forbidden_imports` rule with `indirect: true`: not reachable by
+    /// any chain either.
+    Unreachable(usize),
 }
 
 /// A domain's settings that are not path patterns (those live in [`Rules::paths`]).
@@ -47,6 +50,7 @@ struct CompiledDomain {
     name: String,
     has_exports: bool,
     has_allowed: bool,
+    has_indirect: bool,
     ignore_kinds: Vec<ImportKind>,
 }
 
@@ -84,14 +88,26 @@ impl Rules {
         let mut package_domains = Vec::new();
         let mut domains = Vec::new();
         for (i, (name, d)) in config.domains.iter().enumerate() {
-            let roles = [
-                (Role::Scope, Some(&d.scope)),
-                (Role::Exports, d.exports.as_ref()),
-                (Role::Allowed, d.allowed_imports.as_ref()),
-                (Role::Forbidden, Some(&d.forbidden_imports)),
-            ];
+            let forbidden = d.forbidden_imports.iter().map(|f| f.path());
+            let unreachable = d
+                .forbidden_imports
+                .iter()
+                .filter(|f| f.indirect())
+                .enumerate()
+                .map(|(n, f)| (Role::Unreachable(n), vec![f.path()]));
+            let exports = d.exports.iter().flatten().map(String::as_str);
+            let allowed = d.allowed_imports.iter().flatten().map(String::as_str);
+            let roles: Vec<(Role, Vec<&str>)> = [
+                (Role::Scope, d.scope.iter().map(String::as_str).collect()),
+                (Role::Exports, exports.collect()),
+                (Role::Allowed, allowed.collect()),
+                (Role::Forbidden, forbidden.collect()),
+            ]
+            .into_iter()
+            .chain(unreachable)
+            .collect();
             for (role, patterns) in roles {
-                for pattern in patterns.into_iter().flatten() {
+                for pattern in patterns {
                     path_patterns.push((path_tags.len(), pattern));
                     path_tags.push((i, role));
                 }
@@ -104,6 +120,7 @@ impl Rules {
                 name: name.clone(),
                 has_exports: d.exports.is_some(),
                 has_allowed: d.allowed_imports.is_some(),
+                has_indirect: d.forbidden_imports.iter().any(|f| f.indirect()),
                 ignore_kinds: d.ignore_kinds.clone(),
             });
         }
@@ -122,6 +139,29 @@ impl Rules {
         })
     }
 
+    /// Whether some domain has an `indirect` forbidden_imports rule.
+    pub fn has_indirect(&self) -> bool {
+        self.domains.iter().any(|d| d.has_indirect)
+    }
+
+    /// Every domain's say about `path`, for judging many chains through it.
+    pub fn path_roles(&self, path: &str) -> PathRoles {
+        PathRoles(self.roles(path))
+    }
+
+    pub fn has_indirect_rules(&self, domain: usize) -> bool {
+        self.domains[domain].has_indirect
+    }
+
+    /// Whether `domain`'s rules skip imports of this kind.
+    pub fn ignores(&self, domain: usize, kind: ImportKind) -> bool {
+        self.domains[domain].ignore_kinds.contains(&kind)
+    }
+
+    pub fn domain_name(&self, domain: usize) -> &str {
+        &self.domains[domain].name
+    }
+
     /// The domain owning `path` (scopes are disjoint; the first by name wins otherwise).
     pub fn domain_of(&self, path: &str) -> Option<&str> {
         let roles = self.roles(path);
@@ -137,8 +177,15 @@ impl Rules {
             .collect()
     }
 
-    /// Judge one resolved import of a file in `source_domain`.
-    pub fn judge(&self, source_domain: &str, kind: ImportKind, target: &Target) -> Option<Verdict> {
+    /// Judge one resolved import of a file in `source_domain`. `dotted`: package names are
+    /// dotted module paths (Python), so a rule naming a package also covers its submodules.
+    pub fn judge(
+        &self,
+        source_domain: &str,
+        kind: ImportKind,
+        target: &Target,
+        dotted: bool,
+    ) -> Option<Verdict> {
         let source = *self.by_name.get(source_domain)?;
         let d = &self.domains[source];
         if d.ignore_kinds.contains(&kind) {
@@ -186,10 +233,8 @@ impl Rules {
                 })
             }
             Target::Package(name) => {
-                let forbidden = self
-                    .packages
-                    .matches(normalize(name))
-                    .into_iter()
+                let forbidden = package_names(name, dotted)
+                    .flat_map(|candidate| self.packages.matches(normalize(candidate)))
                     .any(|g| self.package_domains[g] == source);
                 forbidden.then(|| {
                     verdict(
@@ -204,6 +249,29 @@ impl Rules {
     }
 }
 
+/// What the domains' patterns say about one path, looked up once per path.
+pub struct PathRoles(Vec<(usize, Role)>);
+
+impl PathRoles {
+    /// The owning domain's index.
+    pub fn owner(&self) -> Option<usize> {
+        owner(&self.0)
+    }
+
+    /// Whether `domain` forbids reaching this path through any chain of imports.
+    pub fn unreachable_for(&self, domain: usize) -> bool {
+        self.indirect_rules(domain).next().is_some()
+    }
+
+    /// Which of `domain`'s indirect rules (numbered among them) forbid reaching this path.
+    pub fn indirect_rules(&self, domain: usize) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().filter_map(move |&(d, role)| match role {
+            Role::Unreachable(n) if d == domain => Some(n),
+            _ => None,
+        })
+    }
+}
+
 /// The domain whose scope matches, the first by name if several do.
 fn owner(roles: &[(usize, Role)]) -> Option<usize> {
     roles
@@ -211,6 +279,16 @@ fn owner(roles: &[(usize, Role)]) -> Option<usize> {
         .filter(|(_, role)| *role == Role::Scope)
         .map(|(domain, _)| *domain)
         .min()
+}
+
+/// The name, and with `dotted` each of its dotted prefixes (`google.protobuf.x`,
+/// `google.protobuf`, `google`): `forbidden_packages: [google.protobuf]` covers submodules.
+fn package_names(name: &str, dotted: bool) -> impl Iterator<Item = &str> {
+    let prefixes = dotted
+        .then(|| name.match_indices('.').map(|(i, _)| &name[..i]))
+        .into_iter()
+        .flatten();
+    std::iter::once(name).chain(prefixes)
 }
 
 /// Rust crate names use `_` where the package name has `-`: compare in one form.

@@ -41,7 +41,8 @@ pub enum GraphFormat {
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
-    /// Graph output: dot (Graphviz), mermaid, or json. Default: dot.
+    /// Graph output: dot (Graphviz), mermaid, or json. Default: dot. Chains breaking an
+    /// indirect rule (`forbidden_imports: [{path: GLOB, indirect: true}]`) are dashed edges.
     #[arg(long = "graph-format", value_enum, value_name = "FORMAT")]
     pub graph_format: Option<GraphFormat>,
 }

@@ -104,7 +104,7 @@ pub enum Command {
     Search(mail::SearchArgs),
     /// Check imports against the domain boundaries (exit 1 on violations).
     Check(check::CheckArgs),
-    /// Domain dependency graph with import counts; violating edges marked.
+    /// Domain dependency graph with import counts; violating edges and indirect chains marked.
     Graph(check::GraphArgs),
     /// Publish a file as the next version of artifact DOMAIN/NAME.
     Publish(artifact::PublishArgs),

@@ -9,7 +9,13 @@
 //! project's directory — the nearest holding pyproject.toml, setup.py or setup.cfg — or that
 //! directory's `src/`, and the parent of its topmost package), then the repository root,
 //! `src/`, and every directory holding a top-level package. Standard-library names are
-//! looked up on the importer's first root only: anything deeper cannot shadow them.
+//! looked up on the importer's first root only, and only when that root is one the project
+//! really uses (a configured root, a project directory or its `src/`, or the repository root):
+//! a directory that merely holds a package under a namespace package cannot shadow them.
+//!
+//! A module missing below a namespace package (`google/` without `__init__.py`) belongs to
+//! another distribution of that namespace: it is the external package named by the
+//! namespace prefix and the first missing part (`google.protobuf`, `google.cloud.client`).
 
 use std::collections::HashSet;
 
@@ -79,6 +85,9 @@ impl PyResolver {
             self.absolute(snapshot, from, module)
         };
         match found {
+            Ok(found) if level == 0 && is_namespace(&found) => {
+                namespace_member(snapshot, found, module, name)
+            }
             Ok(found) => match submodule_or_self(snapshot, found, name) {
                 file if file.is_empty() => Target::Unresolved(
                     "relative import outside a package (the repository root is none)".into(),
@@ -98,12 +107,29 @@ impl PyResolver {
         }
         let own = self.own_roots(snapshot, from);
         let found = if is_stdlib(top) {
-            find_in(snapshot, &own[..1], top).filter(|f| !is_namespace(f))
+            self.stdlib_shadowing_root(snapshot, from)
+                .and_then(|root| find_in(snapshot, [&root], top))
+                .filter(|f| !is_namespace(f))
         } else {
             find_in(snapshot, self.search_roots(&own), top)
         };
         let found = found.ok_or_else(|| Miss::External(top.to_string()))?;
         descend(snapshot, found, parts, dotted)
+    }
+
+    /// The root whose modules take precedence over the standard library for `from`, as the
+    /// script's directory or the working directory does: a configured root, the project's
+    /// directory (or its `src/`), or the repository root. `None` when the importer's only
+    /// root is a guess (the parent of a package inside a namespace package).
+    fn stdlib_shadowing_root(&self, snapshot: &Snapshot, from: &str) -> Option<String> {
+        if let Some(root) = self.configured.iter().find(|r| is_within(from, r)) {
+            return Some(root.clone());
+        }
+        if !self.configured.is_empty() {
+            return None;
+        }
+        self.project_root(snapshot, from)
+            .or_else(|| Some(package_root(snapshot, from)).filter(|r| r.is_empty()))
     }
 
     fn relative(
@@ -222,22 +248,44 @@ fn is_namespace(found: &Found) -> bool {
     found.search.first() == Some(&found.file)
 }
 
-/// Follow the remaining dotted parts below an already found module.
+/// Follow the remaining dotted parts below an already found module. A part missing below a
+/// namespace package is another distribution's: the external package `prefix.part`.
 fn descend<'a>(
     snapshot: &Snapshot,
     mut found: Found,
     parts: impl Iterator<Item = &'a str>,
     dotted: &str,
 ) -> Result<Found, Miss> {
+    let mut prefix = dotted.split('.').next().unwrap_or_default().to_string();
     for part in parts {
-        found = find_in(snapshot, &found.search, part).ok_or_else(|| {
-            Miss::NoModule(format!(
-                "no module {dotted} (the package is {})",
-                found.file
-            ))
-        })?;
+        let next = find_in(snapshot, &found.search, part);
+        prefix = format!("{prefix}.{part}");
+        found = match next {
+            Some(next) => next,
+            None if is_namespace(&found) && !dotted.starts_with('.') => {
+                return Err(Miss::External(prefix))
+            }
+            None => {
+                return Err(Miss::NoModule(format!(
+                    "no module {dotted} (the package is {})",
+                    found.file
+                )))
+            }
+        };
     }
     Ok(found)
+}
+
+/// `from ns import name` (or `import ns`) where `ns` is a namespace package of the
+/// repository: a repository submodule, else another distribution's module `ns.name`.
+fn namespace_member(snapshot: &Snapshot, found: Found, module: &str, name: Option<&str>) -> Target {
+    match name {
+        Some(name) => match find_in(snapshot, &found.search, name) {
+            Some(sub) => Target::File(sub.file),
+            None => Target::Package(format!("{module}.{name}")),
+        },
+        None => Target::File(found.file),
+    }
 }
 
 /// `from M import name`: submodule `name` of package M, else an attribute of M.

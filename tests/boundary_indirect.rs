@@ -1,0 +1,255 @@
+//! Indirect rules (`forbidden_imports: [{path: GLOB, indirect: true}]`) on `fixtures/indirect`:
+//! a 3-hop and a 2-hop chain from ui through services to database, a cycle inside services, an allowed
+//! path through services to util, a direct import, and a plain-string rule that stays direct.
+//! Judged by `check`, the pre-commit hook (a real `git commit`), `check --range`, the server
+//! guard (a real `git push` to a protected branch) and `graph`.
+
+mod common;
+mod hooks_common;
+mod sync_net;
+
+use std::path::Path;
+
+use common::{assert_exit, git_in, stderr, stdout, TestRepo};
+use hooks_common::{git_as, path_with_comm};
+use serde_json::Value;
+use sync_net::Net;
+
+const CHAIN: &str = "app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:2 -> app/database/models.py";
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The fixture committed on `main`, with `edit` applied to the worktree before that commit.
+fn fixture_repo(edit: impl FnOnce(&TestRepo)) -> TestRepo {
+    let t = TestRepo::new();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/indirect"),
+        t.path(),
+    );
+    edit(&t);
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "fixture"]);
+    t
+}
+
+/// helpers.py without its database import: no chain reaches the database.
+const HELPERS_CLEAN: &str = "from app.services import orders  # a cycle with orders\n";
+
+fn findings(out: &std::process::Output) -> Vec<Value> {
+    let report: Value =
+        serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
+    report["findings"].as_array().unwrap().clone()
+}
+
+/// `file rule [chain]` per finding.
+fn summary(findings: &[Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| {
+            let hops: Vec<String> = f["chain"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .map(|h| format!("{}:{}", h["file"].as_str().unwrap(), h["line"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "{} {} {}",
+                f["file"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+                hops.join(" -> ")
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn check_reports_the_whole_chain_and_nothing_for_cycles_allowed_paths_or_plain_rules() {
+    let t = fixture_repo(|_| {});
+    let out = t.comm(&["--json", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = findings(&out);
+    assert_eq!(
+        summary(&found),
+        [
+            "app/ui/direct.py forbidden_imports",
+            "app/ui/report.py forbidden_imports app/ui/report.py:1 -> app/services/export.py:1",
+            "app/ui/views.py forbidden_imports app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:2",
+        ]
+    );
+    let chained = &found[2];
+    assert_eq!(chained["target"], "app/database/models.py");
+    assert_eq!(chained["target_domain"], "database");
+    let last = &chained["chain"][2];
+    assert_eq!(
+        (
+            last["import"].as_str(),
+            last["col"].as_u64(),
+            last["target"].as_str()
+        ),
+        (
+            Some("app.database.models"),
+            Some(26),
+            Some("app/database/models.py")
+        )
+    );
+    let human = stdout(&t.comm(&["check"]));
+    assert!(human.contains(CHAIN), "{human}");
+}
+
+#[test]
+fn without_the_last_hop_there_is_no_chain() {
+    let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
+    let out = t.comm(&["--json", "check"]);
+    assert_eq!(
+        summary(&findings(&out)),
+        [
+            "app/ui/direct.py forbidden_imports",
+            "app/ui/report.py forbidden_imports app/ui/report.py:1 -> app/services/export.py:1",
+        ]
+    );
+}
+
+#[test]
+fn a_mistyped_rule_is_a_usage_error_naming_the_field() {
+    let t = fixture_repo(|t| {
+        t.write(
+            ".comm-node/config.yaml",
+            "version: 1\ndomains:\n  ui:\n    scope: [\"app/ui/**\"]\n    forbidden_imports: [{path: \"app/database/**\", indirectly: true}]\n",
+        )
+    });
+    assert_exit(
+        &t.comm(&["check"]),
+        2,
+        "unknown field `indirectly`, expected `path` or `indirect`",
+    );
+}
+
+#[test]
+fn the_pre_commit_hook_blocks_a_commit_that_closes_a_chain_in_another_domain() {
+    let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    // The staged file is in services: only the whole-repository graph shows ui reaching
+    // the database through it.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/indirect/app/services/helpers.py"),
+        t.path().join("app/services/helpers.py"),
+    )
+    .unwrap();
+    t.git(&["add", "app/services/helpers.py"]);
+    let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "rows"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains(CHAIN), "{err}");
+    // A commit touching no file of a chain passes.
+    t.git(&["reset", "-q", "app/services/helpers.py"]);
+    t.write("app/util.py", "def pure():\n    return 2\n");
+    t.git(&["add", "app/util.py"]);
+    let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "util"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn check_range_judges_chains_closed_by_the_branch() {
+    let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
+    t.git(&["checkout", "-q", "-b", "feature"]);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/indirect/app/services/helpers.py"),
+        t.path().join("app/services/helpers.py"),
+    )
+    .unwrap();
+    git_in(t.path(), &["commit", "-q", "-am", "rows"]);
+    let out = t.comm(&["check", "--range", "main..feature"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("app/ui/views.py [import:forbidden_imports]") && text.contains(CHAIN),
+        "{text}"
+    );
+}
+
+#[test]
+fn graph_shows_the_chain() {
+    let t = fixture_repo(|_| {});
+    let json: Value =
+        serde_json::from_str(&stdout(&t.comm(&["graph", "--format", "json"]))).unwrap();
+    let chains = json["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 2, "{json}");
+    assert_eq!(chains[1]["from"], "ui");
+    assert_eq!(chains[1]["to"], "database");
+    assert_eq!(chains[1]["path"], CHAIN);
+    let dot = stdout(&t.comm(&["graph", "--format", "dot"]));
+    assert!(
+        dot.contains("\"ui\" -> \"database\" [style=dashed") && dot.contains(CHAIN),
+        "{dot}"
+    );
+    let mermaid = stdout(&t.comm(&["graph", "--format", "mermaid"]));
+    assert!(
+        mermaid.contains("ui -.->") && mermaid.contains(CHAIN),
+        "{mermaid}"
+    );
+}
+
+#[test]
+fn the_server_guard_refuses_a_push_that_closes_a_chain() {
+    let net = Net::new();
+    let out = common::comm_in(
+        net.root.path(),
+        &[
+            "server",
+            "install",
+            net.remote.to_str().unwrap(),
+            "--protect",
+            "main",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let a = net.clone("a");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/indirect");
+    copy_dir(&fixture, &a);
+    // A clean base: no chain yet, and without the fixture's other violations (every
+    // pushed commit is vetted).
+    std::fs::write(a.join("app/services/helpers.py"), HELPERS_CLEAN).unwrap();
+    std::fs::remove_file(a.join("app/ui/direct.py")).unwrap();
+    std::fs::remove_file(a.join("app/ui/report.py")).unwrap();
+    git_in(&a, &["add", "-A"]);
+    git_in(&a, &["commit", "-q", "--no-verify", "-m", "fixture"]);
+    let push = |dir: &Path| {
+        std::process::Command::new("git")
+            .args(["push", "origin", "HEAD:main"])
+            .current_dir(dir)
+            .env("PATH", path_with_comm())
+            .output()
+            .unwrap()
+    };
+    let first = push(&a);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    std::fs::copy(
+        fixture.join("app/services/helpers.py"),
+        a.join("app/services/helpers.py"),
+    )
+    .unwrap();
+    git_in(&a, &["commit", "-q", "--no-verify", "-am", "rows"]);
+    let refused = push(&a);
+    assert_ne!(refused.status.code(), Some(0));
+    let err = stderr(&refused);
+    assert!(
+        err.contains("app/ui/views.py") && err.contains(CHAIN),
+        "{err}"
+    );
+}
