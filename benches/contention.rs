@@ -7,17 +7,13 @@
 //! Run: `cargo bench --bench contention` (release binary; `ROUNDS` per clone); choose sizes
 //! with `CLONES=8,32 cargo bench --bench contention`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, git};
+use support::{children_cpu, free_port, git, Daemon, DelayingProxy};
 
 const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const LATENCY_MS: u64 = 20;
@@ -33,85 +29,6 @@ fn comm(dir: &Path, args: &[&str]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
-}
-
-/// Forward `from` to `to`, each chunk after the latency.
-fn pump(mut from: TcpStream, mut to: TcpStream) {
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                std::thread::sleep(Duration::from_millis(LATENCY_MS));
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = to.shutdown(std::net::Shutdown::Write);
-}
-
-/// A loopback proxy adding latency in front of `target`; returns its port.
-fn delaying_proxy(target: u16, stop: Arc<AtomicBool>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let Ok(client) = client else { continue };
-            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                continue;
-            };
-            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            std::thread::spawn(move || pump(client, server));
-            std::thread::spawn(move || pump(s2, c2));
-        }
-    });
-    port
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_daemon(root: &Path, port: u16) -> Daemon {
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            &format!("--base-path={}", root.display()),
-            "--export-all",
-            "--enable=receive-pack",
-        ])
-        .arg(root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "git daemon did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Daemon(child)
 }
 
 #[derive(Default)]
@@ -166,10 +83,9 @@ fn run(clones: usize) {
     let root = root.path();
     git(root, &["init", "-q", "--bare", "repo.git"]);
     let port = free_port();
-    let _daemon = start_daemon(root, port);
-    let stop = Arc::new(AtomicBool::new(false));
-    let proxy = delaying_proxy(port, stop.clone());
-    let url = format!("git://127.0.0.1:{proxy}/repo.git");
+    let _daemon = Daemon::start(root, port);
+    let proxy = DelayingProxy::start(port, Duration::from_millis(LATENCY_MS));
+    let url = format!("git://127.0.0.1:{}/repo.git", proxy.port);
     let names: Vec<String> = (0..clones).map(|i| format!("c{i}")).collect();
     let dirs: Vec<PathBuf> = names
         .iter()
@@ -202,7 +118,6 @@ fn run(clones: usize) {
     let tallies: Vec<Tally> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let elapsed = started.elapsed();
     let cpu = children_cpu() - cpu_before;
-    stop.store(true, Ordering::Relaxed);
     let bare = root.join("repo.git");
     // Every clone's outbox (and a legacy shared mail ref, if any): the remote's mail.
     let log = git(

@@ -101,6 +101,8 @@ pub fn measure(dir: &Path, runs: usize, args: &[&str]) -> (Duration, Duration) {
 /// Milliseconds with one decimal.
 pub fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
 /// A loopback TCP proxy in front of `git daemon` that forwards every chunk after a delay
 /// (both ways) and counts the connections it accepted: one per fetch, push or ls-refs.
 pub struct DelayingProxy {
