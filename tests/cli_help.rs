@@ -248,6 +248,9 @@ fn short_help_lists_every_command() {
 fn reply_help_tells_asking_for_an_ack_from_giving_one() {
     let repo = TestRepo::new();
     let help = stdout(&repo.comm(&["reply", "-h"]));
-    assert!(help.contains("Ask the recipients to acknowledge this reply"), "{help}");
+    assert!(
+        help.contains("Ask the recipients to acknowledge this reply"),
+        "{help}"
+    );
     assert!(help.contains("git comm ack ID"), "{help}");
 }
