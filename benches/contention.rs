@@ -1,9 +1,11 @@
-//! Contention benchmark: 8, 16 and 32 clones each sending a message and syncing, in a loop,
-//! through one remote: `git daemon` on 127.0.0.1 behind a delaying TCP proxy (every chunk
-//! forwarded after `LATENCY_MS`, in both directions). Reports sync success rate, retries
-//! (push attempts beyond the first), merge commits per message, and messages per second;
-//! checks at the end that every message sent reached the remote (nothing lost).
-//! Run: `cargo bench --bench contention` (release binary; `ROUNDS` per clone).
+//! Contention benchmark: 8, 32, 64 and 128 clones each sending a message and syncing, in a
+//! loop, through one remote: `git daemon` on 127.0.0.1 behind a delaying TCP proxy (every
+//! chunk forwarded after `LATENCY_MS`, in both directions). Reports sync success rate, syncs
+//! done at their first attempt, merge commits per message and per sync, messages per second
+//! and CPU per message (user + system of every git and git-comm process); checks at the end
+//! that every message sent reached the remote (nothing lost).
+//! Run: `cargo bench --bench contention` (release binary; `ROUNDS` per clone); choose sizes
+//! with `CLONES=8,32 cargo bench --bench contention`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::git;
+use support::{children_cpu, git};
 
 const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const LATENCY_MS: u64 = 20;
@@ -116,7 +118,10 @@ fn start_daemon(root: &Path, port: u16) -> Daemon {
 struct Tally {
     syncs: usize,
     ok: usize,
+    first_attempt: usize,
     retries: usize,
+    /// Every sync, the final catch-up ones included (each may add a merge).
+    all_syncs: usize,
 }
 
 fn worker(dir: PathBuf, name: String, peers: Vec<String>) -> Tally {
@@ -140,11 +145,15 @@ fn worker(dir: PathBuf, name: String, peers: Vec<String>) -> Tally {
         if ok {
             tally.ok += 1;
             let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
-            tally.retries += report["attempts"].as_u64().unwrap_or(1).saturating_sub(1) as usize;
+            let attempts = report["attempts"].as_u64().unwrap_or(1);
+            tally.retries += attempts.saturating_sub(1) as usize;
+            tally.first_attempt += usize::from(attempts == 1);
         }
     }
+    tally.all_syncs = tally.syncs;
     // Until everything is out: a failed sync is retried here, so loss would show below.
     for _ in 0..20 {
+        tally.all_syncs += 1;
         if comm(&dir, &["sync"]).0 {
             break;
         }
@@ -180,6 +189,7 @@ fn run(clones: usize) {
         }
     }
     let started = Instant::now();
+    let cpu_before = children_cpu();
     let handles: Vec<_> = dirs
         .iter()
         .zip(&names)
@@ -191,6 +201,7 @@ fn run(clones: usize) {
         .collect();
     let tallies: Vec<Tally> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let elapsed = started.elapsed();
+    let cpu = children_cpu() - cpu_before;
     stop.store(true, Ordering::Relaxed);
     let bare = root.join("repo.git");
     // Every clone's outbox (and a legacy shared mail ref, if any): the remote's mail.
@@ -215,12 +226,17 @@ fn run(clones: usize) {
     let syncs: usize = tallies.iter().map(|t| t.syncs).sum();
     let ok: usize = tallies.iter().map(|t| t.ok).sum();
     let retries: usize = tallies.iter().map(|t| t.retries).sum();
+    let first: usize = tallies.iter().map(|t| t.first_attempt).sum();
+    let all_syncs: usize = tallies.iter().map(|t| t.all_syncs).sum();
     println!(
-        "| {clones} | {sent} | {messages} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.1} |",
+        "| {clones} | {sent} | {messages} | {:.1}% | {:.1}% | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
         100.0 * ok as f64 / syncs as f64,
+        100.0 * first as f64 / syncs as f64,
         retries as f64 / ok.max(1) as f64,
         merges as f64 / messages.max(1) as f64,
+        merges as f64 / all_syncs.max(1) as f64,
         messages as f64 / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1000.0 / messages.max(1) as f64,
         elapsed.as_secs_f64()
     );
     assert_eq!(
@@ -233,9 +249,13 @@ fn main() {
     println!(
         "latency {LATENCY_MS} ms per chunk each way (loopback proxy in front of git daemon), {ROUNDS} rounds of send + sync per clone\n"
     );
-    println!("| clones | sent | on remote | syncs ok | retries per sync | merges per message | messages/s | wall (s) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for clones in [8, 16, 32] {
+    println!("| clones | sent | on remote | syncs ok | first attempt | retries per sync | merges per message | merges per sync | messages/s | CPU per message (ms) | wall (s) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let sizes: Vec<usize> = std::env::var("CLONES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![8, 32, 64, 128]);
+    for clones in sizes {
         run(clones);
     }
 }

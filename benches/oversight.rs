@@ -4,10 +4,7 @@
 //! packed, as after `git gc`). Prints median wall and mean CPU time (user + system of the
 //! child) per command.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use git_comm::mail::Priority;
 use git_comm::repo::Repo;
@@ -15,7 +12,7 @@ use git_comm::task::{ledger, Task};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, comm, git};
+use support::{comm, git, measure, ms};
 
 const AGENTS: [&str; 8] = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"];
 const MESSAGES: usize = 100_000;
@@ -24,38 +21,8 @@ const SPAN_SECS: u64 = 30 * 86_400;
 
 /// `MESSAGES` messages among the agents over the last 30 days, through fast-import.
 fn import_mail(dir: &Path) {
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = std::io::BufWriter::new(child.stdin.take().unwrap());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let start = now - SPAN_SECS;
-    for i in 0..MESSAGES {
-        let from = AGENTS[i % AGENTS.len()];
-        let to = if i % 10 == 0 {
-            "all"
-        } else {
-            AGENTS[(i * 7 + 3) % AGENTS.len()]
-        };
-        let body = "a line of a message body about the work\n".repeat(1 + i % 5);
-        let msg = format!(
-            "message {i}\n\n{body}\nComm-To: {to}\nComm-Type: info\nComm-Priority: normal\n"
-        );
-        let time = start + (i as u64 * SPAN_SECS) / MESSAGES as u64;
-        writeln!(input, "commit refs/comm-node/mail").unwrap();
-        writeln!(input, "author {from} <{from}@comm-node> {time} +0000").unwrap();
-        writeln!(input, "committer {from} <{from}@comm-node> {time} +0000").unwrap();
-        writeln!(input, "data {}\n{}", msg.len(), msg).unwrap();
-        writeln!(input, "deleteall\n").unwrap();
-    }
-    drop(input);
-    assert!(child.wait().unwrap().success());
+    let agents: Vec<String> = AGENTS.iter().map(|a| a.to_string()).collect();
+    support::import_mail(dir, &agents, MESSAGES, SPAN_SECS);
 }
 
 /// `TASKS` tasks in chains of ten (each after the previous), most done, some open or claimed.
@@ -90,24 +57,12 @@ fn seed_tasks(repo: &Repo) {
             }
         })
         .collect();
-    let tree = ledger::write_tree(repo, &tasks).unwrap();
+    let tree = ledger::tree_with(repo, None, &tasks).unwrap();
     let commit = repo
         .write_commit(tree, &[], "a0", "seed 10000 tasks\n")
         .unwrap();
     repo.swap_ref(&ledger::tasks_ref(repo), None, commit)
         .unwrap();
-}
-
-fn measure(dir: &Path, runs: usize, args: &[&str]) -> (Duration, Duration) {
-    let cpu_before = children_cpu();
-    let mut samples: Vec<Duration> = (0..runs).map(|_| comm(dir, args)).collect();
-    let cpu = (children_cpu() - cpu_before) / runs as u32;
-    samples.sort();
-    (samples[runs / 2], cpu)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {

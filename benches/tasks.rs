@@ -40,7 +40,7 @@ fn main() {
             note: None,
         })
         .collect();
-    let tree = ledger::write_tree(&repo, &tasks).unwrap();
+    let tree = ledger::tree_with(&repo, None, &tasks).unwrap();
     let commit = repo
         .write_commit(tree, &[], "lead", "seed 10000 tasks\n")
         .unwrap();

@@ -213,15 +213,16 @@ pub struct JoinOptions {
     pub role: Option<String>,
     pub program: Option<String>,
     pub model: Option<String>,
+    /// The agent itself is acting (it joins or updates its own card): mark it seen now.
+    /// Cards others create for it (`plan`, `join NAME --as lead`) say it was never seen.
+    pub seen: bool,
 }
 
 /// Create or update the card of `name`; fields not given keep their old values.
 pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> Result<Card> {
     validate_name(name)?;
     if let Some(domain) = &options.domain {
-        if !config.domains.contains_key(domain) {
-            return Err(unknown_domain(config, domain));
-        }
+        require_domain(config, domain)?;
     }
     let now = now_secs();
     let previous = read_card(repo, name)?;
@@ -239,13 +240,23 @@ pub fn join(repo: &Repo, config: &Config, name: &str, options: JoinOptions) -> R
         role: options.role.or(base.role),
         program: options.program.or(base.program),
         model: options.model.or(base.model),
-        last_seen: now,
+        last_seen: if options.seen { now } else { base.last_seen },
         retired: None,
         ..base
     };
     let summary = if previous.is_some() { "update" } else { "join" };
     write_card(repo, &card, &format!("{summary} {name}"))?;
     Ok(card)
+}
+
+/// Refuse (exit 2) a domain `.comm-node/config.yaml` does not declare: the one check of
+/// `join`, `halt`, `task add` (and what `plan` can reuse), so a typo is never stored.
+pub fn require_domain(config: &Config, domain: &str) -> Result<()> {
+    if config.domains.contains_key(domain) {
+        Ok(())
+    } else {
+        Err(unknown_domain(config, domain))
+    }
 }
 
 pub fn unknown_domain(config: &Config, domain: &str) -> Error {
@@ -282,6 +293,7 @@ pub fn roster(repo: &Repo, config: &Config) -> Result<Vec<Card>> {
                 name: name.clone(),
                 domain: binding.domain.clone(),
                 role: binding.role.clone(),
+                last_seen: crate::presence::last_seen(repo, name).unwrap_or(0),
                 ..Card::default()
             });
         }

@@ -4,10 +4,12 @@
 //! (`{"name": ..., "last_seen": ...}`), replaced on each refresh. A blob has no history, so
 //! `git log --all` never shows presence, and the ref keeps no reflog. Sync carries it (the
 //! newer `last_seen` wins). Every command acting as a joined agent refreshes it, at most
-//! once per [`REFRESH_SECS`]. Under a branch namespace (`refs/heads/...`), where git keeps
+//! once per [`REFRESH_SECS`], and counts what the command printed (estimated tokens of mail
+//! and of every other output, per UTC day: an agent's real reading cost). Under a branch namespace (`refs/heads/...`), where git keeps
 //! only commits, presence is not recorded and `last seen` falls back to the agent card.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,11 @@ pub struct Presence {
     /// (`YYYY-MM-DD`), the last [`READ_DAYS`] days.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub read: BTreeMap<String, u64>,
+    /// Estimated tokens of every other output the agent's commands printed (help, prime,
+    /// task lists, status, notices on stderr...) per UTC day, the last
+    /// [`READ_DAYS`] days. `read` plus `output` is what the agent read of git comm.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub output: BTreeMap<String, u64>,
     /// The UTC day the agent was last told it passed its token budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_told: Option<String>,
@@ -70,7 +77,8 @@ impl Presence {
                 .is_some_and(|t| t.len() > MAX_TEXT || t.contains('\n'))
         };
         let day = |d: &str| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-        if self.read.len() > READ_DAYS || !self.read.keys().all(|d| day(d)) {
+        let bad_days = |m: &BTreeMap<String, u64>| m.len() > READ_DAYS || !m.keys().all(|d| day(d));
+        if bad_days(&self.read) || bad_days(&self.output) {
             return Some(format!(
                 "read counters: at most {READ_DAYS} days keyed YYYY-MM-DD"
             ));
@@ -168,20 +176,46 @@ pub fn day_of(secs: i64) -> String {
         .unwrap_or_else(|_| "1970-01-01".to_string())
 }
 
+/// Tokens of mail this process counted with [`add_read`]: the part of its output that is
+/// already counted as mail.
+static MAIL_COUNTED: AtomicU64 = AtomicU64::new(0);
+
 /// Count `tokens` of mail shown to `name` today. Without presence support (a branch
 /// namespace) nothing is counted.
 pub fn add_read(repo: &Repo, name: &str, tokens: u64) -> Result<()> {
     if !supported(repo) || tokens == 0 {
         return Ok(());
     }
-    update(repo, name, |p, now| {
-        *p.read.entry(day_of(now)).or_default() += tokens;
-        while p.read.len() > READ_DAYS {
-            let oldest = p.read.keys().next().cloned().expect("not empty");
-            p.read.remove(&oldest);
-        }
-    })?;
+    update(repo, name, |p, now| add_to_day(&mut p.read, now, tokens))?;
+    MAIL_COUNTED.fetch_add(tokens, Ordering::Relaxed);
     Ok(())
+}
+
+/// Tokens of mail counted by this process so far.
+pub fn mail_counted() -> u64 {
+    MAIL_COUNTED.load(Ordering::Relaxed)
+}
+
+/// Mark `name` seen and count `tokens` of (non-mail) output its command printed today:
+/// one blob write, no commit. Without presence support nothing is recorded.
+pub fn add_output(repo: &Repo, name: &str, tokens: u64) -> Result<()> {
+    if !supported(repo) {
+        return Ok(());
+    }
+    if tokens == 0 {
+        return touch(repo, name);
+    }
+    update(repo, name, |p, now| add_to_day(&mut p.output, now, tokens))?;
+    Ok(())
+}
+
+/// Add `tokens` to today's counter in `days`, keeping the last [`READ_DAYS`] days.
+fn add_to_day(days: &mut BTreeMap<String, u64>, now: i64, tokens: u64) {
+    *days.entry(day_of(now)).or_default() += tokens;
+    while days.len() > READ_DAYS {
+        let oldest = days.keys().next().cloned().expect("not empty");
+        days.remove(&oldest);
+    }
 }
 
 /// Record that `name` is active now (skipped when refreshed within [`REFRESH_SECS`]).
@@ -209,6 +243,23 @@ pub fn touch(repo: &Repo, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The presence without its task once that task is over for the agent: done or failed, or
+/// released or handed to someone else after the state was declared. A state names what
+/// the agent does now; a finished task must not linger in it (whoever finished it).
+fn without_finished_task(mut p: Presence, tasks: &[crate::task::Task]) -> Presence {
+    let over = p.task.as_deref().is_some_and(|id| {
+        tasks.iter().find(|t| t.id == id).is_some_and(|t| {
+            let moved_on = t.updated > p.since.unwrap_or(i64::MAX)
+                && t.assignee.as_deref() != Some(p.name.as_str());
+            t.is_terminal() || moved_on
+        })
+    });
+    if over {
+        p.task = None;
+    }
+    p
+}
+
 /// One agent as the others see it: card, declared state, and whether it went stale.
 #[derive(Debug, Clone)]
 pub struct Standing {
@@ -227,10 +278,11 @@ pub fn standings(repo: &Repo, config: &crate::config::Config) -> Result<Vec<Stan
     let now = crate::clock::now_secs();
     let stale_after = config.stale_secs();
     let leases = crate::lease::ledger::live_leases(repo)?;
+    let tasks = crate::task::ledger::all(repo)?;
     Ok(crate::agent::roster(repo, config)?
         .into_iter()
         .map(|card| {
-            let presence = read(repo, &card.name);
+            let presence = read(repo, &card.name).map(|p| without_finished_task(p, &tasks));
             let stale =
                 card.retired.is_none() && card.last_seen > 0 && now - card.last_seen > stale_after;
             let held: Vec<_> = leases

@@ -182,7 +182,7 @@ fn expired_leases_do_not_block_and_are_pruned() {
         log.starts_with(&format!("bob|grant {new} bob: src/a.ts")),
         "{log}"
     );
-    let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    let files = t.lease_files();
     let mut files: Vec<&str> = files.lines().collect();
     files.sort();
     let mut want = vec![format!("{new}.json"), format!("{old}.end")];

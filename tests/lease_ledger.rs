@@ -34,11 +34,15 @@ fn ledger_format_is_the_agreed_one() {
     let granted = grant(&repo, "alice", &request(&["src/**", "task:7"], 600)).unwrap();
     assert_eq!(granted.id.len(), 12);
 
-    let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    let files = t.lease_files();
     assert_eq!(files.trim(), format!("{}.json", granted.id));
     let blob = t.git(&[
         "show",
-        &format!("refs/comm-node/leases:{}.json", granted.id),
+        &format!(
+            "refs/comm-node/leases:{}/{}.json",
+            &granted.id[..2],
+            granted.id
+        ),
     ]);
     let json: serde_json::Value = serde_json::from_str(&blob).unwrap();
     for key in [
@@ -94,7 +98,7 @@ fn expired_leases_are_pruned_by_the_next_write() {
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines[0], format!("bob|grant {} bob: src/a.ts", next.id));
     assert_eq!(lines[1], format!("bob|expire {} alice: src/**", short.id));
-    let files = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    let files = t.lease_files();
     let mut files: Vec<&str> = files.lines().collect();
     files.sort();
     let mut want = vec![format!("{}.json", next.id), format!("{}.end", short.id)];

@@ -60,7 +60,7 @@ fn exactly_one_winner_per_round() {
         log.lines().filter(|l| l.starts_with("release ")).count(),
         ROUNDS
     );
-    let tree = t.git(&["ls-tree", "--name-only", "refs/comm-node/leases"]);
+    let tree = t.lease_files();
     assert!(
         tree.lines().all(|f| f.ends_with(".end")),
         "only tombstones of released leases remain: {tree}"

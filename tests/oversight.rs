@@ -157,18 +157,36 @@ fn retire_frees_leases_and_tasks_marks_the_card_and_tells_everyone() {
 }
 
 /// The scripted history of the stats test; returns the id of bob's violation message.
-fn script(t: &TestRepo) {
+/// Estimated tokens each agent's commands printed, computed here: per command
+/// ceil((stdout + stderr bytes) / 4).
+type Burn = std::collections::BTreeMap<String, u64>;
+
+/// `git comm --as AGENT ARGS` at `at`, asserting success, adding what it printed to `burn`.
+fn as_at(burn: &mut Burn, dir: &Path, at: i64, agent: &str, args: &[&str]) -> String {
+    let mut full = vec!["--as", agent];
+    full.extend_from_slice(args);
+    let out = comm_pinned(dir, at, &full);
+    assert_success(&out, &full);
+    *burn.entry(agent.to_string()).or_default() +=
+        ((out.stdout.len() + out.stderr.len()) as u64).div_ceil(4);
+    stdout(&out)
+}
+
+/// The scripted history; returns what each agent's commands printed (help included).
+fn script(t: &TestRepo) -> Burn {
     let dir = t.path();
     let at = |secs: i64| DAY + secs;
+    let mut burn = Burn::new();
+    let b = &mut burn;
     for name in ["alice", "bob", "carol"] {
-        ok_at(dir, at(3_600), &["--as", name, "join"]);
+        as_at(b, dir, at(3_600), name, &["join"]);
     }
-    ok_at(
+    as_at(
+        b,
         dir,
         at(3_600),
+        "alice",
         &[
-            "--as",
-            "alice",
             "send",
             "bob",
             "-s",
@@ -177,32 +195,38 @@ fn script(t: &TestRepo) {
             "body one two three",
         ],
     );
-    ok_at(
+    as_at(
+        b,
         dir,
         at(3_610),
-        &["--as", "alice", "send", "all", "-s", "hello all", "-m", "x"],
+        "alice",
+        &["send", "all", "-s", "hello all", "-m", "x"],
     );
-    ok_at(
+    as_at(
+        b,
         dir,
         at(3_620),
-        &["--as", "bob", "send", "alice", "-s", "re", "-m", "ok"],
+        "bob",
+        &["send", "alice", "-s", "re", "-m", "ok"],
     );
-    // bob reads both messages for him, then one of them again.
-    ok_at(dir, at(3_700), &["--as", "bob", "inbox"]);
+    // bob reads both messages for him, then one of them again, and the help of task.
+    as_at(b, dir, at(3_700), "bob", &["inbox"]);
     let first = json_at(dir, at(3_700), &["search", "subject one"]);
     let first_id = first[0]["id"].as_str().unwrap().to_string();
-    ok_at(dir, at(3_710), &["--as", "bob", "show", &first_id]);
+    as_at(b, dir, at(3_710), "bob", &["show", &first_id]);
+    as_at(b, dir, at(3_720), "bob", &["task", "--help"]);
     // alice holds src/** for 100 s.
-    ok_at(dir, at(4_000), &["--as", "alice", "lease", "src/**"]);
-    ok_at(dir, at(4_100), &["--as", "alice", "release", "--all"]);
+    as_at(b, dir, at(4_000), "alice", &["lease", "src/**"]);
+    as_at(b, dir, at(4_100), "alice", &["release", "--all"]);
     // bob claims a task at +4300 and finishes it at +4500.
-    let task = json_at(dir, at(4_200), &["--as", "alice", "task", "add", "T1"]);
+    let task = as_at(b, dir, at(4_200), "alice", &["--json", "task", "add", "T1"]);
+    let task: Value = serde_json::from_str(&task).unwrap();
     let id = task["id"].as_str().unwrap().to_string();
-    ok_at(dir, at(4_300), &["--as", "bob", "task", "claim", &id]);
-    ok_at(dir, at(4_500), &["--as", "bob", "task", "done", &id]);
+    as_at(b, dir, at(4_300), "bob", &["task", "claim", &id]);
+    as_at(b, dir, at(4_500), "bob", &["task", "done", &id]);
     // alice holds docs/** from +5000 to +5200; bob bypasses it with --no-verify at +5100.
-    ok_at(dir, at(5_000), &["--as", "alice", "hooks", "install"]);
-    ok_at(dir, at(5_000), &["--as", "alice", "lease", "docs/**"]);
+    as_at(b, dir, at(5_000), "alice", &["hooks", "install"]);
+    as_at(b, dir, at(5_000), "alice", &["lease", "docs/**"]);
     t.write("docs/x.md", "bob was here\n");
     t.git(&["add", "docs/x.md"]);
     let commit = Command::new("git")
@@ -214,14 +238,15 @@ fn script(t: &TestRepo) {
         .output()
         .unwrap();
     assert_success(&commit, &["git commit --no-verify"]);
-    ok_at(dir, at(5_200), &["--as", "alice", "release", "--all"]);
+    as_at(b, dir, at(5_200), "alice", &["release", "--all"]);
+    burn
 }
 
 #[test]
 fn stats_match_a_scripted_history_exactly() {
     let t = TestRepo::new();
     t.initial_commit();
-    script(&t);
+    let burn = script(&t);
     let dir = t.path();
     let now = DAY + 6_000;
     let violation = json_at(dir, now, &["search", "violation:"]);
@@ -262,6 +287,17 @@ fn stats_match_a_scripted_history_exactly() {
     assert_eq!(bob["lease_seconds"], 200);
     assert_eq!(bob["violations"], 1);
     assert_eq!(bob["tasks_done"], 1);
+    // Everything each agent's commands printed is counted: mail read plus other output
+    // (help, joins, leases, tasks...) is exactly what they printed.
+    for name in ["alice", "bob", "carol"] {
+        let r = row(&all, name);
+        let read = r["tokens_read"].as_u64().unwrap() + r["tokens_other"].as_u64().unwrap();
+        assert_eq!(read, burn[name], "{name}: {r}");
+    }
+    assert!(
+        bob["tokens_other"].as_u64().unwrap() > 300,
+        "task --help alone is ~1 KB: {bob}"
+    );
     let carol = row(&all, "carol");
     assert_eq!(carol["messages_received"], 1);
     assert_eq!(carol["messages_sent"], 0);

@@ -76,18 +76,24 @@ fn agents_declare_state_and_stale_agents_are_flagged_with_their_leases() {
     );
     t.ok_as("alice", &["join"]);
     t.ok_as("bob", &["join"]);
+    let task: Value =
+        serde_json::from_str(&t.ok_as("alice", &["--json", "task", "add", "form"])).unwrap();
+    let task = task["id"].as_str().unwrap().to_string();
     let out = t.ok_as(
         "alice",
         &[
             "state",
             "busy",
             "--task",
-            "T-1",
+            &task,
             "--note",
             "wiring the form",
         ],
     );
-    assert_eq!(out.trim(), "alice is busy on T-1: wiring the form");
+    assert_eq!(
+        out.trim(),
+        format!("alice is busy on {task}: wiring the form")
+    );
     let lease: Value =
         serde_json::from_str(&t.ok_as("alice", &["--json", "lease", "src/**"])).unwrap();
     let id = lease["lease"]["id"].as_str().unwrap().to_string();
@@ -99,7 +105,7 @@ fn agents_declare_state_and_stale_agents_are_flagged_with_their_leases() {
         .find(|a| a["name"] == "alice")
         .unwrap();
     assert_eq!(alice["state"], "busy");
-    assert_eq!(alice["task"], "T-1");
+    assert_eq!(alice["task"], task.as_str());
     assert_eq!(alice["stale"], false);
     // Two minutes later (bob's view), alice has not been seen for longer than 1m.
     let later = comm_at(t.path(), 120, &["--as", "bob", "who", "--json"]);
@@ -120,4 +126,117 @@ fn agents_declare_state_and_stale_agents_are_flagged_with_their_leases() {
     );
     let bad = t.comm_as("alice", &["state", "sleeping"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// The per-agent row of `who --json`.
+fn who_row(t: &common::TestRepo, viewer: &str, agent: &str) -> Value {
+    let who: Value = serde_json::from_str(&t.ok_as(viewer, &["who", "--json"])).unwrap();
+    who.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == agent)
+        .unwrap_or_else(|| panic!("{agent} in {who}"))
+        .clone()
+}
+
+/// Issue 20 item 5: cards `plan` creates say the agent was never seen (who, status, watch
+/// and the report agree); an agent the config binds is known to `status`.
+#[test]
+fn agents_nobody_has_seen_are_shown_never_seen() {
+    let t = common::TestRepo::new();
+    t.initial_commit();
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  api: { scope: [\"api/**\"] }\n  web: { scope: [\"web/**\"] }\nagents:\n  carol: { domain: web }\n",
+    );
+    t.write(
+        "plan.yaml",
+        "kickoff: go\nagents:\n  backend: { domain: api }\n  frontend: { domain: web }\n",
+    );
+    t.ok_as("lead", &["join"]);
+    t.ok_as("lead", &["plan", "plan.yaml"]);
+    let who = t.ok_as("lead", &["who"]);
+    for line in [
+        "backend domain=api seen=never",
+        "frontend domain=web seen=never",
+        "carol domain=web seen=never",
+    ] {
+        assert!(who.contains(line), "{line} in:\n{who}");
+    }
+    assert_eq!(who_row(&t, "lead", "frontend")["last_seen"], Value::Null);
+    let status = t.ok_as("lead", &["status"]);
+    assert!(
+        status.contains("  frontend domain=web seen=never"),
+        "{status}"
+    );
+    let watch = t.ok_as("lead", &["watch", "--once", "--local"]);
+    assert!(watch.contains("frontend - seen never"), "{watch}");
+    let page = t.path().join("report.html");
+    t.ok_as("lead", &["report", "-o", page.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let row = html
+        .split("<tr><td>frontend")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("a report row for frontend");
+    assert!(row.contains("seen never"), "{row}");
+
+    // carol is bound by the config: known, with her domain, never seen (until now).
+    let status = t.ok_as("carol", &["status"]);
+    let me = status.lines().next().unwrap();
+    assert!(me.starts_with("me: carol domain=web unread="), "{status}");
+    assert!(!status.contains("not joined"), "{status}");
+    let status: Value = serde_json::from_str(&t.ok_as("carol", &["status", "--json"])).unwrap();
+    assert_eq!(status["joined"], true);
+    // Running commands is being seen.
+    assert_ne!(who_row(&t, "lead", "carol")["last_seen"], Value::Null);
+    t.ok_as("frontend", &["inbox"]);
+    assert!(!t
+        .ok_as("lead", &["who"])
+        .contains("frontend domain=web seen=never"));
+}
+
+/// Issue 20 item 5: `state busy --task T` no longer names T once T is done (whoever
+/// finished it) or handed back.
+#[test]
+fn a_finished_task_leaves_the_state() {
+    let t = common::TestRepo::new();
+    t.ok_as("alice", &["join"]);
+    let add = |title: &str| -> String {
+        let v: Value =
+            serde_json::from_str(&t.ok_as("alice", &["--json", "task", "add", title])).unwrap();
+        v["id"].as_str().unwrap().to_string()
+    };
+    let (first, second) = (add("first"), add("second"));
+    t.ok_as("alice", &["task", "claim", &first]);
+    t.ok_as("alice", &["state", "busy", "--task", &first]);
+    assert_eq!(who_row(&t, "alice", "alice")["task"], first.as_str());
+    t.ok_as("alice", &["task", "done", &first]);
+    let row = who_row(&t, "alice", "alice");
+    assert_eq!(
+        (row["state"].as_str(), row["task"].as_str()),
+        (Some("busy"), None)
+    );
+    assert!(!t.ok_as("alice", &["who"]).contains("task="));
+
+    // Claimed and declared, then handed to bob later: no longer alice's task.
+    t.ok_as("bob", &["join"]);
+    t.ok_as("alice", &["task", "claim", &second]);
+    t.ok_as("alice", &["state", "busy", "--task", &second]);
+    assert_eq!(who_row(&t, "alice", "alice")["task"], second.as_str());
+    let handed = comm_at(
+        t.path(),
+        2,
+        &["--as", "alice", "task", "reassign", &second, "bob"],
+    );
+    assert!(handed.status.success(), "{}", common::stderr(&handed));
+    let who = comm_at(t.path(), 2, &["--as", "bob", "who", "--json"]);
+    let who: Value = serde_json::from_slice(&who.stdout).unwrap();
+    let alice = who
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "alice")
+        .unwrap();
+    assert_eq!(alice["task"], Value::Null, "{who}");
 }

@@ -10,7 +10,7 @@ mod sync_net;
 use std::path::Path;
 use std::process::Output;
 
-use common::{comm_in, git_in, stderr, stdout};
+use common::{comm_in, comm_pinned, commit_dated, git_in, stderr, stdout, unix_now};
 use hooks_common::path_with_comm;
 use sync_net::{ok, sync_ok, Net};
 
@@ -249,6 +249,52 @@ fn protected_branches_refuse_commits_on_others_leases_and_boundary_violations() 
     assert!(after.status.success(), "{}", stderr(&after));
 }
 
+const LEASED_CONFIG: &str = "version: 1
+domains:
+  web: { scope: [\"web/**\"] }
+agents:
+  frontend: { domain: web }
+";
+
+fn pinned_ok(dir: &Path, at: i64, args: &[&str]) {
+    let out = comm_pinned(dir, at, args);
+    common::assert_success(&out, args);
+}
+
+/// The guard judges a pushed commit by the lease ledger's history, as `check --range` does:
+/// frontend's commit of CHANGELOG.md (outside its domain) was made 3 s after its lease was
+/// granted, in a second with seven other grants, and before the release, so it passes after
+/// the release; the same edit with no lease is refused.
+#[test]
+fn the_guard_judges_a_commit_by_the_leases_of_its_time() {
+    let net = Net::new();
+    install(&net, &["main"]);
+    let a = net.clone("a");
+    std::fs::create_dir_all(a.join(".comm-node")).unwrap();
+    std::fs::write(a.join(".comm-node/config.yaml"), LEASED_CONFIG).unwrap();
+    git_in(&a, &["add", ".comm-node/config.yaml"]);
+    git_in(&a, &["commit", "-q", "-m", "config"]);
+    assert!(push(&a, &["-q", "origin", "HEAD:main"]).status.success());
+    ok(&a, &["--as", "frontend", "join"]);
+    ok(&a, &["--as", "alice", "join"]);
+    let granted = unix_now() - 60;
+    for i in 0..7 {
+        let path = format!("docs/{i}.md");
+        pinned_ok(&a, granted, &["--as", "alice", "lease", &path]);
+    }
+    pinned_ok(&a, granted, &["--as", "frontend", "lease", "CHANGELOG.md"]);
+    commit_dated(&a, "frontend", "CHANGELOG.md", granted + 3);
+    pinned_ok(&a, granted + 7, &["--as", "frontend", "release", "--all"]);
+    sync_ok(&a);
+    let under_lease = push(&a, &["origin", "HEAD:main"]);
+    assert!(under_lease.status.success(), "{}", stderr(&under_lease));
+    commit_dated(&a, "frontend", "CHANGELOG.md", unix_now());
+    refused(
+        &push(&a, &["origin", "HEAD:main"]),
+        &["CHANGELOG.md", "outside domain 'web' of frontend"],
+    );
+}
+
 #[test]
 fn install_chains_an_existing_hook_and_uninstall_restores_it() {
     let net = Net::new();
@@ -288,4 +334,33 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it() {
     let not_bare = comm_in(net.root.path(), &["server", "install", a.to_str().unwrap()]);
     assert_eq!(not_bare.status.code(), Some(2), "{}", stderr(&not_bare));
     assert!(stderr(&not_bare).contains("not a bare repository"));
+}
+
+/// Issue 20 item 11: behind the guard, doctor's namespace probe is answered by the guard
+/// (the namespace reaches it; nothing is stored), not blamed on the host while sync works.
+#[test]
+fn doctor_behind_the_guard_reports_the_namespace_accepted() {
+    let net = Net::new();
+    install(&net, &[]);
+    let (a, _b) = net.pair();
+    ok(&a, &["--as", "alice", "send", "all", "-s", "hi"]);
+    assert!(sync_ok(&a).contains("mail 1 out"));
+    let before = server_refs(&net);
+    let out = comm_in(&a, &["--as", "alice", "--json", "doctor"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let namespace = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "namespace")
+        .unwrap_or_else(|| panic!("no namespace check: {report}"));
+    assert_eq!(namespace["ok"], true, "{namespace}");
+    let detail = namespace["detail"].as_str().unwrap();
+    assert!(detail.contains("server guard"), "{detail}");
+    assert!(!detail.contains("refs/heads/"), "{detail}");
+    assert_eq!(
+        server_refs(&net),
+        before,
+        "the probe left something on the server"
+    );
 }

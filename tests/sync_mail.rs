@@ -229,3 +229,53 @@ fn concurrent_senders_on_eight_clones_never_contend() {
     );
     assert_eq!(outboxes.lines().count(), names.len(), "{outboxes}");
 }
+
+/// Sync counts records, not refs: each message, each ack and each artifact version, however
+/// many merges join them (issue 20 item 8: three messages once read "mail 1 out").
+#[test]
+fn sync_counts_messages_acks_and_versions() {
+    let net = Net::new();
+    let (a, b) = net.pair();
+    sync_ok(&a);
+    sync_ok(&b);
+    sync_ok(&a);
+    for i in 0..3 {
+        ok(
+            &a,
+            &["--as", "alice", "send", "bob", "-s", &format!("a{i}")],
+        );
+    }
+    ok(&b, &["--as", "bob", "send", "alice", "-s", "b0"]);
+    assert!(sync_ok(&b).contains("mail 1 out"));
+    let out = sync_ok(&a);
+    assert!(out.contains("mail 1 in, 3 out"), "{out}");
+    assert!(out.contains("merged mail"), "{out}");
+    let out = sync_ok(&b);
+    assert!(out.ends_with("mail 3 in\n"), "{out}");
+
+    let inbox = ok(&b, &["--as", "bob", "inbox", "--json"]);
+    let inbox: serde_json::Value = serde_json::from_str(&inbox).unwrap();
+    let id = inbox["messages"][0]["id"].as_str().unwrap().to_string();
+    ok(&b, &["--as", "bob", "ack", &id]);
+    let out = ok(&b, &["--json", "sync"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["moved"]["acks_out"], 1, "{out}");
+    assert_eq!(report["moved"]["mail_out"], 0, "{out}");
+    assert!(sync_ok(&a).contains("acks 1 in"));
+
+    for v in 0..3 {
+        std::fs::write(a.join("x.txt"), format!("v{v}")).unwrap();
+        ok(&a, &["--as", "alice", "publish", "api/x", "x.txt"]);
+    }
+    let out = sync_ok(&a);
+    assert!(
+        out.contains("artifacts out api/x@v1 api/x@v2 api/x@v3"),
+        "{out}"
+    );
+    let out = sync_ok(&b);
+    assert!(out.contains("mail 3 in"), "{out}");
+    assert!(
+        out.contains("artifacts in api/x@v1 api/x@v2 api/x@v3"),
+        "{out}"
+    );
+}

@@ -119,7 +119,9 @@ fn next_prefers_my_domain_then_priority_and_claims() {
     let claimed: Value =
         serde_json::from_str(&t.ok_as("bob", &["--json", "next", "--claim"])).unwrap();
     assert_eq!(claimed["task"]["id"], web.as_str());
-    assert_exit(&t.comm_as("bob", &["next", "--claim"]), 1, "no ready task");
+    // Nothing left to claim and nothing waits: a state, not a failure.
+    let out = t.ok_as("bob", &["next", "--claim"]);
+    assert!(out.starts_with("nothing ready for bob: 3 yours"), "{out}");
 }
 
 #[test]
@@ -513,4 +515,164 @@ fn eight_claimants_on_three_clones_one_winner_per_round() {
         }
         assert_eq!(winners, 1, "round {round}");
     }
+}
+
+/// Issue 20 item 6: with nothing ready, `next` says where my tasks stand; exit 1 only while
+/// a task waits (blocked), exit 0 when nothing is left to do.
+#[test]
+fn next_with_nothing_ready_says_the_state_and_exits_by_it() {
+    let t = team();
+    let schema = add(&t, "lead", &["schema", "--domain", "api"]);
+    let orders = add(
+        &t,
+        "lead",
+        &["orders", "--domain", "api", "--after", &schema],
+    );
+    t.ok_as("bob", &["next", "--claim"]);
+    // carol (web) has no task of her own; api's wait on bob, not on her.
+    let out = t.ok_as("carol", &["next"]);
+    assert_eq!(out.trim(), "nothing ready for carol: no tasks");
+
+    let waiting = t.comm_as("bob", &["next"]);
+    assert_exit(
+        &waiting,
+        1,
+        &format!("nothing ready for bob: 1 task waits on {schema}; 1 yours ({schema})"),
+    );
+    let json = t.comm_as("bob", &["--json", "next", "--claim"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["blocked"], true);
+    assert_eq!(v["task"], Value::Null);
+    assert_eq!(v["waiting"][0]["id"], orders.as_str());
+    assert_eq!(v["mine"][0], schema.as_str());
+
+    t.ok_as("bob", &["task", "done", &schema]);
+    t.ok_as("bob", &["next", "--claim"]);
+    t.ok_as("bob", &["task", "done", &orders]);
+    let out = t.ok_as("bob", &["next"]);
+    assert_eq!(out.trim(), "nothing ready for bob: 2 done; nothing left");
+    let v: Value = serde_json::from_str(&t.ok_as("bob", &["--json", "next"])).unwrap();
+    assert_eq!(
+        (v["blocked"].clone(), v["done"].clone()),
+        (Value::from(false), Value::from(2))
+    );
+}
+
+#[test]
+fn done_mails_the_domain_of_unclaimed_dependents_and_the_creator() {
+    let t = team();
+    t.ok_as("dave", &["join"]);
+    let schema = add(&t, "lead", &["API schema", "--domain", "api"]);
+    let form = add(
+        &t,
+        "lead",
+        &["Order form", "--domain", "web", "--after", &schema],
+    );
+    t.ok_as("bob", &["task", "claim", &schema]);
+    t.ok_as("bob", &["task", "done", &schema]);
+    // carol is bound to web, the domain of the unclaimed task after it.
+    for reader in ["carol", "lead"] {
+        let inbox = t.ok_as(reader, &["--format", "compact", "inbox", "--type", "done"]);
+        assert!(
+            inbox.contains(&format!("done {schema}: API schema"))
+                && inbox.contains(&format!("#{schema}")),
+            "{reader}: {inbox}"
+        );
+    }
+    let shown = t.ok_as("carol", &["--json", "inbox", "--type", "done", "--peek"]);
+    assert!(
+        shown.contains(&form),
+        "the mail names the task after it: {shown}"
+    );
+    let dave = t.ok_as("dave", &["--format", "compact", "inbox"]);
+    assert!(
+        !dave.contains(&schema),
+        "dave's domain waits on nothing: {dave}"
+    );
+}
+
+#[test]
+fn done_over_another_agents_claim_needs_force_and_a_reason_on_record() {
+    let t = team();
+    let id = add(&t, "lead", &["held work", "--domain", "api"]);
+    t.ok_as("bob", &["task", "claim", &id]);
+    let before = t.comm_refs();
+    assert_exit(
+        &t.comm_as("carol", &["task", "done", &id]),
+        2,
+        "claimed by bob",
+    );
+    let refused = t.comm_as("carol", &["task", "done", &id]);
+    assert!(
+        common::stderr(&refused).contains(&format!("task done {id} --force --reason")),
+        "{}",
+        common::stderr(&refused)
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "done", &id, "--force"]),
+        2,
+        "--reason",
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "fail", &id, "--reason", "no"]),
+        2,
+        "claimed by bob",
+    );
+    assert_eq!(t.comm_refs(), before, "a refused done changes nothing");
+
+    t.ok_as(
+        "carol",
+        &["task", "done", &id, "--force", "--reason", "bob is gone"],
+    );
+    let tasks = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/tasks"]);
+    assert_eq!(
+        tasks.trim(),
+        format!("carol|done {id} by carol, forced over bob's claim: bob is gone")
+    );
+    let leases = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/leases"]);
+    assert!(
+        leases.starts_with("carol|break ") && leases.contains("over bob's claim: bob is gone"),
+        "{leases}"
+    );
+    let inbox = t.ok_as("bob", &["--json", "inbox", "--type", "done"]);
+    assert!(
+        inbox.contains("forced by carol over bob's claim: bob is gone"),
+        "{inbox}"
+    );
+    // Your own claim needs no force.
+    let mine = add(&t, "lead", &["mine"]);
+    t.ok_as("bob", &["task", "claim", &mine]);
+    t.ok_as("bob", &["task", "done", &mine]);
+}
+
+#[test]
+fn a_claim_lease_without_its_record_shows_as_claimed_and_is_recorded() {
+    let t = team();
+    let id = add(&t, "lead", &["in flight"]);
+    // What a claim killed between its lease and its record leaves.
+    t.ok_as("bob", &["lease", &format!("task:{id}")]);
+    let listed: Value =
+        serde_json::from_str(&t.ok_as("carol", &["--json", "task", "list"])).unwrap();
+    assert_eq!(listed[0]["state"], "claimed", "{listed}");
+    assert_eq!(listed[0]["assignee"], "bob", "{listed}");
+    let shown = t.ok_as("carol", &["task", "show", &id]);
+    assert!(
+        shown.contains("[claimed]") && shown.contains("@bob"),
+        "{shown}"
+    );
+    // The next `next` on any agent records it in the ledger.
+    let _ = t.comm_as("carol", &["next"]);
+    let log = t.git(&["log", "-1", "--format=%an|%s", "refs/comm-node/tasks"]);
+    assert!(
+        log.starts_with(&format!(
+            "carol|claim {id} by bob (repaired by carol: lease "
+        )),
+        "{log}"
+    );
+    assert_exit(
+        &t.comm_as("carol", &["task", "claim", &id]),
+        1,
+        "claimed by bob",
+    );
 }

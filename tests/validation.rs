@@ -100,3 +100,71 @@ fn commits_record_the_real_identity_as_committer() {
     let who = t.git(&["log", "-1", "--format=%an via %cn", "refs/comm-node/mail"]);
     assert_eq!(who.trim(), "alice via Test");
 }
+
+/// Issue 20 item 10: `task add` refuses an undeclared domain as `join` and `halt` do, even
+/// when the config declares none.
+#[test]
+fn task_add_refuses_an_unknown_domain_like_join_and_halt() {
+    let t = repo_with(&["alice"]);
+    refused_unchanged(
+        &t,
+        "alice",
+        &["task", "add", "x", "--domain", "nosuch"],
+        "unknown domain 'nosuch'",
+    );
+    refused_unchanged(
+        &t,
+        "alice",
+        &["join", "--domain", "nosuch"],
+        "unknown domain 'nosuch'",
+    );
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  api: { scope: [\"src/api/**\"] }\n",
+    );
+    refused_unchanged(
+        &t,
+        "alice",
+        &["task", "add", "x", "--domain", "nosuch"],
+        "known domains: api",
+    );
+    t.ok_as("alice", &["task", "add", "x", "--domain", "api"]);
+}
+
+/// Issue 20 item 10: a state cannot name a task that does not exist.
+#[test]
+fn state_refuses_a_task_that_does_not_exist() {
+    let t = repo_with(&["alice"]);
+    refused_unchanged(
+        &t,
+        "alice",
+        &["state", "busy", "--task", "t-00000000"],
+        "no task 't-00000000'",
+    );
+    let added: serde_json::Value =
+        serde_json::from_str(&t.ok_as("alice", &["--json", "task", "add", "x"])).unwrap();
+    let id = added["id"].as_str().unwrap();
+    let out = t.ok_as("alice", &["--json", "state", "busy", "--task", &id[..6]]);
+    let state: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        state["task"], id,
+        "a prefix is stored as the full id: {out}"
+    );
+}
+
+/// Issue 20 item 10: a 120 KB subject is refused at send time; 1,000 bytes pass.
+#[test]
+fn an_overlong_subject_is_refused_before_anything_is_written() {
+    let t = repo_with(&["alice", "bob"]);
+    let huge = "s".repeat(120_000);
+    refused_unchanged(
+        &t,
+        "alice",
+        &["send", "bob", "-s", &huge],
+        "subject is 120000 bytes, over the limit of 1000",
+    );
+    let longest = "s".repeat(1000);
+    t.ok_as("alice", &["send", "bob", "-s", &longest]);
+    let over = "s".repeat(1001);
+    refused_unchanged(&t, "alice", &["send", "bob", "-s", &over], "over the limit");
+}

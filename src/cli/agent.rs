@@ -80,11 +80,15 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
 }
 
 pub fn join(ctx: &Ctx, args: JoinArgs) -> Result<()> {
+    let me = ctx.me().ok();
     let name = match args.name {
         Some(name) => name,
         None => ctx.me()?,
     };
+    // Registering another agent (an operator, a lead) does not mean it was seen.
+    let seen = me.as_ref().is_none_or(|me| me == &name);
     let options = JoinOptions {
+        seen,
         domain: args.domain,
         clear_domain: args.no_domain,
         role: args.role,
@@ -212,7 +216,8 @@ pub struct StateArgs {
     /// busy, idle, blocked or done.
     #[arg(value_parser = ["busy", "idle", "blocked", "done"])]
     pub state: String,
-    /// The task you are on.
+    /// The task you are on: an existing task id (or unique prefix); shown until that
+    /// task is done, failed or no longer yours.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
     /// One line for the others (what you are doing, what blocks you).
@@ -224,7 +229,11 @@ pub fn state(ctx: &Ctx, args: StateArgs) -> Result<()> {
     let me = ctx.me()?;
     let known = agent::known_agents(&ctx.repo, &ctx.config)?;
     agent::require_known(&known, &me)?;
-    let p = crate::presence::set_state(&ctx.repo, &me, &args.state, args.task, args.note)?;
+    let task = match &args.task {
+        Some(text) => Some(existing_task(ctx, text)?),
+        None => None,
+    };
+    let p = crate::presence::set_state(&ctx.repo, &me, &args.state, task, args.note)?;
     if ctx.json() {
         return output::json(&p);
     }
@@ -236,6 +245,13 @@ pub fn state(ctx: &Ctx, args: StateArgs) -> Result<()> {
         line.push_str(&format!(": {note}"));
     }
     outln!("{line}")
+}
+
+/// The full id of the task `text` names (an id or a unique prefix); exit 2 when there is
+/// no such task, so a state never points at nothing.
+fn existing_task(ctx: &Ctx, text: &str) -> Result<String> {
+    let tasks = crate::task::ledger::all(&ctx.repo)?;
+    Ok(crate::task::find(&tasks, text)?.id.clone())
 }
 
 pub fn whoami(ctx: &Ctx) -> Result<()> {

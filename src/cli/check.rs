@@ -26,7 +26,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Vet the commits of BASE..BRANCH as the hooks would have: imports of changed files,
-    /// each commit's agent's domain scope, other agents' leases.
+    /// each commit's agent's domain scope, leases as the ledger's history held them then.
+    /// Each side takes git's revision syntax (HEAD~1..HEAD, main@{1}..main, @^..@).
     #[arg(long, value_name = "BASE..BRANCH", conflicts_with_all = ["staged", "paths", "strict"])]
     pub range: Option<String>,
 }

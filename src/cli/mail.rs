@@ -34,6 +34,7 @@ pub struct SendArgs {
     /// Recipients: agent names, @domain, or all.
     #[arg(required = true, value_name = "TO")]
     pub to: Vec<String>,
+    /// One line of at most 1,000 bytes; details go in the body (-m, -F).
     #[arg(short = 's', long = "subject")]
     pub subject: String,
     #[command(flatten)]
@@ -328,10 +329,7 @@ pub fn show(ctx: &Ctx, args: IdArg) -> Result<()> {
 /// Add `tokens` to what the acting agent has read today (for `stats` and budgets).
 /// Best effort: reading never fails because the counter could not be written.
 fn count_read(ctx: &Ctx, tokens: u64) {
-    let Ok(me) = ctx.me() else {
-        return;
-    };
-    if crate::agent::read_card(&ctx.repo, &me).is_ok_and(|c| c.is_some()) {
+    if let Some(me) = super::known_agent(&ctx.repo, &ctx.config, ctx.as_agent.as_deref()) {
         let _ = crate::presence::add_read(&ctx.repo, &me, tokens);
     }
 }

@@ -83,6 +83,10 @@ pub enum Command {
     /// Write the swarm's history as one self-contained HTML page.
     Report(oversight::ReportArgs),
     /// Per agent: messages, estimated tokens sent and read, leases, violations, tasks done.
+    ///
+    /// Tokens read are split into mail (tokens_read: what inbox, show and thread showed)
+    /// and other output (tokens_other: everything else the agent's commands printed, help
+    /// included), so the two add up to what the agent read of git comm. Budgets count both.
     Stats(oversight::StatsArgs),
     /// Send a message to agents, @domain, or all.
     Send(mail::SendArgs),
@@ -113,6 +117,12 @@ pub enum Command {
     /// Wait until an artifact exists or a newer version appears.
     Wait(artifact::WaitArgs),
     /// Fetch, merge and push the shared state through a remote.
+    ///
+    /// Prints what moved, counted as records, not refs: messages and acks in and out,
+    /// leases granted and ended, tasks, every artifact version (api/x@v2 api/x@v3),
+    /// cursors and agents; `nothing changed` when nothing did.
+    /// Tasks are made to agree with their claim leases (a claim killed midway), printed as
+    /// `repaired: ...`.
     Sync(sync::SyncArgs),
     /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
     Status,
@@ -208,13 +218,52 @@ pub fn parse_args() -> Cli {
     if let Some(cli) = hook_invocation(&args) {
         return cli;
     }
-    let parsed = Cli::try_parse_from(check::graph_format_args(args));
+    let args = check::graph_format_args(args);
+    let parsed = Cli::try_parse_from(&args);
     // Before clap may exit (`-h`, `-V`, an unknown command, a usage error): those are a new
     // user's first runs, and git's `--help` needs the pages. Hook calls stay fast.
     if !matches!(&parsed, Ok(cli) if matches!(cli.command, Command::Hook(_))) {
         manual::ensure_installed();
     }
-    parsed.unwrap_or_else(|err| err.exit())
+    match parsed {
+        Ok(cli) => cli,
+        Err(err) => exit_on_parse_error(&args, err),
+    }
+}
+
+/// What clap does with a parse error, except that help (and the version) printed for an
+/// agent counts as output it read.
+fn exit_on_parse_error(args: &[std::ffi::OsString], err: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if !matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        err.exit()
+    }
+    let printed = err.render().to_string().len() as u64;
+    if err.print().is_ok() {
+        if let Ok(repo) = Repo::discover(&std::env::current_dir().unwrap_or_default()) {
+            let config = repo
+                .workdir()
+                .and_then(|root| Config::load(root).ok())
+                .unwrap_or_else(Config::empty);
+            record_output(&repo, &config, as_flag(args).as_deref(), printed);
+        }
+    }
+    std::process::exit(0)
+}
+
+/// The value of `--as NAME` / `--as=NAME` among raw arguments.
+fn as_flag(args: &[std::ffi::OsString]) -> Option<String> {
+    let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    args.iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--as") {
+            Some("") => args.get(i + 1).map(|v| v.to_string()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        })
 }
 
 /// `git-comm hook NAME ARGS...` as the hook shims call it on every commit, read without
@@ -252,7 +301,14 @@ pub fn run(cli: Cli) -> Result<()> {
         // Before loading the config: doctor reports a broken config instead of failing on it.
         let repo = Repo::discover(&std::env::current_dir()?)?;
         let json = cli.json || cli.format == Some(Format::Json);
-        return sync::doctor(repo, cli.as_agent.as_deref(), json, args);
+        sync::doctor(repo, cli.as_agent.as_deref(), json, args)?;
+        let repo = Repo::discover(&std::env::current_dir()?)?;
+        let config = repo
+            .workdir()
+            .and_then(|root| Config::load(root).ok())
+            .unwrap_or_else(Config::empty);
+        record_output(&repo, &config, cli.as_agent.as_deref(), output::printed());
+        return Ok(());
     }
     if let Command::Mcp = cli.command {
         return mcp(cli.as_agent);
@@ -275,20 +331,33 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let result = dispatch(&ctx, cli.command);
     if result.is_ok() && acts_as_agent {
-        refresh_presence(&ctx);
+        record_output(
+            &ctx.repo,
+            &ctx.config,
+            ctx.as_agent.as_deref(),
+            output::printed(),
+        );
     }
     result
 }
 
-/// Every command acting as a joined agent, reads included, marks it present (a blob ref,
-/// no commit). Best effort: a read-only repository still answers reads.
-fn refresh_presence(ctx: &Ctx) {
-    let Ok(me) = ctx.me() else {
+/// The acting agent, when it is known (it joined, or the config binds it to a domain).
+pub fn known_agent(repo: &Repo, config: &Config, as_agent: Option<&str>) -> Option<String> {
+    let me = crate::agent::resolve_identity(repo, as_agent).ok()?;
+    let joined = crate::agent::read_card(repo, &me).is_ok_and(|c| c.is_some());
+    (joined || config.agents.contains_key(&me)).then_some(me)
+}
+
+/// Every command acting as a known agent, reads included, marks it present and counts the
+/// `printed` bytes it read, less the mail already counted (a blob ref, no commit). Best
+/// effort: a read-only repository still answers reads.
+fn record_output(repo: &Repo, config: &Config, as_agent: Option<&str>, printed: u64) {
+    let Some(me) = known_agent(repo, config, as_agent) else {
         return;
     };
-    if crate::agent::read_card(&ctx.repo, &me).is_ok_and(|c| c.is_some()) {
-        let _ = crate::presence::touch(&ctx.repo, &me);
-    }
+    let tokens = crate::mail::message::estimate_tokens(printed as usize)
+        .saturating_sub(crate::presence::mail_counted());
+    let _ = crate::presence::add_output(repo, &me, tokens);
 }
 
 fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {

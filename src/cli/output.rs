@@ -10,13 +10,16 @@
 //!
 //! Each call writes and flushes, so an error surfaces at the call that failed.
 //!
+//! Every byte written (stdout and notices on stderr) is counted: [`printed`] is what an
+//! agent's command made it read, recorded in its presence at the end of the command.
+//!
 //! A closed stdout (`>&-`) needs one more step: before `main`, Rust's runtime reopens a
 //! closed fd 0-2 on /dev/null, after which every write "succeeds" and the output is
 //! silently lost. A constructor that runs before the runtime (`.init_array`) records
 //! whether fd 1 was open, and writes then fail with EBADF as they would have.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -60,12 +63,24 @@ pub fn bytes(data: &[u8]) -> Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(data)
         .and_then(|()| out.flush())
-        .map_err(Error::output)
+        .map_err(Error::output)?;
+    PRINTED.fetch_add(data.len() as u64, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Best-effort notice on stderr: if stderr itself is gone there is nowhere to report it.
 pub fn notice(text: &str) {
-    let _ = io::stderr().lock().write_all(text.as_bytes());
+    if io::stderr().lock().write_all(text.as_bytes()).is_ok() {
+        PRINTED.fetch_add(text.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Bytes this process printed so far (stdout and notices).
+static PRINTED: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes this process printed so far: what the agent behind the command read.
+pub fn printed() -> u64 {
+    PRINTED.load(Ordering::Relaxed)
 }
 
 /// Add what a failed write means for this command (`nothing was marked read`) to an

@@ -26,9 +26,7 @@ fn actor(ctx: &Ctx) -> String {
 
 pub fn halt(ctx: &Ctx, args: HaltArgs) -> Result<()> {
     if let Some(d) = &args.domain {
-        if !ctx.config.domains.contains_key(d) {
-            return Err(crate::agent::unknown_domain(&ctx.config, d));
-        }
+        crate::agent::require_domain(&ctx.config, d)?;
     }
     let by = actor(ctx);
     let state = Halt {
@@ -171,7 +169,7 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<()> {
     }
     let compact = ctx.format == super::Format::Compact;
     if !compact {
-        outln!("agent sent recv tokens_sent tokens_read leases lease_time violations done")?;
+        outln!("agent sent recv tokens_sent tokens_read tokens_other leases lease_time violations done")?;
     }
     for s in rows {
         let budget = ctx
@@ -180,12 +178,13 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<()> {
             .map(|b| format!(" budget={b}/day"))
             .unwrap_or_default();
         outln!(
-            "{} {} {} {} {} {} {}s {} {}{budget}",
+            "{} {} {} {} {} {} {} {}s {} {}{budget}",
             s.name,
             s.messages_sent,
             s.messages_received,
             s.tokens_sent,
             s.tokens_read,
+            s.tokens_other,
             s.leases,
             s.lease_seconds,
             s.violations,

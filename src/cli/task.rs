@@ -21,7 +21,8 @@ pub struct TaskArgs {
 pub enum TaskCommand {
     /// Add a task.
     Add(AddArgs),
-    /// List tasks (default: all not done or failed).
+    /// List tasks (default: all not done or failed), as their claim leases say (a claim
+    /// in flight shows as claimed).
     List(ListArgs),
     /// One task, with what it waits for.
     Show(IdArg),
@@ -33,10 +34,11 @@ pub enum TaskCommand {
     Block(ReasonArgs),
     /// Unblock a task (back to claimed, or open when unclaimed).
     Unblock(IdArg),
-    /// Finish a task: releases its claim and tells whoever waits on it.
-    Done(NoteArgs),
-    /// Give a task up as failed (same notifications as done).
-    Fail(ReasonArgs),
+    /// Finish a task: releases its claim and mails its creator, the agents of tasks after
+    /// it (their @domain when unclaimed); another agent's claim needs --force --reason.
+    Done(DoneArgs),
+    /// Give a task up as failed (same notifications as done; --force over another's claim).
+    Fail(FailArgs),
     /// Reopen a finished or blocked task (unclaimed).
     Reopen(IdArg),
     /// Hand a task to another agent.
@@ -74,6 +76,8 @@ pub struct AddArgs {
     pub title: String,
     #[arg(short = 'm', long = "message", value_name = "BODY")]
     pub body: Option<String>,
+    /// A domain declared in .comm-node/config.yaml (others are refused, as join and halt
+    /// refuse them).
     #[arg(long, value_name = "D")]
     pub domain: Option<String>,
     /// Tasks that must be done first.
@@ -129,10 +133,36 @@ pub struct ReasonArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NoteArgs {
+pub struct DoneArgs {
     pub id: String,
     #[arg(short = 'm', long = "message", value_name = "NOTE")]
     pub note: Option<String>,
+    /// Finish it although another agent holds its claim (breaks their claim lease, on record).
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why the claim is broken (required with --force; recorded and mailed to its holder).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FailArgs {
+    pub id: String,
+    /// Why it failed (also the reason recorded with --force).
+    #[arg(long)]
+    pub reason: String,
+    /// Fail it although another agent holds its claim (breaks their claim lease, on record).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--reason` as a non-empty single line.
+fn one_line(reason: &str) -> Result<String> {
+    if reason.trim().is_empty() || reason.contains('\n') {
+        return Err(Error::usage("--reason must be a non-empty single line")
+            .with_hint("say in one line why, e.g. --reason \"bob is gone, merged by lead\""));
+    }
+    Ok(reason.trim().to_string())
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +172,11 @@ pub struct ReassignArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+With nothing ready it says where your tasks stand (`nothing ready for NAME: 2 tasks wait on
+t-1a2b3c4d; 3 done`; --json: task null, done, mine, others, waiting, blocked, summary).
+Exit codes: 0 a task, or nothing left to do (every task done, or held by you or others);
+            1 blocked: a task of yours waits on a task, an artifact or a block.")]
 pub struct NextArgs {
     /// Claim it (atomically; tries the next one if another agent wins the race).
     #[arg(long)]
@@ -237,11 +272,21 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
             print_task(ctx, "unblocked", &t)
         }
         TaskCommand::Done(a) => {
-            let t = work::finish(&ctx.repo, &me?, &a.id, "done", a.note)?;
+            let how = work::Finish {
+                state: "done".into(),
+                note: a.note,
+                forced: a.reason.as_deref().map(one_line).transpose()?,
+            };
+            let t = work::finish(&ctx.repo, &me?, &a.id, &how)?;
             print_task(ctx, "done", &t)
         }
         TaskCommand::Fail(a) => {
-            let t = work::finish(&ctx.repo, &me?, &a.id, "failed", Some(a.reason))?;
+            let how = work::Finish {
+                state: "failed".into(),
+                forced: a.force.then(|| one_line(&a.reason)).transpose()?,
+                note: Some(a.reason),
+            };
+            let t = work::finish(&ctx.repo, &me?, &a.id, &how)?;
             print_task(ctx, "failed", &t)
         }
         TaskCommand::Reopen(a) => {
@@ -291,9 +336,7 @@ pub fn task(ctx: &Ctx, args: TaskArgs) -> Result<()> {
 
 fn add(ctx: &Ctx, me: &str, a: AddArgs) -> Result<()> {
     if let Some(d) = &a.domain {
-        if !ctx.config.domains.is_empty() && !ctx.config.domains.contains_key(d) {
-            return Err(crate::agent::unknown_domain(&ctx.config, d));
-        }
+        crate::agent::require_domain(&ctx.config, d)?;
     }
     let t = work::add(
         &ctx.repo,
@@ -315,7 +358,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<()> {
     let tasks = if a.ready {
         work::ready_for(&ctx.repo, my_domain(ctx, me.as_deref()).as_deref())?
     } else {
-        ledger::all(&ctx.repo)?
+        agreeing_tasks(ctx)?
     };
     if let Some(s) = &a.state {
         if s != "all" && !task::STATES.contains(&s.as_str()) {
@@ -349,8 +392,14 @@ fn my_domain(ctx: &Ctx, me: Option<&str>) -> Option<String> {
     crate::agent::domain_of(&ctx.config, card.as_ref(), me)
 }
 
+/// Every task as its claim lease says it is (a claim in flight shows as claimed).
+fn agreeing_tasks(ctx: &Ctx) -> Result<Vec<Task>> {
+    let leases = task::claims::Leases::read(&ctx.repo)?;
+    Ok(task::claims::agreeing(ledger::all(&ctx.repo)?, &leases))
+}
+
 fn show(ctx: &Ctx, id: &str) -> Result<()> {
-    let tasks = ledger::all(&ctx.repo)?;
+    let tasks = agreeing_tasks(ctx)?;
     let t = task::find(&tasks, id)?;
     let live = crate::lease::live_leases(&ctx.repo)?;
     let published = work::published(&ctx.repo);
@@ -512,19 +561,40 @@ fn guide(ctx: &Ctx) -> Result<()> {
 
 pub fn next(ctx: &Ctx, args: NextArgs) -> Result<()> {
     let me = ctx.me()?;
+    task::claims::repair(&ctx.repo, Some(&me))?;
     let domain = my_domain(ctx, Some(&me));
     if args.claim {
         let remote = remote_for(ctx, args.sync, None)?;
         return match work::claim_next(&ctx.repo, &me, domain.as_deref(), remote.as_ref())? {
             Some((t, lease)) if ctx.json() => output::json(&json!({"task": t, "lease": lease.id})),
             Some((t, lease)) => outln!("claimed {} (lease {})", line(&t), lease.id),
-            None => Err(Error::blocked("no ready task to claim")
-                .with_hint("`git comm task list` shows what is waiting and why")),
+            None => nothing_ready(ctx, &me, domain.as_deref()),
         };
     }
     match work::ready_for(&ctx.repo, domain.as_deref())?.first() {
         Some(t) => print_task(ctx, "next", t),
-        None => Err(Error::blocked("no ready task")
-            .with_hint("`git comm task list` shows what is waiting and why")),
+        None => nothing_ready(ctx, &me, domain.as_deref()),
     }
+}
+
+/// No task is ready: say where `me`'s tasks stand. Exit 0 when nothing is left to do
+/// (all done, or every open one held), 1 when a task waits (blocked).
+fn nothing_ready(ctx: &Ctx, me: &str, domain: Option<&str>) -> Result<()> {
+    let backlog = crate::task::backlog::backlog(&ctx.repo, me, domain)?;
+    let summary = backlog.summary();
+    if ctx.json() {
+        let mut value = serde_json::to_value(&backlog).expect("backlog serializes");
+        value["task"] = serde_json::Value::Null;
+        value["blocked"] = json!(backlog.blocked());
+        value["summary"] = json!(summary);
+        output::json(&value)?;
+    } else if !backlog.blocked() {
+        outln!("{summary}")?;
+    }
+    if backlog.blocked() {
+        return Err(Error::blocked(summary).with_hint(
+            "`git comm task show ID` says what a task waits for; `git comm wait --task ID` blocks until it is done",
+        ));
+    }
+    Ok(())
 }

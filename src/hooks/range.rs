@@ -40,30 +40,20 @@ pub struct RangeReport {
 
 fn bad_range(range: &str, why: &str) -> Error {
     Error::usage(format!("bad range '{range}': {why}")).with_hint(
-        "write it as BASE..BRANCH, e.g. main..feature (the commits on feature not on main)",
+        "write it as BASE..BRANCH, e.g. main..feature or HEAD~3..HEAD (the commits on BRANCH not on BASE)",
     )
 }
 
-/// A branch, tag, other ref name or (abbreviated) commit id, as a commit.
+/// One side of a range in git's revision syntax (`HEAD~1`, `main^`, `@`, `main@{1}`, a
+/// tag, an abbreviated id, ...), peeled to a commit.
 fn resolve(repo: &Repo, range: &str, spec: &str) -> Result<ObjectId> {
     let not_a_commit = || bad_range(range, &format!("'{spec}' is not a commit, branch or tag"));
-    let by_ref = repo
+    let id = repo
         .gix()
-        .try_find_reference(spec)
-        .ok()
-        .flatten()
-        .and_then(|mut r| r.peel_to_id().ok().map(|id| id.detach()));
-    let id = match by_ref {
-        Some(id) => id,
-        None => repo
-            .resolve_prefix(spec)
-            .ok()
-            .flatten()
-            .ok_or_else(not_a_commit)?,
-    };
-    let commit = repo
-        .gix()
-        .find_object(id)
+        .rev_parse_single(spec)
+        .map_err(|_| not_a_commit())?;
+    let commit = id
+        .object()
         .map_err(|_| not_a_commit())?
         .peel_to_commit()
         .map_err(|_| not_a_commit())?;
@@ -95,7 +85,7 @@ fn commits_in(repo: &Repo, range: &str) -> Result<Vec<ObjectId>> {
 pub fn check_range(repo: &Repo, config: &Config, range: &str) -> Result<RangeReport> {
     let commits = commits_in(repo, range)?;
     let known = crate::agent::known_agents(repo, config)?;
-    let timeline = crate::lease::ledger::timeline(repo)?;
+    let history = crate::lease::ledger::history(repo)?;
     let mut report = RangeReport {
         commits: commits.len(),
         findings: Vec::new(),
@@ -103,9 +93,9 @@ pub fn check_range(repo: &Repo, config: &Config, range: &str) -> Result<RangeRep
     for id in commits {
         let when = commit_time(repo, id)?;
         // The leases the hooks saw when this commit was made, not today's. Own leases count
-        // if held around then (in the committer's favour); others' leases only if already
-        // granted before it.
-        let (before, around) = crate::lease::ledger::leases_around(repo, &timeline, when)?;
+        // if held around then (in the committer's favour); others' leases only if held
+        // at its second.
+        let (before, around) = crate::lease::ledger::leases_around(&history, when);
         let leases = LeaseView {
             own: &around,
             others: &before,
@@ -118,7 +108,8 @@ pub fn check_range(repo: &Repo, config: &Config, range: &str) -> Result<RangeRep
     Ok(report)
 }
 
-fn commit_time(repo: &Repo, id: ObjectId) -> Result<i64> {
+/// When commit `id` was made (committer time, unix seconds).
+pub fn commit_time(repo: &Repo, id: ObjectId) -> Result<i64> {
     let commit = repo.gix().find_commit(id).context("cannot read commit")?;
     Ok(commit.time().map(|t| t.seconds).unwrap_or_default())
 }

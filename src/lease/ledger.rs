@@ -1,4 +1,5 @@
-//! The lease ledger: `refs/comm-node/leases`, a commit chain whose flat tree holds one
+//! The lease ledger: `refs/comm-node/leases`, a commit chain whose tree (fanned out:
+//! `ab/ab12….json`; earlier versions wrote it flat) holds one
 //! `<lease-id>.json` per live lease and one `<lease-id>.end` tombstone per lease that was
 //! released, expired, broken or withdrawn (kept until its expiry plus twice the clock-skew
 //! tolerance, so no merge can bring it back). Every grant, renew, release, expiry and
@@ -168,7 +169,12 @@ pub fn ledger_ref(repo: &Repo) -> String {
 /// The ledger state in the tree of commit `commit`.
 pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
     let mut state = State::default();
-    for (name, bytes) in repo.tree_files(commit)? {
+    let mut files = Vec::new();
+    repo.for_each_ledger_file(commit, |name, bytes| {
+        files.push((name.to_string(), bytes.to_vec()));
+        Ok(())
+    })?;
+    for (name, bytes) in files {
         let invalid = |e: serde_json::Error| {
             Error::git(format!(
                 "lease ledger entry {name} at {commit} is invalid: {e}"
@@ -205,66 +211,161 @@ pub fn all_leases(repo: &Repo) -> Result<Vec<Lease>> {
     }
 }
 
-/// Every ledger commit (all parents, merges included) with its commit time, oldest first:
-/// the ledger's timeline, for judging past commits against the leases of their time.
-pub fn timeline(repo: &Repo) -> Result<Vec<(i64, ObjectId)>> {
+/// One lease's life as the ledger's history tells it, for judging past commits against
+/// the leases of their time. Its times are the entries' own (`created`, the tombstone's
+/// `ended`), never commit times: ledger commits made in the same second have no order by time.
+#[derive(Debug, Clone)]
+pub struct Span {
+    /// The lease as stored last in history order (its latest renewal).
+    pub lease: Lease,
+    /// When it was first granted: the earliest `created` of its stored versions (a renewal
+    /// restarts `created`).
+    pub granted: i64,
+    /// When it ended (released, expired, broken, withdrawn), from its tombstone.
+    pub ended: Option<i64>,
+}
+
+impl Span {
+    /// Held at some moment of the second `time` or the seconds beside it (in favour of the
+    /// committer who may have held it).
+    pub fn held_around(&self, time: i64) -> bool {
+        self.granted <= time + 1 && self.ended.is_none_or(|e| e >= time - 1)
+    }
+
+    /// Held at the second `time`: granted by then (a grant in the same second came first:
+    /// the hook reads the ledger as the commit starts) and not ended in it (what bound others).
+    pub fn held_at(&self, time: i64) -> bool {
+        self.granted <= time && self.ended.is_none_or(|e| e > time)
+    }
+}
+
+/// A ledger entry as read from one blob (parsed once per blob, however many commits hold it).
+enum Entry {
+    Lease(Lease),
+    Ended(Tombstone),
+    Other,
+}
+
+/// Every lease the ledger ever held, with its grant and end times, from the whole history
+/// (all parents, merges included) read in topological order, oldest first.
+pub fn history(repo: &Repo) -> Result<Vec<Span>> {
     let Some(tip) = repo.read_ref(&ledger_ref(repo))? else {
         return Ok(Vec::new());
     };
-    let mut out = Vec::new();
-    let walk = repo
-        .gix()
-        .rev_walk([tip])
-        .all()
-        .map_err(|e| Error::git(format!("cannot walk the ledger: {e}")))?;
-    for info in walk {
-        let id = info
-            .map_err(|e| Error::git(format!("cannot walk the ledger: {e}")))?
-            .id;
+    let walk_error = |e: &dyn std::fmt::Display| Error::git(format!("cannot read the ledger: {e}"));
+    let mut seen: std::collections::HashSet<ObjectId> = Default::default();
+    let mut spans = Spans::default();
+    for id in oldest_first(repo, tip)? {
+        let tree = repo
+            .gix()
+            .find_commit(id)
+            .and_then(|c| c.tree())
+            .map_err(|e| walk_error(&e))?;
+        for item in tree.iter() {
+            let item = item.map_err(|e| walk_error(&e))?;
+            let name = item.filename().to_string();
+            let blob = item.oid().to_owned();
+            // A blob already seen is an entry already recorded (unchanged since).
+            if seen.insert(blob) {
+                let data = repo.gix().find_blob(blob).map_err(|e| walk_error(&e))?;
+                spans.record(&parse_entry(&name, &data.data));
+            }
+        }
+    }
+    Ok(spans.all)
+}
+
+fn parse_entry(name: &str, bytes: &[u8]) -> Entry {
+    let parsed = if name.ends_with(JSON_SUFFIX) {
+        serde_json::from_slice(bytes).ok().map(Entry::Lease)
+    } else if name.ends_with(END_SUFFIX) {
+        serde_json::from_slice(bytes).ok().map(Entry::Ended)
+    } else {
+        None
+    };
+    parsed.unwrap_or(Entry::Other)
+}
+
+/// Spans by lease id, in order of first appearance.
+#[derive(Default)]
+struct Spans {
+    all: Vec<Span>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Spans {
+    fn record(&mut self, entry: &Entry) {
+        match entry {
+            Entry::Lease(lease) => match self.index.get(&lease.id) {
+                Some(&at) => {
+                    let span = &mut self.all[at];
+                    span.granted = span.granted.min(lease.created);
+                    span.lease = lease.clone();
+                }
+                None => {
+                    self.index.insert(lease.id.clone(), self.all.len());
+                    self.all.push(Span {
+                        lease: lease.clone(),
+                        granted: lease.created,
+                        ended: None,
+                    });
+                }
+            },
+            Entry::Ended(tomb) => {
+                if let Some(&at) = self.index.get(&tomb.id) {
+                    let ended = &mut self.all[at].ended;
+                    *ended = Some(ended.map_or(tomb.ended, |e| e.min(tomb.ended)));
+                }
+            }
+            Entry::Other => {}
+        }
+    }
+}
+
+/// The commits of the ledger's history, every parent before its children.
+fn oldest_first(repo: &Repo, tip: ObjectId) -> Result<Vec<ObjectId>> {
+    let read = |id: ObjectId| -> Result<Vec<ObjectId>> {
         let commit = repo
             .gix()
             .find_commit(id)
             .map_err(|e| Error::git(format!("cannot read the ledger: {e}")))?;
-        out.push((commit.time().map(|t| t.seconds).unwrap_or(i64::MIN), id));
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The leases around unix time `time` on a ledger `timeline`, for judging a past commit
-/// (commit times have one-second resolution, so the second before and after count as "then"):
-/// `(held_throughout, seen)`: the leases stored all through that window (what surely bound
-/// others), and every lease stored at any point of it (what the committer may have held).
-pub fn leases_around(
-    repo: &Repo,
-    timeline: &[(i64, ObjectId)],
-    time: i64,
-) -> Result<(Vec<Lease>, Vec<Lease>)> {
-    let mut states = Vec::new();
-    if let Some((_, id)) = timeline.iter().rev().find(|(t, _)| *t < time - 1) {
-        states.push(leases_at(repo, *id)?);
-    }
-    for (_, id) in timeline
-        .iter()
-        .filter(|(t, _)| (time - 1..=time + 1).contains(t))
-    {
-        states.push(leases_at(repo, *id)?);
-    }
-    let Some((first, rest)) = states.split_first() else {
-        return Ok((Vec::new(), Vec::new()));
+        Ok(commit.parent_ids().map(|p| p.detach()).collect())
     };
-    let throughout: Vec<Lease> = first
-        .iter()
-        .filter(|l| rest.iter().all(|s| s.iter().any(|o| o.id == l.id)))
-        .cloned()
-        .collect();
-    let mut seen: Vec<Lease> = Vec::new();
-    for l in states.iter().flatten() {
-        if !seen.iter().any(|a| a.id == l.id) {
-            seen.push(l.clone());
+    let mut order = Vec::new();
+    let mut done: std::collections::HashSet<ObjectId> = Default::default();
+    // Depth-first, a commit is emitted once all its parents were.
+    let mut stack = vec![(tip, false)];
+    while let Some((id, parents_done)) = stack.pop() {
+        if parents_done {
+            order.push(id);
+            continue;
+        }
+        if !done.insert(id) {
+            continue;
+        }
+        stack.push((id, true));
+        for parent in read(id)? {
+            if !done.contains(&parent) {
+                stack.push((parent, false));
+            }
         }
     }
-    Ok((throughout, seen))
+    Ok(order)
+}
+
+/// The leases of `history` around unix time `time`, for judging a past commit (commit
+/// times have one-second resolution, so the second before and after count as "then"):
+/// `(held_at, held_around)`: what bound others at that second, and every lease held at any
+/// point of the window (what the committer may have held).
+pub fn leases_around(history: &[Span], time: i64) -> (Vec<Lease>, Vec<Lease>) {
+    let pick = |held: fn(&Span, i64) -> bool| {
+        history
+            .iter()
+            .filter(|s| held(s, time))
+            .map(|s| s.lease.clone())
+            .collect()
+    };
+    (pick(Span::held_at), pick(Span::held_around))
 }
 
 /// Leases that still block others now: before their expiry plus the clock-skew tolerance.
@@ -277,7 +378,10 @@ pub fn live_leases(repo: &Repo) -> Result<Vec<Lease>> {
         .collect())
 }
 
-/// The flat tree for a ledger state.
+/// The tree for a ledger state, fanned out by the first two hex digits of each lease id
+/// (`ab/ab12cd34ef56.json`), so a change adds one small subtree and the root as new objects
+/// however many leases and tombstones the ledger holds. Ledgers written flat by earlier
+/// versions are read as they are.
 pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
     let mut files = Vec::with_capacity(state.leases.len() + state.ended.len());
     for lease in &state.leases {
@@ -291,7 +395,12 @@ pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
         let json = serde_json::to_vec_pretty(tomb).expect("tombstone serializes");
         files.push((format!("{}{END_SUFFIX}", tomb.id), repo.write_blob(&json)?));
     }
-    repo.write_flat_tree(&files)
+    repo.write_fanout_tree(&files, |name| fan_dir(name).to_string())
+}
+
+/// The fan-out directory of a ledger file: the first two hex digits of its lease id.
+pub fn fan_dir(name: &str) -> &str {
+    name.get(..2).unwrap_or("00")
 }
 
 /// Is `bytes`, stored as `name` in a ledger tree, a valid entry? Used by the storage gate

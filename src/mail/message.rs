@@ -112,6 +112,9 @@ fn opt_as_hex<S: serde::Serializer>(
 }
 
 pub const ACK_REQUESTED: &str = "requested";
+/// Longest subject in bytes: a subject is one line to scan; details go in the body (whose
+/// limit is `mail.max_body`). Well inside the storage gate's room for headers.
+pub const MAX_SUBJECT: usize = 1000;
 const TRAILER_PREFIX: &str = "Comm-";
 
 impl Draft {
@@ -124,6 +127,13 @@ impl Draft {
         if subject.contains(['\n', '\r']) {
             return Err(Error::usage("subject must be a single line")
                 .with_hint("put details in the body with -m or -F"));
+        }
+        if subject.len() > MAX_SUBJECT {
+            return Err(Error::usage(format!(
+                "subject is {} bytes, over the limit of {MAX_SUBJECT}",
+                subject.len()
+            ))
+            .with_hint("nothing was sent; keep the subject short and put details in the body with -m or -F"));
         }
         if self.to.is_empty() {
             return Err(Error::usage("no recipients").with_hint("name agents, @domain, or all"));
@@ -167,6 +177,19 @@ impl Draft {
         out.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         out
     }
+}
+
+/// `subject` cut to [`MAX_SUBJECT`] bytes (at a character boundary): the subject of a reply
+/// or an ack, which prefixes the original's.
+pub fn fit_subject(subject: String) -> String {
+    if subject.len() <= MAX_SUBJECT {
+        return subject;
+    }
+    let mut end = MAX_SUBJECT;
+    while !subject.is_char_boundary(end) {
+        end -= 1;
+    }
+    subject[..end].to_string()
 }
 
 pub fn validate_kind(kind: &str) -> Result<()> {

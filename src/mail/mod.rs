@@ -122,11 +122,11 @@ pub fn reply_draft(original: &Message, me: &str, to_all: bool) -> Draft {
         to.extend(others.filter(|r| *r != me && **r != original.from).cloned());
     }
     to.retain(|r| r != me || original.from == me);
-    let subject = if original.subject.starts_with("Re: ") {
+    let subject = message::fit_subject(if original.subject.starts_with("Re: ") {
         original.subject.clone()
     } else {
         format!("Re: {}", original.subject)
-    };
+    });
     Draft {
         subject,
         to,
@@ -141,7 +141,7 @@ pub fn reply_draft(original: &Message, me: &str, to_all: bool) -> Draft {
 /// An acknowledgement of `original`, addressed to its sender.
 pub fn ack_draft(original: &Message, note: Option<String>) -> Draft {
     Draft {
-        subject: format!("ack: {}", original.subject),
+        subject: message::fit_subject(format!("ack: {}", original.subject)),
         body: note.unwrap_or_default(),
         to: vec![original.from.clone()],
         kind: "ack".to_string(),

@@ -67,7 +67,7 @@ pub fn gather(repo: &Repo, config: &Config, title: &str) -> Result<Report> {
     };
     let stats = agents
         .iter()
-        .map(|c| inputs.of(c, stats::tokens_read(repo, &c.name, None)))
+        .map(|c| inputs.of(c, stats::burn(repo, &c.name, None)))
         .collect();
     let newest: Vec<Message> = messages.iter().take(TIMELINE_EVENTS).cloned().collect();
     let mut timeline = events::collect(repo, &newest, &names, LOG_LIMIT)?;
@@ -421,24 +421,26 @@ fn duration(secs: i64) -> String {
 }
 
 fn stats_table(html: &mut String, r: &Report) {
-    html.push_str("<h2>Per agent</h2><table><tr><th>agent</th><th>sent</th><th>received</th><th>tokens sent</th><th>tokens read</th><th>leases</th><th>lease time</th><th>violations</th><th>tasks done</th></tr>");
+    html.push_str("<h2>Per agent</h2><table><tr><th>agent</th><th>sent</th><th>received</th><th>tokens sent</th><th>tokens read (mail + other output)</th><th>leases</th><th>lease time</th><th>violations</th><th>tasks done</th></tr>");
     for s in &r.stats {
-        let retired = r
-            .agents
-            .iter()
-            .find(|a| a.name == s.name)
+        let card = r.agents.iter().find(|a| a.name == s.name);
+        let seen = card
+            .filter(|a| a.last_seen > 0)
+            .map_or("never".to_string(), |a| ago(a.last_seen, r.generated));
+        let retired = card
             .and_then(|a| a.retired.as_ref())
             .map_or(String::new(), |t| {
                 format!(" <span class=\"muted\">retired: {}</span>", esc(&t.reason))
             });
         let _ = write!(
             html,
-            "<tr><td>{}{retired}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}{retired} <span class=\"muted\">seen {seen}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{} + {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&s.name),
             s.messages_sent,
             s.messages_received,
             s.tokens_sent,
             s.tokens_read,
+            s.tokens_other,
             s.leases,
             duration(s.lease_seconds),
             s.violations,

@@ -1,6 +1,7 @@
 //! `stats`: what communication costs, per agent. Tokens are estimates (a quarter of the
 //! bytes of subject and body, [`Message::tokens`]): sent counts what an agent wrote, read
-//! counts what `inbox`, `show` and `thread` showed it (kept per UTC day in its presence).
+//! counts the mail `inbox`, `show` and `thread` showed it, other counts everything else its
+//! commands printed (help, prime, task lists, status...; kept per UTC day in its presence).
 
 use std::collections::BTreeMap;
 
@@ -20,7 +21,10 @@ pub struct AgentStats {
     pub messages_sent: u64,
     pub messages_received: u64,
     pub tokens_sent: u64,
+    /// Mail shown to the agent.
     pub tokens_read: u64,
+    /// Every other output the agent's commands printed.
+    pub tokens_other: u64,
     /// Leases granted to the agent.
     pub leases: u64,
     /// How long those leases were held, in seconds (until released, expired or broken;
@@ -60,10 +64,7 @@ pub fn stats(repo: &Repo, config: &Config, query: &Query) -> Result<Vec<AgentSta
     Ok(roster
         .iter()
         .filter(|c| query.agent.as_ref().is_none_or(|a| a == &c.name))
-        .map(|card| {
-            let read = tokens_read(repo, &card.name, query.since);
-            inputs.of(card, read)
-        })
+        .map(|card| inputs.of(card, burn(repo, &card.name, query.since)))
         .collect())
 }
 
@@ -76,8 +77,8 @@ pub struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    /// The statistics of one agent, given the tokens it read.
-    pub fn of(&self, card: &Card, tokens_read: u64) -> AgentStats {
+    /// The statistics of one agent, given what it read: (mail, other output) tokens.
+    pub fn of(&self, card: &Card, (tokens_read, tokens_other): (u64, u64)) -> AgentStats {
         let reader = Reader {
             name: card.name.clone(),
             domain: card.domain.clone(),
@@ -85,6 +86,7 @@ impl Inputs<'_> {
         let mut s = AgentStats {
             name: card.name.clone(),
             tokens_read,
+            tokens_other,
             ..AgentStats::default()
         };
         for m in self.messages.iter().filter(|m| m.time >= self.since) {
@@ -114,18 +116,20 @@ impl Inputs<'_> {
     }
 }
 
-/// Tokens of mail shown to `name`, from its presence counters (whole UTC days from the day
-/// of `since`).
-pub fn tokens_read(repo: &Repo, name: &str, since: Option<i64>) -> u64 {
+/// Tokens shown to `name` as (mail, other output), from its presence counters (whole UTC
+/// days from the day of `since`).
+pub fn burn(repo: &Repo, name: &str, since: Option<i64>) -> (u64, u64) {
     let Some(p) = crate::presence::read(repo, name) else {
-        return 0;
+        return (0, 0);
     };
     let first_day = since.map(crate::presence::day_of).unwrap_or_default();
-    p.read
-        .iter()
-        .filter(|(day, _)| **day >= first_day)
-        .map(|(_, tokens)| tokens)
-        .sum()
+    let from = |days: &BTreeMap<String, u64>| -> u64 {
+        days.iter()
+            .filter(|(day, _)| **day >= first_day)
+            .map(|(_, tokens)| tokens)
+            .sum()
+    };
+    (from(&p.read), from(&p.output))
 }
 
 /// One lease from grant to end.
@@ -183,7 +187,8 @@ pub fn lease_spans(repo: &Repo) -> Result<Vec<LeaseSpan>> {
     Ok(done)
 }
 
-/// Estimated tokens `name` sent and read since the start of today (UTC).
+/// Estimated tokens `name` sent and read (mail and every other output) since the start of
+/// today (UTC).
 pub fn used_today(repo: &Repo, name: &str) -> Result<u64> {
     let now = crate::clock::now_secs();
     let day_start = now - now.rem_euclid(86_400);
@@ -192,7 +197,8 @@ pub fn used_today(repo: &Repo, name: &str) -> Result<u64> {
         .filter(|m| m.from == name)
         .map(Message::tokens)
         .sum();
-    Ok(sent + tokens_read(repo, name, Some(day_start)))
+    let (mail, other) = burn(repo, name, Some(day_start));
+    Ok(sent + mail + other)
 }
 
 /// Once per UTC day, the line telling `name` it passed its token budget (config

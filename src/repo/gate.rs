@@ -8,16 +8,19 @@
 //! fails is never merged, adopted or pushed over; sync reports it and goes on.
 //!
 //! What each kind of ref may hold:
-//! - `mail`: commits with the empty tree, at most two parents (sync's joins), a message no
-//!   larger than the body limit plus headers, authors with valid agent names.
+//! - `mail`: commits with the empty tree, a message no larger than the body limit plus
+//!   headers, authors with valid agent names; a message has one parent, sync's joins may
+//!   have many (one octopus merge per sync, at most [`MAX_MAIL_PARENTS`]).
 //! - `outbox/<clone>`: the same as `mail` (one clone's view of it, pushed by that clone).
 //! - `cursors/<agent>`: a commit.
 //! - `agents/<agent>`: a commit whose tree is exactly `card.json`, a card of that agent.
-//! - `leases`: a commit whose flat tree holds `<id>.json` leases and `<id>.end` tombstones
+//! - `leases`: a commit whose tree holds `ab/<id>.json` leases and `ab/<id>.end` tombstones
+//!   (fan-out by the id's first two hex digits; the old flat layout too)
 //!   (valid holder, canonical resources, expiry at most the TTL cap after its own creation
 //!   and not past that cap from now plus the clock-skew tolerance).
-//! - `tasks`: a commit whose flat tree holds `<id>.json` tasks with valid ids, names,
-//!   states and needs.
+//! - `tasks`: a commit whose tree holds `ab/<id>.json` tasks (fan-out; the old flat
+//!   `<id>.json` layout too) with valid ids, names, states and needs. Only entries that differ
+//!   from a value already admitted (the ref's current value, the tracking copy) are read.
 //! - `halt`: a commit whose tree is exactly a valid `halt.json`.
 //! - `presence/<agent>`: a blob of at most 4 KiB, that agent's presence JSON.
 //! - `artifacts/<domain>/<name>` and `artifact-versions/<domain>/<name>/vN`: an annotated
@@ -39,6 +42,8 @@ const MAX_ENTRY_BYTES: u64 = 64 * 1024;
 const MAX_LEDGER_ENTRIES: usize = 100_000;
 /// Largest artifact version.
 pub const MAX_ARTIFACT_BYTES: u64 = 100 * 1024 * 1024;
+/// Most parents of one mail commit: a sync joins every clone's new outbox in one merge.
+pub const MAX_MAIL_PARENTS: usize = 1024;
 /// Room for the subject and trailers around a message body.
 const MESSAGE_OVERHEAD: u64 = 64 * 1024;
 const CARD_FILE: &str = "card.json";
@@ -109,7 +114,14 @@ fn suffix_of<'a>(repo: &Repo, name: &'a str) -> Option<&'a str> {
 
 /// May `new` be written to `name`? Refuses refs outside the namespace and tracking area,
 /// and values the kind may not hold.
-pub fn check_write(repo: &Repo, name: &str, new: ObjectId) -> Result<()> {
+/// `expected` is the value being replaced: it passed the gate when written, so entries it
+/// shares with `new` are not read again.
+pub fn check_write(
+    repo: &Repo,
+    name: &str,
+    new: ObjectId,
+    expected: Option<ObjectId>,
+) -> Result<()> {
     let refuse = |why: String| {
         Error::git(format!("refusing to write {name}: {why}")).with_hint(
             "nothing was written; this is a bug or a corrupted object: run `git comm doctor`",
@@ -117,7 +129,8 @@ pub fn check_write(repo: &Repo, name: &str, new: ObjectId) -> Result<()> {
     };
     let suffix = suffix_of(repo, name).ok_or_else(|| refuse("outside the namespace".into()))?;
     let kind = kind_of(suffix).map_err(refuse)?;
-    check_tip(repo, &kind, new).map_err(refuse)
+    let known: Vec<ObjectId> = expected.into_iter().collect();
+    check_tip(repo, &kind, new, &known).map_err(refuse)
 }
 
 /// Deletions are allowed only in the tracking area (a remote's ref vanished).
@@ -140,7 +153,7 @@ pub fn admit(
     known: &[ObjectId],
 ) -> std::result::Result<(), String> {
     let kind = kind_of(suffix)?;
-    check_tip(repo, &kind, incoming)?;
+    check_tip(repo, &kind, incoming, known)?;
     match &kind {
         Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => {
             check_artifact_chain(repo, key, incoming, known)
@@ -153,10 +166,17 @@ pub fn admit(
 /// Is `id` a valid value for `suffix`, judged by the value itself (its history is not
 /// walked)? What `doctor` asks of every namespace ref.
 pub fn check_value(repo: &Repo, suffix: &str, id: ObjectId) -> std::result::Result<(), String> {
-    check_tip(repo, &kind_of(suffix)?, id)
+    check_tip(repo, &kind_of(suffix)?, id, &[])
 }
 
-fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), String> {
+/// Check the value `id` itself; `known` values were admitted before (what they share with
+/// `id` need not be read again).
+fn check_tip(
+    repo: &Repo,
+    kind: &Kind,
+    id: ObjectId,
+    known: &[ObjectId],
+) -> std::result::Result<(), String> {
     match kind {
         Kind::Artifact(key) => check_artifact_tag(repo, key, id, None).map(|_| ()),
         Kind::ArtifactVersion(key, v) => check_artifact_tag(repo, key, id, Some(*v)).map(|_| ()),
@@ -166,9 +186,9 @@ fn check_tip(repo: &Repo, kind: &Kind, id: ObjectId) -> std::result::Result<(), 
             match kind {
                 Kind::Mail | Kind::Outbox(_) => check_mail_commit(repo, id, &commit),
                 Kind::Card(agent) => check_card(repo, agent, &commit),
-                Kind::Leases => check_ledger(repo, &commit),
+                Kind::Leases => check_ledger(repo, &commit, known_tree(repo, known)),
                 Kind::Cursor(_) => Ok(()),
-                Kind::Tasks => check_tasks(repo, &commit),
+                Kind::Tasks => check_tasks(repo, &commit, known_tree(repo, known)),
                 Kind::Halt => check_halt(repo, &commit),
                 Kind::Artifact(_) | Kind::ArtifactVersion(..) | Kind::Presence(_) => {
                     unreachable!("non-commits handled above")
@@ -263,8 +283,11 @@ fn check_mail_commit(repo: &Repo, id: ObjectId, c: &CommitInfo) -> std::result::
             "mail commit {id} carries files (mail commits have an empty tree)"
         ));
     }
-    if c.parents.len() > 2 {
-        return Err(format!("mail commit {id} has {} parents", c.parents.len()));
+    if c.parents.len() > MAX_MAIL_PARENTS {
+        return Err(format!(
+            "mail commit {id} has {} parents (at most {MAX_MAIL_PARENTS})",
+            c.parents.len()
+        ));
     }
     let cap = repo.policy().max_body + MESSAGE_OVERHEAD;
     if c.message_len > cap {
@@ -344,20 +367,119 @@ fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(
         .map_or(Ok(()), |why| Err(format!("{CARD_FILE}: {why}")))
 }
 
-fn check_tasks(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
-    let files = flat_blobs(repo, c.tree)?;
-    if files.len() > MAX_LEDGER_ENTRIES {
-        return Err(format!(
-            "{} tasks (at most {MAX_LEDGER_ENTRIES})",
-            files.len()
-        ));
+/// The tree of the first known value that is a commit: entries it holds were checked.
+fn known_tree(repo: &Repo, known: &[ObjectId]) -> Option<ObjectId> {
+    known.iter().find_map(|k| {
+        let commit = repo.gix().find_commit(*k).ok()?;
+        Some(commit.tree_id().ok()?.detach())
+    })
+}
+
+/// A tree's entries as (name, id, is a subtree); anything but files and subtrees is refused.
+fn tree_items(
+    repo: &Repo,
+    tree: ObjectId,
+) -> std::result::Result<Vec<(String, ObjectId, bool)>, String> {
+    let tree_obj = repo
+        .gix()
+        .find_tree(tree)
+        .map_err(|e| format!("tree {tree} cannot be read: {e}"))?;
+    let mut out = Vec::new();
+    for entry in tree_obj.iter() {
+        let entry = entry.map_err(|e| format!("tree {tree} is malformed: {e}"))?;
+        let name = entry.filename().to_string();
+        if !entry.mode().is_blob() && !entry.mode().is_tree() {
+            return Err(format!("'{name}' is neither a file nor a directory"));
+        }
+        out.push((name, entry.oid().to_owned(), entry.mode().is_tree()));
     }
-    for (name, id, size) in &files {
-        let bytes = read_entry(repo, name, *id, *size)?;
-        crate::task::ledger::check_entry(name, &bytes)
-            .map_err(|why| format!("task {name}: {why}"))?;
+    Ok(out)
+}
+
+/// The task ledger's tree: `ab/<id>.json` entries (or flat `<id>.json`), each a valid task in
+/// its own directory. Subtrees and files identical to the known tree's are not read again.
+fn check_tasks(
+    repo: &Repo,
+    c: &CommitInfo,
+    known: Option<ObjectId>,
+) -> std::result::Result<(), String> {
+    let count = check_fanout(repo, c.tree, known, |name, id, dir| {
+        check_task_file(repo, name, id, dir)
+    })?;
+    if count > MAX_LEDGER_ENTRIES {
+        return Err(format!("{count} tasks (at most {MAX_LEDGER_ENTRIES})"));
     }
     Ok(())
+}
+
+/// Walk a ledger tree in either layout (files at the root, or in two-hex-digit fan-out
+/// directories), calling `check_file(name, blob, directory)` for each file that differs
+/// from the `known` tree (already admitted). Returns how many files the tree holds.
+fn check_fanout(
+    repo: &Repo,
+    tree: ObjectId,
+    known: Option<ObjectId>,
+    mut check_file: impl FnMut(&str, ObjectId, Option<&str>) -> std::result::Result<(), String>,
+) -> std::result::Result<usize, String> {
+    let items_of = |tree: Option<ObjectId>| -> std::collections::HashMap<String, ObjectId> {
+        tree.and_then(|t| tree_items(repo, t).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, id, _)| (name, id))
+            .collect()
+    };
+    let known_items = items_of(known);
+    let mut count = 0;
+    for (name, id, is_dir) in tree_items(repo, tree)? {
+        let seen = known_items.get(&name) == Some(&id);
+        if !is_dir {
+            count += 1;
+            if !seen {
+                check_file(&name, id, None)?;
+            }
+            continue;
+        }
+        if name.len() != 2 || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(format!(
+                "'{name}/' is not a fan-out directory (two hex digits)"
+            ));
+        }
+        let inner = tree_items(repo, id)?;
+        count += inner.len();
+        if seen {
+            continue;
+        }
+        let known_inner = items_of(known_items.get(&name).copied());
+        for (file, file_id, nested) in inner {
+            if nested {
+                return Err(format!("'{name}/{file}/' is a directory inside a fan-out"));
+            }
+            if known_inner.get(&file) != Some(&file_id) {
+                check_file(&file, file_id, Some(&name))?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// One task file, named `<id>.json`, in the fan-out directory `dir` its id names (if any).
+fn check_task_file(
+    repo: &Repo,
+    name: &str,
+    id: ObjectId,
+    dir: Option<&str>,
+) -> std::result::Result<(), String> {
+    let (kind, size) = header(repo, id)?;
+    if kind != gix::objs::Kind::Blob {
+        return Err(format!("'{name}' is {}", kind_name(kind)));
+    }
+    if let Some(dir) = dir {
+        if crate::task::ledger::fan_dir(name) != dir {
+            return Err(format!("task {name} is filed under '{dir}/'"));
+        }
+    }
+    let bytes = read_entry(repo, name, id, size)?;
+    crate::task::ledger::check_entry(name, &bytes).map_err(|why| format!("task {name}: {why}"))
 }
 
 fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
@@ -375,20 +497,33 @@ fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
     crate::halt::check_file(&bytes)
 }
 
-fn check_ledger(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
-    let files = flat_blobs(repo, c.tree)?;
-    if files.len() > MAX_LEDGER_ENTRIES {
-        return Err(format!(
-            "{} ledger entries (at most {MAX_LEDGER_ENTRIES})",
-            files.len()
-        ));
-    }
+fn check_ledger(
+    repo: &Repo,
+    c: &CommitInfo,
+    known: Option<ObjectId>,
+) -> std::result::Result<(), String> {
+    // An entry admitted before stays valid: its caps only loosen as time passes.
     let now = crate::clock::now_secs();
     let skew = repo.policy().skew_secs;
-    for (name, id, size) in &files {
-        let bytes = read_entry(repo, name, *id, *size)?;
+    let count = check_fanout(repo, c.tree, known, |name, id, dir| {
+        if dir.is_some_and(|d| crate::lease::ledger::fan_dir(name) != d) {
+            return Err(format!(
+                "ledger entry {name} is filed under '{}/'",
+                dir.unwrap_or("")
+            ));
+        }
+        let (kind, size) = header(repo, id)?;
+        if kind != gix::objs::Kind::Blob {
+            return Err(format!("'{name}' is {}", kind_name(kind)));
+        }
+        let bytes = read_entry(repo, name, id, size)?;
         crate::lease::ledger::check_entry(name, &bytes, now, skew)
-            .map_err(|why| format!("ledger entry {name}: {why}"))?;
+            .map_err(|why| format!("ledger entry {name}: {why}"))
+    })?;
+    if count > MAX_LEDGER_ENTRIES {
+        return Err(format!(
+            "{count} ledger entries (at most {MAX_LEDGER_ENTRIES})"
+        ));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod gate;
 pub mod health;
 pub mod locks;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -215,7 +216,7 @@ impl Repo {
     /// no longer holds its expected value). Each new value passes the gate first.
     pub fn swap_refs(&self, updates: &[RefUpdate]) -> Result<Swap> {
         for u in updates {
-            gate::check_write(self, &u.name, u.new)?;
+            gate::check_write(self, &u.name, u.new, u.expected)?;
         }
         let edits = updates
             .iter()

@@ -68,6 +68,37 @@ pub fn merge_base(repo: &Repo, a: ObjectId, b: ObjectId) -> Result<Option<Object
     Ok(None)
 }
 
+/// Of `tips`, the heads a merge into `local` needs: each tip not reachable from `local`
+/// nor from another tip, once. Also whether `local` is reachable from them (then a single
+/// head is a fast-forward). One walk over the commits the tips add, whatever their number.
+pub fn new_heads(
+    repo: &Repo,
+    local: Option<ObjectId>,
+    tips: &[ObjectId],
+) -> Result<(Vec<ObjectId>, bool)> {
+    let mut unique = tips.to_vec();
+    unique.sort();
+    unique.dedup();
+    let walk = repo.gix().rev_walk(unique.iter().copied());
+    let walk = match local {
+        Some(l) => walk.with_hidden([l]),
+        None => walk,
+    };
+    let mut visited = HashSet::new();
+    let mut parents = HashSet::new();
+    for info in walk.all().context("cannot walk history")? {
+        let id = info.context("cannot walk history")?.id;
+        let commit = repo.gix().find_commit(id).context("cannot read commit")?;
+        parents.extend(commit.parent_ids().map(|p| p.detach()));
+        visited.insert(id);
+    }
+    let heads = unique
+        .into_iter()
+        .filter(|t| visited.contains(t) && !parents.contains(t))
+        .collect();
+    Ok((heads, local.is_some_and(|l| parents.contains(&l))))
+}
+
 /// Commit time of `id` in unix seconds.
 pub fn commit_time(repo: &Repo, id: ObjectId) -> Result<i64> {
     let commit = repo.gix().find_commit(id).context("cannot read commit")?;

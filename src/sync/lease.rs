@@ -86,6 +86,7 @@ pub fn acquire(
         }
     };
     let granted = events.last().expect("a grant was written").lease().clone();
+    crate::failpoint::hit("lease-after-local-grant");
     if let (Some(remote), Some(marker)) = (remote, marker) {
         confirm_grant(repo, remote, me, &granted.id, marker)?;
     }

@@ -47,21 +47,31 @@ fn by_ancestry(
     }
 }
 
-/// Mail: join divergent histories with a merge commit (no trailers, so not a message).
+/// Mail: the local chain and every clone's outbox tip become one history. Tips already
+/// contained are dropped; one new head that contains the local tip is a fast-forward;
+/// anything else is joined by ONE merge commit (an octopus: no trailers, so not a message),
+/// however many clones sent mail. Returns the resolution and whether it is a merge.
 pub fn mail(
     repo: &Repo,
-    local: ObjectId,
-    remote: ObjectId,
+    local: Option<ObjectId>,
+    tips: &[ObjectId],
     label: &str,
-    notes: &mut Notes,
-) -> Result<Resolution> {
-    by_ancestry(repo, local, remote, || {
-        let tree = repo.empty_tree()?;
-        let message = format!("sync: join mail from {label}\n");
-        let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
-        notes.merged.push("mail".to_string());
-        Ok(Resolution::Set(id))
-    })
+) -> Result<(Resolution, bool)> {
+    let (heads, contains_local) = super::graph::new_heads(repo, local, tips)?;
+    let parents: Vec<ObjectId> = match (local, heads.as_slice()) {
+        (_, []) => return Ok((Resolution::Keep, false)),
+        (None, [one]) => return Ok((Resolution::Set(*one), false)),
+        (Some(_), [one]) if contains_local => return Ok((Resolution::Set(*one), false)),
+        (Some(l), _) if !contains_local => std::iter::once(l).chain(heads).collect(),
+        _ => heads,
+    };
+    let tree = repo.empty_tree()?;
+    let message = match parents.len() {
+        2 => format!("sync: join mail from {label}\n"),
+        n => format!("sync: join mail from {label} ({n} heads)\n"),
+    };
+    let id = repo.write_commit(tree, &parents, SYNC_AUTHOR, &message)?;
+    Ok((Resolution::Set(id), true))
 }
 
 /// Agent card: merge commit whose tree is the card with the newer `last_seen`.
@@ -108,7 +118,14 @@ pub fn tasks(
             None => Vec::new(),
         };
         let merged = crate::task::ledger::merge(&base, &ours, &theirs);
-        let tree = crate::task::ledger::write_tree(repo, &merged)?;
+        // Only what differs from ours is written: the tree stays a small edit of ours.
+        let ours_by_id: std::collections::HashMap<&str, &crate::task::Task> =
+            ours.iter().map(|t| (t.id.as_str(), t)).collect();
+        let changed: Vec<crate::task::Task> = merged
+            .into_iter()
+            .filter(|t| ours_by_id.get(t.id.as_str()) != Some(&t))
+            .collect();
+        let tree = crate::task::ledger::tree_with(repo, Some(local), &changed)?;
         let message = format!("sync: merge tasks from {label}\n");
         let id = repo.write_commit(tree, &[local, remote], SYNC_AUTHOR, &message)?;
         notes.merged.push("tasks".to_string());

@@ -240,6 +240,9 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
     let tracking_prefix = remote.tracking_prefix();
     let tracked = refs_below(repo, &tracking_prefix)?;
     let mut refused = Vec::new();
+    // Mail views admitted in this pass: what they reach was checked, so the next outbox
+    // walks only what it adds beyond them (clones' outboxes mostly overlap).
+    let mut admitted_mail: Vec<ObjectId> = Vec::new();
     for (suffix, &value) in &incoming {
         if !options.wants(suffix) {
             continue;
@@ -247,8 +250,16 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
         // Only values this repository wrote itself count as checked: a tracking copy may
         // have been written raw by a plain `git fetch` with an older refspec.
         let local = repo.read_ref(&repo.ns_ref(outbox::local_suffix(suffix)))?;
-        let known: Vec<ObjectId> = local.into_iter().collect();
-        match crate::repo::gate::admit(repo, suffix, value, &known) {
+        let mut known: Vec<ObjectId> = local.into_iter().collect();
+        let is_mail = outbox::is_mail_view(suffix);
+        if is_mail {
+            known.extend(&admitted_mail);
+        }
+        let verdict = crate::repo::gate::admit(repo, suffix, value, &known);
+        if is_mail && verdict.is_ok() {
+            admitted_mail.push(value);
+        }
+        match verdict {
             Ok(()) if tracked.get(suffix) == Some(&value) => {}
             Ok(()) => {
                 let name = format!("{tracking_prefix}{suffix}");
@@ -354,12 +365,9 @@ fn reconcile(
             reconcile_artifact(repo, s, remote, report)?;
         }
     }
-    // Mail last: re-published artifacts announce themselves in the mail. Every clone's
-    // outbox (and a legacy shared `mail`) merges into the local `mail`.
     let ordered = all
         .iter()
-        .filter(|s| !s.starts_with("artifacts/") && !outbox::is_mail_view(s))
-        .chain(all.iter().filter(|s| outbox::is_mail_view(s)));
+        .filter(|s| !s.starts_with("artifacts/") && !outbox::is_mail_view(s));
     for s in ordered {
         let Some(&remote) = remote_refs.get(s) else {
             continue;
@@ -377,6 +385,16 @@ fn reconcile(
             }
             Settled::Kept | Settled::Merged => {}
         }
+    }
+    // Mail last: re-published artifacts announce themselves in the mail. Every clone's
+    // outbox (and a legacy shared `mail`) joins the local `mail` at once.
+    let mail_tips: Vec<(String, ObjectId)> = all
+        .iter()
+        .filter(|s| outbox::is_mail_view(s) && !skipped.contains(*s))
+        .filter_map(|s| remote_refs.get(s).map(|&id| (s.clone(), id)))
+        .collect();
+    if !mail_tips.is_empty() {
+        settle_mail(repo, &mail_tips, label, &mut notes, report)?;
     }
     report.merged.extend(notes.merged);
     report.dropped_leases.extend(notes.dropped_leases);
@@ -406,9 +424,7 @@ fn resolve(
     label: &str,
     notes: &mut Notes,
 ) -> Result<Resolution> {
-    if suffix == "mail" {
-        merge::mail(repo, local, remote, label, notes)
-    } else if suffix == "leases" {
+    if suffix == "leases" {
         merge::ledger(repo, local, remote, label, notes)
     } else if let Some(name) = suffix.strip_prefix("agents/") {
         merge::card(repo, name, local, remote, label, notes)
@@ -461,6 +477,39 @@ fn settle(
                 }
             }
         }
+    }
+    Err(
+        Error::git(format!("cannot merge {name}: it keeps changing locally"))
+            .with_hint("another local process keeps writing it; run `git comm sync` again"),
+    )
+}
+
+/// Join every remote view of the mail (`tips`: suffix and value) into the local `mail`
+/// with at most one merge commit, compare-and-swap, recomputed when a local writer moved it.
+fn settle_mail(
+    repo: &Repo,
+    tips: &[(String, ObjectId)],
+    label: &str,
+    notes: &mut Notes,
+    report: &mut Report,
+) -> Result<()> {
+    let name = repo.ns_ref("mail");
+    let ids: Vec<ObjectId> = tips.iter().map(|(_, id)| *id).collect();
+    for _ in 0..LOCAL_CAS_ATTEMPTS {
+        let local = repo.read_ref(&name)?;
+        let (resolution, merged) = merge::mail(repo, local, &ids, label)?;
+        let Resolution::Set(new) = resolution else {
+            return Ok(());
+        };
+        if repo.swap_ref(&name, local, new)? != Swap::Done {
+            continue;
+        }
+        if merged {
+            notes.merged.push("mail".to_string());
+        } else if let Some((suffix, _)) = tips.iter().find(|(_, id)| *id == new) {
+            report.adopted.push(suffix.clone());
+        }
+        return Ok(());
     }
     Err(
         Error::git(format!("cannot merge {name}: it keeps changing locally"))

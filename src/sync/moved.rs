@@ -1,6 +1,8 @@
-//! What a sync moved, per kind of state: mail in and out, leases granted and ended here,
-//! artifact versions in and out, cursors in and out. Computed from the namespace and the
-//! tracking copies before and after, so "nothing changed" is exact.
+//! What a sync moved, per kind of state: messages and acks in and out, leases granted and
+//! ended here, artifact versions in and out, cursors in and out. Computed from the namespace
+//! and the tracking copies before and after, so "nothing changed" is exact. Counts are of
+//! records, not refs: every message (a non-merge mail commit, however many merges join them)
+//! and every artifact version along the `Previous:` chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,8 +15,12 @@ type Refs = BTreeMap<String, ObjectId>;
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct Moved {
+    /// Messages (acks excepted) now here / on the remote that were not.
     pub mail_in: usize,
     pub mail_out: usize,
+    /// Acks now here / on the remote that were not.
+    pub acks_in: usize,
+    pub acks_out: usize,
     /// Leases live here now that were not before the sync (granted elsewhere).
     pub leases_granted: Vec<String>,
     /// Leases live before the sync and not after (released, expired or dropped elsewhere).
@@ -54,9 +60,17 @@ pub fn summarize(
     remote_before: &Refs,
     remote_after: &Refs,
 ) -> Result<Moved> {
+    let mail_in = Mail::count(
+        repo,
+        local_after.get("mail").into_iter().copied(),
+        local_before.get("mail").into_iter().copied(),
+    )?;
+    let mail_out = mail_out(repo, remote_before, remote_after)?;
     Ok(Moved {
-        mail_in: new_messages(repo, local_before.get("mail"), local_after.get("mail"))?,
-        mail_out: mail_out(repo, remote_before, remote_after)?,
+        mail_in: mail_in.messages,
+        mail_out: mail_out.messages,
+        acks_in: mail_in.acks,
+        acks_out: mail_out.acks,
         leases_granted: lease_diff(repo, local_before, local_after)?,
         leases_ended: lease_diff(repo, local_after, local_before)?,
         leases_granted_out: lease_diff(repo, remote_before, remote_after)?,
@@ -74,46 +88,60 @@ pub fn summarize(
     })
 }
 
-fn new_messages(repo: &Repo, before: Option<&ObjectId>, after: Option<&ObjectId>) -> Result<usize> {
-    match after {
-        Some(&tip) if before != Some(&tip) => {
-            Ok(crate::mail::mailbox::walk(repo, tip, before.copied())?.len())
+/// Messages and acks between two sets of mail tips.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Mail {
+    messages: usize,
+    acks: usize,
+}
+
+impl Mail {
+    /// Mail commits reachable from `tips` and from none of `hidden`; merges are skipped,
+    /// so one merge per sync or one per outbox counts the same.
+    fn count(
+        repo: &Repo,
+        tips: impl IntoIterator<Item = ObjectId>,
+        hidden: impl IntoIterator<Item = ObjectId>,
+    ) -> Result<Mail> {
+        let tips: Vec<ObjectId> = tips.into_iter().collect();
+        let mut mail = Mail::default();
+        if tips.is_empty() {
+            return Ok(mail);
         }
-        _ => Ok(0),
+        let walk = repo
+            .gix()
+            .rev_walk(tips)
+            .with_hidden(hidden)
+            .all()
+            .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?;
+        for info in walk {
+            let id = info
+                .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?
+                .id;
+            match crate::mail::mailbox::load(repo, id)? {
+                Some(m) if m.kind == "ack" => mail.acks += 1,
+                Some(_) => mail.messages += 1,
+                None => {}
+            }
+        }
+        Ok(mail)
     }
 }
 
-/// Messages the remote's views of the mail (every outbox, a legacy `mail`) hold after and
-/// held in none of them before.
-fn mail_out(repo: &Repo, before: &Refs, after: &Refs) -> Result<usize> {
+/// Mail the remote's views (every outbox, a legacy `mail`) hold after and held in none of
+/// them before.
+fn mail_out(repo: &Repo, before: &Refs, after: &Refs) -> Result<Mail> {
     let views = |refs: &Refs| -> Vec<ObjectId> {
         refs.iter()
             .filter(|(s, _)| super::outbox::is_mail_view(s))
             .map(|(_, id)| *id)
             .collect()
     };
-    let tips: Vec<ObjectId> = after
+    let tips = after
         .iter()
         .filter(|(s, id)| super::outbox::is_mail_view(s) && before.get(*s) != Some(id))
-        .map(|(_, id)| *id)
-        .collect();
-    if tips.is_empty() {
-        return Ok(0);
-    }
-    let walk = repo
-        .gix()
-        .rev_walk(tips)
-        .with_hidden(views(before))
-        .all()
-        .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?;
-    let mut count = 0;
-    for info in walk {
-        let id = info
-            .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?
-            .id;
-        count += usize::from(crate::mail::mailbox::load(repo, id)?.is_some());
-    }
-    Ok(count)
+        .map(|(_, id)| *id);
+    Mail::count(repo, tips, views(before))
 }
 
 /// Ids of leases live at `to`'s ledger and not at `from`'s.
@@ -154,17 +182,30 @@ fn changed_tasks(repo: &Repo, before: &Refs, after: &Refs) -> Result<usize> {
         .count())
 }
 
+/// Every version (`domain/name@vN`, oldest first) the artifact refs of `after` hold and
+/// those of `before` did not: the `Previous:` chain from the new tip down to the old one.
 fn artifact_versions(repo: &Repo, before: &Refs, after: &Refs) -> Vec<String> {
-    after
+    let mut out = Vec::new();
+    for (suffix, tip) in after
         .iter()
         .filter(|(s, id)| s.starts_with("artifacts/") && before.get(*s) != Some(id))
-        .filter_map(|(s, id)| {
-            let key = &s["artifacts/".len()..];
-            crate::artifact::tag::read(repo, key, *id)
-                .ok()
-                .map(|v| format!("{key}@v{}", v.meta.version))
-        })
-        .collect()
+    {
+        let key = &suffix["artifacts/".len()..];
+        let old = before.get(suffix).copied();
+        let old_version = old.and_then(|id| crate::artifact::tag::read(repo, key, id).ok());
+        let floor = old_version.map_or(0, |v| v.meta.version);
+        let Ok(chain) = crate::artifact::chain(repo, key, *tip) else {
+            continue;
+        };
+        let mut new: Vec<String> = chain
+            .iter()
+            .take_while(|v| Some(v.tag) != old && v.meta.version > floor)
+            .map(|v| format!("{key}@v{}", v.meta.version))
+            .collect();
+        new.reverse();
+        out.extend(new);
+    }
+    out
 }
 
 fn changed(before: &Refs, after: &Refs, prefix: &str) -> usize {

@@ -3,7 +3,7 @@
 //! Status: open, in_progress, blocked, closed (= done). Priority 0 = urgent .. 3-4 = low.
 //! A `blocks` dependency becomes `after`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -89,48 +89,51 @@ fn beads_priority(p: Priority) -> u8 {
 }
 
 /// Import Beads issues as tasks by `me`; returns (Beads id, task id) pairs. Issues whose
-/// title is already a task's are kept, not duplicated.
+/// title is already a task's are kept, not duplicated. Every line is checked first, and all
+/// new tasks are one ledger commit: a bad line writes nothing.
 pub fn import(repo: &Repo, me: &str, jsonl: &str) -> Result<Vec<(String, String)>> {
-    let mut issues = Vec::new();
-    for (n, line) in jsonl
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let issue: Issue = serde_json::from_str(line)
-            .map_err(|e| Error::usage(format!("line {}: not a Beads issue: {e}", n + 1)))?;
-        issues.push(issue);
-    }
+    let issues = parse(jsonl)?;
     let now = crate::clock::now_secs();
-    ledger::write(repo, me, |tasks| {
-        let mut ids: BTreeMap<String, String> = BTreeMap::new();
-        for issue in &issues {
-            let id = match tasks.iter().find(|t| t.title == issue.title) {
-                Some(t) => t.id.clone(),
-                None => super::new_id(me, &issue.title),
-            };
-            ids.insert(issue.id.clone(), id);
+    let fresh: Vec<String> = issues
+        .iter()
+        .map(|(i, _)| super::new_id(me, &i.title))
+        .collect();
+    let mut pairs = Vec::new();
+    let summary = format!("import {} Beads issues by {me}", issues.len());
+    ledger::write_batch(repo, me, Some(&summary), |tasks| {
+        let existing: HashMap<&str, &str> = tasks
+            .iter()
+            .map(|t| (t.title.as_str(), t.id.as_str()))
+            .collect();
+        let mut ids: HashMap<&str, String> = HashMap::new();
+        pairs.clear();
+        for ((issue, _), id) in issues.iter().zip(&fresh) {
+            let id = existing
+                .get(issue.title.as_str())
+                .map_or(id.clone(), |e| e.to_string());
+            ids.insert(issue.id.as_str(), id.clone());
+            pairs.push((issue.id.clone(), id));
         }
         let mut changes = Vec::new();
-        for issue in &issues {
-            if tasks.iter().any(|t| t.title == issue.title) {
+        for (issue, state) in &issues {
+            if existing.contains_key(issue.title.as_str()) {
                 continue;
             }
             let after = issue
                 .dependencies
                 .iter()
                 .filter(|d| d.kind == "blocks" && d.issue_id == issue.id)
-                .filter_map(|d| ids.get(&d.depends_on_id).cloned())
+                .filter_map(|d| ids.get(d.depends_on_id.as_str()).cloned())
                 .collect();
             let task = Task {
-                id: ids[&issue.id].clone(),
+                id: ids[issue.id.as_str()].clone(),
                 title: issue.title.clone(),
                 body: issue.description.clone(),
                 domain: None,
                 priority: priority_of(issue.priority),
                 after,
                 needs: Vec::new(),
-                state: state_of(&issue.status)?.to_string(),
+                state: state.to_string(),
                 assignee: issue.assignee.clone(),
                 claim: None,
                 creator: me.to_string(),
@@ -145,16 +148,47 @@ pub fn import(repo: &Repo, me: &str, jsonl: &str) -> Result<Vec<(String, String)
         }
         Ok(changes)
     })?;
-    let tasks = ledger::all(repo)?;
-    Ok(issues
-        .iter()
-        .filter_map(|i| {
-            tasks
-                .iter()
-                .find(|t| t.title == i.title)
-                .map(|t| (i.id.clone(), t.id.clone()))
-        })
-        .collect())
+    Ok(pairs)
+}
+
+/// Every line of `jsonl` as an issue and its task state; the first bad line is an error
+/// naming it (status, priority out of 0-4, title, assignee).
+fn parse(jsonl: &str) -> Result<Vec<(Issue, &'static str)>> {
+    let mut issues = Vec::new();
+    for (n, line) in jsonl.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |e: Error| {
+            let error = Error::usage(format!("line {}: {}", n + 1, e.message));
+            match e.hint {
+                Some(h) => error.with_hint(h),
+                None => error,
+            }
+        };
+        let issue: Issue = serde_json::from_str(line)
+            .map_err(|e| Error::usage(format!("line {}: not a Beads issue: {e}", n + 1)))?;
+        let state = state_of(&issue.status).map_err(at)?;
+        if issue.priority > 4 {
+            return Err(at(Error::usage(format!(
+                "priority {} is out of range",
+                issue.priority
+            ))
+            .with_hint("Beads priorities run from 0 (urgent) to 4 (lowest)")));
+        }
+        let title = issue.title.trim();
+        if title.is_empty() || title.len() > super::MAX_TITLE || title.contains('\n') {
+            return Err(at(Error::usage(format!(
+                "the title must be one line of 1..{} bytes",
+                super::MAX_TITLE
+            ))));
+        }
+        if let Some(a) = &issue.assignee {
+            crate::agent::validate_name(a).map_err(at)?;
+        }
+        issues.push((issue, state));
+    }
+    Ok(issues)
 }
 
 /// Every task as a Beads `issues.jsonl` document.

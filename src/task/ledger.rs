@@ -1,11 +1,20 @@
-//! The task ledger: `refs/comm-node/tasks`, a commit chain whose flat tree holds one
-//! `<id>.json` per task. Every change is one commit by the acting agent (`add t-… title`,
-//! `claim t-… by bob`, `done t-…`), so `git log refs/comm-node/tasks` is the audit. Writes
-//! plan against the current tip and compare-and-swap; on a conflict they re-plan.
+//! The task ledger: `refs/comm-node/tasks`, a commit chain whose tree holds one JSON file per
+//! task, fanned out as git notes does: `ab/t-ab12cd34.json` (the two hex characters after
+//! `t-` name the directory). One change rewrites one small subtree and the root (about
+//! 10 KB at 10,000 tasks), not every entry. The first layout was flat (`t-….json` at the
+//! root): readers accept it, and the first write moves its blobs, unchanged, to their
+//! fan-out paths.
+//!
+//! Every write is one commit by the acting agent (`add t-… title`, `claim t-… by bob`,
+//! `done t-…`; a batch such as `plan` is one commit listing every change), so
+//! `git log refs/comm-node/tasks` is the audit. Writes plan against the current tip and
+//! compare-and-swap; on a conflict they re-plan.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::repo::tree::Edit;
 use crate::repo::{backoff, ObjectId, Repo, Swap};
 
 use super::Task;
@@ -24,10 +33,20 @@ pub fn tasks_ref(repo: &Repo) -> String {
     repo.ns_ref(SUFFIX)
 }
 
-/// Every task stored at ledger commit `commit`, oldest first.
+/// Where task `id` lives in the ledger tree: `ab/t-ab….json`.
+pub fn path_of(id: &str) -> String {
+    format!("{}/{id}{JSON}", fan_dir(id))
+}
+
+/// The fan-out directory of task `id`: the two hex characters after `t-`.
+pub fn fan_dir(id: &str) -> &str {
+    id.get(2..4).unwrap_or("00")
+}
+
+/// Every task stored at ledger commit `commit`, oldest first (either layout).
 pub fn tasks_at(repo: &Repo, commit: ObjectId) -> Result<Vec<Task>> {
     let mut tasks = Vec::new();
-    repo.for_each_tree_file(commit, |name, bytes| {
+    repo.for_each_ledger_file(commit, |name, bytes| {
         if !name.ends_with(JSON) {
             return Ok(());
         }
@@ -50,14 +69,44 @@ pub fn all(repo: &Repo) -> Result<Vec<Task>> {
     }
 }
 
-/// The flat tree for a task set.
-pub fn write_tree(repo: &Repo, tasks: &[Task]) -> Result<ObjectId> {
-    let mut files = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        let json = serde_json::to_vec_pretty(t).expect("task serializes");
-        files.push((format!("{}{JSON}", t.id), repo.write_blob(&json)?));
+/// The tree of ledger commit `base` (none: empty) with `changed` tasks written in. A base in
+/// the flat layout is migrated: its blobs move, unchanged, to their fan-out paths.
+pub fn tree_with(repo: &Repo, base: Option<ObjectId>, changed: &[Task]) -> Result<ObjectId> {
+    let base_tree = base.map(|c| repo.tree_of(c)).transpose()?;
+    let mut edits = Vec::new();
+    if let Some(tree) = base_tree {
+        edits.extend(migration_edits(repo, tree)?);
     }
-    repo.write_flat_tree(&files)
+    for task in changed {
+        let json = serde_json::to_vec_pretty(task).expect("task serializes");
+        edits.push(Edit {
+            path: path_of(&task.id),
+            blob: Some(repo.write_blob(&json)?),
+        });
+    }
+    repo.edit_tree(base_tree, &edits)
+}
+
+/// Moves of flat-layout entries (`t-….json` at the root) to their fan-out paths.
+fn migration_edits(repo: &Repo, tree: ObjectId) -> Result<Vec<Edit>> {
+    let mut edits = Vec::new();
+    for entry in repo.tree_entries(tree)? {
+        if !entry.mode.is_blob() {
+            continue;
+        }
+        let name = entry.filename.to_string();
+        if let Some(id) = name.strip_suffix(JSON) {
+            edits.push(Edit {
+                path: path_of(id),
+                blob: Some(entry.oid),
+            });
+        }
+        edits.push(Edit {
+            path: name,
+            blob: None,
+        });
+    }
+    Ok(edits)
 }
 
 /// Is `bytes`, stored as `name`, a valid task entry? (For the storage gate.)
@@ -72,12 +121,24 @@ pub fn check_entry(name: &str, bytes: &[u8]) -> std::result::Result<(), String> 
     task.problem().map_or(Ok(()), Err)
 }
 
-/// Plan changes against the current tasks and commit them atomically, one commit each;
+/// Plan changes against the current tasks and commit them atomically, in one commit;
 /// `plan` is re-run on the new tip when another writer moved the ledger. Returns the
 /// changes written (none: nothing to do).
 pub fn write(
     repo: &Repo,
     actor: &str,
+    plan: impl FnMut(&[Task]) -> Result<Vec<Change>>,
+) -> Result<Vec<Change>> {
+    write_batch(repo, actor, None, plan)
+}
+
+/// [`write`] for many changes at once (`plan`, `task import`): one commit and one
+/// compare-and-swap for all of them, all or nothing. `summary` is the commit's subject; the
+/// body lists every change.
+pub fn write_batch(
+    repo: &Repo,
+    actor: &str,
+    summary: Option<&str>,
     mut plan: impl FnMut(&[Task]) -> Result<Vec<Change>>,
 ) -> Result<Vec<Change>> {
     let name = tasks_ref(repo);
@@ -85,7 +146,7 @@ pub fn write(
     let mut attempt = 0u32;
     loop {
         let tip = repo.read_ref(&name)?;
-        let mut tasks = match tip {
+        let tasks = match tip {
             Some(tip) => tasks_at(repo, tip)?,
             None => Vec::new(),
         };
@@ -93,19 +154,19 @@ pub fn write(
         if changes.is_empty() {
             return Ok(changes);
         }
-        let mut parent = tip;
-        for change in &changes {
-            if let Some(why) = change.task.problem() {
-                return Err(Error::usage(format!("task {}: {why}", change.task.id)));
-            }
-            tasks.retain(|t| t.id != change.task.id);
-            tasks.push(change.task.clone());
-            let tree = write_tree(repo, &tasks)?;
-            let parents: Vec<ObjectId> = parent.into_iter().collect();
-            parent =
-                Some(repo.write_commit(tree, &parents, actor, &format!("{}\n", change.subject))?);
+        if let Some(bad) = changes
+            .iter()
+            .find_map(|c| c.task.problem().map(|why| (c, why)))
+        {
+            return Err(Error::usage(format!("task {}: {}", bad.0.task.id, bad.1)));
         }
-        if repo.swap_ref(&name, tip, parent.expect("a change"))? == Swap::Done {
+        let changed: Vec<Task> = changes.iter().map(|c| c.task.clone()).collect();
+        let tree = tree_with(repo, tip, &changed)?;
+        let parents: Vec<ObjectId> = tip.into_iter().collect();
+        let message = commit_message(summary, &changes);
+        let commit = repo.write_commit(tree, &parents, actor, &message)?;
+        crate::failpoint::hit("tasks-before-swap");
+        if repo.swap_ref(&name, tip, commit)? == Swap::Done {
             return Ok(changes);
         }
         attempt += 1;
@@ -119,26 +180,51 @@ pub fn write(
     }
 }
 
+/// The commit message of a write: the one change's subject, or the summary (else a count)
+/// followed by every change's subject.
+fn commit_message(summary: Option<&str>, changes: &[Change]) -> String {
+    if let ([one], None) = (changes, summary) {
+        return format!("{}\n", one.subject);
+    }
+    let mut message = match summary {
+        Some(s) => format!("{s}\n\n"),
+        None => format!("{} task changes\n\n", changes.len()),
+    };
+    for change in changes {
+        message.push_str(&change.subject);
+        message.push('\n');
+    }
+    message
+}
+
 /// Merge two task sets, given the tasks at a common ancestor (`base`, empty when none):
 /// per task and per field. A field changed on one side only takes that side's value; a field
 /// changed on both takes the newer task's (`updated`), except that a completion (done,
 /// failed) always wins over a non-terminal state, so completions survive. A task only one
-/// side has is kept.
+/// side has is kept. Linear in the number of tasks.
 pub fn merge(base: &[Task], ours: &[Task], theirs: &[Task]) -> Vec<Task> {
-    let mut out: Vec<Task> = Vec::new();
-    for t in ours.iter().chain(theirs) {
-        if out.iter().any(|o| o.id == t.id) {
-            continue;
-        }
-        let o = ours.iter().find(|x| x.id == t.id);
-        let th = theirs.iter().find(|x| x.id == t.id);
-        let merged = match (o, th) {
-            (Some(o), Some(th)) => merge_task(base.iter().find(|b| b.id == t.id), o, th),
-            (Some(one), None) | (None, Some(one)) => one.clone(),
-            (None, None) => unreachable!("the task comes from one side"),
+    let by_id = |tasks: &'_ [Task]| -> HashMap<String, usize> {
+        tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect()
+    };
+    let (base_ids, our_ids, their_ids) = (by_id(base), by_id(ours), by_id(theirs));
+    let mut out: Vec<Task> = Vec::with_capacity(ours.len().max(theirs.len()));
+    for t in ours {
+        let merged = match their_ids.get(&t.id) {
+            Some(&i) => merge_task(base_ids.get(&t.id).map(|&b| &base[b]), t, &theirs[i]),
+            None => t.clone(),
         };
         out.push(merged);
     }
+    out.extend(
+        theirs
+            .iter()
+            .filter(|t| !our_ids.contains_key(&t.id))
+            .cloned(),
+    );
     out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     out
 }

@@ -4,7 +4,9 @@
 //! path globs), so the commit guard, expiry, force-break and `--sync` confirmation across
 //! machines all apply. The ledger is in [`ledger`].
 
+pub mod backlog;
 pub mod beads;
+pub mod claims;
 pub mod ledger;
 pub mod plan;
 pub mod work;
@@ -27,8 +29,8 @@ pub const STATES: [&str; 6] = [
     "done",
     "failed",
 ];
-const MAX_TITLE: usize = 200;
-const MAX_BODY: usize = 64 * 1024;
+pub const MAX_TITLE: usize = 200;
+pub const MAX_BODY: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Task {
@@ -145,6 +147,17 @@ pub fn waits_for(
     live_leases: &[Lease],
     published: &dyn Fn(&str) -> Option<u64>,
 ) -> Vec<String> {
+    let find = |id: &str| all.iter().find(|t| t.id == id);
+    waits_for_with(task, &find, live_leases, published)
+}
+
+/// [`waits_for`] with a lookup of tasks by id (an index, when many tasks are judged).
+pub fn waits_for_with<'a>(
+    task: &Task,
+    find: &dyn Fn(&str) -> Option<&'a Task>,
+    live_leases: &[Lease],
+    published: &dyn Fn(&str) -> Option<u64>,
+) -> Vec<String> {
     let mut reasons = Vec::new();
     let key = claim_key(&task.id);
     let claim = live_leases.iter().find(|l| l.resources.contains(&key));
@@ -157,7 +170,7 @@ pub fn waits_for(
         reasons.push(format!("claimed by {}", l.holder));
     }
     for dep in &task.after {
-        match all.iter().find(|t| &t.id == dep) {
+        match find(dep) {
             Some(t) if t.state == "done" => {}
             Some(t) => reasons.push(format!("after {dep} ({}, {})", t.title, t.state)),
             None => reasons.push(format!("after {dep} (unknown task)")),

@@ -5,7 +5,7 @@
 //! already there (agents by name, tasks by title and domain, the kickoff by subject).
 //! `prime AGENT` writes the agent's contract from the config and the current state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 use crate::mail::{mailbox, Draft, Priority};
 use crate::repo::Repo;
 
+use super::ledger::{self, Change};
 use super::work::{self, NewTask};
-use super::{ledger, Task};
+use super::Task;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,8 +81,10 @@ pub fn load(path: &Path) -> Result<Plan> {
     })
 }
 
-/// Apply `plan` as `me`. Idempotent.
+/// Apply `plan` as `me`. Idempotent, and all or nothing: every entry is checked before
+/// anything is written, and the tasks are one ledger commit (one compare-and-swap).
 pub fn apply(repo: &Repo, config: &Config, me: &str, plan: &Plan) -> Result<Planned> {
+    let checked = check(config, plan)?;
     let mut done = Planned::default();
     for (name, a) in &plan.agents {
         if agent::read_card(repo, name)?.is_none() {
@@ -98,78 +101,169 @@ pub fn apply(repo: &Repo, config: &Config, me: &str, plan: &Plan) -> Result<Plan
             done.agents_added.push(name.clone());
         }
     }
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    for t in &plan.tasks {
-        if ids.contains_key(&t.key) {
+    let (added, kept) = write_tasks(repo, me, &checked)?;
+    done.tasks_added = added;
+    done.tasks_kept = kept;
+    if let Some(text) = &plan.kickoff {
+        done.kickoff = send_kickoff(repo, me, text)?;
+    }
+    Ok(done)
+}
+
+/// A plan task, checked: its fields parsed and its `after` keys resolved to plan indexes.
+struct Checked {
+    key: String,
+    new: NewTask,
+    after: Vec<usize>,
+}
+
+/// Every problem of the plan, before anything is written: agent names and domains, task
+/// keys (unique, `after` only earlier ones), titles, priorities, needs and domains.
+fn check(config: &Config, plan: &Plan) -> Result<Vec<Checked>> {
+    for (name, a) in &plan.agents {
+        agent::validate_name(name)
+            .map_err(|e| Error::usage(format!("plan: agent '{name}': {}", e.message)))?;
+        check_domain(config, a.domain.as_deref(), &format!("agent '{name}'"))?;
+    }
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = Vec::with_capacity(plan.tasks.len());
+    for (i, t) in plan.tasks.iter().enumerate() {
+        let at = format!("task '{}'", t.key);
+        if index.insert(t.key.as_str(), i).is_some() {
             return Err(Error::usage(format!(
                 "plan: task key '{}' is used twice",
                 t.key
             )));
         }
-        let existing = ledger::all(repo)?
-            .into_iter()
-            .find(|e| e.title == t.title && e.domain == t.domain);
-        let id = match existing {
-            Some(e) => {
-                done.tasks_kept.push(e.id.clone());
-                e.id
-            }
-            None => {
-                let after = t
-                    .after
-                    .iter()
-                    .map(|k| {
-                        ids.get(k).cloned().ok_or_else(|| {
-                            Error::usage(format!(
-                                "plan: task '{}' comes after unknown or later key '{k}'",
-                                t.key
-                            ))
-                            .with_hint("list a task before the tasks that come after it")
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let priority = match &t.priority {
-                    Some(p) => Priority::parse(p)?,
-                    None => Priority::Normal,
-                };
-                let added = work::add(
-                    repo,
-                    me,
-                    NewTask {
-                        title: t.title.clone(),
-                        body: t.body.clone(),
-                        domain: t.domain.clone(),
-                        after,
-                        needs: t.needs.clone(),
-                        priority,
-                    },
-                )?;
-                done.tasks_added.push(added.id.clone());
-                added.id
-            }
-        };
-        ids.insert(t.key.clone(), id);
-    }
-    if let Some(text) = &plan.kickoff {
-        let mut lines = text.lines();
-        let subject = format!("kickoff: {}", lines.next().unwrap_or("").trim());
-        let sent = mailbox::all(repo)?
-            .iter()
-            .any(|m| m.subject == subject && m.from == me);
-        if !sent {
-            let draft = Draft {
-                subject: subject.clone(),
-                body: lines.collect::<Vec<_>>().join("\n").trim().to_string(),
-                to: vec![agent::EVERYONE.to_string()],
-                kind: "kickoff".to_string(),
-                priority: Priority::High,
-                ..Draft::default()
-            };
-            mailbox::append(repo, me, &draft)?;
-            done.kickoff = Some(subject);
+        let title = t.title.trim();
+        if title.is_empty() || title.len() > super::MAX_TITLE || title.contains('\n') {
+            return Err(Error::usage(format!(
+                "plan: {at}: the title must be one line of 1..{} bytes",
+                super::MAX_TITLE
+            )));
         }
+        if t.body.len() > super::MAX_BODY {
+            return Err(Error::usage(format!(
+                "plan: {at}: the body is longer than {} bytes",
+                super::MAX_BODY
+            )));
+        }
+        let priority = match &t.priority {
+            Some(p) => Priority::parse(p).map_err(|e| in_plan(&at, e))?,
+            None => Priority::Normal,
+        };
+        for need in &t.needs {
+            super::parse_need(need).map_err(|e| in_plan(&at, e))?;
+        }
+        check_domain(config, t.domain.as_deref(), &at)?;
+        let after = t
+            .after
+            .iter()
+            .map(|k| {
+                index
+                    .get(k.as_str())
+                    .copied()
+                    .filter(|&j| j < i)
+                    .ok_or_else(|| {
+                        Error::usage(format!("plan: {at} comes after unknown or later key '{k}'"))
+                            .with_hint("list a task before the tasks that come after it")
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push(Checked {
+            key: t.key.clone(),
+            new: NewTask {
+                title: title.to_string(),
+                body: t.body.clone(),
+                domain: t.domain.clone(),
+                after: Vec::new(),
+                needs: t.needs.clone(),
+                priority,
+            },
+            after,
+        });
     }
-    Ok(done)
+    Ok(out)
+}
+
+fn in_plan(at: &str, e: Error) -> Error {
+    let hint = e.hint.clone();
+    let error = Error::usage(format!("plan: {at}: {}", e.message));
+    match hint {
+        Some(h) => error.with_hint(h),
+        None => error,
+    }
+}
+
+fn check_domain(config: &Config, domain: Option<&str>, at: &str) -> Result<()> {
+    match domain {
+        Some(d) if !config.domains.contains_key(d) => {
+            let e = agent::unknown_domain(config, d);
+            Err(in_plan(at, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Write the plan's tasks that are not there yet (same title and domain) in one ledger
+/// commit. Returns the ids (added, kept).
+fn write_tasks(repo: &Repo, me: &str, checked: &[Checked]) -> Result<(Vec<String>, Vec<String>)> {
+    let now = crate::clock::now_secs();
+    let fresh_ids: Vec<String> = checked
+        .iter()
+        .map(|c| super::new_id(me, &c.new.title))
+        .collect();
+    let (mut added, mut kept) = (Vec::new(), Vec::new());
+    let summary = format!("plan: {} tasks by {me}", checked.len());
+    ledger::write_batch(repo, me, Some(&summary), |tasks| {
+        let existing: HashMap<(&str, Option<&str>), &str> = tasks
+            .iter()
+            .map(|t| ((t.title.as_str(), t.domain.as_deref()), t.id.as_str()))
+            .collect();
+        let mut ids: Vec<String> = Vec::with_capacity(checked.len());
+        let mut changes = Vec::new();
+        (added, kept) = (Vec::new(), Vec::new());
+        for (c, fresh) in checked.iter().zip(&fresh_ids) {
+            let found = existing.get(&(c.new.title.as_str(), c.new.domain.as_deref()));
+            if let Some(id) = found {
+                kept.push(id.to_string());
+                ids.push(id.to_string());
+                continue;
+            }
+            let after = c.after.iter().map(|&j| ids[j].clone()).collect();
+            let task = c.new.to_task(fresh, me, after, now);
+            changes.push(Change {
+                subject: format!("add {} {} (plan key {})", task.id, task.title, c.key),
+                task,
+            });
+            added.push(fresh.clone());
+            ids.push(fresh.clone());
+        }
+        Ok(changes)
+    })?;
+    Ok((added, kept))
+}
+
+/// Send the kickoff once (by subject); returns its subject when sent now.
+fn send_kickoff(repo: &Repo, me: &str, text: &str) -> Result<Option<String>> {
+    let mut lines = text.lines();
+    let subject = format!("kickoff: {}", lines.next().unwrap_or("").trim());
+    let sent = mailbox::all(repo)?
+        .iter()
+        .any(|m| m.subject == subject && m.from == me);
+    if sent {
+        return Ok(None);
+    }
+    let draft = Draft {
+        subject: subject.clone(),
+        body: lines.collect::<Vec<_>>().join("\n").trim().to_string(),
+        to: vec![agent::EVERYONE.to_string()],
+        kind: "kickoff".to_string(),
+        priority: Priority::High,
+        ..Draft::default()
+    };
+    mailbox::append(repo, me, &draft)?;
+    Ok(Some(subject))
 }
 
 /// The agents' guide (docs/agents.md), printed by `prime --guide`: an agent in another

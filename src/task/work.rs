@@ -21,6 +21,28 @@ pub struct NewTask {
     pub priority: Priority,
 }
 
+impl NewTask {
+    /// The open task this becomes, with id `id` and dependencies `after` (task ids).
+    pub fn to_task(&self, id: &str, creator: &str, after: Vec<String>, now: i64) -> Task {
+        Task {
+            id: id.to_string(),
+            title: self.title.trim().to_string(),
+            body: self.body.clone(),
+            domain: self.domain.clone(),
+            priority: self.priority,
+            after,
+            needs: self.needs.clone(),
+            state: "open".into(),
+            assignee: None,
+            claim: None,
+            creator: creator.to_string(),
+            created: now,
+            updated: now,
+            note: None,
+        }
+    }
+}
+
 /// The published version of each artifact key, for readiness.
 pub fn published(repo: &Repo) -> impl Fn(&str) -> Option<u64> + '_ {
     move |key| {
@@ -43,22 +65,7 @@ pub fn add(repo: &Repo, me: &str, new: NewTask) -> Result<Task> {
         for dep in &new.after {
             after.push(find(tasks, dep)?.id.clone());
         }
-        let task = Task {
-            id: id.clone(),
-            title: new.title.trim().to_string(),
-            body: new.body.clone(),
-            domain: new.domain.clone(),
-            priority: new.priority,
-            after,
-            needs: new.needs.clone(),
-            state: "open".into(),
-            assignee: None,
-            claim: None,
-            creator: me.to_string(),
-            created: now,
-            updated: now,
-            note: None,
-        };
+        let task = new.to_task(&id, me, after, now);
         Ok(vec![Change {
             subject: format!("add {} {}", task.id, task.title),
             task,
@@ -80,6 +87,12 @@ pub fn claim(
     let tasks = ledger::all(repo)?;
     let task = find(&tasks, id)?.clone();
     let live = lease::live_leases(repo)?;
+    if let Some(held) = live
+        .iter()
+        .find(|l| l.resources.contains(&claim_key(&task.id)) && l.holder != me)
+    {
+        return Err(claimed_by(&task, held));
+    }
     let published = published(repo);
     let waiting: Vec<String> = super::waits_for(&task, &tasks, &live, &published)
         .into_iter()
@@ -103,14 +116,10 @@ pub fn claim(
         task: Some(task.id.clone()),
     };
     let lease = sync::lease::acquire(repo, me, &request, remote, |blocking| {
-        let holder = &blocking[0];
-        Error::blocked(format!(
-            "task {} is claimed by {} (lease {})",
-            task.id, holder.holder, holder.id
-        ))
-        .with_hint("pick another: git comm next --claim")
+        claimed_by(&task, &blocking[0])
     })
     .map_err(|refused| refused.error)?;
+    crate::failpoint::hit("claim-after-lease");
     let lapsed = task
         .assignee
         .clone()
@@ -121,10 +130,19 @@ pub fn claim(
         t.claim = Some(lease.id.clone());
         Ok(format!("claim {} by {me}", t.id))
     })?;
+    crate::failpoint::hit("claim-after-ledger-write");
     if let Some(lost) = lapsed {
         tell_lapsed(repo, me, &task, &lost)?;
     }
     Ok((task, lease))
+}
+
+fn claimed_by(task: &Task, lease: &Lease) -> Error {
+    Error::blocked(format!(
+        "task {} is claimed by {} (lease {})",
+        task.id, lease.holder, lease.id
+    ))
+    .with_hint("pick another: git comm next --claim")
 }
 
 /// Apply `change` to task `id` (which returns the commit subject) and record it.
@@ -144,9 +162,24 @@ pub fn transition(
     Ok(changes.into_iter().next().expect("one change").task)
 }
 
-/// Finish `id` as `state` (done or failed): release its claim's leases and tell the
-/// creator and the holders of tasks that come after it.
-pub fn finish(repo: &Repo, me: &str, id: &str, state: &str, note: Option<String>) -> Result<Task> {
+/// How a task is finished: its end state, the note, and the reason for finishing over
+/// another agent's live claim (`--force --reason`), if given.
+#[derive(Debug, Clone, Default)]
+pub struct Finish {
+    /// done or failed.
+    pub state: String,
+    pub note: Option<String>,
+    pub forced: Option<String>,
+}
+
+/// Finish `id` as `how.state`: release its claim's leases and tell the creator, the holders
+/// of tasks that come after it and, for those nobody claimed, their domain. Finishing a task
+/// another agent holds a live claim on breaks that claim, so it needs `how.forced` (exit 2
+/// without it, nothing changed); who forced it and why goes into the task ledger commit,
+/// the lease break and the mail, which the claim's holder gets too.
+pub fn finish(repo: &Repo, me: &str, id: &str, how: &Finish) -> Result<Task> {
+    let live = lease::live_leases(repo)?;
+    let mut overridden: Option<String> = None;
     let task = transition(repo, me, id, |t| {
         if t.is_terminal() {
             return Err(
@@ -154,17 +187,61 @@ pub fn finish(repo: &Repo, me: &str, id: &str, state: &str, note: Option<String>
                     .with_hint(format!("`git comm task reopen {}` first", t.id)),
             );
         }
-        t.state = state.to_string();
-        t.note = note.clone();
-        Ok(format!("{state} {} by {me}", t.id))
+        overridden = claim_holder(t, &live).filter(|holder| holder != me);
+        let mut subject = format!("{} {} by {me}", how.state, t.id);
+        if let Some(holder) = &overridden {
+            let Some(reason) = &how.forced else {
+                return Err(claimed_by_other(t, holder, &how.state));
+            };
+            subject.push_str(&format!(", forced over {holder}'s claim: {reason}"));
+        }
+        t.state = how.state.clone();
+        t.note = how.note.clone();
+        Ok(subject)
     })?;
-    release_claim(repo, me, &task)?;
-    notify(repo, me, &task)?;
+    let forced = overridden.as_ref().zip(how.forced.as_ref());
+    let why = match forced {
+        Some((holder, reason)) => format!(
+            "task {} finished by {me} over {holder}'s claim: {reason}",
+            task.id
+        ),
+        None => format!("task {} finished", task.id),
+    };
+    release_claim_because(repo, me, &task, &why)?;
+    notify(repo, me, &task, forced)?;
     Ok(task)
+}
+
+/// Who holds `task`'s claim: the holder of its live `task:ID` lease (a lapsed claim holds
+/// nothing).
+fn claim_holder(task: &Task, live: &[Lease]) -> Option<String> {
+    let key = claim_key(&task.id);
+    live.iter()
+        .find(|l| l.resources.contains(&key))
+        .map(|l| l.holder.clone())
+}
+
+fn claimed_by_other(task: &Task, holder: &str, state: &str) -> Error {
+    let verb = if state == "done" { "done" } else { "fail" };
+    let reason = if verb == "done" { " --reason TEXT" } else { "" };
+    Error::usage(format!(
+        "task {} is claimed by {holder}; finishing it would break their claim",
+        task.id
+    ))
+    .with_hint(format!(
+        "ask {holder} (git comm send {holder} -s ...), or break the claim on record: \
+         git comm task {verb} {} --force{reason}",
+        task.id
+    ))
 }
 
 /// Release the leases of a task's claim (held by the claimant, so released in its name).
 pub fn release_claim(repo: &Repo, me: &str, task: &Task) -> Result<()> {
+    release_claim_because(repo, me, task, &format!("task {} finished", task.id))
+}
+
+/// Release the leases of a task's claim; another agent's are broken, saying `why`.
+fn release_claim_because(repo: &Repo, me: &str, task: &Task, why: &str) -> Result<()> {
     let key = claim_key(&task.id);
     leases::write(repo, me, |snap| {
         Ok(snap
@@ -178,7 +255,7 @@ pub fn release_claim(repo: &Repo, me: &str, task: &Task) -> Result<()> {
                     Event::Break {
                         lease: l.clone(),
                         by: me.to_string(),
-                        reason: format!("task {} finished", task.id),
+                        reason: why.to_string(),
                     }
                 }
             })
@@ -210,14 +287,27 @@ fn tell_lapsed(repo: &Repo, me: &str, task: &Task, lost: &str) -> Result<()> {
     Ok(())
 }
 
-/// One message to the creator and the assignees of tasks that come after `task`.
-fn notify(repo: &Repo, me: &str, task: &Task) -> Result<()> {
+/// One message about a finished `task` to its creator; for each task that comes after
+/// it, its assignee and creator, or its `@domain` when nobody claimed it yet (so whoever
+/// may pick it up hears it is unblocked); and the holder of a claim finished over
+/// (`forced`: holder, reason). It carries the `Comm-Task` trailer.
+fn notify(repo: &Repo, me: &str, task: &Task, forced: Option<(&String, &String)>) -> Result<()> {
     let mut to: Vec<String> = vec![task.creator.clone()];
+    let mut unblocked = Vec::new();
     for t in ledger::all(repo)? {
-        if t.after.contains(&task.id) {
-            to.extend(t.assignee.clone());
-            to.push(t.creator.clone());
+        if !t.after.contains(&task.id) || t.is_terminal() {
+            continue;
         }
+        to.push(t.creator.clone());
+        match (&t.assignee, &t.domain) {
+            (Some(assignee), _) => to.push(assignee.clone()),
+            (None, Some(domain)) => to.push(format!("@{domain}")),
+            (None, None) => {}
+        }
+        unblocked.push(format!("after it: {} {}", t.id, t.title));
+    }
+    if let Some((holder, _)) = forced {
+        to.push(holder.clone());
     }
     to.retain(|r| r != me);
     to.sort();
@@ -225,9 +315,14 @@ fn notify(repo: &Repo, me: &str, task: &Task) -> Result<()> {
     if to.is_empty() {
         return Ok(());
     }
+    let mut body: Vec<String> = task.note.iter().cloned().collect();
+    if let Some((holder, reason)) = forced {
+        body.push(format!("forced by {me} over {holder}'s claim: {reason}"));
+    }
+    body.extend(unblocked);
     let draft = Draft {
         subject: format!("{} {}: {}", task.state, task.id, task.title),
-        body: task.note.clone().unwrap_or_default(),
+        body: body.join("\n"),
         to,
         kind: if task.state == "done" {
             "done"
@@ -247,9 +342,12 @@ pub fn ready_for(repo: &Repo, my_domain: Option<&str>) -> Result<Vec<Task>> {
     let tasks = ledger::all(repo)?;
     let live = lease::live_leases(repo)?;
     let published = published(repo);
+    let by_id: std::collections::HashMap<&str, &Task> =
+        tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+    let find = |id: &str| by_id.get(id).copied();
     let mut ready: Vec<&Task> = tasks
         .iter()
-        .filter(|t| super::waits_for(t, &tasks, &live, &published).is_empty())
+        .filter(|t| super::waits_for_with(t, &find, &live, &published).is_empty())
         .collect();
     super::rank(&mut ready, my_domain);
     Ok(ready.into_iter().cloned().collect())

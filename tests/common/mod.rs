@@ -61,6 +61,20 @@ impl TestRepo {
         self.git(&["commit", "-q", "-m", "initial"]);
     }
 
+    /// The file names in the lease ledger's tree (fanned out by the lease id's first two hex
+    /// digits, checked here), one per line.
+    pub fn lease_files(&self) -> String {
+        let paths = self.git(&["ls-tree", "-r", "--name-only", "refs/comm-node/leases"]);
+        paths
+            .lines()
+            .map(|p| {
+                let (dir, file) = p.split_once('/').expect("a fan-out directory");
+                assert_eq!(dir, &file[..2], "{p} is filed by its lease id");
+                format!("{file}\n")
+            })
+            .collect()
+    }
+
     /// Every ref below the comm-node namespace with its target, for "nothing changed" checks.
     pub fn comm_refs(&self) -> String {
         git_in(
@@ -159,4 +173,46 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `git comm ARGS` with the clock pinned to unix second `at` (`GIT_COMM_CLOCK_OFFSET=@AT`),
+/// so several commands write in one second and a scripted history has exact times.
+pub fn comm_pinned(dir: &Path, at: i64, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_COMM_AGENT")
+        .env("TZ", "UTC")
+        .env("GIT_COMM_CLOCK_OFFSET", format!("@{at}"))
+        .output()
+        .expect("run git-comm")
+}
+
+/// Now, in unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// Write and commit `path` as `author`, dated unix second `at` (author and committer
+/// date), hooks bypassed.
+pub fn commit_dated(dir: &Path, author: &str, path: &str, at: i64) {
+    let file = dir.join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, format!("{author} at {at}\n")).unwrap();
+    git_in(dir, &["add", path]);
+    let date = format!("@{at} +0000");
+    let out = Command::new("git")
+        .args(["commit", "-q", "--no-verify", "-m"])
+        .arg(format!("{author} edits {path}"))
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", author)
+        .env("GIT_AUTHOR_EMAIL", format!("{author}@example.com"))
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("run git commit");
+    assert_success(&out, &["commit", path]);
 }

@@ -1,0 +1,215 @@
+//! Swarm-size benchmark: the costs issue 19 names, at the sizes it names.
+//! - `plan`: `plan` of 200, 1,600, 1,000 and 10,000 tasks (chains of ten) and `task import` of
+//!   1,000 and 10,000 Beads issues, each into a fresh repository;
+//! - `bytes`: bytes of new objects one task change writes on a 10,000-task ledger (claim,
+//!   start, done, reopen), uncompressed, as `git cat-file --batch-check` sizes them;
+//! - `oversight`: `who`, `status`, `watch --once` and `inbox` with 200 agents, 1,000,000
+//!   messages of history and 10,000 tasks (history written with fast-import, then packed).
+//!
+//! Run: `cargo bench --bench swarm` (all), or `cargo bench --bench swarm -- plan bytes`.
+//! Wall time is the median (plan: one run each), CPU the child's user + system time.
+
+use std::path::Path;
+use std::time::Duration;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{children_cpu, comm, git, measure, ms};
+
+const HISTORY: usize = 1_000_000;
+const AGENTS: usize = 200;
+
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wants = |part: &str| wanted.is_empty() || wanted.iter().any(|w| w == part);
+    if wants("plan") {
+        plan_and_import();
+    }
+    if wants("bytes") {
+        bytes_per_change();
+    }
+    if wants("oversight") {
+        oversight();
+    }
+}
+
+fn fresh_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["config", "user.name", "bench"]);
+    git(dir.path(), &["config", "user.email", "bench@localhost"]);
+    dir
+}
+
+/// A plan of `n` tasks in chains of ten (each after the previous one of its chain).
+fn plan_text(n: usize) -> String {
+    let mut plan = String::from("kickoff: build it\nagents:\n  lead: {}\ntasks:\n");
+    for i in 0..n {
+        plan.push_str(&format!("  - {{key: k{i}, title: \"task {i} of the plan\""));
+        if i % 10 != 0 {
+            plan.push_str(&format!(", after: [k{}]", i - 1));
+        }
+        plan.push_str("}\n");
+    }
+    plan
+}
+
+fn beads_text(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let deps = if i % 10 == 0 {
+                String::new()
+            } else {
+                format!(
+                    r#"{{"issue_id":"bd-{i}","depends_on_id":"bd-{}","type":"blocks"}}"#,
+                    i - 1
+                )
+            };
+            format!(
+                r#"{{"id":"bd-{i}","title":"issue {i}","status":"open","priority":2,"dependencies":[{deps}]}}"#
+            ) + "\n"
+        })
+        .collect()
+}
+
+/// One timed run of `git comm ARGS`: (wall, CPU).
+fn once(dir: &Path, args: &[&str]) -> (Duration, Duration) {
+    let cpu = children_cpu();
+    let wall = comm(dir, args);
+    (wall, children_cpu() - cpu)
+}
+
+fn plan_and_import() {
+    println!("| command | tasks | wall (ms) | CPU (ms) | ledger commits |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut plan_walls = Vec::new();
+    for n in [200, 1_600, 1_000, 10_000] {
+        let dir = fresh_repo();
+        std::fs::write(dir.path().join("plan.yaml"), plan_text(n)).unwrap();
+        let (wall, cpu) = once(dir.path(), &["--as", "lead", "plan", "plan.yaml"]);
+        plan_walls.push((n, wall));
+        print_row("plan", n, wall, cpu, dir.path());
+    }
+    for n in [1_000, 10_000] {
+        let dir = fresh_repo();
+        std::fs::write(dir.path().join("issues.jsonl"), beads_text(n)).unwrap();
+        let args = ["--as", "lead", "task", "import", "issues.jsonl"];
+        let (wall, cpu) = once(dir.path(), &args);
+        print_row("task import", n, wall, cpu, dir.path());
+    }
+    let at = |n| plan_walls.iter().find(|(m, _)| *m == n).unwrap().1;
+    println!(
+        "\nplan 1,600 / plan 200: {:.2}x",
+        at(1_600).as_secs_f64() / at(200).as_secs_f64()
+    );
+}
+
+fn print_row(what: &str, n: usize, wall: Duration, cpu: Duration, dir: &Path) {
+    let commits = git(dir, &["rev-list", "--count", "refs/comm-node/tasks"]);
+    println!(
+        "| `{what}` | {n} | {} | {} | {} |",
+        ms(wall),
+        ms(cpu),
+        commits.trim()
+    );
+}
+
+/// Bytes of the objects reachable from `new` and not from `old` (uncompressed).
+fn new_object_bytes(dir: &Path, old: &str, new: &str) -> (usize, u64) {
+    let range = format!("{}..{}", old.trim(), new.trim());
+    let listing = git(dir, &["rev-list", "--objects", &range]);
+    let ids: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let bytes = ids
+        .iter()
+        .map(|id| {
+            git(dir, &["cat-file", "-s", id])
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    (ids.len(), bytes)
+}
+
+fn bytes_per_change() {
+    let dir = fresh_repo();
+    let path = dir.path();
+    std::fs::write(path.join("plan.yaml"), plan_text(10_000)).unwrap();
+    comm(path, &["--as", "lead", "plan", "plan.yaml"]);
+    let list = git(
+        path,
+        &["ls-tree", "-r", "--name-only", "refs/comm-node/tasks"],
+    );
+    let first = list.lines().next().unwrap();
+    let id = first.rsplit('/').next().unwrap().trim_end_matches(".json");
+    // Any task: the first of a chain is ready.
+    let ready = std::process::Command::new(env!("CARGO_BIN_EXE_git-comm"))
+        .args(["--as", "lead", "next"])
+        .current_dir(path)
+        .output()
+        .unwrap();
+    let next = String::from_utf8_lossy(&ready.stdout);
+    let id = next
+        .split_whitespace()
+        .find(|w| w.starts_with("t-"))
+        .unwrap_or(id)
+        .to_string();
+    println!("\n| change on a 10,000-task ledger | new objects | bytes |");
+    println!("|---|---:|---:|");
+    for args in [
+        &["task", "claim", &id][..],
+        &["task", "start", &id][..],
+        &["task", "done", &id, "-m", "finished"][..],
+        &["task", "reopen", &id][..],
+    ] {
+        let before = git(path, &["rev-parse", "refs/comm-node/tasks"]);
+        let mut full = vec!["--as", "lead"];
+        full.extend_from_slice(args);
+        comm(path, &full);
+        let after = git(path, &["rev-parse", "refs/comm-node/tasks"]);
+        let (objects, bytes) = new_object_bytes(path, &before, &after);
+        println!("| `task {}` | {objects} | {bytes} |", args[1]);
+    }
+}
+
+fn oversight() {
+    let dir = fresh_repo();
+    let path = dir.path();
+    let agents: Vec<String> = (0..AGENTS).map(|i| format!("agent-{i:03}")).collect();
+    for a in &agents {
+        comm(path, &["join", a]);
+    }
+    support::import_mail(path, &agents, HISTORY, 30 * 86_400);
+    std::fs::write(path.join("plan.yaml"), plan_text(10_000)).unwrap();
+    comm(path, &["--as", "agent-000", "plan", "plan.yaml"]);
+    // agent-001 has read all but the last 10 messages.
+    let cursor = git(path, &["rev-parse", "refs/comm-node/mail~10"]);
+    git(
+        path,
+        &[
+            "update-ref",
+            "refs/comm-node/cursors/agent-001",
+            cursor.trim(),
+        ],
+    );
+    git(path, &["gc", "-q"]);
+    println!(
+        "\n| command ({AGENTS} agents, {HISTORY} messages, 10,000 tasks) | median wall (ms) | mean CPU (ms) |"
+    );
+    println!("|---|---:|---:|");
+    for (runs, args) in [
+        (9, &["who"][..]),
+        (9, &["--as", "agent-001", "status"][..]),
+        (3, &["watch", "--once"][..]),
+        (9, &["--as", "agent-001", "inbox", "--peek"][..]),
+    ] {
+        let (wall, cpu) = measure(path, runs, args);
+        println!("| `{}` | {} | {} |", args.join(" "), ms(wall), ms(cpu));
+    }
+}

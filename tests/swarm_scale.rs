@@ -1,0 +1,424 @@
+//! Swarm scale: costs that follow the work, not the swarm. Mail adds at most one merge commit
+//! per sync whatever the number of clones; the task ledger is fanned out so one change writes
+//! bounded bytes; `plan` and `task import` are one all-or-nothing commit; repositories written
+//! the old way (two-parent mail joins, a flat task ledger) keep working.
+
+mod common;
+mod sync_net;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use sync_net::*;
+
+/// Merge commits on `dir`'s mail that this clone made (its committer name is the clone's).
+fn own_merges(dir: &Path, committer: &str) -> usize {
+    git_in(
+        dir,
+        &["log", "--merges", "--format=%cn", "refs/comm-node/mail"],
+    )
+    .lines()
+    .filter(|l| *l == committer)
+    .count()
+}
+
+fn clone_named(net: &Net, name: &str) -> PathBuf {
+    let dir = net.clone(name);
+    git_in(&dir, &["config", "user.name", name]);
+    ok(&dir, &["--as", name, "join"]);
+    dir
+}
+
+#[test]
+fn twelve_clones_three_rounds_add_at_most_one_merge_per_sync() {
+    let net = Net::new();
+    let names: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+    let dirs: Vec<PathBuf> = names.iter().map(|n| clone_named(&net, n)).collect();
+    let threads: Vec<_> = dirs
+        .iter()
+        .zip(&names)
+        .map(|(dir, name)| {
+            let (dir, name) = (dir.clone(), name.clone());
+            std::thread::spawn(move || {
+                for round in 0..3 {
+                    let subject = format!("{name} round {round}");
+                    ok(&dir, &["--as", &name, "send", "all", "-s", &subject]);
+                    let before = own_merges(&dir, &name);
+                    let report: serde_json::Value =
+                        serde_json::from_str(&ok(&dir, &["--json", "sync"])).unwrap();
+                    let added = own_merges(&dir, &name) - before;
+                    assert!(added <= 1, "{name}: one sync added {added} merge commits");
+                    assert_eq!(report["attempts"], 1, "{name}: {report}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for _ in 0..2 {
+        for (dir, name) in dirs.iter().zip(&names) {
+            let before = own_merges(dir, name);
+            sync_ok(dir);
+            assert!(own_merges(dir, name) - before <= 1);
+        }
+    }
+    let mut want: Vec<String> = names
+        .iter()
+        .flat_map(|n| (0..3).map(move |r| format!("{n} round {r}")))
+        .collect();
+    want.sort();
+    for dir in &dirs {
+        assert_eq!(subjects(dir), want, "every message everywhere, once");
+        let messages = git_in(dir, &["rev-list", "--no-merges", "refs/comm-node/mail"]);
+        assert_eq!(messages.lines().count(), 36, "no message duplicated");
+    }
+}
+
+/// Four clones that sent while apart: the next sync joins all three other outboxes with one
+/// octopus merge, and `git log --no-merges` shows every message.
+#[test]
+fn one_sync_joins_every_new_outbox_in_one_merge() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..4)
+        .map(|i| clone_named(&net, &format!("d{i}")))
+        .collect();
+    // Each clone pushes its mail to its own outbox without seeing the others' first, as
+    // clones that sync at the same moment do.
+    for (i, dir) in dirs.iter().enumerate() {
+        send_many(dir, &format!("d{i}"), 3);
+        git_in(dir, &["config", "comm.outbox", &format!("o-d{i}")]);
+        let spec = format!("refs/comm-node/mail:refs/comm-node/outbox/o-d{i}");
+        git_in(dir, &["push", "-q", "origin", &spec]);
+    }
+    let before = own_merges(&dirs[0], "d0");
+    let out = sync_ok(&dirs[0]);
+    assert!(out.contains("merged mail"), "{out}");
+    assert_eq!(own_merges(&dirs[0], "d0") - before, 1);
+    let tip_parents = git_in(
+        &dirs[0],
+        &["rev-list", "--parents", "-n1", "refs/comm-node/mail"],
+    );
+    assert_eq!(
+        tip_parents.split_whitespace().count() - 1,
+        4,
+        "the join's parents are the local tip and the three new heads: {tip_parents}"
+    );
+    let log = git_in(
+        &dirs[0],
+        &["log", "--no-merges", "--format=%s", "refs/comm-node/mail"],
+    );
+    assert_eq!(log.lines().count(), 12, "{log}");
+    // The octopus travels: another clone admits and fast-forwards or joins it.
+    sync_ok(&dirs[3]);
+    assert_eq!(subjects(&dirs[3]).len(), 12);
+}
+
+/// A flat task ledger and two-parent mail joins, written with plumbing as the earlier version
+/// wrote them, stay readable; the first write migrates the ledger to the fan-out layout
+/// without losing or changing a task.
+#[test]
+fn repositories_written_the_old_way_keep_working() {
+    let net = Net::new();
+    let a = clone_named(&net, "alice");
+    let b = clone_named(&net, "bob");
+    for i in 0..5 {
+        ok(
+            &a,
+            &["--as", "alice", "task", "add", &format!("old task {i}")],
+        );
+    }
+    let lease_id = |out: String| -> String {
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let id = v["id"].as_str().or(v["lease"]["id"].as_str());
+        id.unwrap_or_else(|| panic!("no lease id in {v}"))
+            .to_string()
+    };
+    let released = lease_id(ok(&a, &["--as", "alice", "--json", "lease", "src/a/**"]));
+    let kept_id = lease_id(ok(&a, &["--as", "alice", "--json", "lease", "src/b/**"]));
+    ok(&a, &["--as", "alice", "release", &released]);
+    flatten(&a, "refs/comm-node/tasks");
+    flatten(&a, "refs/comm-node/leases");
+    assert_eq!(
+        git_in(&a, &["ls-tree", "--name-only", "refs/comm-node/tasks"])
+            .lines()
+            .filter(|n| n.ends_with(".json"))
+            .count(),
+        5
+    );
+    // Two-parent mail joins, as sync used to make them.
+    send_many(&a, "alice", 2);
+    let side = git_in(&a, &["rev-parse", "refs/comm-node/mail"]);
+    send_many(&a, "alice", 1);
+    let main_tip = git_in(&a, &["rev-parse", "refs/comm-node/mail"]);
+    let empty = git_stdin(&a, &["mktree"], "");
+    let join = git_in(
+        &a,
+        &[
+            "commit-tree",
+            empty.trim(),
+            "-p",
+            main_tip.trim(),
+            "-p",
+            side.trim(),
+            "-m",
+            "sync: join mail from origin",
+        ],
+    );
+    git_in(
+        &a,
+        &[
+            "update-ref",
+            "refs/comm-node/mail",
+            join.trim(),
+            main_tip.trim(),
+        ],
+    );
+
+    let list = ok(&a, &["task", "list"]);
+    assert_eq!(list.matches("old task").count(), 5, "{list}");
+    // The first write migrates: fan-out directories, no task file left at the root.
+    ok(&a, &["--as", "alice", "task", "add", "new task"]);
+    let root = git_in(&a, &["ls-tree", "refs/comm-node/tasks"]);
+    assert!(
+        root.lines().all(|l| l.starts_with("040000 tree")),
+        "only fan-out directories at the root: {root}"
+    );
+    let paths = git_in(
+        &a,
+        &["ls-tree", "-r", "--name-only", "refs/comm-node/tasks"],
+    );
+    assert_eq!(paths.lines().count(), 6);
+    for path in paths.lines() {
+        let (dir, file) = path.split_once('/').unwrap();
+        assert_eq!(&file[2..4], dir, "{path} is filed by its id");
+    }
+    let list = ok(&a, &["task", "list"]);
+    assert_eq!(list.matches("old task").count(), 5, "{list}");
+    // The flat lease ledger: the live lease is still held, the released one stays ended, and
+    // the next write migrates it.
+    let leases = ok(&a, &["leases"]);
+    assert!(
+        leases.contains("src/b/**") && !leases.contains("src/a/**"),
+        "{leases}"
+    );
+    ok(&a, &["--as", "alice", "lease", "src/c/**"]);
+    let root = git_in(&a, &["ls-tree", "refs/comm-node/leases"]);
+    assert!(root.lines().all(|l| l.starts_with("040000 tree")), "{root}");
+    let files = git_in(
+        &a,
+        &["ls-tree", "-r", "--name-only", "refs/comm-node/leases"],
+    );
+    assert_eq!(
+        files.lines().filter(|f| f.ends_with(".end")).count(),
+        1,
+        "{files}"
+    );
+    assert_eq!(
+        files.lines().filter(|f| f.ends_with(".json")).count(),
+        2,
+        "{files}"
+    );
+    assert!(
+        files.contains(&format!("{}/{kept_id}.json", &kept_id[..2])),
+        "{files}"
+    );
+
+    // Both travel to another clone, which admits and reads them.
+    sync_ok(&a);
+    sync_ok(&b);
+    assert_eq!(subjects(&b).len(), 3);
+    assert_eq!(ok(&b, &["task", "list"]).matches(" task").count(), 6);
+}
+
+/// Rewrite the ledger at `name` flat, as earlier versions wrote it: every file at the root.
+fn flatten(dir: &Path, name: &str) {
+    let listing = git_in(dir, &["ls-tree", "-r", name]);
+    let flat: String = listing
+        .lines()
+        .map(|l| {
+            let (meta, path) = l.split_once('\t').unwrap();
+            format!("{meta}\t{}\n", path.rsplit('/').next().unwrap())
+        })
+        .collect();
+    let tree = git_stdin(dir, &["mktree"], &flat);
+    let tip = git_in(dir, &["rev-parse", name]);
+    let old = git_in(
+        dir,
+        &[
+            "commit-tree",
+            tree.trim(),
+            "-p",
+            tip.trim(),
+            "-m",
+            "flat ledger",
+        ],
+    );
+    git_in(dir, &["update-ref", name, old.trim(), tip.trim()]);
+    let root = git_in(dir, &["ls-tree", name]);
+    assert!(root.lines().all(|l| l.starts_with("100644 blob")), "{root}");
+}
+
+fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn plan_of(tasks: usize) -> String {
+    let mut plan = String::from(
+        "kickoff: |\n  build the thing\nagents:\n  lead: {}\n  worker: {domain: api}\ntasks:\n",
+    );
+    for i in 0..tasks {
+        plan.push_str(&format!("  - {{key: k{i}, title: \"task {i}\""));
+        if i > 0 {
+            plan.push_str(&format!(", after: [k{}]", i - 1));
+        }
+        plan.push_str("}\n");
+    }
+    plan
+}
+
+fn repo_with_api_domain() -> TestRepo {
+    let t = TestRepo::new();
+    t.initial_commit();
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  api: {scope: [\"src/api/**\"]}\n",
+    );
+    t
+}
+
+/// `plan` writes all its tasks in one ledger commit, and one later change writes a bounded
+/// number of bytes (the fan-out subtree and the root, not every task).
+#[test]
+fn plan_is_one_commit_and_one_change_writes_bounded_bytes() {
+    let t = repo_with_api_domain();
+    t.write("plan.yaml", &plan_of(1000));
+    let out = t.ok_as("lead", &["--json", "plan", "plan.yaml"]);
+    let planned: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(planned["tasks_added"].as_array().unwrap().len(), 1000);
+    assert_eq!(
+        t.git(&["rev-list", "--count", "refs/comm-node/tasks"])
+            .trim(),
+        "1"
+    );
+    let message = t.git(&["log", "-1", "--format=%B", "refs/comm-node/tasks"]);
+    assert!(message.starts_with("plan: 1000 tasks by lead"), "{message}");
+    assert_eq!(message.matches("\nadd t-").count(), 1000);
+    // Running it again changes nothing.
+    let again: serde_json::Value =
+        serde_json::from_str(&t.ok_as("lead", &["--json", "plan", "plan.yaml"])).unwrap();
+    assert_eq!(again["tasks_kept"].as_array().unwrap().len(), 1000);
+    assert_eq!(
+        t.git(&["rev-list", "--count", "refs/comm-node/tasks"])
+            .trim(),
+        "1"
+    );
+
+    let first = planned["tasks_added"][0].as_str().unwrap();
+    let before = t.git(&["rev-parse", "refs/comm-node/tasks"]);
+    t.ok_as("worker", &["task", "claim", first]);
+    let after = t.git(&["rev-parse", "refs/comm-node/tasks"]);
+    let range = format!("{}..{}", before.trim(), after.trim());
+    let objects = t.git(&["rev-list", "--objects", &range]);
+    let ids: String = objects
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string() + "\n")
+        .collect();
+    let sizes = git_stdin(t.path(), &["cat-file", "--batch-check=%(objectsize)"], &ids);
+    let bytes: u64 = sizes.lines().map(|s| s.parse::<u64>().unwrap()).sum();
+    assert!(
+        bytes <= 16 * 1024,
+        "one claim wrote {bytes} bytes of objects"
+    );
+    assert!(
+        ids.lines().count() <= 5,
+        "commit, root, one subtree, one blob: {objects}"
+    );
+}
+
+/// Any bad entry makes `plan` exit 2 having written nothing: no task, no card, no kickoff.
+#[test]
+fn plan_with_one_bad_entry_writes_nothing() {
+    let cases: [(&str, &str); 7] = [
+        (
+            "tasks:\n  - {key: a, title: one}\n  - {key: a, title: two}\n",
+            "used twice",
+        ),
+        (
+            "tasks:\n  - {key: a, title: one}\n  - {key: b, title: two, priority: ultra}\n",
+            "unknown priority 'ultra'",
+        ),
+        (
+            "tasks:\n  - {key: a, title: one}\n  - {key: b, title: two, needs: [garbage]}\n",
+            "task 'b'",
+        ),
+        (
+            "tasks:\n  - {key: a, title: one}\n  - {key: b, title: two, domain: nosuch}\n",
+            "unknown domain 'nosuch'",
+        ),
+        (
+            "agents:\n  ok-agent: {}\n  ../x: {}\ntasks:\n  - {key: a, title: one}\n",
+            "agent '../x'",
+        ),
+        (
+            "agents:\n  w: {domain: nosuch}\ntasks:\n  - {key: a, title: one}\n",
+            "unknown domain 'nosuch'",
+        ),
+        (
+            "tasks:\n  - {key: a, title: one}\n  - {key: b, title: two, after: [c]}\n  - {key: c, title: three}\n",
+            "unknown or later key 'c'",
+        ),
+    ];
+    for (plan, complaint) in cases {
+        let t = repo_with_api_domain();
+        t.write("plan.yaml", &format!("kickoff: go\n{plan}"));
+        let out = t.comm_as("lead", &["plan", "plan.yaml"]);
+        assert_exit(&out, 2, complaint);
+        assert_eq!(t.comm_refs(), "", "plan wrote something for:\n{plan}");
+    }
+}
+
+/// An entry whose title already exists is still checked.
+#[test]
+fn existing_titles_do_not_skip_validation() {
+    let t = repo_with_api_domain();
+    t.write("plan.yaml", "tasks:\n  - {key: a, title: one}\n");
+    t.ok_as("lead", &["plan", "plan.yaml"]);
+    let tip = t.git(&["rev-parse", "refs/comm-node/tasks"]);
+    for bad in ["priority: ultra", "needs: [garbage]"] {
+        t.write(
+            "plan.yaml",
+            &format!("tasks:\n  - {{key: a, title: one, {bad}}}\n"),
+        );
+        assert_exit(&t.comm_as("lead", &["plan", "plan.yaml"]), 2, "task 'a'");
+    }
+    let issues = [
+        r#"{"id":"bd-1","title":"one","status":"weird"}"#,
+        r#"{"id":"bd-1","title":"one","priority":9}"#,
+    ];
+    for issue in issues {
+        t.write("issues.jsonl", &format!("{issue}\n"));
+        assert_exit(
+            &t.comm_as("lead", &["task", "import", "issues.jsonl"]),
+            2,
+            "line 1",
+        );
+    }
+    assert_eq!(t.git(&["rev-parse", "refs/comm-node/tasks"]), tip);
+}
