@@ -63,7 +63,7 @@ id=$(git comm --as alice --format compact send bob -s "API contract ready" -m "P
 show git comm --as alice send bob -s "API contract ready" -m "POST /orders takes {sku, qty}." --task T-1 --ack
 echo "sent $id"
 run git comm --as bob inbox
-run git comm --as bob reply "$id" -m "Thanks, wiring the form now." --ack
+run git comm --as bob reply "$id" -m "Thanks, wiring the form now."
 run git comm --as bob ack "$id"
 run git comm --as alice show "$id"
 

@@ -76,12 +76,24 @@ log="$root/target/test-report.log"
 mkdir -p "$root/target"
 : > "$log"
 status=0
-echo "== cargo test --features failpoints --no-fail-fast"
-cargo test --features failpoints --no-fail-fast 2>&1 | tee -a "$log" || status=1
-echo "== cargo test --features mcp --test mcp"
-cargo test --features mcp --test mcp 2>&1 | tee -a "$log" || status=1
+runs=""
+# Run one cargo command into the log; remember how it ended, for the report.
+run_cargo() {
+  echo "== cargo $*"
+  cargo "$@" 2>&1 | tee -a "$log"
+  local code=${PIPESTATUS[0]}
+  if [ "$code" = 0 ]; then
+    runs+="ok     cargo $*"$'\n'
+  else
+    runs+="FAILED cargo $* (exit $code)"$'\n'
+    status=1
+  fi
+}
+run_cargo test --features failpoints --no-fail-fast
+run_cargo test --features mcp --test mcp
 
 echo
 echo "== every test target (log: target/test-report.log)"
 summarise "$log"
+printf '%s' "$runs"
 exit "$status"

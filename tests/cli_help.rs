@@ -19,7 +19,12 @@ impl Install {
     fn new() -> Install {
         let prefix = tempfile::tempdir().unwrap();
         std::fs::create_dir(prefix.path().join("bin")).unwrap();
-        std::fs::copy(BIN, prefix.path().join("bin/git-comm")).unwrap();
+        // A hard link where it can be: a copy is a file open for writing, which a child
+        // forked meanwhile by another test thread may still hold when we exec it (ETXTBSY).
+        let bin = prefix.path().join("bin/git-comm");
+        if std::fs::hard_link(BIN, &bin).is_err() {
+            std::fs::copy(BIN, &bin).unwrap();
+        }
         Install {
             prefix,
             home: tempfile::tempdir().unwrap(),
@@ -93,6 +98,7 @@ fn git_comm_help_shows_the_manual_once_any_command_ran() {
 #[test]
 fn every_run_writes_the_pages_even_help_version_and_errors() {
     let outside = tempfile::tempdir().unwrap();
+    let install = Install::new();
     for args in [
         &["comm", "-h"][..],
         &["comm", "-V"],
@@ -102,8 +108,9 @@ fn every_run_writes_the_pages_even_help_version_and_errors() {
         &["comm", "send"],
         &["comm"],
     ] {
-        let install = Install::new();
-        let _ = install.git(outside.path(), &system_path(), args);
+        let _ = std::fs::remove_dir_all(install.prefix.path().join("share"));
+        let out = install.git(outside.path(), &system_path(), args);
+        assert!(!stderr(&out).contains("cannot exec"), "{}", stderr(&out));
         assert!(
             install.man1().join("git-comm.1").is_file(),
             "no page after {args:?}"
@@ -240,4 +247,17 @@ fn short_help_lists_every_command() {
             "{command} missing from:\n{text}"
         );
     }
+}
+
+/// `reply --ack` asks for an acknowledgement; the help says so and names the command that
+/// gives one, since "--ack" alone reads as "acknowledge".
+#[test]
+fn reply_help_tells_asking_for_an_ack_from_giving_one() {
+    let repo = TestRepo::new();
+    let help = stdout(&repo.comm(&["reply", "-h"]));
+    assert!(
+        help.contains("Ask the recipients to acknowledge this reply"),
+        "{help}"
+    );
+    assert!(help.contains("git comm ack ID"), "{help}");
 }

@@ -51,7 +51,7 @@ pub struct SendArgs {
     /// Task this message is about.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
-    /// Ask recipients to acknowledge.
+    /// Ask recipients to acknowledge (they answer with `git comm ack ID`).
     #[arg(long)]
     pub ack: bool,
 }
@@ -74,7 +74,7 @@ pub struct ReplyArgs {
     /// low, normal, high or urgent.
     #[arg(long, default_value = "normal")]
     pub priority: String,
-    /// Ask for an acknowledgement.
+    /// Ask the recipients to acknowledge this reply (to acknowledge a message: `git comm ack ID`).
     #[arg(long)]
     pub ack: bool,
 }
