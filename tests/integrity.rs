@@ -12,23 +12,7 @@ use sync_net::{ok, refs, subjects, sync_ok, Net};
 
 /// Run a git plumbing command in `dir` feeding `input` on stdin; returns trimmed stdout.
 fn plumb(dir: &Path, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?} failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    common::git_stdin(dir, args, input).trim().to_string()
 }
 
 fn blob(dir: &Path, content: &str) -> String {

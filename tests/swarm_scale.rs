@@ -259,26 +259,6 @@ fn flatten(dir: &Path, name: &str) {
     assert!(root.lines().all(|l| l.starts_with("100644 blob")), "{root}");
 }
 
-fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn plan_of(tasks: usize) -> String {
     let mut plan = String::from(
         "kickoff: |\n  build the thing\nagents:\n  lead: {}\n  worker: {domain: api}\ntasks:\n",

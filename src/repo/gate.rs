@@ -310,22 +310,16 @@ fn flat_blobs(
     repo: &Repo,
     tree: ObjectId,
 ) -> std::result::Result<Vec<(String, ObjectId, u64)>, String> {
-    let tree_obj = repo
-        .gix()
-        .find_tree(tree)
-        .map_err(|e| format!("tree {tree} cannot be read: {e}"))?;
     let mut out = Vec::new();
-    for entry in tree_obj.iter() {
-        let entry = entry.map_err(|e| format!("tree {tree} is malformed: {e}"))?;
-        let name = entry.filename().to_string();
-        if !entry.mode().is_blob() {
+    for (name, id, is_dir) in tree_items(repo, tree)? {
+        if is_dir {
             return Err(format!("'{name}' is not a file"));
         }
-        let (kind, size) = header(repo, entry.oid().to_owned())?;
+        let (kind, size) = header(repo, id)?;
         if kind != gix::objs::Kind::Blob {
             return Err(format!("'{name}' is {}", kind_name(kind)));
         }
-        out.push((name, entry.oid().to_owned(), size));
+        out.push((name, id, size));
     }
     Ok(out)
 }

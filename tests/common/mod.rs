@@ -216,3 +216,24 @@ pub fn commit_dated(dir: &Path, author: &str, path: &str, at: i64) {
         .expect("run git commit");
     assert_success(&out, &["commit", path]);
 }
+
+/// `git ARGS` in `dir` with `input` on stdin, asserting success; stdout.
+pub fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
