@@ -10,25 +10,12 @@ mod sync_net;
 
 use std::path::Path;
 
-use common::{assert_exit, git_in, stderr, stdout, TestRepo};
+use common::{assert_exit, copy_dir, git_in, stderr, stdout, TestRepo};
 use hooks_common::{git_as, path_with_comm};
 use serde_json::Value;
 use sync_net::Net;
 
 const CHAIN: &str = "app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:2 -> app/database/models.py";
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The fixture committed on `main`, with `edit` applied to the worktree before that commit.
 fn fixture_repo(edit: impl FnOnce(&TestRepo)) -> TestRepo {

@@ -7,21 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{stdout, TestRepo};
+use common::{copy_dir, stdout, TestRepo};
 use serde_json::Value;
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The fixture committed in a fresh repository: `file:line:col kind target` per resolved
 /// import, `file:line:col kind import` per unresolved one.

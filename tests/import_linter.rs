@@ -8,24 +8,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_success, stderr, stdout, TestRepo};
+use common::{assert_success, copy_dir, stderr, stdout, TestRepo};
 use serde_json::Value;
 
 /// The version bench/peers measures against.
 const IMPORT_LINTER: &str = "import-linter==2.16";
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 fn install_import_linter(venv: &Path) -> std::path::PathBuf {
     let made = Command::new("python3")

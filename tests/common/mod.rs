@@ -237,3 +237,17 @@ pub fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
     assert!(out.status.success(), "git {args:?} failed");
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Copy the directory tree `from` into `to` (fixtures into a temporary repository).
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
