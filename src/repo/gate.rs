@@ -324,6 +324,16 @@ fn flat_blobs(
     Ok(out)
 }
 
+/// The content of ledger file `name` (blob `id`): refused when it is not a blob or is too
+/// large.
+fn read_blob_entry(repo: &Repo, name: &str, id: ObjectId) -> std::result::Result<Vec<u8>, String> {
+    let (kind, size) = header(repo, id)?;
+    if kind != gix::objs::Kind::Blob {
+        return Err(format!("'{name}' is {}", kind_name(kind)));
+    }
+    read_entry(repo, name, id, size)
+}
+
 fn read_entry(
     repo: &Repo,
     name: &str,
@@ -463,16 +473,12 @@ fn check_task_file(
     id: ObjectId,
     dir: Option<&str>,
 ) -> std::result::Result<(), String> {
-    let (kind, size) = header(repo, id)?;
-    if kind != gix::objs::Kind::Blob {
-        return Err(format!("'{name}' is {}", kind_name(kind)));
-    }
+    let bytes = read_blob_entry(repo, name, id)?;
     if let Some(dir) = dir {
         if crate::task::ledger::fan_dir(name) != dir {
             return Err(format!("task {name} is filed under '{dir}/'"));
         }
     }
-    let bytes = read_entry(repo, name, id, size)?;
     crate::task::ledger::check_entry(name, &bytes).map_err(|why| format!("task {name}: {why}"))
 }
 
@@ -506,11 +512,7 @@ fn check_ledger(
                 dir.unwrap_or("")
             ));
         }
-        let (kind, size) = header(repo, id)?;
-        if kind != gix::objs::Kind::Blob {
-            return Err(format!("'{name}' is {}", kind_name(kind)));
-        }
-        let bytes = read_entry(repo, name, id, size)?;
+        let bytes = read_blob_entry(repo, name, id)?;
         crate::lease::ledger::check_entry(name, &bytes, now, skew)
             .map_err(|why| format!("ledger entry {name}: {why}"))
     })?;
