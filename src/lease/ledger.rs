@@ -169,12 +169,7 @@ pub fn ledger_ref(repo: &Repo) -> String {
 /// The ledger state in the tree of commit `commit`.
 pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
     let mut state = State::default();
-    let mut files = Vec::new();
     repo.for_each_ledger_file(commit, |name, bytes| {
-        files.push((name.to_string(), bytes.to_vec()));
-        Ok(())
-    })?;
-    for (name, bytes) in files {
         let invalid = |e: serde_json::Error| {
             Error::git(format!(
                 "lease ledger entry {name} at {commit} is invalid: {e}"
@@ -184,13 +179,14 @@ pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
         if name.ends_with(JSON_SUFFIX) {
             state
                 .leases
-                .push(serde_json::from_slice(&bytes).map_err(invalid)?);
+                .push(serde_json::from_slice(bytes).map_err(invalid)?);
         } else if name.ends_with(END_SUFFIX) {
             state
                 .ended
-                .push(serde_json::from_slice(&bytes).map_err(invalid)?);
+                .push(serde_json::from_slice(bytes).map_err(invalid)?);
         }
-    }
+        Ok(())
+    })?;
     state
         .leases
         .sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
