@@ -69,7 +69,7 @@ pub struct Domain {
     pub forbidden_packages: Vec<String>,
     /// Import kinds the boundary rules skip for this domain (e.g. `[type-only]`).
     #[serde(default)]
-    pub ignore_kinds: Vec<crate::boundary::imports::ImportKind>,
+    pub ignore_kinds: Vec<ImportKind>,
 }
 
 /// One `forbidden_imports` entry: a plain glob (direct imports only) or a rule with options.
@@ -328,13 +328,13 @@ impl Config {
             ));
         }
         for name in self.domains.keys() {
-            if let Err(e) = crate::agent::validate_name(name) {
+            if let Err(e) = crate::model::name::validate_name(name) {
                 let why = e.message.replacen("agent name", "domain name", 1);
                 return Err(self.error_at(&format!("{name}:"), why));
             }
         }
         for (agent, binding) in &self.agents {
-            if let Err(e) = crate::agent::validate_name(agent) {
+            if let Err(e) = crate::model::name::validate_name(agent) {
                 return Err(self.error_at(&format!("{agent}:"), e.message));
             }
             if let Some(domain) = &binding.domain {
@@ -650,6 +650,29 @@ fn sample_path(pattern: &str) -> String {
         }
     }
     out
+}
+
+/// How an import brings in its target; rules may ignore some kinds (`ignore_kinds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    Static,
+    TypeOnly,
+    ReExport,
+    Dynamic,
+    Require,
+}
+
+impl ImportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportKind::Static => "static",
+            ImportKind::TypeOnly => "type-only",
+            ImportKind::ReExport => "re-export",
+            ImportKind::Dynamic => "dynamic",
+            ImportKind::Require => "require",
+        }
+    }
 }
 
 #[cfg(test)]
