@@ -44,6 +44,10 @@ pub struct Config {
     /// `python: {roots: [src, libs/core]}`: the Python source roots, instead of discovering them.
     #[serde(default)]
     pub python: PythonSettings,
+    /// Who may halt and resume the swarm: agent names, roles on agent cards, or git
+    /// identities (`Name <email>` or the email). Empty: any agent, or the operator.
+    #[serde(default)]
+    pub overseers: Vec<String>,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -799,5 +803,21 @@ mod tests {
         assert_eq!(ByteSize(1 << 20).to_string(), "1 MiB");
         assert_eq!(ByteSize(1536).to_string(), "1536 bytes");
         assert_eq!(ByteSize(3 << 10).to_string(), "3 KiB");
+    }
+}
+
+impl Config {
+    /// The rules the storage gate applies for this config: skew, body limit, overseers and
+    /// the agents it binds.
+    pub fn policy(&self) -> crate::repo::Policy {
+        crate::repo::Policy {
+            skew_secs: self.skew_secs(),
+            max_body: self
+                .mail
+                .max_body
+                .map_or(crate::repo::DEFAULT_MAX_BODY, |size| size.0),
+            overseers: self.overseers.clone(),
+            agents: self.agents.keys().cloned().collect(),
+        }
     }
 }

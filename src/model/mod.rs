@@ -6,6 +6,7 @@
 //! value, and the commands call it to build one. Nothing here imports a layer above.
 
 pub mod artifact;
+pub mod authority;
 pub mod card;
 pub mod halt;
 pub mod lease;

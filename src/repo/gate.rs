@@ -152,14 +152,54 @@ pub fn admit(
     incoming: ObjectId,
     known: &[ObjectId],
 ) -> std::result::Result<(), String> {
-    let kind = kind_of(suffix)?;
-    check_tip(repo, &kind, incoming, known)?;
+    admit_in(repo, suffix, incoming, known, &[]).map_err(|r| r.to_string())
+}
+
+/// Why the gate refuses a value: its shape, or a commit that breaks a rule of who may
+/// write what.
+#[derive(Debug, Clone)]
+pub enum Rejected {
+    Invalid(String),
+    Unauthorized(super::authorize::Refused),
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejected::Invalid(why) => f.write_str(why),
+            Rejected::Unauthorized(r) => write!(
+                f,
+                "commit {} by {}: {}",
+                r.commit.to_hex_with_len(10),
+                r.agent,
+                r.refusal
+            ),
+        }
+    }
+}
+
+/// [`admit`], judging the commits it adds with the other values of the same push
+/// (`pending`: suffix, new value) as facts first (the server guard sees a claim and its
+/// lease arrive together).
+pub fn admit_in(
+    repo: &Repo,
+    suffix: &str,
+    incoming: ObjectId,
+    known: &[ObjectId],
+    pending: super::authorize::Pending,
+) -> std::result::Result<(), Rejected> {
+    let kind = kind_of(suffix).map_err(Rejected::Invalid)?;
+    check_tip(repo, &kind, incoming, known).map_err(Rejected::Invalid)?;
     match &kind {
         Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => {
-            check_artifact_chain(repo, key, incoming, known)
+            check_artifact_chain(repo, key, incoming, known).map_err(Rejected::Invalid)
         }
         Kind::Presence(_) => Ok(()), // a blob: no history
-        _ => check_new_history(repo, &kind, incoming, known),
+        _ => {
+            check_new_history(repo, &kind, incoming, known).map_err(Rejected::Invalid)?;
+            super::authorize::new_history(repo, &kind, incoming, known, pending)
+                .map_err(Rejected::Unauthorized)
+        }
     }
 }
 
