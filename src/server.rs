@@ -21,7 +21,7 @@ use std::path::Path;
 use globset::Glob;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, CONFIG_PATH};
 use crate::error::{Context, Error, Result};
 use crate::hooks::range::{vet_commit, LeaseView};
 use crate::hooks::HookState;
@@ -54,6 +54,37 @@ pub struct Rejection {
     pub file: Option<String>,
     pub rule: Option<String>,
     pub fix: String,
+}
+
+/// The config the guard applies: `.comm-node/config.yaml` and the allowed signers it names,
+/// as the default branch (HEAD) holds them before this push, so a push cannot loosen the
+/// rules it is judged by. `None` when the default branch has no config.
+pub fn head_config(repo: &Repo) -> Result<Option<Config>> {
+    let Some(head) = crate::repo::changes::head_commit(repo)? else {
+        return Ok(None);
+    };
+    let read = |path: &str| file_at(repo, head, path);
+    let Some(bytes) = read(CONFIG_PATH).map_err(Error::git)? else {
+        return Ok(None);
+    };
+    let mut config = Config::parse(&bytes, Path::new(&format!("HEAD:{CONFIG_PATH}")))?;
+    config.load_signers("HEAD:", read)?;
+    Ok(Some(config))
+}
+
+fn file_at(repo: &Repo, commit: ObjectId, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("cannot read {path} at {commit}: {e}");
+    let tree = repo
+        .gix()
+        .find_commit(commit)
+        .map_err(|e| unreadable(&e))?
+        .tree()
+        .map_err(|e| unreadable(&e))?;
+    let Some(entry) = tree.lookup_entry_by_path(path).map_err(|e| unreadable(&e))? else {
+        return Ok(None);
+    };
+    let object = entry.object().map_err(|e| unreadable(&e))?;
+    Ok(Some(object.data.clone()))
 }
 
 /// Parse pre-receive's stdin.

@@ -6,7 +6,7 @@
 use gix::bstr::{BString, ByteSlice};
 
 use crate::error::{Context, Error, Result};
-use crate::repo::{agent_signature, ObjectId, Repo};
+use crate::repo::{agent_signature, object_bytes, signing, ObjectId, Repo};
 
 /// The metadata carried by one version's tag message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +74,10 @@ impl Meta {
     }
 }
 
-/// Write the tag object for `meta` pointing at `blob`, tagged by `publisher`.
+/// Write the tag object for `meta` pointing at `blob`, tagged by `publisher`; signed as
+/// `git tag -s` signs (the signature appended to the message) when a key is configured.
 pub fn write(repo: &Repo, blob: ObjectId, publisher: &str, meta: &Meta) -> Result<ObjectId> {
-    let tag = gix::objs::Tag {
+    let mut tag = gix::objs::Tag {
         target: blob,
         target_kind: gix::objs::Kind::Blob,
         name: BString::from(format!("{}/v{}", meta.key, meta.version)),
@@ -84,6 +85,10 @@ pub fn write(repo: &Repo, blob: ObjectId, publisher: &str, meta: &Meta) -> Resul
         message: BString::from(meta.encode()),
         signature: None,
     };
+    if let Some(key) = signing::key_for_write(repo)? {
+        let signature = key.sign(&object_bytes(&tag)?)?;
+        tag.message.extend_from_slice(signature.as_bytes());
+    }
     Ok(repo
         .gix()
         .write_object(&tag)
@@ -103,7 +108,8 @@ pub fn read(repo: &Repo, key: &str, id: ObjectId) -> Result<Version> {
         Some(sig) => (sig.name.to_str_lossy().into_owned(), sig.seconds()),
         None => (String::new(), 0),
     };
-    let meta = Meta::decode(key, &decoded.message.to_str_lossy())
+    let message = decoded.message.to_str_lossy();
+    let meta = Meta::decode(key, signing::strip_tag_signature(&message))
         .ok_or_else(|| corrupt("has no artifact metadata"))?;
     Ok(Version {
         tag: id,

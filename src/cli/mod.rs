@@ -208,6 +208,10 @@ pub fn policy(config: &Config) -> crate::repo::Policy {
     crate::repo::Policy {
         skew_secs: config.skew_secs(),
         max_body: crate::mail::max_body(config),
+        identity: crate::repo::signing::Identity {
+            mode: config.identity.signed,
+            signers: config.identity.signers.clone(),
+        },
     }
 }
 

@@ -92,6 +92,9 @@ pub fn server(args: ServerArgs, json: bool) -> Result<()> {
 /// What the installed hook runs: read the updates, judge the push, explain every refusal.
 pub fn pre_receive() -> Result<()> {
     let mut repo = Repo::discover(&std::env::current_dir()?)?;
+    if let Some(config) = server::head_config(&repo)? {
+        repo.set_policy(crate::cli::policy(&config));
+    }
     let _quarantine = repo.see_quarantine()?;
     let updates = server::parse_updates(std::io::stdin().lock())?;
     let rejections = server::check_push(&repo, &updates)?;

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod gate;
 pub mod health;
 pub mod locks;
+pub mod signing;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -57,12 +58,14 @@ pub struct Repo {
 }
 
 /// Limits the swarm agrees on (from `.comm-node/config.yaml`), applied by the gate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Tolerated clock skew between machines, in seconds.
     pub skew_secs: i64,
     /// Largest message body, in bytes.
     pub max_body: u64,
+    /// Whether namespace commits and tags must be signed, and by which keys.
+    pub identity: signing::Identity,
 }
 
 impl Default for Policy {
@@ -70,6 +73,7 @@ impl Default for Policy {
         Policy {
             skew_secs: crate::clock::DEFAULT_SKEW_SECS,
             max_body: DEFAULT_MAX_BODY,
+            identity: signing::Identity::default(),
         }
     }
 }
@@ -137,8 +141,8 @@ impl Repo {
         self.policy = policy;
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub fn gix(&self) -> &gix::Repository {
@@ -392,7 +396,7 @@ impl Repo {
         author: &str,
         message: &str,
     ) -> Result<ObjectId> {
-        let commit = gix::objs::Commit {
+        let mut commit = gix::objs::Commit {
             tree,
             parents: parents.iter().copied().collect(),
             author: agent_signature(author),
@@ -401,6 +405,11 @@ impl Repo {
             message: BString::from(message),
             extra_headers: Vec::new(),
         };
+        if let Some(key) = signing::key_for_write(self)? {
+            let signature = key.sign(&object_bytes(&commit)?)?;
+            let header = BString::from(signature.trim_end_matches('\n'));
+            commit.extra_headers.push(("gpgsig".into(), header));
+        }
         Ok(self
             .inner
             .write_object(&commit)
@@ -568,6 +577,15 @@ impl Repo {
             Err(e) => Err(Error::git(format!("cannot look up {hex}: {e}"))),
         }
     }
+}
+
+/// An object's bytes as stored (what a signature covers).
+pub fn object_bytes(object: &impl gix::objs::WriteTo) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    object
+        .write_to(&mut bytes)
+        .map_err(|e| Error::git(format!("cannot encode {}: {e}", object.kind())))?;
+    Ok(bytes)
 }
 
 fn read_namespace(repo: &gix::Repository) -> Result<String> {
