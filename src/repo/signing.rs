@@ -369,6 +369,59 @@ pub fn key_for_write(repo: &Repo) -> Result<Option<SigningKey>> {
     }
 }
 
+/// What `doctor` reports of the namespace: how many entries were checked and which fail.
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub checked: usize,
+    /// (ref the entry was reached from, why its signature does not vouch for its author).
+    pub problems: Vec<(String, String)>,
+}
+
+/// Check every commit the namespace's commit refs reach and every artifact tag, as the gate
+/// checks what a remote adds. Presence (blobs) and cursors (into mail) carry no signature.
+pub fn audit(repo: &Repo) -> Result<Audit> {
+    let mut audit = Audit::default();
+    let mut seen = std::collections::HashSet::new();
+    for (name, tip) in repo.list_refs(repo.namespace())? {
+        let suffix = &name[repo.namespace().len()..];
+        if suffix.starts_with("presence/") || suffix.starts_with("cursors/") {
+            continue;
+        }
+        for id in entries_of(repo, tip)? {
+            if !seen.insert(id) {
+                continue;
+            }
+            audit.checked += 1;
+            if let Some(why) = problem(repo, id) {
+                audit.problems.push((name.clone(), why));
+            }
+        }
+    }
+    Ok(audit)
+}
+
+/// The objects a namespace value vouches for: a tag itself, or every commit it reaches.
+fn entries_of(repo: &Repo, tip: ObjectId) -> Result<Vec<ObjectId>> {
+    let kind = repo
+        .gix()
+        .find_header(tip)
+        .map_err(|e| Error::git(format!("cannot read {tip}: {e}")))?
+        .kind();
+    if kind != gix::objs::Kind::Commit {
+        return Ok(vec![tip]);
+    }
+    let walk = repo
+        .gix()
+        .rev_walk([tip])
+        .all()
+        .map_err(|e| Error::git(format!("cannot walk {tip}: {e}")))?;
+    walk.map(|info| {
+        info.map(|i| i.id)
+            .map_err(|e| Error::git(format!("cannot walk {tip}: {e}")))
+    })
+    .collect()
+}
+
 /// A signed object split as git splits it: the signature and the bytes it covers.
 struct Signed {
     signature: Vec<u8>,
