@@ -367,10 +367,10 @@ impl Config {
             ));
         }
         let shown = format!("{place}{rel}");
-        let bytes = match read(&rel) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => {
-                return Err(self
+        let bytes =
+            match read(&rel) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Err(self
                     .error_at(
                         "allowed_signers",
                         format!("identity.allowed_signers: {shown} does not exist"),
@@ -378,10 +378,9 @@ impl Config {
                     .with_hint(
                         "list each agent's public key there, one `agent-name ssh-ed25519 AAAA…` \
                          line per key (git's allowed-signers format), and commit it",
-                    ))
-            }
-            Err(e) => return Err(Error::config(format!("cannot read {shown}: {e}"))),
-        };
+                    )),
+                Err(e) => return Err(Error::config(format!("cannot read {shown}: {e}"))),
+            };
         let text = String::from_utf8_lossy(&bytes);
         let signers = AllowedSigners::parse(&text).map_err(|(line, why)| {
             Error::config(format!("{shown}:{line}: {why}")).with_hint(format!(

@@ -72,7 +72,11 @@ pub fn head_config(repo: &Repo) -> Result<Option<Config>> {
     Ok(Some(config))
 }
 
-fn file_at(repo: &Repo, commit: ObjectId, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+fn file_at(
+    repo: &Repo,
+    commit: ObjectId,
+    path: &str,
+) -> std::result::Result<Option<Vec<u8>>, String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("cannot read {path} at {commit}: {e}");
     let tree = repo
         .gix()
@@ -80,7 +84,10 @@ fn file_at(repo: &Repo, commit: ObjectId, path: &str) -> std::result::Result<Opt
         .map_err(|e| unreadable(&e))?
         .tree()
         .map_err(|e| unreadable(&e))?;
-    let Some(entry) = tree.lookup_entry_by_path(path).map_err(|e| unreadable(&e))? else {
+    let Some(entry) = tree
+        .lookup_entry_by_path(path)
+        .map_err(|e| unreadable(&e))?
+    else {
         return Ok(None);
     };
     let object = entry.object().map_err(|e| unreadable(&e))?;

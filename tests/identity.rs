@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    allowed_signers, assert_exit, comm_at, comm_in, git_in, identity_config, sign_with, ssh_key, stderr,
-    stdout,
+    allowed_signers, assert_exit, comm_at, comm_in, git_in, identity_config, sign_with, ssh_key,
+    stderr, stdout,
 };
 use hooks_common::path_with_comm;
 use sync_net::{ok, sync, sync_ok, Net};
@@ -115,11 +115,24 @@ fn git_verify(clone: &Path, what: &str, name: &str) -> Output {
 fn git_itself_verifies_the_commits_and_tags_git_comm_signs() {
     let s = Swarm::new("required", false);
     ok(&s.a, &["--as", "alice", "join"]);
-    ok(&s.a, &["--as", "alice", "send", "all", "-s", "hello", "-m", "signed"]);
+    ok(
+        &s.a,
+        &[
+            "--as", "alice", "send", "all", "-s", "hello", "-m", "signed",
+        ],
+    );
     write(&s.a, "schema.json", "{}\n");
     ok(
         &s.a,
-        &["--as", "alice", "publish", "api/schema", "schema.json", "-m", "v1"],
+        &[
+            "--as",
+            "alice",
+            "publish",
+            "api/schema",
+            "schema.json",
+            "-m",
+            "v1",
+        ],
     );
     for (what, name) in [
         ("verify-commit", "refs/comm-node/agents/alice"),
@@ -231,7 +244,12 @@ fn signer_time(unix: i64) -> String {
 fn a_rotated_key_keeps_old_entries_valid_and_only_the_new_key_writes_after_the_cutover() {
     let s = Swarm::new("required", true);
     ok(&s.a, &["--as", "alice", "join"]);
-    ok(&s.a, &["--as", "alice", "send", "all", "-s", "before", "-m", "old key"]);
+    ok(
+        &s.a,
+        &[
+            "--as", "alice", "send", "all", "-s", "before", "-m", "old key",
+        ],
+    );
     sync_ok(&s.a);
     let new_key = ssh_key(s.alice_key.parent().unwrap(), "alice-2");
     let cutover = signer_time(common::unix_now() + 3600);
@@ -282,7 +300,10 @@ fn bad_identity_settings_exit_2_with_the_file_and_line() {
     write(
         &s.a,
         ".comm-node/allowed_signers",
-        &format!("{}bob ssh-ed25519 AAAAnotakey\n", allowed_signers(&[("alice", &s.alice_key)])),
+        &format!(
+            "{}bob ssh-ed25519 AAAAnotakey\n",
+            allowed_signers(&[("alice", &s.alice_key)])
+        ),
     );
     let out = comm_in(&s.a, &["--as", "alice", "join"]);
     assert_exit(&out, 2, "allowed_signers:2");

@@ -105,8 +105,7 @@ impl AllowedSigners {
             s.key.key_data() == key
                 && (principal == MERGE_AUTHOR
                     || s.principals.iter().any(|p| pattern_matches(p, principal)))
-                && s
-                    .namespaces
+                && s.namespaces
                     .as_ref()
                     .is_none_or(|ns| ns.iter().any(|n| pattern_matches(n, NAMESPACE)))
                 && s.valid_after.is_none_or(|t| time >= t)
@@ -128,7 +127,10 @@ fn parse_line(line: &str) -> std::result::Result<Signer, String> {
     let key = PublicKey::from_openssh(key_text.trim())
         .map_err(|e| format!("not a public key ({e}): expected `principal keytype base64`"))?;
     let mut signer = Signer {
-        principals: principals.split(',').map(|p| p.trim_matches('"').to_string()).collect(),
+        principals: principals
+            .split(',')
+            .map(|p| p.trim_matches('"').to_string())
+            .collect(),
         namespaces: None,
         valid_after: None,
         valid_before: None,
@@ -187,7 +189,9 @@ fn split_options(options: &str) -> Vec<String> {
 }
 
 fn looks_like_key_type(text: &str) -> bool {
-    ["ssh-", "ecdsa-", "sk-"].iter().any(|p| text.starts_with(p))
+    ["ssh-", "ecdsa-", "sk-"]
+        .iter()
+        .any(|p| text.starts_with(p))
 }
 
 /// ssh-keygen's `*` and `?` patterns.
@@ -284,11 +288,14 @@ impl SigningKey {
             .map(|k| k.path.clone())
             .unwrap_or_else(|| self.path());
         let mut command = Command::new(&self.program);
-        command.args(["-Y", "sign", "-n", NAMESPACE, "-f"]).arg(&key_path);
+        command
+            .args(["-Y", "sign", "-n", NAMESPACE, "-f"])
+            .arg(&key_path);
         if literal_file.is_some() {
             command.arg("-U");
         }
-        let output = run_with_input(&mut command, payload).map_err(|e| self.failed(&e.to_string()))?;
+        let output =
+            run_with_input(&mut command, payload).map_err(|e| self.failed(&e.to_string()))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(self.failed(stderr.trim()));
