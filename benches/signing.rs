@@ -2,11 +2,12 @@
 //! and `required` (every commit signed with ed25519 by ssh-keygen, verified in-process),
 //! measured in one run with the runs of both interleaved. Run: `cargo bench --bench signing`.
 //!
-//! - send: one `git comm send` (the write that signs, one `ssh-keygen -Y sign`);
-//! - sync: a fresh clone's first `git comm sync`, admitting 200 messages (each verified)
-//!   from 4 agents and writing its own signed commits;
-//! - guard: the pre-receive hook judging a push of the writer's outbox (its whole
-//!   200-message mail history).
+//! - send: one `git comm send` (the write that signs: one `ssh-keygen -Y sign`);
+//! - sync, 10 new: a clone's sync that admits 10 new messages (each verified) and writes its
+//!   own signed merge;
+//! - sync, fresh clone: a new clone's first sync, admitting the whole 200-message history;
+//! - guard, 10 new: the pre-receive hook judging a push that adds 10 messages to an outbox;
+//! - guard, 200: the hook judging a push of a whole 200-message outbox.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,11 +22,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const AGENTS: usize = 4;
 const MESSAGES: usize = 200;
 const RUNS: usize = 7;
+/// Messages one increment adds (a typical sync's worth).
+const STEP: usize = 10;
 
 struct Setup {
     root: tempfile::TempDir,
     bare: PathBuf,
     key: Option<PathBuf>,
+    writer: PathBuf,
+    reader: PathBuf,
     send: Vec<(Duration, Duration)>,
 }
 
@@ -83,12 +88,31 @@ fn setup(mode: &'static str) -> Setup {
         send.push((wall, children_cpu() - cpu));
     }
     comm(&writer, &["sync"]);
+    let reader = clone(&bare, dir, "reader", key.as_deref());
+    comm(&reader, &["--as", &agent(0), "sync"]);
     Setup {
         root,
         bare,
         key,
+        writer,
+        reader,
         send,
     }
+}
+
+/// The reader's sync after the writer pushed `STEP` new messages.
+fn time_sync_step(s: &Setup) -> (Duration, Duration) {
+    for i in 0..STEP {
+        let from = agent(i % AGENTS);
+        comm(
+            &s.writer,
+            &["--as", &from, "send", "all", "-s", "more", "-m", "body"],
+        );
+    }
+    comm(&s.writer, &["sync"]);
+    let cpu = children_cpu();
+    let wall = comm(&s.reader, &["--as", &agent(0), "sync"]);
+    (wall, children_cpu() - cpu)
 }
 
 fn clone(bare: &Path, dir: &Path, name: &str, key: Option<&Path>) -> PathBuf {
@@ -104,7 +128,7 @@ fn clone(bare: &Path, dir: &Path, name: &str, key: Option<&Path>) -> PathBuf {
 }
 
 /// A fresh clone's first sync: (wall, CPU of the process).
-fn time_sync(s: &Setup, run: usize) -> (Duration, Duration) {
+fn time_sync_fresh(s: &Setup, run: usize) -> (Duration, Duration) {
     let reader = clone(
         &s.bare,
         s.root.path(),
@@ -116,8 +140,9 @@ fn time_sync(s: &Setup, run: usize) -> (Duration, Duration) {
     (wall, children_cpu() - cpu)
 }
 
-/// The pre-receive hook judging a push of the whole mail history.
-fn time_guard(s: &Setup) -> (Duration, Duration) {
+/// The pre-receive hook judging a push of the writer's outbox: from nothing (`whole`), or
+/// the last `STEP` commits of its first-parent line.
+fn time_guard(s: &Setup, whole: bool) -> (Duration, Duration) {
     let outbox = git(
         &s.bare,
         &[
@@ -127,7 +152,15 @@ fn time_guard(s: &Setup) -> (Duration, Duration) {
         ],
     );
     let first = outbox.lines().next().expect("the writer's outbox");
-    let line = format!("{} {first}\n", "0".repeat(40));
+    let old = if whole {
+        "0".repeat(40)
+    } else {
+        let tip = first.split(' ').next().unwrap();
+        git(&s.bare, &["rev-parse", &format!("{tip}~{STEP}")])
+            .trim()
+            .to_string()
+    };
+    let line = format!("{old} {first}\n");
     let cpu = children_cpu();
     let started = Instant::now();
     let mut child = Command::new(BIN)
@@ -163,42 +196,42 @@ fn median(mut samples: Vec<(Duration, Duration)>) -> (f64, f64) {
 
 fn main() {
     let setups = [setup("off"), setup("required")];
-    let mut sync: Vec<Vec<(Duration, Duration)>> = vec![Vec::new(), Vec::new()];
-    let mut guard: Vec<Vec<(Duration, Duration)>> = vec![Vec::new(), Vec::new()];
+    let cases = [
+        "sync, 10 new messages",
+        "sync, fresh clone (200 messages)",
+        "guard, push adding 10 messages",
+        "guard, push of 200 messages",
+    ];
+    let mut samples = vec![vec![Vec::new(), Vec::new()]; cases.len()];
     for run in 0..RUNS {
         for (i, s) in setups.iter().enumerate() {
-            sync[i].push(time_sync(s, run));
-            guard[i].push(time_guard(s));
+            samples[0][i].push(time_sync_step(s));
+            samples[1][i].push(time_sync_fresh(s, run));
+            samples[2][i].push(time_guard(s, false));
+            samples[3][i].push(time_guard(s, true));
         }
     }
-    println!("{MESSAGES} messages from {AGENTS} agents; medians, wall / CPU in ms");
-    println!("| case | signed: off | signed: required | ratio (wall) |");
-    println!("| --- | --- | --- | --- |");
-    let cases = [
-        (
-            "send (one message)",
-            median(setups[0].send.clone()),
-            median(setups[1].send.clone()),
-        ),
-        (
-            "sync (fresh clone, 200 messages)",
-            median(sync[0].clone()),
-            median(sync[1].clone()),
-        ),
-        (
-            "guard (push of 200 messages)",
-            median(guard[0].clone()),
-            median(guard[1].clone()),
-        ),
+    println!("{AGENTS} agents; medians of {RUNS} runs (send: of {MESSAGES}), wall / CPU in ms");
+    println!("| case | signed: off | signed: required | ratio (wall) | ratio (CPU) |");
+    println!("| --- | --- | --- | --- | --- |");
+    let send = [
+        median(setups[0].send.clone()),
+        median(setups[1].send.clone()),
     ];
-    for (name, off, on) in cases {
-        println!(
-            "| {name} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2}x |",
-            off.0,
-            off.1,
-            on.0,
-            on.1,
-            on.0 / off.0
-        );
+    row("send, one message", send[0], send[1]);
+    for (name, runs) in cases.iter().zip(samples) {
+        row(name, median(runs[0].clone()), median(runs[1].clone()));
     }
+}
+
+fn row(name: &str, off: (f64, f64), on: (f64, f64)) {
+    println!(
+        "| {name} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2}x | {:.2}x |",
+        off.0,
+        off.1,
+        on.0,
+        on.1,
+        on.0 / off.0,
+        on.1 / off.1
+    );
 }

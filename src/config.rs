@@ -383,9 +383,10 @@ impl Config {
             };
         let text = String::from_utf8_lossy(&bytes);
         let signers = AllowedSigners::parse(&text).map_err(|(line, why)| {
-            Error::config(format!("{shown}:{line}: {why}")).with_hint(format!(
-                "fix that line (git's allowed-signers format: `principals [options] keytype base64`) and run the command again"
-            ))
+            Error::config(format!("{shown}:{line}: {why}")).with_hint(
+                "fix that line (git's allowed-signers format: `principals [options] keytype \
+                 base64`) and run the command again",
+            )
         })?;
         self.identity.signers = Arc::new(signers);
         Ok(())
