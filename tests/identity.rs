@@ -329,3 +329,35 @@ fn doctor_reports_the_signing_setup_and_counts_unsigned_entries() {
     assert!(text.contains("signing key found"), "{text}");
     assert!(text.contains("1 unsigned or badly signed"), "{text}");
 }
+
+#[test]
+fn the_guard_refuses_an_unsigned_artifact_version() {
+    let s = Swarm::new("required", true);
+    ok(&s.a, &["--as", "alice", "join"]);
+    // A clone that turned signing off for itself (its own config edit, no key) publishes.
+    git_in(&s.a, &["config", "--unset", "user.signingkey"]);
+    write(&s.a, ".comm-node/config.yaml", &identity_config("off"));
+    write(&s.a, "schema.json", "{}\n");
+    ok(
+        &s.a,
+        &[
+            "--as",
+            "alice",
+            "publish",
+            "api/schema",
+            "schema.json",
+            "-m",
+            "v1",
+        ],
+    );
+    let out = sync(&s.a);
+    assert!(
+        !out.status.success(),
+        "unsigned tag accepted: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains("refs/comm-node/artifacts/api/schema"), "{err}");
+    assert!(err.contains("by 'alice' is not signed"), "{err}");
+    assert_eq!(s.remote_ref("refs/comm-node/artifacts/api/schema"), None);
+}
