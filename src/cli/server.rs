@@ -19,6 +19,11 @@ pub struct ServerArgs {
 #[derive(Debug, Subcommand)]
 pub enum ServerAction {
     /// Install the pre-receive guard into a bare repository (an existing hook is chained).
+    ///
+    /// The guard applies `.comm-node/config.yaml` and the allowed signers it names as the
+    /// repository's default branch (HEAD) holds them before each push: with
+    /// `identity.signed: required` there, every namespace commit and artifact tag a push adds
+    /// must be signed by a key listed for its author.
     Install {
         /// The shared bare repository agents push to.
         repo: PathBuf,
