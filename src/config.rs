@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::repo::signing::{AllowedSigners, Mode as SignedMode};
 
 pub const CONFIG_PATH: &str = ".comm-node/config.yaml";
 /// Largest clock-skew tolerance accepted: one day.
@@ -48,6 +51,9 @@ pub struct Config {
     /// identities (`Name <email>` or the email). Empty: any agent, or the operator.
     #[serde(default)]
     pub overseers: Vec<String>,
+    /// `identity: {signed: off|warn|required, allowed_signers: PATH}`: verified identity.
+    #[serde(default)]
+    pub identity: IdentitySettings,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -224,6 +230,35 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// `identity: {signed: required, allowed_signers: .comm-node/allowed_signers}`: whether
+/// namespace commits and artifact tags must carry an SSH signature by their author's key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    #[serde(default)]
+    pub signed: SignedMode,
+    /// git's allowed-signers format, principal = agent name; repo-relative.
+    #[serde(default)]
+    pub allowed_signers: Option<String>,
+    /// The keys read from `allowed_signers` (by [`Config::load_signers`]).
+    #[serde(skip)]
+    pub signers: Arc<AllowedSigners>,
+}
+
+/// Where the allowed signers are read from when `identity.allowed_signers` is not given.
+pub const DEFAULT_ALLOWED_SIGNERS: &str = ".comm-node/allowed_signers";
+
+impl IdentitySettings {
+    /// The allowed-signers path, if one is given or signing is checked.
+    pub fn signers_path(&self) -> Option<&str> {
+        match (&self.allowed_signers, self.signed) {
+            (Some(path), _) => Some(path),
+            (None, SignedMode::Off) => None,
+            (None, _) => Some(DEFAULT_ALLOWED_SIGNERS),
+        }
+    }
+}
+
 /// `python: {roots: [...]}`: repo-relative directories absolute imports start from (`.` is
 /// the repository root). Without it, roots are discovered (see `boundary::resolve::python`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -295,17 +330,70 @@ impl Config {
         }
     }
 
-    /// Load the config of the worktree at `root`; a missing file is an empty config.
+    /// Load the config of the worktree at `root` (and the allowed signers it names); a
+    /// missing file is an empty config.
     pub fn load(root: &Path) -> Result<Config> {
         let path = root.join(CONFIG_PATH);
-        match std::fs::read(&path) {
-            Ok(bytes) => Config::parse(&bytes, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::empty()),
-            Err(e) => Err(Error::config(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
+        let mut config = match std::fs::read(&path) {
+            Ok(bytes) => Config::parse(&bytes, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::empty()),
+            Err(e) => {
+                return Err(Error::config(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        config.load_signers(&format!("{}/", root.display()), |rel| {
+            match std::fs::read(root.join(rel)) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })?;
+        Ok(config)
+    }
+
+    /// Read and parse `identity.allowed_signers` through `read` (repo-relative path to
+    /// content, `None` when absent); `place` prefixes the path in errors (`/repo/`, `HEAD:`).
+    pub fn load_signers(
+        &mut self,
+        place: &str,
+        read: impl Fn(&str) -> std::result::Result<Option<Vec<u8>>, String>,
+    ) -> Result<()> {
+        let Some(rel) = self.identity.signers_path().map(str::to_string) else {
+            return Ok(());
+        };
+        if rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
+            return Err(self.error_at(
+                "allowed_signers",
+                format!("identity.allowed_signers: '{rel}' must be a file inside the repository"),
+            ));
         }
+        let shown = format!("{place}{rel}");
+        let bytes =
+            match read(&rel) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Err(self
+                    .error_at(
+                        "allowed_signers",
+                        format!("identity.allowed_signers: {shown} does not exist"),
+                    )
+                    .with_hint(
+                        "list each agent's public key there, one `agent-name ssh-ed25519 AAAA…` \
+                         line per key (git's allowed-signers format), and commit it",
+                    )),
+                Err(e) => return Err(Error::config(format!("cannot read {shown}: {e}"))),
+            };
+        let text = String::from_utf8_lossy(&bytes);
+        let signers = AllowedSigners::parse(&text).map_err(|(line, why)| {
+            Error::config(format!("{shown}:{line}: {why}")).with_hint(
+                "fix that line (git's allowed-signers format: `principals [options] keytype \
+                 base64`) and run the command again",
+            )
+        })?;
+        self.identity.signers = Arc::new(signers);
+        Ok(())
     }
 
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Config> {
@@ -691,6 +779,10 @@ impl Config {
                 .map_or(crate::repo::DEFAULT_MAX_BODY, |size| size.0),
             overseers: self.overseers.clone(),
             agents: self.agents.keys().cloned().collect(),
+            identity: crate::repo::signing::Identity {
+                mode: self.identity.signed,
+                signers: self.identity.signers.clone(),
+            },
         }
     }
 }

@@ -21,7 +21,7 @@ use std::path::Path;
 use globset::Glob;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, CONFIG_PATH};
 use crate::error::{Context, Error, Result};
 use crate::hooks::range::{vet_commit, LeaseView};
 use crate::hooks::HookState;
@@ -54,6 +54,44 @@ pub struct Rejection {
     pub file: Option<String>,
     pub rule: Option<String>,
     pub fix: String,
+}
+
+/// The config the guard applies: `.comm-node/config.yaml` and the allowed signers it names,
+/// as the default branch (HEAD) holds them before this push, so a push cannot loosen the
+/// rules it is judged by. `None` when the default branch has no config.
+pub fn head_config(repo: &Repo) -> Result<Option<Config>> {
+    let Some(head) = crate::repo::changes::head_commit(repo)? else {
+        return Ok(None);
+    };
+    let read = |path: &str| file_at(repo, head, path);
+    let Some(bytes) = read(CONFIG_PATH).map_err(Error::git)? else {
+        return Ok(None);
+    };
+    let mut config = Config::parse(&bytes, Path::new(&format!("HEAD:{CONFIG_PATH}")))?;
+    config.load_signers("HEAD:", read)?;
+    Ok(Some(config))
+}
+
+fn file_at(
+    repo: &Repo,
+    commit: ObjectId,
+    path: &str,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("cannot read {path} at {commit}: {e}");
+    let tree = repo
+        .gix()
+        .find_commit(commit)
+        .map_err(|e| unreadable(&e))?
+        .tree()
+        .map_err(|e| unreadable(&e))?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(path)
+        .map_err(|e| unreadable(&e))?
+    else {
+        return Ok(None);
+    };
+    let object = entry.object().map_err(|e| unreadable(&e))?;
+    Ok(Some(object.data.clone()))
 }
 
 /// Parse pre-receive's stdin.
@@ -388,18 +426,4 @@ fn set_protected(repo: &Repo, branches: &[String]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The config on the repository's default branch (HEAD) as it was before this push: who
-/// oversees the swarm and which agents it binds. A push cannot make its own writer an
-/// overseer. `None` when HEAD has no config or it does not parse.
-pub fn head_config(repo: &Repo) -> Option<Config> {
-    let head = repo.gix().head_commit().ok()?;
-    let tree = head.tree().ok()?;
-    let entry = tree
-        .lookup_entry_by_path(crate::config::CONFIG_PATH)
-        .ok()
-        .flatten()?;
-    let blob = entry.object().ok()?;
-    Config::parse(&blob.data, Path::new(crate::config::CONFIG_PATH)).ok()
 }

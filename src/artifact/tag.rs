@@ -7,11 +7,12 @@ use gix::bstr::BString;
 
 use crate::error::{Context, Error, Result};
 pub use crate::model::artifact::{Meta, Version};
-use crate::repo::{agent_signature, ObjectId, Repo};
+use crate::repo::{agent_signature, object_bytes, signing, ObjectId, Repo};
 
-/// Write the tag object for `meta` pointing at `blob`, tagged by `publisher`.
+/// Write the tag object for `meta` pointing at `blob`, tagged by `publisher`; signed as
+/// `git tag -s` signs (the signature appended to the message) when a key is configured.
 pub fn write(repo: &Repo, blob: ObjectId, publisher: &str, meta: &Meta) -> Result<ObjectId> {
-    let tag = gix::objs::Tag {
+    let mut tag = gix::objs::Tag {
         target: blob,
         target_kind: gix::objs::Kind::Blob,
         name: BString::from(format!("{}/v{}", meta.key, meta.version)),
@@ -19,6 +20,10 @@ pub fn write(repo: &Repo, blob: ObjectId, publisher: &str, meta: &Meta) -> Resul
         message: BString::from(meta.encode()),
         signature: None,
     };
+    if let Some(key) = signing::key_for_write(repo)? {
+        let signature = key.sign(&object_bytes(&tag)?)?;
+        tag.message.extend_from_slice(signature.as_bytes());
+    }
     Ok(repo
         .gix()
         .write_object(&tag)

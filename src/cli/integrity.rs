@@ -1,5 +1,6 @@
 //! `doctor`'s integrity checks and `doctor --repair`: broken namespace refs, stale locks,
-//! quarantined remote values and clock skew, as (name, ok, detail) rows.
+//! quarantined remote values, clock skew and signatures (`identity.signed`), as (name, ok,
+//! detail) rows.
 
 use crate::error::Result;
 use crate::repo::{gate, health, Repo};
@@ -26,7 +27,41 @@ pub fn checks(repo: &Repo) -> Result<Vec<Row>> {
     rows.extend(lock_rows(repo));
     rows.extend(quarantine_rows(repo)?);
     rows.extend(clock_rows(repo)?);
+    rows.push(signing_row(repo)?);
     Ok(rows)
+}
+
+/// The signing setup (mode, key, allowed signers) and, when signatures are checked, the
+/// namespace entries not signed by their author's key.
+fn signing_row(repo: &Repo) -> Result<Row> {
+    use crate::repo::signing::{self, Mode, SigningKey};
+    let identity = &repo.policy().identity;
+    let key = SigningKey::configured(repo);
+    let key_text = match &key {
+        Some(k) if k.found() => format!("signing key found ({})", k.spec),
+        Some(k) => format!("signing key {} not found", k.spec),
+        None => "no signing key (gpg.format=ssh, user.signingkey)".to_string(),
+    };
+    let mut detail = format!(
+        "identity.signed {}; {key_text}; {} allowed signers",
+        identity.mode.as_str(),
+        identity.signers.len()
+    );
+    if identity.mode == Mode::Off {
+        detail.push_str("; signatures not checked");
+        return Ok(row("signing", true, detail));
+    }
+    let audit = signing::audit(repo)?;
+    let key_ok = key.is_some_and(|k| k.found()) || identity.mode != Mode::Required;
+    match audit.problems.first() {
+        None => detail.push_str(&format!("; all {} namespace entries signed", audit.checked)),
+        Some((name, why)) => detail.push_str(&format!(
+            "; {} unsigned or badly signed of {} namespace entries (first: {name}: {why})",
+            audit.problems.len(),
+            audit.checked
+        )),
+    }
+    Ok(row("signing", key_ok && audit.problems.is_empty(), detail))
 }
 
 fn broken_refs(repo: &Repo) -> Result<Vec<Row>> {

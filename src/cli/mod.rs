@@ -126,7 +126,7 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Me, my domain, unread, leases, artifacts, agents, last sync and divergence.
     Status,
-    /// Check hooks, config, identity, remote, namespace refs, locks, quarantine, clocks.
+    /// Check hooks, config, identity, remote, namespace refs, locks, quarantine, clocks, signatures.
     Doctor(sync::DoctorArgs),
     /// Reserve paths or keys (exclusive unless --shared); conflicts exit 1.
     Lease(lease::LeaseArgs),

@@ -19,6 +19,11 @@ pub struct ServerArgs {
 #[derive(Debug, Subcommand)]
 pub enum ServerAction {
     /// Install the pre-receive guard into a bare repository (an existing hook is chained).
+    ///
+    /// The guard applies `.comm-node/config.yaml` and the allowed signers it names as the
+    /// repository's default branch (HEAD) holds them before each push: with
+    /// `identity.signed: required` there, every namespace commit and artifact tag a push adds
+    /// must be signed by a key listed for its author.
     Install {
         /// The shared bare repository agents push to.
         repo: PathBuf,
@@ -92,11 +97,27 @@ pub fn server(args: ServerArgs, json: bool) -> Result<()> {
 /// What the installed hook runs: read the updates, judge the push, explain every refusal.
 pub fn pre_receive() -> Result<()> {
     let mut repo = Repo::discover(&std::env::current_dir()?)?;
-    let _quarantine = repo.see_quarantine()?;
-    if let Some(config) = server::head_config(&repo) {
-        repo.set_policy(config.policy());
-    }
     let updates = server::parse_updates(std::io::stdin().lock())?;
+    match server::head_config(&repo) {
+        Ok(Some(config)) => repo.set_policy(crate::cli::policy(&config)),
+        Ok(None) => {}
+        // A broken config on the default branch must not lock out the push that fixes it:
+        // branches still pass (protected ones judged as without a config); the namespace,
+        // whose rules the config sets, waits for the fix.
+        Err(e)
+            if updates
+                .iter()
+                .all(|u| !u.name.starts_with(repo.namespace())) =>
+        {
+            output::notice(&format!(
+                "git-comm: the default branch's config does not load ({}); \
+                 namespace pushes are refused until it is fixed\n",
+                e.message
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let _quarantine = repo.see_quarantine()?;
     let rejections = server::check_push(&repo, &updates)?;
     if rejections.is_empty() {
         return Ok(());

@@ -588,8 +588,30 @@ fn check_new_history(
         if matches!(kind, Kind::Mail | Kind::Outbox(_)) {
             check_mail_commit(repo, info.id, &commit)?;
         }
+        if !matches!(kind, Kind::Cursor(_)) {
+            check_signature(repo, info.id)?;
+        }
     }
     Ok(())
+}
+
+/// With `identity.signed` on, is commit or tag `id` signed by a key allowed_signers lists
+/// for its author? `required` refuses it otherwise, `warn` admits it with a warning.
+/// (Cursors point into the mail history, which is checked as mail.)
+fn check_signature(repo: &Repo, id: ObjectId) -> std::result::Result<(), String> {
+    use super::signing::{problem, Mode};
+    let mode = repo.policy().identity.mode;
+    if mode == Mode::Off {
+        return Ok(());
+    }
+    match (problem(repo, id), mode) {
+        (None, _) => Ok(()),
+        (Some(why), Mode::Required) => Err(format!("identity: {why}")),
+        (Some(why), _) => {
+            eprintln!("warning: identity: {why} (admitted: identity.signed is warn)");
+            Ok(())
+        }
+    }
 }
 
 /// Check one artifact tag; returns its `Previous:`.
@@ -665,6 +687,7 @@ fn check_artifact_chain(
             return Ok(());
         }
         let v = read_artifact_tag(repo, key, id)?;
+        check_signature(repo, id)?;
         if let Some(want) = expected_version {
             if v.meta.version != want {
                 return Err(format!(
@@ -707,8 +730,10 @@ pub fn read_artifact_tag(
         Some(sig) => (sig.name.to_str_lossy().into_owned(), sig.seconds()),
         None => (String::new(), 0),
     };
-    let meta = crate::model::artifact::Meta::decode(key, &decoded.message.to_str_lossy())
-        .ok_or_else(|| corrupt("has no artifact metadata"))?;
+    let message = decoded.message.to_str_lossy();
+    let meta =
+        crate::model::artifact::Meta::decode(key, super::signing::strip_tag_signature(&message))
+            .ok_or_else(|| corrupt("has no artifact metadata"))?;
     Ok(crate::model::artifact::Version {
         tag: id,
         blob: decoded.target(),

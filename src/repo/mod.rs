@@ -11,6 +11,7 @@ pub mod changes;
 pub mod gate;
 pub mod health;
 pub mod locks;
+pub mod signing;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ pub struct Policy {
     pub overseers: Vec<String>,
     /// Agents the config binds to a domain: agents even before they write a card.
     pub agents: Vec<String>,
+    /// Whether namespace commits and tags must be signed, and by which keys.
+    pub identity: signing::Identity,
 }
 
 impl Default for Policy {
@@ -77,6 +80,7 @@ impl Default for Policy {
             max_body: DEFAULT_MAX_BODY,
             overseers: Vec::new(),
             agents: Vec::new(),
+            identity: signing::Identity::default(),
         }
     }
 }
@@ -399,7 +403,7 @@ impl Repo {
         author: &str,
         message: &str,
     ) -> Result<ObjectId> {
-        let commit = gix::objs::Commit {
+        let mut commit = gix::objs::Commit {
             tree,
             parents: parents.iter().copied().collect(),
             author: agent_signature(author),
@@ -408,6 +412,11 @@ impl Repo {
             message: BString::from(message),
             extra_headers: Vec::new(),
         };
+        if let Some(key) = signing::key_for_write(self)? {
+            let signature = key.sign(&object_bytes(&commit)?)?;
+            let header = BString::from(signature.trim_end_matches('\n'));
+            commit.extra_headers.push(("gpgsig".into(), header));
+        }
         Ok(self
             .inner
             .write_object(&commit)
@@ -575,6 +584,15 @@ impl Repo {
             Err(e) => Err(Error::git(format!("cannot look up {hex}: {e}"))),
         }
     }
+}
+
+/// An object's bytes as stored (what a signature covers).
+pub fn object_bytes(object: &impl gix::objs::WriteTo) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    object
+        .write_to(&mut bytes)
+        .map_err(|e| Error::git(format!("cannot encode {}: {e}", object.kind())))?;
+    Ok(bytes)
 }
 
 fn read_namespace(repo: &gix::Repository) -> Result<String> {

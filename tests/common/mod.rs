@@ -251,3 +251,44 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// An ed25519 key pair made by `ssh-keygen` as `dir/NAME` (private) and `dir/NAME.pub`,
+/// without a passphrase; returns the private key's path.
+pub fn ssh_key(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&key)
+        .output()
+        .expect("run ssh-keygen");
+    assert!(out.status.success(), "ssh-keygen: {}", stderr(&out));
+    key
+}
+
+/// The public half of `key` (`ssh-ed25519 AAAA… comment`).
+pub fn public_key(key: &Path) -> String {
+    let path = PathBuf::from(format!("{}.pub", key.display()));
+    std::fs::read_to_string(path).unwrap().trim().to_string()
+}
+
+/// An allowed-signers file (git's format): one `principal public-key` line per entry.
+pub fn allowed_signers(entries: &[(&str, &Path)]) -> String {
+    entries
+        .iter()
+        .map(|(principal, key)| format!("{principal} {}\n", public_key(key)))
+        .collect()
+}
+
+/// The config lines that turn verified identity on (`off`, `warn` or `required`) with the
+/// allowed signers at `.comm-node/allowed_signers`.
+pub fn identity_config(mode: &str) -> String {
+    format!(
+        "version: 1\nidentity:\n  signed: {mode}\n  allowed_signers: .comm-node/allowed_signers\n"
+    )
+}
+
+/// Make git (and so git comm) in `clone` sign with `key`: `gpg.format=ssh`, `user.signingkey`.
+pub fn sign_with(clone: &Path, key: &Path) {
+    git_in(clone, &["config", "gpg.format", "ssh"]);
+    git_in(clone, &["config", "user.signingkey", key.to_str().unwrap()]);
+}
