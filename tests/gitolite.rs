@@ -278,7 +278,10 @@ fn gitolite_access_rules_still_apply_and_a_recompile_keeps_the_guard() {
     let eve = on_main(&hosted, "eve");
     eve.commit_file("notes.md", "eve was here\n");
     let before = hosted.refs();
-    refused(&eve.push(&["origin", "HEAD:main"]), &["DENIED", "eve"]);
+    refused(
+        &eve.push(&["origin", "HEAD:main"]),
+        &["FATAL: W any t/access eve DENIED by fallthru"],
+    );
     assert_eq!(hosted.refs(), before, "gitolite let a read-only key write");
     assert!(!hosted.pushers().contains("eve"), "{}", hosted.pushers());
 
