@@ -1,141 +1,14 @@
 //! Agents: ref-safe names, who "I" am (`--as`, `GIT_COMM_AGENT`, `comm.agent`), and the
 //! agent card at `refs/comm-node/agents/<name>` (a commit chain whose tree holds `card.json`).
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::repo::{NewCommit, ObjectId, Repo};
 
 pub const ENV_AGENT: &str = "GIT_COMM_AGENT";
 const CARD_FILE: &str = "card.json";
-/// Recipient meaning "every agent"; reserved, so no agent may be called that.
-pub const EVERYONE: &str = "all";
-const MAX_NAME_LEN: usize = 64;
-/// git's own special ref names: an agent called HEAD would be confused with them.
-const RESERVED_NAMES: [&str; 10] = [
-    "HEAD",
-    "FETCH_HEAD",
-    "ORIG_HEAD",
-    "MERGE_HEAD",
-    "CHERRY_PICK_HEAD",
-    "REVERT_HEAD",
-    "BISECT_HEAD",
-    "REBASE_HEAD",
-    "AUTO_MERGE",
-    "MERGE_AUTOSTASH",
-];
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Card {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub program: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Unix seconds.
-    pub joined: i64,
-    /// Unix seconds.
-    pub last_seen: i64,
-    /// Set by `git comm retire`; cleared when the agent joins again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retired: Option<Retired>,
-}
-
-/// Why and when an agent was retired, and by whom.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Retired {
-    /// Unix seconds.
-    pub at: i64,
-    pub by: String,
-    pub reason: String,
-}
-
-/// Longest role, program or model text on a card.
-const MAX_CARD_TEXT: usize = 256;
-
-impl Card {
-    /// What makes this stored card invalid as the card of `agent`, if anything.
-    pub fn problem(&self, agent: &str) -> Option<String> {
-        if self.name != agent {
-            return Some(format!(
-                "card of '{}' stored as the card of '{agent}'",
-                self.name
-            ));
-        }
-        if let Some(domain) = &self.domain {
-            if validate_name(domain).is_err() {
-                return Some(format!("domain '{domain}' is not a valid name"));
-            }
-        }
-        let texts = [&self.role, &self.program, &self.model];
-        if texts.iter().any(|t| {
-            t.as_ref()
-                .is_some_and(|t| t.len() > MAX_CARD_TEXT || t.contains('\n'))
-        }) {
-            return Some(format!(
-                "role, program or model longer than {MAX_CARD_TEXT} bytes or multi-line"
-            ));
-        }
-        if let Some(r) = &self.retired {
-            if r.reason.len() > MAX_CARD_TEXT
-                || r.reason.contains('\n')
-                || validate_name(&r.by).is_err()
-            {
-                return Some(
-                    "retirement reason multi-line or too long, or retired by an invalid name"
-                        .to_string(),
-                );
-            }
-        }
-        if self.joined < 0 || self.last_seen < 0 {
-            return Some("negative timestamps".to_string());
-        }
-        None
-    }
-}
-
-/// Check that `name` can be used as an agent name (and thus inside a ref name).
-pub fn validate_name(name: &str) -> Result<()> {
-    let problem = name_problem(name);
-    match problem {
-        None => Ok(()),
-        Some(why) => Err(Error::usage(format!("invalid agent name '{name}': {why}"))
-            .with_hint("use letters, digits, '.', '_' or '-', starting with a letter or digit")),
-    }
-}
-
-fn name_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
-        return Some("empty");
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Some("longer than 64 characters");
-    }
-    if name == EVERYONE {
-        return Some("'all' is reserved for broadcast");
-    }
-    if RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-        return Some("a name git uses for its own refs (HEAD, FETCH_HEAD, ...)");
-    }
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Some("must start with a letter or digit");
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return Some("contains a character that is not allowed in a ref name");
-    }
-    if name.contains("..") || name.ends_with(".lock") || name.ends_with('.') {
-        return Some("'..', a trailing '.' or '.lock' are not allowed in ref names");
-    }
-    None
-}
+pub use crate::model::card::{Card, Retired};
+pub use crate::model::name::{validate_name, EVERYONE};
 
 /// Who is acting: `--as`, else `GIT_COMM_AGENT`, else git config `comm.agent`.
 pub fn resolve_identity(repo: &Repo, flag: Option<&str>) -> Result<String> {

@@ -44,6 +44,10 @@ pub struct Config {
     /// `python: {roots: [src, libs/core]}`: the Python source roots, instead of discovering them.
     #[serde(default)]
     pub python: PythonSettings,
+    /// Who may halt and resume the swarm: agent names, roles on agent cards, or git
+    /// identities (`Name <email>` or the email). Empty: any agent, or the operator.
+    #[serde(default)]
+    pub overseers: Vec<String>,
     /// Where the config was read from (for error messages); empty when defaulted.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -69,7 +73,7 @@ pub struct Domain {
     pub forbidden_packages: Vec<String>,
     /// Import kinds the boundary rules skip for this domain (e.g. `[type-only]`).
     #[serde(default)]
-    pub ignore_kinds: Vec<crate::boundary::imports::ImportKind>,
+    pub ignore_kinds: Vec<ImportKind>,
 }
 
 /// One `forbidden_imports` entry: a plain glob (direct imports only) or a rule with options.
@@ -328,13 +332,13 @@ impl Config {
             ));
         }
         for name in self.domains.keys() {
-            if let Err(e) = crate::agent::validate_name(name) {
+            if let Err(e) = crate::model::name::validate_name(name) {
                 let why = e.message.replacen("agent name", "domain name", 1);
                 return Err(self.error_at(&format!("{name}:"), why));
             }
         }
         for (agent, binding) in &self.agents {
-            if let Err(e) = crate::agent::validate_name(agent) {
+            if let Err(e) = crate::model::name::validate_name(agent) {
                 return Err(self.error_at(&format!("{agent}:"), e.message));
             }
             if let Some(domain) = &binding.domain {
@@ -652,6 +656,29 @@ fn sample_path(pattern: &str) -> String {
     out
 }
 
+/// How an import brings in its target; rules may ignore some kinds (`ignore_kinds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    Static,
+    TypeOnly,
+    ReExport,
+    Dynamic,
+    Require,
+}
+
+impl ImportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportKind::Static => "static",
+            ImportKind::TypeOnly => "type-only",
+            ImportKind::ReExport => "re-export",
+            ImportKind::Dynamic => "dynamic",
+            ImportKind::Require => "require",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,5 +803,21 @@ mod tests {
         assert_eq!(ByteSize(1 << 20).to_string(), "1 MiB");
         assert_eq!(ByteSize(1536).to_string(), "1536 bytes");
         assert_eq!(ByteSize(3 << 10).to_string(), "3 KiB");
+    }
+}
+
+impl Config {
+    /// The rules the storage gate applies for this config: skew, body limit, overseers and
+    /// the agents it binds.
+    pub fn policy(&self) -> crate::repo::Policy {
+        crate::repo::Policy {
+            skew_secs: self.skew_secs(),
+            max_body: self
+                .mail
+                .max_body
+                .map_or(crate::repo::DEFAULT_MAX_BODY, |size| size.0),
+            overseers: self.overseers.clone(),
+            agents: self.agents.keys().cloned().collect(),
+        }
     }
 }

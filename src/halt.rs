@@ -5,49 +5,10 @@
 //! every agent command prints one halt line first; people without an agent identity can
 //! still commit, and anyone can resume.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 use crate::repo::{NewCommit, ObjectId, Repo};
 
-const FILE: &str = "halt.json";
-/// The author of halt commits made without an agent identity.
-pub const OPERATOR: &str = "operator";
-const MAX_REASON: usize = 500;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Halt {
-    pub halted: bool,
-    #[serde(default)]
-    pub reason: String,
-    pub by: String,
-    /// Only agents of this domain are halted; all agents when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    /// Unix seconds.
-    pub since: i64,
-}
-
-impl Halt {
-    /// Does this halt stop `agent` (whose domain is `domain`)?
-    pub fn stops(&self, domain: Option<&str>) -> bool {
-        self.halted && self.domain.as_deref().is_none_or(|d| Some(d) == domain)
-    }
-
-    /// What makes a stored halt invalid, if anything.
-    pub fn problem(&self) -> Option<String> {
-        if crate::agent::validate_name(&self.by).is_err() {
-            return Some(format!("'{}' is not a valid name", self.by));
-        }
-        if let Some(d) = &self.domain {
-            if crate::agent::validate_name(d).is_err() {
-                return Some(format!("domain '{d}' is not a valid name"));
-            }
-        }
-        (self.reason.len() > MAX_REASON || self.reason.contains('\n'))
-            .then(|| format!("reason longer than {MAX_REASON} bytes or multi-line"))
-    }
-}
+pub use crate::model::halt::{check_file, Halt, FILE, OPERATOR};
 
 pub fn halt_ref(repo: &Repo) -> String {
     repo.ns_ref("halt")
@@ -103,10 +64,4 @@ pub fn write(repo: &Repo, actor: &str, halt: &Halt) -> Result<()> {
         })
     })?;
     Ok(())
-}
-
-/// Check a stored `halt.json` (for the storage gate).
-pub fn check_file(bytes: &[u8]) -> std::result::Result<(), String> {
-    let halt: Halt = serde_json::from_slice(bytes).map_err(|e| format!("not a halt: {e}"))?;
-    halt.problem().map_or(Ok(()), Err)
 }

@@ -17,6 +17,7 @@ pub mod halt;
 pub mod hooks;
 pub mod lease;
 pub mod mail;
+pub mod model;
 pub mod oversight;
 pub mod presence;
 pub mod repo;

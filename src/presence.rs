@@ -11,92 +11,12 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::Result;
+pub use crate::model::presence::{decode, Presence, MAX_BYTES, READ_DAYS, STATES};
 use crate::repo::{ObjectId, Repo};
 
 /// A refresh within this many seconds of the last one is skipped.
 pub const REFRESH_SECS: i64 = 5;
-/// Largest presence blob the gate accepts.
-pub const MAX_BYTES: u64 = 4096;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Presence {
-    pub name: String,
-    /// Unix seconds.
-    pub last_seen: i64,
-    /// What the agent says it is doing: busy, idle, blocked or done.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// When the state was set (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<i64>,
-    /// Estimated tokens of mail shown to the agent (inbox, show, thread) per UTC day
-    /// (`YYYY-MM-DD`), the last [`READ_DAYS`] days.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub read: BTreeMap<String, u64>,
-    /// Estimated tokens of every other output the agent's commands printed (help, prime,
-    /// task lists, status, notices on stderr...) per UTC day, the last
-    /// [`READ_DAYS`] days. `read` plus `output` is what the agent read of git comm.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub output: BTreeMap<String, u64>,
-    /// The UTC day the agent was last told it passed its token budget.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget_told: Option<String>,
-}
-
-impl Presence {
-    /// How recent this presence is: its last-seen time, then everything it counted (an
-    /// agent's own writes only add to it within a second), so two writes of one second are
-    /// still ordered.
-    pub fn freshness(&self) -> (i64, u64) {
-        let counted = self.read.values().chain(self.output.values()).sum();
-        (self.last_seen, counted)
-    }
-}
-
-/// How many days of read counters a presence keeps.
-pub const READ_DAYS: usize = 31;
-
-/// The states an agent may declare.
-pub const STATES: [&str; 4] = ["busy", "idle", "blocked", "done"];
-/// Longest note or task text.
-const MAX_TEXT: usize = 500;
-
-impl Presence {
-    /// What makes a stored presence invalid for `agent`, if anything.
-    pub fn problem(&self, agent: &str) -> Option<String> {
-        if self.name != agent {
-            return Some(format!(
-                "presence of '{}' stored as that of '{agent}'",
-                self.name
-            ));
-        }
-        if let Some(state) = &self.state {
-            if !STATES.contains(&state.as_str()) {
-                return Some(format!("unknown state '{state}'"));
-            }
-        }
-        let long = |t: &Option<String>| {
-            t.as_ref()
-                .is_some_and(|t| t.len() > MAX_TEXT || t.contains('\n'))
-        };
-        let day = |d: &str| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-        let bad_days = |m: &BTreeMap<String, u64>| m.len() > READ_DAYS || !m.keys().all(|d| day(d));
-        if bad_days(&self.read) || bad_days(&self.output) {
-            return Some(format!(
-                "read counters: at most {READ_DAYS} days keyed YYYY-MM-DD"
-            ));
-        }
-        (long(&self.note) || long(&self.task))
-            .then(|| format!("task or note longer than {MAX_TEXT} bytes or multi-line"))
-    }
-}
 
 pub fn presence_ref(repo: &Repo, name: &str) -> String {
     repo.ns_ref(&format!("presence/{name}"))
@@ -104,11 +24,6 @@ pub fn presence_ref(repo: &Repo, name: &str) -> String {
 
 fn supported(repo: &Repo) -> bool {
     !repo.namespace().starts_with("refs/heads/")
-}
-
-/// Decode a presence blob.
-pub fn decode(bytes: &[u8]) -> Option<Presence> {
-    serde_json::from_slice(bytes).ok()
 }
 
 /// The presence stored at blob `id`.
@@ -251,66 +166,4 @@ pub fn touch(repo: &Repo, name: &str) -> Result<()> {
     let blob = repo.write_blob(&serde_json::to_vec(&presence).expect("presence serializes"))?;
     repo.swap_ref(&name_ref, current, blob)?;
     Ok(())
-}
-
-/// The presence without its task once that task is over for the agent: done or failed, or
-/// released or handed to someone else after the state was declared. A state names what
-/// the agent does now; a finished task must not linger in it (whoever finished it).
-fn without_finished_task(mut p: Presence, tasks: &[crate::task::Task]) -> Presence {
-    let over = p.task.as_deref().is_some_and(|id| {
-        tasks.iter().find(|t| t.id == id).is_some_and(|t| {
-            let moved_on = t.updated > p.since.unwrap_or(i64::MAX)
-                && t.assignee.as_deref() != Some(p.name.as_str());
-            t.is_terminal() || moved_on
-        })
-    });
-    if over {
-        p.task = None;
-    }
-    p
-}
-
-/// One agent as the others see it: card, declared state, and whether it went stale.
-#[derive(Debug, Clone)]
-pub struct Standing {
-    pub card: crate::agent::Card,
-    pub presence: Option<Presence>,
-    /// Unseen for longer than `presence.stale`.
-    pub stale: bool,
-    /// Live leases of a stale agent: work nobody may be doing.
-    pub leases_at_risk: Vec<String>,
-    /// Tasks a stale agent holds the claim of.
-    pub tasks_at_risk: Vec<String>,
-}
-
-/// Every agent with its presence; stale ones with their leases at risk.
-pub fn standings(repo: &Repo, config: &crate::config::Config) -> Result<Vec<Standing>> {
-    let now = crate::clock::now_secs();
-    let stale_after = config.stale_secs();
-    let leases = crate::lease::ledger::live_leases(repo)?;
-    let tasks = crate::task::ledger::all(repo)?;
-    Ok(crate::agent::roster(repo, config)?
-        .into_iter()
-        .map(|card| {
-            let presence = read(repo, &card.name).map(|p| without_finished_task(p, &tasks));
-            let stale =
-                card.retired.is_none() && card.last_seen > 0 && now - card.last_seen > stale_after;
-            let held: Vec<_> = leases
-                .iter()
-                .filter(|l| stale && l.holder == card.name)
-                .collect();
-            let tasks_at_risk = held
-                .iter()
-                .flat_map(|l| l.resources.iter())
-                .filter_map(|r| r.strip_prefix("task:").map(str::to_string))
-                .collect();
-            Standing {
-                leases_at_risk: held.iter().map(|l| l.id.clone()).collect(),
-                tasks_at_risk,
-                card,
-                presence,
-                stale,
-            }
-        })
-        .collect())
 }

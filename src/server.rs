@@ -86,10 +86,17 @@ fn parse_id(hex: &str) -> Result<Option<ObjectId>> {
 /// Judge a whole push: every reason to refuse it (none: accept).
 pub fn check_push(repo: &Repo, updates: &[Update]) -> Result<Vec<Rejection>> {
     let protected = protected_patterns(repo)?;
+    let pending: Vec<(String, ObjectId)> = updates
+        .iter()
+        .filter_map(|u| {
+            let suffix = u.name.strip_prefix(repo.namespace())?;
+            Some((suffix.to_string(), u.new?))
+        })
+        .collect();
     let mut rejections = Vec::new();
     for update in updates {
         if let Some(suffix) = update.name.strip_prefix(repo.namespace()) {
-            rejections.extend(check_namespace(repo, suffix, update)?);
+            rejections.extend(check_namespace(repo, suffix, update, &pending)?);
         } else if protected.iter().any(|p| p.is_match(&update.name)) {
             rejections.extend(check_protected(repo, update, updates)?);
         }
@@ -139,7 +146,12 @@ fn append_only(kind: &Kind) -> bool {
     !matches!(kind, Kind::Presence(_) | Kind::Cursor(_))
 }
 
-fn check_namespace(repo: &Repo, suffix: &str, update: &Update) -> Result<Option<Rejection>> {
+fn check_namespace(
+    repo: &Repo,
+    suffix: &str,
+    update: &Update,
+    pending: &[(String, ObjectId)],
+) -> Result<Option<Rejection>> {
     if suffix.starts_with(PROBE_PREFIX) {
         // Never stored, but answered: the namespace reaches this guard, which is what
         // doctor asks. Without this answer doctor blamed the host for the guard's refusal.
@@ -170,12 +182,32 @@ fn check_namespace(repo: &Repo, suffix: &str, update: &Update) -> Result<Option<
         )));
     };
     let known: Vec<ObjectId> = update.old.into_iter().collect();
-    if let Err(why) = gate::admit(repo, suffix, new, &known) {
-        return Ok(Some(reject(
-            update,
-            format!("refused by the storage gate: {why}"),
-            "fix or drop the local value (`git comm doctor --repair`), then `git comm sync`",
-        )));
+    match gate::admit_in(repo, suffix, new, &known, pending) {
+        Ok(()) => {}
+        Err(gate::Rejected::Invalid(why)) => {
+            return Ok(Some(reject(
+                update,
+                format!("refused by the storage gate: {why}"),
+                "fix or drop the local value (`git comm doctor --repair`), then `git comm sync`",
+            )))
+        }
+        Err(gate::Rejected::Unauthorized(r)) => {
+            return Ok(Some(Rejection {
+                commit: Some(r.commit.to_string()),
+                rule: Some(r.refusal.rule.to_string()),
+                ..reject(
+                    update,
+                    format!(
+                        "commit {} by {} breaks rule {}: {}",
+                        r.commit.to_hex_with_len(10),
+                        r.agent,
+                        r.refusal.rule,
+                        r.refusal.why
+                    ),
+                    r.refusal.fix,
+                )
+            }))
+        }
     }
     if let Some(old) = update.old.filter(|_| append_only(&kind)) {
         if !moves_forward(repo, &kind, old, new)? {
@@ -356,4 +388,18 @@ fn set_protected(repo: &Repo, branches: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The config on the repository's default branch (HEAD) as it was before this push: who
+/// oversees the swarm and which agents it binds. A push cannot make its own writer an
+/// overseer. `None` when HEAD has no config or it does not parse.
+pub fn head_config(repo: &Repo) -> Option<Config> {
+    let head = repo.gix().head_commit().ok()?;
+    let tree = head.tree().ok()?;
+    let entry = tree
+        .lookup_entry_by_path(crate::config::CONFIG_PATH)
+        .ok()
+        .flatten()?;
+    let blob = entry.object().ok()?;
+    Config::parse(&blob.data, Path::new(crate::config::CONFIG_PATH)).ok()
 }

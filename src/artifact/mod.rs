@@ -7,7 +7,6 @@
 
 pub mod diff;
 pub mod seen;
-pub mod spec;
 pub mod tag;
 
 use std::time::{Duration, Instant};
@@ -18,8 +17,8 @@ use crate::agent;
 use crate::config::Config;
 use crate::error::{Context, Error, Result};
 use crate::mail::{self, Draft};
+pub use crate::model::spec::{self, Spec};
 use crate::repo::{backoff, ObjectId, RefUpdate, Repo, Swap};
-pub use spec::Spec;
 pub use tag::{Meta, Version};
 
 /// How long `publish` retries a contended artifact ref.

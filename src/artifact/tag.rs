@@ -3,76 +3,11 @@
 //! `Sha256`, `Size`, `Previous`) and then the free-form description. Headers come first, so
 //! a description cannot spoof them.
 
-use gix::bstr::{BString, ByteSlice};
+use gix::bstr::BString;
 
 use crate::error::{Context, Error, Result};
+pub use crate::model::artifact::{Meta, Version};
 use crate::repo::{agent_signature, ObjectId, Repo};
-
-/// The metadata carried by one version's tag message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Meta {
-    pub key: String,
-    pub version: u64,
-    pub media_type: String,
-    pub sha256: String,
-    pub size: u64,
-    pub previous: Option<ObjectId>,
-    pub description: String,
-}
-
-/// One stored version: its tag, content blob, publisher and time, and the metadata.
-#[derive(Debug, Clone)]
-pub struct Version {
-    pub tag: ObjectId,
-    pub blob: ObjectId,
-    pub publisher: String,
-    pub time: i64,
-    pub meta: Meta,
-}
-
-impl Meta {
-    pub fn encode(&self) -> String {
-        let mut text = format!(
-            "publish {}@v{}\n\nVersion: {}\nMedia-Type: {}\nSha256: {}\nSize: {}\n",
-            self.key, self.version, self.version, self.media_type, self.sha256, self.size
-        );
-        if let Some(previous) = self.previous {
-            text.push_str(&format!("Previous: {previous}\n"));
-        }
-        if !self.description.trim().is_empty() {
-            text.push_str(&format!("\n{}\n", self.description.trim_end()));
-        }
-        text
-    }
-
-    pub fn decode(key: &str, message: &str) -> Option<Meta> {
-        let mut paragraphs = message.splitn(3, "\n\n");
-        let _subject = paragraphs.next()?;
-        let headers = paragraphs.next()?;
-        let description = paragraphs.next().unwrap_or("").trim_end().to_string();
-        let mut meta = Meta {
-            key: key.to_string(),
-            version: 0,
-            media_type: String::new(),
-            sha256: String::new(),
-            size: 0,
-            previous: None,
-            description,
-        };
-        for line in headers.lines() {
-            let (field, value) = line.split_once(": ")?;
-            match field {
-                "Version" => meta.version = value.parse().ok()?,
-                "Media-Type" => meta.media_type = value.to_string(),
-                "Sha256" => meta.sha256 = value.to_string(),
-                "Size" => meta.size = value.parse().ok()?,
-                "Previous" => meta.previous = ObjectId::from_hex(value.as_bytes()).ok(),
-                _ => {}
-            }
-        }
-        (meta.version > 0).then_some(meta)
-    }
-}
 
 /// Write the tag object for `meta` pointing at `blob`, tagged by `publisher`.
 pub fn write(repo: &Repo, blob: ObjectId, publisher: &str, meta: &Meta) -> Result<ObjectId> {
@@ -93,25 +28,8 @@ pub fn write(repo: &Repo, blob: ObjectId, publisher: &str, meta: &Meta) -> Resul
 
 /// Read and decode the artifact tag `id` of artifact `key`.
 pub fn read(repo: &Repo, key: &str, id: ObjectId) -> Result<Version> {
-    let corrupt = |why: &str| Error::git(format!("artifact {key}: tag {id} {why}"));
-    let tag = repo
-        .gix()
-        .find_tag(id)
-        .map_err(|_| corrupt("is missing or not a tag").with_hint("run `git comm sync`"))?;
-    let decoded = tag.decode().context("cannot decode artifact tag")?;
-    let (publisher, time) = match decoded.tagger().ok().flatten() {
-        Some(sig) => (sig.name.to_str_lossy().into_owned(), sig.seconds()),
-        None => (String::new(), 0),
-    };
-    let meta = Meta::decode(key, &decoded.message.to_str_lossy())
-        .ok_or_else(|| corrupt("has no artifact metadata"))?;
-    Ok(Version {
-        tag: id,
-        blob: decoded.target(),
-        publisher,
-        time,
-        meta,
-    })
+    crate::repo::gate::read_artifact_tag(repo, key, id)
+        .map_err(|why| Error::git(why).with_hint("run `git comm sync`"))
 }
 
 #[cfg(test)]

@@ -85,28 +85,7 @@ impl Lang {
     }
 }
 
-/// How an import brings in its target; rules may ignore some kinds (`ignore_kinds`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImportKind {
-    Static,
-    TypeOnly,
-    ReExport,
-    Dynamic,
-    Require,
-}
-
-impl ImportKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ImportKind::Static => "static",
-            ImportKind::TypeOnly => "type-only",
-            ImportKind::ReExport => "re-export",
-            ImportKind::Dynamic => "dynamic",
-            ImportKind::Require => "require",
-        }
-    }
-}
+pub use crate::config::ImportKind;
 
 /// What an import names, in the terms its language resolves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -111,7 +111,7 @@ fn domain_suffix(domain: &Option<String>) -> String {
 }
 
 pub fn who(ctx: &Ctx) -> Result<()> {
-    let standings = crate::presence::standings(&ctx.repo, &ctx.config)?;
+    let standings = crate::oversight::standing::standings(&ctx.repo, &ctx.config)?;
     if ctx.json() {
         let rows: Vec<_> = standings.iter().map(standing_json).collect();
         return output::json(&rows);
@@ -135,7 +135,7 @@ pub fn who(ctx: &Ctx) -> Result<()> {
 
 /// `alice domain=api seen=2m ago state=busy task=T-1 note="..." role=backend`, with
 /// `STALE (leases at risk: ...)` for an agent unseen past `presence.stale`.
-pub fn standing_line(s: &crate::presence::Standing, now: i64) -> String {
+pub fn standing_line(s: &crate::oversight::standing::Standing, now: i64) -> String {
     let card = &s.card;
     let seen = if card.last_seen > 0 {
         ago(card.last_seen, now)
@@ -186,7 +186,7 @@ pub fn standing_line(s: &crate::presence::Standing, now: i64) -> String {
     line
 }
 
-fn standing_json(s: &crate::presence::Standing) -> serde_json::Value {
+fn standing_json(s: &crate::oversight::standing::Standing) -> serde_json::Value {
     let mut value = card_json(&s.card);
     let p = s.presence.clone().unwrap_or_default();
     value["state"] = json!(p.state);

@@ -126,7 +126,8 @@ fn quarantine_rows(repo: &Repo) -> Result<Vec<Row>> {
 }
 
 fn clock_rows(repo: &Repo) -> Result<Vec<Row>> {
-    let future = health::future_entries(repo)?;
+    let leases = crate::lease::ledger::all_leases(repo).unwrap_or_default();
+    let future = health::future_entries(repo, &leases)?;
     if future.is_empty() {
         return Ok(vec![row(
             "clock",

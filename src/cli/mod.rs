@@ -205,10 +205,7 @@ impl Ctx {
 
 /// The swarm's limits from the config, for the storage gate.
 pub fn policy(config: &Config) -> crate::repo::Policy {
-    crate::repo::Policy {
-        skew_secs: config.skew_secs(),
-        max_body: crate::mail::max_body(config),
-    }
+    config.policy()
 }
 
 /// Parse the command line. `graph --format dot|mermaid` is accepted although the global

@@ -93,6 +93,9 @@ pub fn server(args: ServerArgs, json: bool) -> Result<()> {
 pub fn pre_receive() -> Result<()> {
     let mut repo = Repo::discover(&std::env::current_dir()?)?;
     let _quarantine = repo.see_quarantine()?;
+    if let Some(config) = server::head_config(&repo) {
+        repo.set_policy(config.policy());
+    }
     let updates = server::parse_updates(std::io::stdin().lock())?;
     let rejections = server::check_push(&repo, &updates)?;
     if rejections.is_empty() {

@@ -303,7 +303,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let mut artifacts = artifact::list(repo)?;
     artifacts.sort_by_key(|v| std::cmp::Reverse(v.time));
     artifacts.truncate(5);
-    let standings = crate::presence::standings(repo, &ctx.config)?;
+    let standings = crate::oversight::standing::standings(repo, &ctx.config)?;
     let remote = sync::resolve_remote(repo, None).ok();
     let last = remote
         .as_ref()

@@ -17,13 +17,10 @@ use crate::agent::now_secs;
 use crate::error::{Error, Result};
 use crate::repo::{backoff, ObjectId, Repo, Swap};
 
-use serde::{Deserialize, Serialize};
-
 use super::Lease;
+pub use crate::model::lease::entry::{check_entry, fan_dir, Tombstone, END_SUFFIX, JSON_SUFFIX};
 
 const LEDGER_SUFFIX: &str = "leases";
-const JSON_SUFFIX: &str = ".json";
-const END_SUFFIX: &str = ".end";
 /// How long a writer keeps retrying a contended ledger before giving up.
 const CAS_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -104,18 +101,6 @@ impl Event {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Why a lease ended, kept so that a merge with an older copy never revives it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Tombstone {
-    pub id: String,
-    pub holder: String,
-    /// The lease's own expiry: once it (plus the tolerance) is past, the tombstone goes.
-    pub expires: i64,
-    pub ended: i64,
-    /// release, expire, break, withdraw or drop.
-    pub how: String,
 }
 
 /// The whole ledger at one commit: leases (expired ones included) and tombstones.
@@ -410,38 +395,6 @@ pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
         files.push((format!("{}{END_SUFFIX}", tomb.id), repo.write_blob(&json)?));
     }
     repo.write_fanout_tree(&files, |name| fan_dir(name).to_string())
-}
-
-/// The fan-out directory of a ledger file: the first two hex digits of its lease id.
-pub fn fan_dir(name: &str) -> &str {
-    name.get(..2).unwrap_or("00")
-}
-
-/// Is `bytes`, stored as `name` in a ledger tree, a valid entry? Used by the storage gate
-/// for every ledger write and import. `now` and `skew` bound expiries from the future.
-pub fn check_entry(
-    name: &str,
-    bytes: &[u8],
-    now: i64,
-    skew: i64,
-) -> std::result::Result<(), String> {
-    if let Some(id) = name.strip_suffix(JSON_SUFFIX) {
-        let lease: Lease =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a lease: {e}"))?;
-        if lease.id != id {
-            return Err(format!("holds lease {} under another name", lease.id));
-        }
-        return lease.problem(now, skew).map_or(Ok(()), Err);
-    }
-    if let Some(id) = name.strip_suffix(END_SUFFIX) {
-        let tomb: Tombstone =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a tombstone: {e}"))?;
-        if tomb.id != id || !super::is_id(id) {
-            return Err("tombstone id does not match its name".to_string());
-        }
-        return crate::agent::validate_name(&tomb.holder).map_err(|e| e.message);
-    }
-    Err("neither a lease (.json) nor a tombstone (.end)".to_string())
 }
 
 /// Plan events against the current ledger and commit them atomically (with expired

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::halt::Halt;
 use crate::lease::Lease;
 use crate::mail::{self, mailbox, Reader};
-use crate::presence::Standing;
+use crate::oversight::standing::Standing;
 use crate::repo::Repo;
 use crate::task::Task;
 
@@ -37,7 +37,7 @@ pub const TASK_COLUMNS: [&str; 6] = crate::task::STATES;
 /// Read the board; `events` is how many of the latest events to keep.
 pub fn read(repo: &Repo, config: &Config, events: usize) -> Result<Board> {
     let leases = crate::lease::ledger::live_leases(repo)?;
-    let standings = crate::presence::standings(repo, config)?;
+    let standings = crate::oversight::standing::standings(repo, config)?;
     let readers: Vec<Reader> = standings
         .iter()
         .filter(|s| s.card.retired.is_none())

@@ -7,4 +7,5 @@ pub mod board;
 pub mod events;
 pub mod report;
 pub mod retire;
+pub mod standing;
 pub mod stats;

@@ -69,7 +69,7 @@ pub enum Kind {
 pub fn kind_of(suffix: &str) -> std::result::Result<Kind, String> {
     let parts: Vec<&str> = suffix.split('/').collect();
     let named = |name: &str| -> std::result::Result<String, String> {
-        crate::agent::validate_name(name)
+        crate::model::name::validate_name(name)
             .map(|_| name.to_string())
             .map_err(|_| format!("'{name}' is not a valid name"))
     };
@@ -152,14 +152,54 @@ pub fn admit(
     incoming: ObjectId,
     known: &[ObjectId],
 ) -> std::result::Result<(), String> {
-    let kind = kind_of(suffix)?;
-    check_tip(repo, &kind, incoming, known)?;
+    admit_in(repo, suffix, incoming, known, &[]).map_err(|r| r.to_string())
+}
+
+/// Why the gate refuses a value: its shape, or a commit that breaks a rule of who may
+/// write what.
+#[derive(Debug, Clone)]
+pub enum Rejected {
+    Invalid(String),
+    Unauthorized(super::authorize::Refused),
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejected::Invalid(why) => f.write_str(why),
+            Rejected::Unauthorized(r) => write!(
+                f,
+                "commit {} by {}: {}",
+                r.commit.to_hex_with_len(10),
+                r.agent,
+                r.refusal
+            ),
+        }
+    }
+}
+
+/// [`admit`], judging the commits it adds with the other values of the same push
+/// (`pending`: suffix, new value) as facts first (the server guard sees a claim and its
+/// lease arrive together).
+pub fn admit_in(
+    repo: &Repo,
+    suffix: &str,
+    incoming: ObjectId,
+    known: &[ObjectId],
+    pending: super::authorize::Pending,
+) -> std::result::Result<(), Rejected> {
+    let kind = kind_of(suffix).map_err(Rejected::Invalid)?;
+    check_tip(repo, &kind, incoming, known).map_err(Rejected::Invalid)?;
     match &kind {
         Kind::Artifact(key) | Kind::ArtifactVersion(key, _) => {
-            check_artifact_chain(repo, key, incoming, known)
+            check_artifact_chain(repo, key, incoming, known).map_err(Rejected::Invalid)
         }
         Kind::Presence(_) => Ok(()), // a blob: no history
-        _ => check_new_history(repo, &kind, incoming, known),
+        _ => {
+            check_new_history(repo, &kind, incoming, known).map_err(Rejected::Invalid)?;
+            super::authorize::new_history(repo, &kind, incoming, known, pending)
+                .map_err(Rejected::Unauthorized)
+        }
     }
 }
 
@@ -203,14 +243,14 @@ fn check_presence(repo: &Repo, agent: &str, id: ObjectId) -> std::result::Result
     if kind != gix::objs::Kind::Blob {
         return Err(format!("{id} is {}, not a presence blob", kind_name(kind)));
     }
-    if size > crate::presence::MAX_BYTES {
+    if size > crate::model::presence::MAX_BYTES {
         return Err(format!(
             "presence is {size} bytes (at most {})",
-            crate::presence::MAX_BYTES
+            crate::model::presence::MAX_BYTES
         ));
     }
     let bytes = read_entry(repo, "presence", id, size)?;
-    match crate::presence::decode(&bytes) {
+    match crate::model::presence::decode(&bytes) {
         Some(p) => p.problem(agent).map_or(Ok(()), Err),
         None => Err("presence is not valid JSON".to_string()),
     }
@@ -296,7 +336,7 @@ fn check_mail_commit(repo: &Repo, id: ObjectId, c: &CommitInfo) -> std::result::
             c.message_len
         ));
     }
-    if crate::agent::validate_name(&c.author).is_err() {
+    if crate::model::name::validate_name(&c.author).is_err() {
         return Err(format!(
             "mail commit {id} has an invalid author name '{}'",
             c.author
@@ -365,7 +405,7 @@ fn check_card(repo: &Repo, agent: &str, c: &CommitInfo) -> std::result::Result<(
         return Err(format!("a card holds {CARD_FILE}, found '{name}'"));
     }
     let bytes = read_entry(repo, name, *id, *size)?;
-    let card: crate::agent::Card =
+    let card: crate::model::card::Card =
         serde_json::from_slice(&bytes).map_err(|e| format!("{CARD_FILE} is not a card: {e}"))?;
     card.problem(agent)
         .map_or(Ok(()), |why| Err(format!("{CARD_FILE}: {why}")))
@@ -475,11 +515,11 @@ fn check_task_file(
 ) -> std::result::Result<(), String> {
     let bytes = read_blob_entry(repo, name, id)?;
     if let Some(dir) = dir {
-        if crate::task::ledger::fan_dir(name) != dir {
+        if crate::model::task::fan_dir(name) != dir {
             return Err(format!("task {name} is filed under '{dir}/'"));
         }
     }
-    crate::task::ledger::check_entry(name, &bytes).map_err(|why| format!("task {name}: {why}"))
+    crate::model::task::check_entry(name, &bytes).map_err(|why| format!("task {name}: {why}"))
 }
 
 fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
@@ -494,7 +534,7 @@ fn check_halt(repo: &Repo, c: &CommitInfo) -> std::result::Result<(), String> {
         return Err(format!("a halt holds halt.json, found '{name}'"));
     }
     let bytes = read_entry(repo, name, *id, *size)?;
-    crate::halt::check_file(&bytes)
+    crate::model::halt::check_file(&bytes)
 }
 
 fn check_ledger(
@@ -506,14 +546,14 @@ fn check_ledger(
     let now = crate::clock::now_secs();
     let skew = repo.policy().skew_secs;
     let count = check_fanout(repo, c.tree, known, |name, id, dir| {
-        if dir.is_some_and(|d| crate::lease::ledger::fan_dir(name) != d) {
+        if dir.is_some_and(|d| crate::model::lease::entry::fan_dir(name) != d) {
             return Err(format!(
                 "ledger entry {name} is filed under '{}/'",
                 dir.unwrap_or("")
             ));
         }
         let bytes = read_blob_entry(repo, name, id)?;
-        crate::lease::ledger::check_entry(name, &bytes, now, skew)
+        crate::model::lease::entry::check_entry(name, &bytes, now, skew)
             .map_err(|why| format!("ledger entry {name}: {why}"))
     })?;
     if count > MAX_LEDGER_ENTRIES {
@@ -563,7 +603,7 @@ fn check_artifact_tag(
     if kind != gix::objs::Kind::Tag {
         return Err(format!("{id} is {}, not an annotated tag", kind_name(kind)));
     }
-    let v = crate::artifact::tag::read(repo, key, id).map_err(|e| e.message)?;
+    let v = read_artifact_tag(repo, key, id)?;
     let (target_kind, size) = header(repo, v.blob)?;
     if target_kind != gix::objs::Kind::Blob {
         return Err(format!(
@@ -624,7 +664,7 @@ fn check_artifact_chain(
         if known.contains(&id) && id != incoming {
             return Ok(());
         }
-        let v = crate::artifact::tag::read(repo, key, id).map_err(|e| e.message)?;
+        let v = read_artifact_tag(repo, key, id)?;
         if let Some(want) = expected_version {
             if v.meta.version != want {
                 return Err(format!(
@@ -647,6 +687,35 @@ fn check_artifact_chain(
         Some(0) | None => Ok(()),
         Some(v) => Err(format!("version chain ends at v{} without v{v}", v + 1)),
     }
+}
+
+/// Read and decode the artifact tag `id` of artifact `key`.
+pub fn read_artifact_tag(
+    repo: &Repo,
+    key: &str,
+    id: ObjectId,
+) -> std::result::Result<crate::model::artifact::Version, String> {
+    let corrupt = |why: &str| format!("artifact {key}: tag {id} {why}");
+    let tag = repo
+        .gix()
+        .find_tag(id)
+        .map_err(|_| corrupt("is missing or not a tag"))?;
+    let decoded = tag
+        .decode()
+        .map_err(|e| corrupt(&format!("cannot be decoded: {e}")))?;
+    let (publisher, time) = match decoded.tagger().ok().flatten() {
+        Some(sig) => (sig.name.to_str_lossy().into_owned(), sig.seconds()),
+        None => (String::new(), 0),
+    };
+    let meta = crate::model::artifact::Meta::decode(key, &decoded.message.to_str_lossy())
+        .ok_or_else(|| corrupt("has no artifact metadata"))?;
+    Ok(crate::model::artifact::Version {
+        tag: id,
+        blob: decoded.target(),
+        publisher,
+        time,
+        meta,
+    })
 }
 
 #[cfg(test)]

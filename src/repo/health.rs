@@ -106,7 +106,11 @@ pub struct FromTheFuture {
 }
 
 /// Tips of mail, the ledger and cards, and lease creation times, dated past now + skew.
-pub fn future_entries(repo: &Repo) -> Result<Vec<FromTheFuture>> {
+/// `leases` are the ledger's leases (the ledger is read above this layer).
+pub fn future_entries(
+    repo: &Repo,
+    leases: &[crate::model::lease::Lease],
+) -> Result<Vec<FromTheFuture>> {
     let now = crate::clock::now_secs();
     let skew = repo.policy().skew_secs;
     let mut found = Vec::new();
@@ -126,7 +130,7 @@ pub fn future_entries(repo: &Repo) -> Result<Vec<FromTheFuture>> {
             });
         }
     }
-    if let Ok(leases) = crate::lease::ledger::all_leases(repo) {
+    {
         for l in leases.iter().filter(|l| l.created - now > skew) {
             found.push(FromTheFuture {
                 what: format!("lease {}", l.id),

@@ -6,6 +6,7 @@
 //! the last good value, and clears locks left by killed writers ([`locks`]). Objects that
 //! sync brings in from a remote are admitted only through [`gate::admit`].
 
+pub mod authorize;
 pub mod changes;
 pub mod gate;
 pub mod health;
@@ -57,12 +58,16 @@ pub struct Repo {
 }
 
 /// Limits the swarm agrees on (from `.comm-node/config.yaml`), applied by the gate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Tolerated clock skew between machines, in seconds.
     pub skew_secs: i64,
     /// Largest message body, in bytes.
     pub max_body: u64,
+    /// Who may halt and resume (`overseers:`): agents, roles or git identities.
+    pub overseers: Vec<String>,
+    /// Agents the config binds to a domain: agents even before they write a card.
+    pub agents: Vec<String>,
 }
 
 impl Default for Policy {
@@ -70,6 +75,8 @@ impl Default for Policy {
         Policy {
             skew_secs: crate::clock::DEFAULT_SKEW_SECS,
             max_body: DEFAULT_MAX_BODY,
+            overseers: Vec::new(),
+            agents: Vec::new(),
         }
     }
 }
@@ -137,8 +144,8 @@ impl Repo {
         self.policy = policy;
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub fn gix(&self) -> &gix::Repository {

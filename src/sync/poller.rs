@@ -176,7 +176,7 @@ impl Poller {
         let status = Arc::new(Mutex::new(Status::default()));
         let (done_tx, done) = mpsc::channel();
         let place = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
-        let policy = repo.policy();
+        let policy = repo.policy().clone();
         let (remote, thread_stop, thread_status) = (remote.clone(), stop.clone(), status.clone());
         std::thread::spawn(move || {
             match Repo::discover(&place) {

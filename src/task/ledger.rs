@@ -18,9 +18,9 @@ use crate::repo::tree::Edit;
 use crate::repo::{backoff, ObjectId, Repo, Swap};
 
 use super::Task;
+pub use crate::model::task::{check_entry, fan_dir, path_of, JSON};
 
 const SUFFIX: &str = "tasks";
-const JSON: &str = ".json";
 const CAS_DEADLINE: Duration = Duration::from_secs(60);
 
 /// One change: the task as it becomes, and the commit subject saying what happened.
@@ -31,16 +31,6 @@ pub struct Change {
 
 pub fn tasks_ref(repo: &Repo) -> String {
     repo.ns_ref(SUFFIX)
-}
-
-/// Where task `id` lives in the ledger tree: `ab/t-ab….json`.
-pub fn path_of(id: &str) -> String {
-    format!("{}/{id}{JSON}", fan_dir(id))
-}
-
-/// The fan-out directory of task `id`: the two hex characters after `t-`.
-pub fn fan_dir(id: &str) -> &str {
-    id.get(2..4).unwrap_or("00")
 }
 
 /// Every task stored at ledger commit `commit`, oldest first (either layout).
@@ -107,18 +97,6 @@ fn migration_edits(repo: &Repo, tree: ObjectId) -> Result<Vec<Edit>> {
         });
     }
     Ok(edits)
-}
-
-/// Is `bytes`, stored as `name`, a valid task entry? (For the storage gate.)
-pub fn check_entry(name: &str, bytes: &[u8]) -> std::result::Result<(), String> {
-    let id = name
-        .strip_suffix(JSON)
-        .ok_or_else(|| "not a task file (<id>.json)".to_string())?;
-    let task: Task = serde_json::from_slice(bytes).map_err(|e| format!("not a task: {e}"))?;
-    if task.id != id {
-        return Err(format!("holds task {} under another name", task.id));
-    }
-    task.problem().map_or(Ok(()), Err)
 }
 
 /// Plan changes against the current tasks and commit them atomically, in one commit;

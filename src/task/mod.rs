@@ -11,134 +11,9 @@ pub mod ledger;
 pub mod plan;
 pub mod work;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::lease::Lease;
-use crate::mail::Priority;
-
-/// Task states. `claimed` and `in_progress` mean someone holds the claim.
-pub const STATES: [&str; 6] = [
-    "open",
-    "claimed",
-    "in_progress",
-    "blocked",
-    "done",
-    "failed",
-];
-pub const MAX_TITLE: usize = 200;
-pub const MAX_BODY: usize = 64 * 1024;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Task {
-    pub id: String,
-    pub title: String,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    pub priority: Priority,
-    /// Tasks that must be done first.
-    #[serde(default)]
-    pub after: Vec<String>,
-    /// Artifacts that must be published first: `domain/name` or `domain/name@V`.
-    #[serde(default)]
-    pub needs: Vec<String>,
-    pub state: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignee: Option<String>,
-    /// The lease id of the claim.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim: Option<String>,
-    pub creator: String,
-    /// Unix seconds.
-    pub created: i64,
-    /// Unix seconds: the last change (merges keep the newer task).
-    pub updated: i64,
-    /// A reason (block, fail) or a note (done).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl Task {
-    pub fn is_terminal(&self) -> bool {
-        matches!(self.state.as_str(), "done" | "failed")
-    }
-
-    /// What makes a stored task invalid, if anything.
-    pub fn problem(&self) -> Option<String> {
-        if !is_id(&self.id) {
-            return Some(format!("'{}' is not a task id (t-xxxxxxxx)", self.id));
-        }
-        if self.title.trim().is_empty() || self.title.len() > MAX_TITLE || self.title.contains('\n')
-        {
-            return Some(format!("title must be one line of 1..{MAX_TITLE} bytes"));
-        }
-        if self.body.len() > MAX_BODY {
-            return Some(format!("body longer than {MAX_BODY} bytes"));
-        }
-        if !STATES.contains(&self.state.as_str()) {
-            return Some(format!("unknown state '{}'", self.state));
-        }
-        let names = self
-            .domain
-            .iter()
-            .chain(self.assignee.iter())
-            .chain(std::iter::once(&self.creator));
-        for name in names {
-            if crate::agent::validate_name(name).is_err() {
-                return Some(format!("'{name}' is not a valid name"));
-            }
-        }
-        if let Some(bad) = self.after.iter().find(|a| !is_id(a)) {
-            return Some(format!("after: '{bad}' is not a task id"));
-        }
-        if let Some(bad) = self.needs.iter().find(|n| parse_need(n).is_err()) {
-            return Some(format!("needs: '{bad}' is not DOMAIN/NAME[@V]"));
-        }
-        None
-    }
-}
-
-/// Is `text` a task id: `t-` and 8 lowercase hex characters?
-pub fn is_id(text: &str) -> bool {
-    text.strip_prefix("t-")
-        .is_some_and(|h| h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-}
-
-/// A new id: a hash of creator, title, time, process and a counter (collision-free offline
-/// in practice: two machines would need the same inputs in the same nanosecond).
-pub fn new_id(creator: &str, title: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut hasher = Sha256::new();
-    hasher.update(creator.as_bytes());
-    hasher.update([0]);
-    hasher.update(title.as_bytes());
-    hasher.update(nanos.to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
-    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("t-{hex}")
-}
-
-/// `domain/name[@V]` -> (key, minimum version).
-pub fn parse_need(text: &str) -> Result<(String, Option<u64>)> {
-    let spec = crate::artifact::Spec::parse(text)?;
-    Ok((spec.key(), spec.version))
-}
-
-/// The lease resource a claim holds.
-pub fn claim_key(id: &str) -> String {
-    format!("task:{id}")
-}
+pub use crate::model::task::*;
 
 /// Why a task is not ready (empty when it is).
 pub fn waits_for(
@@ -217,6 +92,7 @@ pub fn find<'a>(tasks: &'a [Task], text: &str) -> Result<&'a Task> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::Priority;
 
     fn task(id: &str, state: &str, after: &[&str], needs: &[&str]) -> Task {
         Task {
@@ -257,13 +133,5 @@ mod tests {
         let open_a = task("t-0000000a", "open", &[], &[]);
         let all = vec![open_a, b.clone()];
         assert_eq!(waits_for(&b, &all, &[], &v2).len(), 1);
-    }
-
-    #[test]
-    fn ids() {
-        let id = new_id("lead", "x");
-        assert!(is_id(&id), "{id}");
-        assert_ne!(id, new_id("lead", "x"));
-        assert!(!is_id("t-XYZ"));
     }
 }

@@ -194,6 +194,13 @@ pub fn finish(repo: &Repo, me: &str, id: &str, how: &Finish) -> Result<Task> {
                 return Err(claimed_by_other(t, holder, &how.state));
             };
             subject.push_str(&format!(", forced over {holder}'s claim: {reason}"));
+            // The trailer is what the gate's authority rules read (`model::authority`).
+            let reason_line = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+            subject.push_str(&format!(
+                "\n\n{} {} {reason_line}",
+                crate::model::authority::FORCED_TRAILER,
+                t.id
+            ));
         }
         t.state = how.state.clone();
         t.note = how.note.clone();
