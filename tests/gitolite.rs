@@ -321,3 +321,120 @@ fn a_panicking_test_leaves_no_sshd_behind() {
 fn process_exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
+
+// Hostile pushes from issue 21, each by a key gitolite lets write: the guard's authority
+// rules refuse them (the hook sees the key's user), and the server stays as it was.
+
+const FAKE_LEASE: &str = "0123456789ab";
+
+/// Where task `id` lives in the ledger's fan-out tree.
+fn task_path(id: &str) -> String {
+    format!("{}/{id}.json", &id[2..4])
+}
+
+/// A task's JSON in `clone`'s ledger, changed by `change`, as (path, content).
+fn changed_task(clone: &Clone, id: &str, change: impl FnOnce(&mut Value)) -> (String, String) {
+    let path = task_path(id);
+    let text = clone.git(&["show", &format!("refs/comm-node/tasks:{path}")]);
+    let mut task: Value = serde_json::from_str(&text).unwrap();
+    change(&mut task);
+    (path, task.to_string())
+}
+
+/// `team`, with a task alice added, known to both clones; its id.
+fn team_with_task(name: &str) -> (Hosted<'static>, Clone, Clone, String) {
+    let (hosted, a, b) = team(name);
+    let added: Value = serde_json::from_str(&a.ok(&["--json", "task", "add", "build it"])).unwrap();
+    let id = added["id"].as_str().unwrap().to_string();
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    (hosted, a, b, id)
+}
+
+/// mallory's clone: a key with write access, no agent; the shared refs copied raw.
+fn mallory(hosted: &Hosted<'static>, refs: &[&str]) -> Clone {
+    let clone = on_main(hosted, "mallory");
+    for suffix in refs {
+        clone.fetch_ref(suffix);
+    }
+    clone
+}
+
+fn halt_json(by: &str, since: i64) -> String {
+    serde_json::json!({"halted": true, "reason": "pwned", "by": by, "since": since}).to_string()
+}
+
+#[test]
+fn bob_pushing_a_claim_for_alice_on_a_lease_that_does_not_exist_is_refused() {
+    let (hosted, _a, b, id) = team_with_task("forged-claim");
+    let before = hosted.ref_target("refs/comm-node/tasks");
+    let (path, task) = changed_task(&b, &id, |t| {
+        t["state"] = "claimed".into();
+        t["assignee"] = "alice".into();
+        t["claim"] = FAKE_LEASE.into();
+    });
+    let forged = b.forge("tasks", "bob", &[(&path, Some(&task))]);
+    refused(
+        &b.push_ref(&forged, "tasks"),
+        &[
+            "refs/comm-node/tasks",
+            "rule claim-lease",
+            FAKE_LEASE,
+            "by bob",
+            "fix:",
+        ],
+    );
+    assert_eq!(hosted.ref_target("refs/comm-node/tasks"), before);
+    // A real claim passes the same guard.
+    b.ok(&["task", "claim", &id, "--sync"]);
+}
+
+#[test]
+fn mallory_marking_a_task_done_is_refused() {
+    let (hosted, _a, b, id) = team_with_task("forged-done");
+    b.ok(&["task", "claim", &id, "--sync"]);
+    let m = mallory(&hosted, &["tasks"]);
+    let before = hosted.ref_target("refs/comm-node/tasks");
+    let (path, task) = changed_task(&m, &id, |t| t["state"] = "done".into());
+    let forged = m.forge("tasks", "mallory", &[(&path, Some(&task))]);
+    refused(
+        &m.push_ref(&forged, "tasks"),
+        &[
+            "refs/comm-node/tasks",
+            "rule task-owner",
+            "by mallory",
+            "fix:",
+        ],
+    );
+    assert_eq!(hosted.ref_target("refs/comm-node/tasks"), before);
+    assert!(hosted.pushers().lines().any(|u| u == "mallory"));
+}
+
+#[test]
+fn mallory_halting_everyone_is_refused() {
+    let (hosted, _a, _b) = team("forged-halt");
+    let m = mallory(&hosted, &[]);
+    let halt = halt_json("mallory", common::unix_now());
+    let forged = m.forge("halt", "mallory", &[("halt.json", Some(&halt))]);
+    refused(
+        &m.push_ref(&forged, "halt"),
+        &["refs/comm-node/halt", "rule overseer", "mallory", "fix:"],
+    );
+    assert_eq!(hosted.ref_target("refs/comm-node/halt"), "");
+}
+
+#[test]
+fn a_halt_dated_in_the_year_9999_is_refused() {
+    let (hosted, a, _b) = team("halt-9999");
+    let halt = halt_json("alice", 253_402_300_799); // 9999-12-31
+    let forged = a.forge("halt", "alice", &[("halt.json", Some(&halt))]);
+    refused(
+        &a.push_ref(&forged, "halt"),
+        &["refs/comm-node/halt", "rule time-cap", "in the future"],
+    );
+    assert_eq!(hosted.ref_target("refs/comm-node/halt"), "");
+    // An agent's real halt passes (no overseers named).
+    a.ok(&["halt", "--reason", "checking"]);
+    a.ok(&["sync"]);
+    assert_ne!(hosted.ref_target("refs/comm-node/halt"), "");
+}

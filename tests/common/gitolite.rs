@@ -18,7 +18,7 @@
 //!   are pushed through the `gitolite-admin` repository, as an administrator does.
 //! - **Repositories**: [`CONF`] declares wild repositories `t/NAME`: a repository is created
 //!   by its first access ([`Hosting::repo`]), so every test gets a fresh one from one shared
-//!   server. The guard is installed with `git comm server install REPO --protect main`.
+//!   server. Its HEAD is set to `main`. The guard is installed with `git comm server install REPO --protect main`.
 //!   gitolite links only its own `update` hook (and, if `LOCAL_CODE` is set, the hooks under
 //!   it) into repositories and never touches `pre-receive`; a test checks that a recompile
 //!   leaves the guard in place.
@@ -137,12 +137,18 @@ impl Hosting {
         self.sshd.lock().unwrap().as_ref().map(|s| s.pid)
     }
 
+    /// `user`'s private ed25519 key (`.pub` beside it): what gitolite knows the user by,
+    /// and a key git can sign with (`gpg.format=ssh`, `user.signingkey`).
+    pub fn key(&self, user: &str) -> PathBuf {
+        self.root.join("keys").join(user)
+    }
+
     /// `GIT_SSH_COMMAND` for `user`'s key.
     pub fn ssh_command(&self, user: &str) -> String {
         format!(
             "ssh -i {} -p {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
              -o UserKnownHostsFile=/dev/null -o BatchMode=yes -F /dev/null",
-            self.root.join("keys").join(user).display(),
+            self.key(user).display(),
             self.port
         )
     }
@@ -200,6 +206,9 @@ impl Hosting {
         self.assert_ok(&out, "create the wild repository");
         let bare = self.home().join(format!("repositories/{gl_name}.git"));
         assert!(bare.is_dir(), "gitolite did not create {}", bare.display());
+        // The agents' branch is main: clones check it out, and the guard reads the config
+        // (overseers) from HEAD.
+        git_in(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
         write_executable(&bare.join("hooks/pre-receive"), GL_USER_HOOK);
         let bare_arg = bare.to_str().unwrap();
         let out = comm_in(
@@ -365,6 +374,84 @@ impl Clone {
         self.git(&["rev-parse", "--short=10", "HEAD"])
             .trim()
             .to_string()
+    }
+}
+
+impl Clone {
+    /// A commit on `refs/comm-node/<suffix>` by `author` (any name: a hostile writer types
+    /// it), with `edits` (path, new content or `None` to remove) applied to the local tip's
+    /// tree, built with git's plumbing in a scratch index; its id.
+    pub fn forge(&self, suffix: &str, author: &str, edits: &[(&str, Option<&str>)]) -> String {
+        let tip = self.local_ref(&format!("refs/comm-node/{suffix}"));
+        let index = self.dir.join(".git/forge-index");
+        let _ = std::fs::remove_file(&index);
+        let scratch = [("GIT_INDEX_FILE", index.to_str().unwrap())];
+        if !tip.is_empty() {
+            self.plumbing(&["read-tree", &tip], &scratch, "");
+        }
+        for (path, content) in edits {
+            match content {
+                Some(text) => {
+                    let blob = self.plumbing(&["hash-object", "-w", "--stdin"], &[], text);
+                    let entry = format!("100644,{blob},{path}");
+                    self.plumbing(
+                        &["update-index", "--add", "--cacheinfo", &entry],
+                        &scratch,
+                        "",
+                    );
+                }
+                None => {
+                    self.plumbing(&["update-index", "--force-remove", path], &scratch, "");
+                }
+            }
+        }
+        let tree = self.plumbing(&["write-tree"], &scratch, "");
+        let mut args = vec!["commit-tree", &tree];
+        if !tip.is_empty() {
+            args.extend(["-p", &tip]);
+        }
+        let email = format!("{author}@example.com");
+        let who = [("GIT_AUTHOR_NAME", author), ("GIT_AUTHOR_EMAIL", &email)];
+        self.plumbing(&args, &who, &format!("forged by {author}\n"))
+    }
+
+    /// Push `commit` to `refs/comm-node/<suffix>` on origin, whatever the outcome.
+    pub fn push_ref(&self, commit: &str, suffix: &str) -> Output {
+        self.push(&["origin", &format!("{commit}:refs/comm-node/{suffix}")])
+    }
+
+    /// Copy origin's `refs/comm-node/<suffix>` here as is (no git comm, no gate).
+    pub fn fetch_ref(&self, suffix: &str) {
+        let spec = format!("+refs/comm-node/{suffix}:refs/comm-node/{suffix}");
+        self.git(&["fetch", "-q", "origin", &spec]);
+    }
+
+    /// A local ref's target, empty when absent.
+    pub fn local_ref(&self, name: &str) -> String {
+        let out = self.git_output(&["rev-parse", "-q", "--verify", name]);
+        stdout(&out).trim().to_string()
+    }
+
+    fn plumbing(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run git");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_success(&out, args);
+        stdout(&out).trim().to_string()
     }
 }
 
