@@ -1,8 +1,10 @@
 //! Through a real hosting stack (gitolite3 over sshd on 127.0.0.1, one key per agent, the
 //! server guard as the repositories' pre-receive hook): sync, `lease --sync` and
 //! `task claim --sync` between clones with their own keys, every refusal of the guard
-//! reaching the pushing client over ssh with the server unchanged, and gitolite's own access
-//! rules still applying. One stack serves the whole file; each test has its own repository.
+//! reaching the pushing client over ssh with the server unchanged, the authority rules
+//! refusing writes by the wrong agent (pushed with keys gitolite lets write), and gitolite's
+//! own access rules still applying. One stack serves the whole file (`Hosting::shared`);
+//! each test has its own repository.
 #![cfg(unix)]
 
 mod common;

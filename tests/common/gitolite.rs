@@ -234,10 +234,9 @@ impl Hosting {
 
     /// Kill sshd (by PID, waited for) and remove every file. Idempotent.
     pub fn stop(&self) {
-        if let Some(sshd) = self.sshd.lock().unwrap().take() {
-            sshd.stop();
-        }
-        drop(self.dir.lock().unwrap().take());
+        // A test that panicked while holding a lock must not keep sshd alive.
+        drop(self.sshd.lock().unwrap_or_else(|e| e.into_inner()).take());
+        drop(self.dir.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 }
 
@@ -514,8 +513,8 @@ impl Sshd {
         match sshd.wait_listening(port) {
             Ok(()) => Ok(sshd),
             Err(why) => {
+                drop(sshd);
                 let log = std::fs::read_to_string(root.join("sshd.log")).unwrap_or_default();
-                sshd.stop();
                 Err(format!("{why}\n{log}"))
             }
         }
@@ -535,9 +534,11 @@ impl Sshd {
         }
         Err(format!("sshd not listening on port {port} after 10 s"))
     }
+}
 
+impl Drop for Sshd {
     /// Kill sshd by PID; the shell waits for it, and this waits for the shell.
-    fn stop(mut self) {
+    fn drop(&mut self) {
         // SAFETY: kill(2) on the PID of the sshd this harness started.
         unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGTERM) };
         drop(self.keep_alive.take());
