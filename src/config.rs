@@ -679,6 +679,22 @@ impl ImportKind {
     }
 }
 
+impl Config {
+    /// The rules the storage gate applies for this config: skew, body limit, overseers and
+    /// the agents it binds.
+    pub fn policy(&self) -> crate::repo::Policy {
+        crate::repo::Policy {
+            skew_secs: self.skew_secs(),
+            max_body: self
+                .mail
+                .max_body
+                .map_or(crate::repo::DEFAULT_MAX_BODY, |size| size.0),
+            overseers: self.overseers.clone(),
+            agents: self.agents.keys().cloned().collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -803,21 +819,5 @@ mod tests {
         assert_eq!(ByteSize(1 << 20).to_string(), "1 MiB");
         assert_eq!(ByteSize(1536).to_string(), "1536 bytes");
         assert_eq!(ByteSize(3 << 10).to_string(), "3 KiB");
-    }
-}
-
-impl Config {
-    /// The rules the storage gate applies for this config: skew, body limit, overseers and
-    /// the agents it binds.
-    pub fn policy(&self) -> crate::repo::Policy {
-        crate::repo::Policy {
-            skew_secs: self.skew_secs(),
-            max_body: self
-                .mail
-                .max_body
-                .map_or(crate::repo::DEFAULT_MAX_BODY, |size| size.0),
-            overseers: self.overseers.clone(),
-            agents: self.agents.keys().cloned().collect(),
-        }
     }
 }

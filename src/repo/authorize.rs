@@ -434,6 +434,8 @@ struct RepoFacts<'a> {
     repo: &'a Repo,
     pending: Pending<'a>,
     lease_tips: OnceCell<Vec<ObjectId>>,
+    /// Incoming and tracking refs (name, value), listed once per judged value.
+    remote_refs: OnceCell<Vec<(String, ObjectId)>>,
 }
 
 impl<'a> RepoFacts<'a> {
@@ -442,6 +444,7 @@ impl<'a> RepoFacts<'a> {
             repo,
             pending,
             lease_tips: OnceCell::new(),
+            remote_refs: OnceCell::new(),
         }
     }
 
@@ -454,18 +457,18 @@ impl<'a> RepoFacts<'a> {
             .map(|(_, id)| *id)
             .collect();
         values.extend(self.repo.read_ref(&self.repo.ns_ref(suffix)).ok().flatten());
-        for root in [INCOMING_ROOT, TRACKING_ROOT] {
-            let refs = self.repo.list_refs(root).unwrap_or_default();
-            values.extend(
-                refs.into_iter()
-                    .filter(|(name, _)| {
-                        name[root.len()..]
-                            .split_once('/')
-                            .is_some_and(|(_, s)| s == suffix)
-                    })
-                    .map(|(_, id)| id),
-            );
-        }
+        let remote_refs = self.remote_refs.get_or_init(|| {
+            [INCOMING_ROOT, TRACKING_ROOT]
+                .into_iter()
+                .flat_map(|root| self.repo.list_refs(root).unwrap_or_default())
+                .collect()
+        });
+        values.extend(
+            remote_refs
+                .iter()
+                .filter(|(name, _)| remote_suffix(name) == Some(suffix))
+                .map(|(_, id)| *id),
+        );
         values
     }
 
@@ -477,6 +480,14 @@ impl<'a> RepoFacts<'a> {
                 parse(self.repo, find_entry(self.repo, tree, CARD_FILE, "")?)
             })
     }
+}
+
+/// `refs/comm-node-incoming/<remote>/<suffix>` (or the tracking root) -> `<suffix>`.
+fn remote_suffix(name: &str) -> Option<&str> {
+    let rest = name
+        .strip_prefix(INCOMING_ROOT)
+        .or_else(|| name.strip_prefix(TRACKING_ROOT))?;
+    Some(rest.split_once('/')?.1)
 }
 
 impl Facts for RepoFacts<'_> {

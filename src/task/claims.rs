@@ -102,12 +102,17 @@ pub fn agreeing(mut tasks: Vec<Task>, leases: &Leases) -> Vec<Task> {
 /// Write every fix to the task ledger, one commit each, by `me` (else by the claim's
 /// holder, whose claim it is). Returns the commit subjects (empty: all agreed).
 pub fn repair(repo: &Repo, me: Option<&str>) -> Result<Vec<String>> {
+    let tips = ledger_tips(repo)?;
+    if agreed_at(repo).as_deref() == Some(tips.as_str()) {
+        return Ok(Vec::new());
+    }
     let leases = Leases::read(repo)?;
     let fixes: Vec<(String, Fix)> = ledger::all(repo)?
         .iter()
         .filter_map(|t| disagreement(t, &leases).map(|f| (t.id.clone(), f)))
         .collect();
     let Some((_, first)) = fixes.first() else {
+        remember_agreed(repo, &tips);
         return Ok(Vec::new());
     };
     let author = me.map(str::to_string).unwrap_or_else(|| match first {
@@ -132,6 +137,43 @@ pub fn repair(repo: &Repo, me: Option<&str>) -> Result<Vec<String>> {
             .collect())
     })?;
     Ok(written.into_iter().map(|c| c.subject).collect())
+}
+
+/// The task and lease ledger tips, as one key. Tasks and leases that agreed at these tips
+/// still agree later: time only ends live leases, and a lapsed claim stays recorded, so only
+/// a new tip can bring a disagreement.
+fn ledger_tips(repo: &Repo) -> Result<String> {
+    let tip = |name: String| -> Result<String> {
+        Ok(repo
+            .read_ref(&name)?
+            .map_or_else(|| "-".to_string(), |id| id.to_string()))
+    };
+    Ok(format!(
+        "{} {}",
+        tip(ledger::tasks_ref(repo))?,
+        tip(leases::ledger_ref(repo))?
+    ))
+}
+
+fn agreed_file(repo: &Repo) -> std::path::PathBuf {
+    repo.cache_dir("claims").join("agreed")
+}
+
+/// The tips at which every claim last agreed with its lease (a cache: losing it costs one
+/// full check).
+fn agreed_at(repo: &Repo) -> Option<String> {
+    std::fs::read_to_string(agreed_file(repo)).ok()
+}
+
+fn remember_agreed(repo: &Repo, tips: &str) {
+    let path = agreed_file(repo);
+    let written = path.parent().map(std::fs::create_dir_all);
+    if matches!(written, Some(Ok(()))) {
+        let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+        if std::fs::write(&temp, tips).is_ok() {
+            let _ = std::fs::rename(&temp, &path);
+        }
+    }
 }
 
 fn subject(task: &Task, fix: &Fix, by: &str) -> String {
