@@ -23,6 +23,9 @@ missing_packages() {
   [ -x /usr/sbin/lighttpd ] || need lighttpd || echo lighttpd  # remotes, server: smart HTTP
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || echo python3-venv  # mcp, pre-commit
   need man || echo man-db                                 # cli_help renders the man pages
+  need gitolite || echo gitolite3                         # gitolite: the hosting stack
+  [ -x /usr/sbin/sshd ] || echo openssh-server            # gitolite: sshd on 127.0.0.1
+  need ssh-keygen || echo openssh-client                  # gitolite: one key per agent
   [ -f /usr/share/bash-completion/completions/git ] || echo git  # completions: git's own bash completion
 }
 
@@ -32,6 +35,8 @@ install_missing() {
   [ -z "${packages// /}" ] && return 0
   if [ "$(id -u)" = 0 ] && need apt-get; then
     echo "== installing: $packages"
+    # Non-interactive: gitolite3's debconf question (an admin key) is left unanswered, so
+    # the package sets up no system-wide gitolite; the tests run their own in a temp dir.
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq $packages >/dev/null
     return
