@@ -440,3 +440,65 @@ fn a_halt_dated_in_the_year_9999_is_refused() {
     a.ok(&["sync"]);
     assert_ne!(hosted.ref_target("refs/comm-node/halt"), "");
 }
+
+#[test]
+fn signed_identity_through_gitolite_only_the_authors_key_writes_as_that_agent() {
+    let hosted = Hosting::shared().repo("t/signed");
+    let keys = |agent: &str| hosted.hosting.key(agent);
+    let a = hosted.clone_as("alice");
+    std::fs::create_dir_all(a.dir.join(".comm-node")).unwrap();
+    std::fs::write(
+        a.dir.join(".comm-node/config.yaml"),
+        common::identity_config("required"),
+    )
+    .unwrap();
+    let (alice_key, bob_key) = (keys("alice"), keys("bob"));
+    std::fs::write(
+        a.dir.join(".comm-node/allowed_signers"),
+        common::allowed_signers(&[("alice", &alice_key), ("bob", &bob_key)]),
+    )
+    .unwrap();
+    a.git(&["add", ".comm-node"]);
+    a.git(&["commit", "-qm", "signed identity required", "--no-verify"]);
+    a.git(&["push", "-q", "origin", "HEAD:main"]);
+    // Each agent signs with its own key (the one gitolite knows it by).
+    common::sign_with(&a.dir, &alice_key);
+    a.ok(&["join"]);
+    a.ok(&["sync"]);
+    let b = on_main(&hosted, "bob");
+    common::sign_with(&b.dir, &bob_key);
+    b.ok(&["join"]);
+    b.ok(&["sync"]);
+    b.ok(&["send", "alice", "-s", "signed by bob"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let inbox = a.ok(&["--format", "compact", "inbox"]);
+    assert!(inbox.contains("signed by bob"), "{inbox}");
+    // alice's clone, alice's key, writing as bob: refused by the guard over ssh.
+    let before = hosted.refs();
+    let forged = a
+        .comm_command()
+        .args(["--as", "bob", "send", "alice", "-s", "forged as bob"])
+        .output()
+        .unwrap();
+    assert!(forged.status.success(), "{}", stderr(&forged));
+    let out = a.comm(&["sync"]);
+    assert!(
+        !out.status.success(),
+        "a write as bob with alice's key passed"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("does not list for 'bob'"), "{err}");
+    let after = hosted.refs();
+    let mail = |refs: &str| {
+        refs.lines()
+            .filter(|l| l.contains("/outbox/"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        mail(&before),
+        mail(&after),
+        "the forged mail reached the server"
+    );
+}

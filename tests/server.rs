@@ -373,14 +373,24 @@ fn a_broken_config_on_the_default_branch_refuses_the_namespace_but_lets_the_fix_
     sync_ok(&a);
     // b pushes a config the guard cannot load to the default branch.
     std::fs::create_dir_all(b.join(".comm-node")).unwrap();
-    std::fs::write(b.join(".comm-node/config.yaml"), "version: 1\nnot_a_key: 1\n").unwrap();
+    std::fs::write(
+        b.join(".comm-node/config.yaml"),
+        "version: 1\nnot_a_key: 1\n",
+    )
+    .unwrap();
     git_in(&b, &["add", ".comm-node/config.yaml"]);
     git_in(&b, &["commit", "-qm", "broken config", "--no-verify"]);
     git_in(&b, &["push", "-q", "origin", "HEAD:main"]);
     git_in(&net.remote, &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    ok(&a, &["--as", "alice", "send", "alice", "-s", "note to self"]);
+    ok(
+        &a,
+        &["--as", "alice", "send", "alice", "-s", "note to self"],
+    );
     let out = comm_in(&a, &["sync"]);
-    assert!(!out.status.success(), "a namespace push passed a broken config");
+    assert!(
+        !out.status.success(),
+        "a namespace push passed a broken config"
+    );
     assert!(stderr(&out).contains("not_a_key"), "{}", stderr(&out));
     // The fix itself reaches the default branch, and then the namespace passes again.
     std::fs::write(b.join(".comm-node/config.yaml"), "version: 1\n").unwrap();
