@@ -308,7 +308,8 @@ fn check_protected(repo: &Repo, update: &Update, all: &[Update]) -> Result<Vec<R
     let mut rejections = Vec::new();
     for id in new_commits(repo, new)? {
         let when = crate::hooks::range::commit_time(repo, id)?;
-        let (others, own) = leases_at_and_now(&history, &live, when);
+        let author = crate::hooks::range::commit_author(repo, id)?;
+        let (others, own) = leases_at_and_now(&history, &live, when, &author);
         let view = LeaseView {
             own: &own,
             others: &others,
@@ -339,8 +340,9 @@ fn leases_at_and_now(
     history: &[crate::lease::ledger::Span],
     live: &[crate::lease::Lease],
     when: i64,
+    author: &str,
 ) -> (Vec<crate::lease::Lease>, Vec<crate::lease::Lease>) {
-    let (mut others, mut own) = crate::lease::ledger::leases_around(history, when);
+    let (mut others, mut own) = crate::lease::ledger::leases_around(history, when, author);
     for lease in live {
         for set in [&mut others, &mut own] {
             if !set.iter().any(|l| l.id == lease.id) {

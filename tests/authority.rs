@@ -109,6 +109,9 @@ fn forge(dir: &Path, suffix: &str, author: &str, edits: &[(String, Option<String
     if !tip.is_empty() {
         args.extend(["-p".to_string(), tip]);
     }
+    if signing_key(dir).is_some() {
+        args.push("-S".to_string()); // with the clone's user.signingkey, as git signs
+    }
     let email = format!("{author}@example.com");
     let env = [
         ("GIT_AUTHOR_NAME", author),
@@ -116,6 +119,29 @@ fn forge(dir: &Path, suffix: &str, author: &str, edits: &[(String, Option<String
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     git_input(dir, &args, &env, &format!("forged by {author}\n"))
+}
+
+/// The clone's `user.signingkey`, if set.
+fn signing_key(dir: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .args(["config", "user.signingkey"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    (!key.is_empty()).then_some(key)
+}
+
+/// Forge in `dir` signing with `key` (none: unsigned).
+fn with_key<T>(dir: &Path, key: Option<&Path>, forge: impl FnOnce() -> T) -> T {
+    let _ = Command::new("git")
+        .args(["config", "--unset", "user.signingkey"])
+        .current_dir(dir)
+        .output();
+    if let Some(key) = key {
+        common::sign_with(dir, key);
+    }
+    forge()
 }
 
 fn task_path(id: &str) -> String {
@@ -494,4 +520,110 @@ fn two_hundred_random_forged_writes_are_all_refused_and_honest_ones_pass() {
     sync_ok(&b);
     let inbox = ok(&b, &["--as", "bob", "--format", "compact", "inbox"]);
     assert!(inbox.contains("done here"), "{inbox}");
+}
+
+/// Signed identity on: 200 random writes, each either breaking a rule of who may write while
+/// signed with the key of the agent it claims to be, or honest in content but signed with a
+/// key that is not its author's (another agent's, a stranger's, or none). None is accepted.
+#[test]
+fn two_hundred_random_writes_by_wrong_agents_or_with_wrong_keys_are_all_refused() {
+    let net = Net::new();
+    install(&net);
+    let keys = tempfile::tempdir().unwrap();
+    let [ka, kb, km] = ["alice", "bob", "mallory"].map(|n| common::ssh_key(keys.path(), n));
+    let a = net.clone("a");
+    std::fs::create_dir_all(a.join(".comm-node")).unwrap();
+    std::fs::write(
+        a.join(".comm-node/config.yaml"),
+        common::identity_config("required"),
+    )
+    .unwrap();
+    let signers = format!(
+        "alice,lead {}\nbob {}\n",
+        common::public_key(&ka),
+        common::public_key(&kb)
+    );
+    std::fs::write(a.join(".comm-node/allowed_signers"), signers).unwrap();
+    git_in(&a, &["add", ".comm-node"]);
+    git_in(&a, &["commit", "-qm", "signed identity", "--no-verify"]);
+    git_in(&a, &["push", "-q", "origin", "HEAD:main"]);
+    git_in(&net.remote, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    common::sign_with(&a, &ka);
+    let b = net.clone("b");
+    common::sign_with(&b, &kb);
+    ok(&a, &["--as", "alice", "join"]);
+    ok(&a, &["--as", "lead", "join", "--role", "lead"]);
+    ok(&b, &["--as", "bob", "join"]);
+    let mut tasks = Vec::new();
+    for title in ["one", "two", "three"] {
+        let id = ok(&a, &["--as", "lead", "--json", "task", "add", title]);
+        tasks.push(
+            serde_json::from_str::<serde_json::Value>(&id).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    sync_ok(&a);
+    sync_ok(&b);
+    ok(&b, &["--as", "bob", "task", "claim", &tasks[1], "--sync"]);
+    sync_ok(&b);
+    sync_ok(&a);
+
+    let mut rng = Rng(0x5eed_0021_u64);
+    let mut accepted = Vec::new();
+    let (mut by_rule, mut by_key) = (0, 0);
+    for n in 0..200 {
+        let wrong_key = rng.below(2) == 0;
+        let (commit, suffix) = if wrong_key {
+            let key = [Some(kb.as_path()), Some(km.as_path()), None][rng.below(3)];
+            with_key(&a, key, || honest_card_of_alice(&a, n))
+        } else {
+            with_key(&a, Some(&ka), || {
+                random_forgery(&mut rng, &a, &tasks, &tasks[1])
+            })
+        };
+        let out = push(&a, &commit, suffix);
+        let err = stderr(&out);
+        if out.status.success() {
+            accepted.push(format!("#{n} {suffix} {commit}"));
+        } else if err.contains("breaks rule") {
+            by_rule += 1;
+        } else if err.contains("not signed") || err.contains("does not list") {
+            by_key += 1;
+        } else {
+            panic!("#{n} refused for another reason: {err}");
+        }
+    }
+    assert!(accepted.is_empty(), "forged writes accepted: {accepted:?}");
+    assert!(
+        by_rule > 20 && by_key > 50,
+        "rules {by_rule}, keys {by_key}"
+    );
+    // Honest, signed writes still pass.
+    with_key(&a, Some(&ka), || ());
+    ok(&a, &["--as", "alice", "task", "claim", &tasks[2], "--sync"]);
+    ok(
+        &a,
+        &["--as", "alice", "send", "bob", "-s", "signed and sound"],
+    );
+    sync_ok(&a);
+    sync_ok(&b);
+    let inbox = ok(&b, &["--as", "bob", "--format", "compact", "inbox"]);
+    assert!(inbox.contains("signed and sound"), "{inbox}");
+}
+
+/// alice's own card, refreshed: a write the rules allow, if alice's key signed it.
+fn honest_card_of_alice(dir: &Path, n: usize) -> (String, &'static str) {
+    let now = common::unix_now() + n as i64 % 7;
+    let card = serde_json::json!({"name": "alice", "joined": now, "last_seen": now});
+    (
+        forge(
+            dir,
+            "agents/alice",
+            "alice",
+            &[("card.json".to_string(), Some(card.to_string()))],
+        ),
+        "agents/alice",
+    )
 }

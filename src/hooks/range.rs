@@ -95,7 +95,8 @@ pub fn check_range(repo: &Repo, config: &Config, range: &str) -> Result<RangeRep
         // The leases the hooks saw when this commit was made, not today's. Own leases count
         // if held around then (in the committer's favour); others' leases only if held
         // at its second.
-        let (before, around) = crate::lease::ledger::leases_around(&history, when);
+        let (before, around) =
+            crate::lease::ledger::leases_around(&history, when, &commit_author(repo, id)?);
         let leases = LeaseView {
             own: &around,
             others: &before,
@@ -106,6 +107,15 @@ pub fn check_range(repo: &Repo, config: &Config, range: &str) -> Result<RangeRep
             .extend(vet_commit(repo, config, &known, id, &leases)?);
     }
     Ok(report)
+}
+
+/// Who made commit `id`: its author's name (the agent).
+pub fn commit_author(repo: &Repo, id: ObjectId) -> Result<String> {
+    let commit = repo.gix().find_commit(id).context("cannot read commit")?;
+    Ok(commit
+        .author()
+        .map(|a| a.name.to_string())
+        .unwrap_or_default())
 }
 
 /// When commit `id` was made (committer time, unix seconds).

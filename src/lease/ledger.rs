@@ -352,19 +352,30 @@ fn oldest_first(repo: &Repo, tip: ObjectId) -> Result<Vec<ObjectId>> {
     Ok(order)
 }
 
-/// The leases of `history` around unix time `time`, for judging a past commit (commit
-/// times have one-second resolution, so the second before and after count as "then"):
-/// `(held_at, held_around)`: what bound others at that second, and every lease held at any
-/// point of the window (what the committer may have held).
-pub fn leases_around(history: &[Span], time: i64) -> (Vec<Lease>, Vec<Lease>) {
-    let pick = |held: fn(&Span, i64) -> bool| {
+/// The leases of `history` around unix time `time`, for judging a past commit by `author`
+/// (commit times have one-second resolution, so the second before and after count as
+/// "then"): `(held_at, held_around)`: what bound others at that second, and every lease held
+/// at any point of the window (what the committer may have held).
+///
+/// Another agent's lease granted in the commit's own second does not bind it when the
+/// author's own lease ended in that second or the one before: the ledger's order says the
+/// author released first and the grant came after, so the commit (made under the author's
+/// lease) came first too.
+pub fn leases_around(history: &[Span], time: i64, author: &str) -> (Vec<Lease>, Vec<Lease>) {
+    let released_then = history
+        .iter()
+        .any(|s| s.lease.holder == author && s.ended.is_some_and(|e| e == time || e == time - 1));
+    let binding = |s: &Span| {
+        s.held_at(time) && !(released_then && s.granted == time && s.lease.holder != author)
+    };
+    let leases = |keep: &dyn Fn(&Span) -> bool| {
         history
             .iter()
-            .filter(|s| held(s, time))
+            .filter(|s| keep(s))
             .map(|s| s.lease.clone())
             .collect()
     };
-    (pick(Span::held_at), pick(Span::held_around))
+    (leases(&binding), leases(&|s| s.held_around(time)))
 }
 
 /// Leases that still block others now: before their expiry plus the clock-skew tolerance.
@@ -472,4 +483,41 @@ fn write_chain(
         parent = Some(repo.write_commit(tree, &parents, actor, &event.message())?);
     }
     Ok(parent.expect("at least one event"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(holder: &str, granted: i64, ended: Option<i64>) -> Span {
+        Span {
+            lease: Lease {
+                id: format!("{holder:a<12}")[..12].to_string(),
+                holder: holder.into(),
+                resources: vec!["CHANGELOG.md".into()],
+                exclusive: true,
+                reason: None,
+                task: None,
+                created: granted,
+                expires: granted + 600,
+            },
+            granted,
+            ended,
+        }
+    }
+
+    #[test]
+    fn a_grant_in_the_second_the_author_released_does_not_bind_the_authors_commit() {
+        // backend held the file until second 100 and committed in it; frontend's grant
+        // came after the release, in the same second.
+        let history = vec![span("backend", 90, Some(100)), span("frontend", 100, None)];
+        let (binding, _) = leases_around(&history, 100, "backend");
+        assert!(binding.is_empty(), "{binding:?}");
+        // Without a release of its own, the same grant binds a commit of that second.
+        let (binding, _) = leases_around(&history, 100, "carol");
+        assert_eq!(binding.len(), 1);
+        // And a second later it binds backend too.
+        let (binding, _) = leases_around(&history, 101, "backend");
+        assert_eq!(binding.len(), 1);
+    }
 }
