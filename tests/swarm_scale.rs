@@ -114,6 +114,73 @@ fn one_sync_joins_every_new_outbox_in_one_merge() {
     assert_eq!(subjects(&dirs[3]).len(), 12);
 }
 
+/// A commit made with plumbing in `dir` by agent `author`: `tree` on top of `parent`.
+fn plumbed_commit(dir: &Path, author: &str, tree: &str, parent: Option<&str>) -> String {
+    let (name, email) = (
+        format!("user.name={author}"),
+        format!("user.email={author}@x"),
+    );
+    let mut args = vec![
+        "-c",
+        &name,
+        "-c",
+        &email,
+        "commit-tree",
+        tree,
+        "-m",
+        "looks fine",
+    ];
+    if let Some(p) = parent {
+        args.extend(["-p", p]);
+    }
+    git_stdin(dir, &args, "").trim().to_string()
+}
+
+/// Every clone's outbox is admitted in one walk over what they add. When that walk meets
+/// a bad commit deep in one outbox (the tip itself is a good message), only that outbox is
+/// refused: the others are still admitted and joined in the same sync.
+#[test]
+fn a_bad_commit_deep_in_one_outbox_refuses_that_outbox_only() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..3)
+        .map(|i| clone_named(&net, &format!("e{i}")))
+        .collect();
+    for (i, dir) in dirs.iter().enumerate().skip(1) {
+        send_many(dir, &format!("e{i}"), 2);
+        sync_ok(dir);
+    }
+    let remote = &net.remote;
+    let file = git_stdin(remote, &["hash-object", "-w", "--stdin"], "x");
+    let files = format!("100644 blob {}\tx\n", file.trim());
+    let tree_with_files = git_stdin(remote, &["mktree"], &files);
+    let empty_tree = git_stdin(remote, &["mktree"], "");
+    let bad = plumbed_commit(remote, "mallory", tree_with_files.trim(), None);
+    let tip = plumbed_commit(remote, "mallory", empty_tree.trim(), Some(&bad));
+    git_in(
+        remote,
+        &["update-ref", "refs/comm-node/outbox/o-evil", &tip],
+    );
+
+    let out = comm_in(&dirs[0], &["--json", "sync"]);
+    assert_success(&out, &["sync"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let refused = report["quarantined"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert_eq!(refused[0]["ref"], "refs/comm-node/outbox/o-evil");
+    let reason = refused[0]["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("{bad} carries files")), "{reason}");
+    let got = subjects(&dirs[0]);
+    for want in [
+        "e1 message 0",
+        "e1 message 1",
+        "e2 message 0",
+        "e2 message 1",
+    ] {
+        assert!(got.contains(&want.to_string()), "{want} missing: {got:?}");
+    }
+    assert!(!got.contains(&"looks fine".to_string()), "{got:?}");
+}
+
 /// A flat task ledger and two-parent mail joins, written with plumbing as the earlier version
 /// wrote them, stay readable; the first write migrates the ledger to the fan-out layout
 /// without losing or changing a task.
