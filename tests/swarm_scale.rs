@@ -181,6 +181,56 @@ fn a_bad_commit_deep_in_one_outbox_refuses_that_outbox_only() {
     assert!(!got.contains(&"looks fine".to_string()), "{got:?}");
 }
 
+/// A remote that drops a fetch (as git daemon drops connections past 32 at once) is
+/// fetched whole again, not ref by ref: one dropped fetch costs one more connection, not
+/// one per ref of the namespace.
+#[test]
+fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..6)
+        .map(|i| clone_named(&net, &format!("f{i}")))
+        .collect();
+    for dir in dirs.iter().chain(&dirs) {
+        sync_ok(dir);
+    }
+    let root = net.root.path();
+    let (log, flag, script) = (
+        root.join("connections.log"),
+        root.join("dropped-once"),
+        root.join("flaky-remote.sh"),
+    );
+    let body = format!(
+        "#!/bin/sh\necho \"$1\" >> '{log}'\nif [ \"$1\" = git-upload-pack ] && [ ! -e '{flag}' ]; then touch '{flag}'; exit 1; fi\nexec \"$1\" '{remote}'\n",
+        log = log.display(),
+        flag = flag.display(),
+        remote = net.remote.display()
+    );
+    std::fs::write(&script, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = &dirs[0];
+    git_in(dir, &["config", "protocol.ext.allow", "always"]);
+    let url = format!("ext::{} %S", script.display());
+    git_in(dir, &["remote", "set-url", "origin", &url]);
+
+    ok(
+        dir,
+        &["--as", "f0", "send", "f1", "-s", "through a flaky remote"],
+    );
+    sync_ok(dir);
+    assert!(flag.exists(), "the remote never dropped a fetch");
+    let connections = std::fs::read_to_string(&log).unwrap();
+    let refs = git_in(&net.remote, &["for-each-ref", "refs/comm-node/"]);
+    assert!(refs.lines().count() > 12, "{refs}");
+    assert_eq!(
+        connections.lines().collect::<Vec<_>>(),
+        ["git-upload-pack", "git-upload-pack", "git-receive-pack"],
+        "dropped fetch, the fetch again, the push"
+    );
+    sync_ok(&dirs[1]);
+    assert!(subjects(&dirs[1]).contains(&"through a flaky remote".to_string()));
+}
+
 /// A flat task ledger and two-parent mail joins, written with plumbing as the earlier version
 /// wrote them, stay readable; the first write migrates the ledger to the fan-out layout
 /// without losing or changing a task.

@@ -239,8 +239,13 @@ fn moved_since(
     )
 }
 
-/// Fetch the namespace into the incoming area; when git refuses the whole fetch (a corrupt
-/// object behind one ref), fetch ref by ref and return the refs that cannot be fetched.
+/// How many times the whole fetch is tried before fetching ref by ref.
+const WHOLE_FETCH_ATTEMPTS: u32 = 3;
+
+/// Fetch the namespace into the incoming area; when git refuses the whole fetch again and
+/// again (a corrupt object behind one ref), fetch ref by ref and return the refs that
+/// cannot be fetched. A refusal is retried first: a busy remote drops connections (git
+/// daemon serves 32 at once), and a fetch per ref would open hundreds more.
 /// A timeout or an unreachable remote stays an error.
 fn fetch(
     repo: &Repo,
@@ -248,11 +253,20 @@ fn fetch(
     maintenance: git::Maintenance,
 ) -> Result<Vec<git::Unfetchable>> {
     let (ns, incoming) = (repo.namespace(), remote.incoming_prefix());
-    match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance) {
-        Ok(()) => Ok(Vec::new()),
-        Err(err) if err.kind == crate::error::Kind::Blocked => Err(err),
-        Err(err) => git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
-            .map_err(|_| err),
+    let mut attempt = 1;
+    loop {
+        match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance) {
+            Ok(()) => return Ok(Vec::new()),
+            Err(err) if err.kind == crate::error::Kind::Blocked => return Err(err),
+            Err(_) if attempt < WHOLE_FETCH_ATTEMPTS => {
+                std::thread::sleep(retry_delay(attempt));
+                attempt += 1;
+            }
+            Err(err) => {
+                return git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
+                    .map_err(|_| err)
+            }
+        }
     }
 }
 
