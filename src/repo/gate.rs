@@ -168,6 +168,7 @@ pub fn admit(
 /// `known` are walked once (per-view walks each recomputed where their history meets the
 /// known one, so a sync's cost grew with the clones). When that walk meets a bad commit,
 /// every view is admitted on its own, so only those that reach it are refused.
+/// Any per-ref rule [`admit`] gains for mail views must be applied here too.
 pub fn admit_mail_views(
     repo: &Repo,
     views: &[(&str, ObjectId)],
