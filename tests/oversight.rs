@@ -711,3 +711,50 @@ fn watch_syncs_with_the_remote_before_its_snapshot() {
     let local = sync_net::ok(&b, &["watch", "--local"]);
     assert!(local.contains("local only"), "{local}");
 }
+
+/// `watch` and `status` count unread mail among the newest 100 mail commits only (an agent
+/// that never read would otherwise cost the whole history), marked `+` when there is more;
+/// a cursor among those commits keeps the count exact, and `inbox` stays exact.
+#[test]
+fn unread_counts_for_display_look_at_the_newest_mail_only() {
+    let t = TestRepo::new();
+    for agent in ["alice", "bob", "carol", "dave"] {
+        t.ok_as(agent, &["join"]);
+    }
+    sync_net::send_many(t.path(), "alice", 3);
+    t.ok_as("dave", &["inbox"]);
+    sync_net::send_many(t.path(), "alice", 100);
+    t.ok_as("carol", &["inbox"]);
+    sync_net::send_many(t.path(), "alice", 20);
+
+    let json: Value = serde_json::from_str(&t.ok_as("alice", &["--json", "watch"])).unwrap();
+    let unread = |name: &str| {
+        let agents = json["agents"].as_array().unwrap();
+        let row = agents.iter().find(|a| a["name"] == name).unwrap();
+        (row["unread"].clone(), row["unread_more"].clone())
+    };
+    assert_eq!(unread("bob"), (100.into(), true.into()), "never read");
+    assert_eq!(unread("dave"), (100.into(), true.into()), "read long ago");
+    assert_eq!(
+        unread("carol"),
+        (20.into(), false.into()),
+        "cursor is recent"
+    );
+    let text = t.ok_as("alice", &["watch"]);
+    assert!(text.contains("unread 100+ leases"), "{text}");
+    assert!(text.contains("unread 20 leases"), "{text}");
+
+    let status: Value = serde_json::from_str(&t.ok_as("bob", &["--json", "status"])).unwrap();
+    assert_eq!(
+        (&status["unread"], &status["unread_more"]),
+        (&100.into(), &true.into())
+    );
+    assert!(t.ok_as("bob", &["status"]).contains("unread=100+"));
+    let inbox: Value =
+        serde_json::from_str(&t.ok_as("bob", &["--json", "inbox", "--peek"])).unwrap();
+    assert_eq!(
+        inbox["messages"].as_array().unwrap().len(),
+        123,
+        "inbox is exact"
+    );
+}

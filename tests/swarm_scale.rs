@@ -114,6 +114,123 @@ fn one_sync_joins_every_new_outbox_in_one_merge() {
     assert_eq!(subjects(&dirs[3]).len(), 12);
 }
 
+/// A commit made with plumbing in `dir` by agent `author`: `tree` on top of `parent`.
+fn plumbed_commit(dir: &Path, author: &str, tree: &str, parent: Option<&str>) -> String {
+    let (name, email) = (
+        format!("user.name={author}"),
+        format!("user.email={author}@x"),
+    );
+    let mut args = vec![
+        "-c",
+        &name,
+        "-c",
+        &email,
+        "commit-tree",
+        tree,
+        "-m",
+        "looks fine",
+    ];
+    if let Some(p) = parent {
+        args.extend(["-p", p]);
+    }
+    git_stdin(dir, &args, "").trim().to_string()
+}
+
+/// Every clone's outbox is admitted in one walk over what they add. When that walk meets
+/// a bad commit deep in one outbox (the tip itself is a good message), only that outbox is
+/// refused: the others are still admitted and joined in the same sync.
+#[test]
+fn a_bad_commit_deep_in_one_outbox_refuses_that_outbox_only() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..3)
+        .map(|i| clone_named(&net, &format!("e{i}")))
+        .collect();
+    for (i, dir) in dirs.iter().enumerate().skip(1) {
+        send_many(dir, &format!("e{i}"), 2);
+        sync_ok(dir);
+    }
+    let remote = &net.remote;
+    let file = git_stdin(remote, &["hash-object", "-w", "--stdin"], "x");
+    let files = format!("100644 blob {}\tx\n", file.trim());
+    let tree_with_files = git_stdin(remote, &["mktree"], &files);
+    let empty_tree = git_stdin(remote, &["mktree"], "");
+    let bad = plumbed_commit(remote, "mallory", tree_with_files.trim(), None);
+    let tip = plumbed_commit(remote, "mallory", empty_tree.trim(), Some(&bad));
+    git_in(
+        remote,
+        &["update-ref", "refs/comm-node/outbox/o-evil", &tip],
+    );
+
+    let out = comm_in(&dirs[0], &["--json", "sync"]);
+    assert_success(&out, &["sync"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let refused = report["quarantined"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert_eq!(refused[0]["ref"], "refs/comm-node/outbox/o-evil");
+    let reason = refused[0]["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("{bad} carries files")), "{reason}");
+    let got = subjects(&dirs[0]);
+    for want in [
+        "e1 message 0",
+        "e1 message 1",
+        "e2 message 0",
+        "e2 message 1",
+    ] {
+        assert!(got.contains(&want.to_string()), "{want} missing: {got:?}");
+    }
+    assert!(!got.contains(&"looks fine".to_string()), "{got:?}");
+}
+
+/// A remote that drops a fetch (as git daemon drops connections past 32 at once) is
+/// fetched whole again, not ref by ref: one dropped fetch costs one more connection, not
+/// one per ref of the namespace.
+#[test]
+fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..6)
+        .map(|i| clone_named(&net, &format!("f{i}")))
+        .collect();
+    for dir in dirs.iter().chain(&dirs) {
+        sync_ok(dir);
+    }
+    let root = net.root.path();
+    let (log, flag, script) = (
+        root.join("connections.log"),
+        root.join("dropped-once"),
+        root.join("flaky-remote.sh"),
+    );
+    let body = format!(
+        "#!/bin/sh\necho \"$1\" >> '{log}'\nif [ \"$1\" = git-upload-pack ] && [ ! -e '{flag}' ]; then touch '{flag}'; exit 1; fi\nexec \"$1\" '{remote}'\n",
+        log = log.display(),
+        flag = flag.display(),
+        remote = net.remote.display()
+    );
+    std::fs::write(&script, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = &dirs[0];
+    git_in(dir, &["config", "protocol.ext.allow", "always"]);
+    let url = format!("ext::{} %S", script.display());
+    git_in(dir, &["remote", "set-url", "origin", &url]);
+
+    ok(
+        dir,
+        &["--as", "f0", "send", "f1", "-s", "through a flaky remote"],
+    );
+    sync_ok(dir);
+    assert!(flag.exists(), "the remote never dropped a fetch");
+    let connections = std::fs::read_to_string(&log).unwrap();
+    let refs = git_in(&net.remote, &["for-each-ref", "refs/comm-node/"]);
+    assert!(refs.lines().count() > 12, "{refs}");
+    assert_eq!(
+        connections.lines().collect::<Vec<_>>(),
+        ["git-upload-pack", "git-upload-pack", "git-receive-pack"],
+        "dropped fetch, the fetch again, the push"
+    );
+    sync_ok(&dirs[1]);
+    assert!(subjects(&dirs[1]).contains(&"through a flaky remote".to_string()));
+}
+
 /// A flat task ledger and two-parent mail joins, written with plumbing as the earlier version
 /// wrote them, stay readable; the first write migrates the ledger to the fan-out layout
 /// without losing or changing a task.

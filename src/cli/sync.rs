@@ -11,7 +11,7 @@ use crate::agent;
 use crate::artifact;
 use crate::error::Result;
 use crate::lease::{self, Lease, Resource};
-use crate::mail::{self, Filter, Reader};
+use crate::mail::{self, Reader};
 use crate::sync::{self, graph, Options, Remote, Report};
 
 #[derive(Debug, Args)]
@@ -273,11 +273,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let unread = match &me {
         Some(name) => {
             let reader = Reader::load(repo, &ctx.config, name)?;
-            Some(
-                mail::inbox(repo, &reader, &Filter::default(), false)?
-                    .messages
-                    .len(),
-            )
+            mail::unread_counts(repo, std::slice::from_ref(&reader))?.pop()
         }
         None => None,
     };
@@ -323,7 +319,8 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                    "expires_local": super::format::local_time(l.expires)})
         };
         return output::json(&json!({
-            "me": me, "domain": domain, "joined": joined, "unread": unread,
+            "me": me, "domain": domain, "joined": joined, "unread": unread.map(|u| u.count),
+            "unread_more": unread.is_some_and(|u| u.more),
             "my_leases": mine.iter().map(lease_json).collect::<Vec<_>>(),
             "leases_touching_my_domain": touching.iter().map(lease_json).collect::<Vec<_>>(),
             "recent_artifacts": artifacts.iter().map(version_json).collect::<Vec<_>>(),

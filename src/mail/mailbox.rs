@@ -75,6 +75,31 @@ pub fn walk_ids(repo: &Repo, tip: ObjectId, hidden: Option<ObjectId>) -> Result<
     Ok(out)
 }
 
+/// Ids of at most `limit` commits reachable from `tip` and not from `hidden`, newest first.
+pub fn walk_ids_bounded(
+    repo: &Repo,
+    tip: ObjectId,
+    hidden: Option<ObjectId>,
+    limit: usize,
+) -> Result<Vec<ObjectId>> {
+    let platform = repo.gix().rev_walk([tip]);
+    let platform = match hidden {
+        Some(h) => platform.with_hidden([h]),
+        None => platform,
+    };
+    let mut out = Vec::new();
+    for info in platform.all().context("cannot walk mail")?.take(limit) {
+        out.push(info.context("cannot walk mail")?.id);
+    }
+    Ok(out)
+}
+
+/// Ids of the `limit` newest commits reachable from `tip` (newest first): no history
+/// beyond them is read.
+pub fn newest_ids(repo: &Repo, tip: ObjectId, limit: usize) -> Result<Vec<ObjectId>> {
+    walk_ids_bounded(repo, tip, None, limit)
+}
+
 /// Every message in the mailbox, newest first.
 pub fn all(repo: &Repo) -> Result<Vec<Message>> {
     match repo.read_ref(&mail_ref(repo))? {

@@ -202,26 +202,57 @@ pub fn inbox(repo: &Repo, reader: &Reader, filter: &Filter, all: bool) -> Result
     })
 }
 
-/// Unread message counts of several readers at once (for the board): each reader's unread
-/// range is walked by id, and each message in it is decoded once however many readers
-/// share it.
-pub fn unread_counts(repo: &Repo, readers: &[Reader]) -> Result<Vec<usize>> {
+/// How far back from the mail tip an unread count for display looks (`watch`, `status`):
+/// a reader who never read, or read long ago, would otherwise cost the whole history.
+pub const UNREAD_WINDOW: usize = 100;
+
+/// An unread count for display: exact, or, when the reader's cursor is not among the
+/// [`UNREAD_WINDOW`] newest mail commits (or the unread range is longer), the messages for
+/// the reader among those newest commits, shown with a `+` (`100+`, `12+`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unread {
+    pub count: usize,
+    /// There is more unread mail further back than was counted.
+    pub more: bool,
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.count, if self.more { "+" } else { "" })
+    }
+}
+
+/// Unread message counts of several readers at once (for the board and status), each
+/// looking at most [`UNREAD_WINDOW`] commits back from the tip (`inbox` stays exact).
+/// Each message is decoded once however many readers share it.
+pub fn unread_counts(repo: &Repo, readers: &[Reader]) -> Result<Vec<Unread>> {
     let Some(tip) = repo.read_ref(&mailbox::mail_ref(repo))? else {
-        return Ok(vec![0; readers.len()]);
+        return Ok(vec![Unread::default(); readers.len()]);
     };
+    let window = mailbox::newest_ids(repo, tip, UNREAD_WINDOW + 1)?;
+    let whole_history = window.len() <= UNREAD_WINDOW;
     let mut decoded: std::collections::HashMap<ObjectId, Option<Message>> = Default::default();
     let mut counts = Vec::with_capacity(readers.len());
     for reader in readers {
         let cursor = mailbox::read_cursor(repo, &reader.name)?;
+        let near = whole_history || cursor.is_some_and(|c| window.contains(&c));
+        let (ids, more) = if near {
+            // The cursor is among the newest commits: the exact unread range is short.
+            let ids = mailbox::walk_ids_bounded(repo, tip, cursor, UNREAD_WINDOW + 1)?;
+            let more = ids.len() > UNREAD_WINDOW;
+            (ids, more)
+        } else {
+            (window[..UNREAD_WINDOW].to_vec(), true)
+        };
         let mut count = 0;
-        for id in mailbox::walk_ids(repo, tip, cursor)? {
+        for id in ids.into_iter().take(UNREAD_WINDOW) {
             let message = match decoded.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(mailbox::load(repo, id)?),
             };
             count += usize::from(message.as_ref().is_some_and(|m| reader.is_recipient(m)));
         }
-        counts.push(count);
+        counts.push(Unread { count, more });
     }
     Ok(counts)
 }

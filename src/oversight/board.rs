@@ -16,7 +16,7 @@ use super::events::{self, Event};
 #[derive(Debug, Clone)]
 pub struct AgentRow {
     pub standing: Standing,
-    pub unread: usize,
+    pub unread: mail::Unread,
     pub leases: usize,
 }
 
@@ -55,7 +55,7 @@ pub fn read(repo: &Repo, config: &Config, events: usize) -> Result<Board> {
                 unread: readers
                     .iter()
                     .position(|r| &r.name == name)
-                    .map_or(0, |i| unread[i]),
+                    .map_or(mail::Unread::default(), |i| unread[i]),
                 leases: leases.iter().filter(|l| &l.holder == name).count(),
                 standing,
             }

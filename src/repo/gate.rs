@@ -203,6 +203,42 @@ pub fn admit_in(
     }
 }
 
+/// Admit several views of the mail (`outbox/<clone>`, a legacy `mail`) fetched at once, as
+/// [`admit`] would one by one: each tip is checked, then the commits all of them add over
+/// `known` are walked once (per-view walks each recomputed where their history meets the
+/// known one, so a sync's cost grew with the clones). When that walk meets a bad commit,
+/// every view is admitted on its own, so only those that reach it are refused.
+/// Any per-ref rule [`admit`] gains for mail views must be applied here too.
+pub fn admit_mail_views(
+    repo: &Repo,
+    views: &[(&str, ObjectId)],
+    known: &[ObjectId],
+) -> Vec<std::result::Result<(), String>> {
+    let tips_ok: Vec<std::result::Result<Kind, String>> = views
+        .iter()
+        .map(|(suffix, id)| {
+            let kind = kind_of(suffix)?;
+            if !matches!(kind, Kind::Mail | Kind::Outbox(_)) {
+                return Err(format!("{suffix} is not a view of the mail"));
+            }
+            check_tip(repo, &kind, *id, known).map(|()| kind)
+        })
+        .collect();
+    let tips: Vec<ObjectId> = views
+        .iter()
+        .zip(&tips_ok)
+        .filter(|(_, ok)| ok.is_ok())
+        .map(|((_, id), _)| *id)
+        .collect();
+    if check_new_history_of(repo, &Kind::Mail, &tips, known).is_ok() {
+        return tips_ok.into_iter().map(|ok| ok.map(|_| ())).collect();
+    }
+    views
+        .iter()
+        .map(|(suffix, id)| admit(repo, suffix, *id, known))
+        .collect()
+}
+
 /// Is `id` a valid value for `suffix`, judged by the value itself (its history is not
 /// walked)? What `doctor` asks of every namespace ref.
 pub fn check_value(repo: &Repo, suffix: &str, id: ObjectId) -> std::result::Result<(), String> {
@@ -571,6 +607,20 @@ fn check_new_history(
     incoming: ObjectId,
     known: &[ObjectId],
 ) -> std::result::Result<(), String> {
+    check_new_history_of(repo, kind, &[incoming], known)
+}
+
+/// Walk the commits `tips` add over `known` (one walk for all), checking each.
+fn check_new_history_of(
+    repo: &Repo,
+    kind: &Kind,
+    tips: &[ObjectId],
+    known: &[ObjectId],
+) -> std::result::Result<(), String> {
+    if tips.is_empty() {
+        return Ok(());
+    }
+    let incoming = tips[0];
     let hidden: Vec<ObjectId> = known
         .iter()
         .copied()
@@ -578,7 +628,7 @@ fn check_new_history(
         .collect();
     let walk = repo
         .gix()
-        .rev_walk([incoming])
+        .rev_walk(tips.iter().copied())
         .with_hidden(hidden)
         .all()
         .map_err(|e| format!("history of {incoming} cannot be walked: {e}"))?;

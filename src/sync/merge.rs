@@ -31,6 +31,15 @@ pub struct Notes {
     pub dropped_leases: Vec<ledger::Dropped>,
 }
 
+impl Notes {
+    /// Take over what `other` noted.
+    pub fn append(&mut self, mut other: Notes) {
+        self.merged.append(&mut other.merged);
+        self.republished.append(&mut other.republished);
+        self.dropped_leases.append(&mut other.dropped_leases);
+    }
+}
+
 /// Fast-forward either way when one side contains the other, else `diverged()`.
 fn by_ancestry(
     repo: &Repo,

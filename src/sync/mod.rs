@@ -239,8 +239,13 @@ fn moved_since(
     )
 }
 
-/// Fetch the namespace into the incoming area; when git refuses the whole fetch (a corrupt
-/// object behind one ref), fetch ref by ref and return the refs that cannot be fetched.
+/// How many times the whole fetch is tried before fetching ref by ref.
+const WHOLE_FETCH_ATTEMPTS: u32 = 3;
+
+/// Fetch the namespace into the incoming area; when git refuses the whole fetch again and
+/// again (a corrupt object behind one ref), fetch ref by ref and return the refs that
+/// cannot be fetched. A refusal is retried first: a busy remote drops connections (git
+/// daemon serves 32 at once), and a fetch per ref would open hundreds more.
 /// A timeout or an unreachable remote stays an error.
 fn fetch(
     repo: &Repo,
@@ -248,11 +253,20 @@ fn fetch(
     maintenance: git::Maintenance,
 ) -> Result<Vec<git::Unfetchable>> {
     let (ns, incoming) = (repo.namespace(), remote.incoming_prefix());
-    match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance) {
-        Ok(()) => Ok(Vec::new()),
-        Err(err) if err.kind == crate::error::Kind::Blocked => Err(err),
-        Err(err) => git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
-            .map_err(|_| err),
+    let mut attempt = 1;
+    loop {
+        match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance) {
+            Ok(()) => return Ok(Vec::new()),
+            Err(err) if err.kind == crate::error::Kind::Blocked => return Err(err),
+            Err(_) if attempt < WHOLE_FETCH_ATTEMPTS => {
+                std::thread::sleep(retry_delay(attempt));
+                attempt += 1;
+            }
+            Err(err) => {
+                return git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
+                    .map_err(|_| err)
+            }
+        }
     }
 }
 
@@ -270,36 +284,31 @@ fn clear_stale_locks(repo: &Repo, remote: &Remote) {
 
 /// Move every fetched value the gate admits into the tracking copy; drop tracking copies
 /// of refs the remote no longer has. Returns the values refused.
+///
+/// A sync's cost must follow what moved, not the number of clones: a value equal to the
+/// local ref's is not read again (it passed the gate when written here), every clone's
+/// outbox is admitted in one walk, and the tracking copies move in one ref transaction.
 fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<Quarantined>> {
     let incoming = refs_below(repo, &remote.incoming_prefix())?;
     let tracking_prefix = remote.tracking_prefix();
     let tracked = refs_below(repo, &tracking_prefix)?;
+    let local = refs_below(repo, repo.namespace())?;
+    let wanted: Vec<(&str, ObjectId)> = incoming
+        .iter()
+        .filter(|(suffix, _)| options.wants(suffix))
+        .map(|(suffix, &value)| (suffix.as_str(), value))
+        .collect();
+    let verdicts = admit_all(repo, &wanted, &local);
     let mut refused = Vec::new();
-    // Mail views admitted in this pass: what they reach was checked, so the next outbox
-    // walks only what it adds beyond them (clones' outboxes mostly overlap).
-    let mut admitted_mail: Vec<ObjectId> = Vec::new();
-    for (suffix, &value) in &incoming {
-        if !options.wants(suffix) {
-            continue;
-        }
-        // Only values this repository wrote itself count as checked: a tracking copy may
-        // have been written raw by a plain `git fetch` with an older refspec.
-        let local = repo.read_ref(&repo.ns_ref(outbox::local_suffix(suffix)))?;
-        let mut known: Vec<ObjectId> = local.into_iter().collect();
-        let is_mail = outbox::is_mail_view(suffix);
-        if is_mail {
-            known.extend(&admitted_mail);
-        }
-        let verdict = crate::repo::gate::admit(repo, suffix, value, &known);
-        if is_mail && verdict.is_ok() {
-            admitted_mail.push(value);
-        }
+    let mut moves = Vec::new();
+    for ((suffix, value), verdict) in wanted.into_iter().zip(verdicts) {
         match verdict {
             Ok(()) if tracked.get(suffix) == Some(&value) => {}
-            Ok(()) => {
-                let name = format!("{tracking_prefix}{suffix}");
-                repo.swap_ref(&name, tracked.get(suffix).copied(), value)?;
-            }
+            Ok(()) => moves.push(crate::repo::RefUpdate {
+                name: format!("{tracking_prefix}{suffix}"),
+                expected: tracked.get(suffix).copied(),
+                new: value,
+            }),
             Err(reason) => refused.push(Quarantined {
                 remote_ref: repo.ns_ref(suffix),
                 value,
@@ -307,12 +316,56 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
             }),
         }
     }
+    swap_all(repo, &moves)?;
     for (suffix, &value) in &tracked {
         if options.wants(suffix) && !incoming.contains_key(suffix) {
             repo.delete_ref(&format!("{tracking_prefix}{suffix}"), value)?;
         }
     }
     Ok(refused)
+}
+
+/// The gate's verdict on each fetched `(suffix, value)`. Only values this repository wrote
+/// or admitted itself count as checked (`local`, the namespace): a tracking copy may have
+/// been written raw by a plain `git fetch` with an older refspec.
+fn admit_all(
+    repo: &Repo,
+    fetched: &[(&str, ObjectId)],
+    local: &BTreeMap<String, ObjectId>,
+) -> Vec<std::result::Result<(), String>> {
+    let local_of = |suffix: &str| local.get(outbox::local_suffix(suffix)).copied();
+    let mut verdicts: Vec<std::result::Result<(), String>> = vec![Ok(()); fetched.len()];
+    let mut views = Vec::new();
+    for (i, &(suffix, value)) in fetched.iter().enumerate() {
+        if local_of(suffix) == Some(value) {
+            continue; // the local value: checked when it was written here
+        }
+        if outbox::is_mail_view(suffix) {
+            views.push(i);
+            continue;
+        }
+        let known: Vec<ObjectId> = local_of(suffix).into_iter().collect();
+        verdicts[i] = crate::repo::gate::admit(repo, suffix, value, &known);
+    }
+    let mail: Vec<(&str, ObjectId)> = views.iter().map(|&i| fetched[i]).collect();
+    let known: Vec<ObjectId> = local_of("mail").into_iter().collect();
+    let mail_verdicts = crate::repo::gate::admit_mail_views(repo, &mail, &known);
+    for (i, verdict) in views.into_iter().zip(mail_verdicts) {
+        verdicts[i] = verdict;
+    }
+    verdicts
+}
+
+/// Apply `updates` (tracking copies, each passing the gate) in one ref transaction; when
+/// another sync moved one of them meanwhile, one by one, leaving the moved ones as they are.
+fn swap_all(repo: &Repo, updates: &[crate::repo::RefUpdate]) -> Result<()> {
+    if updates.is_empty() || repo.swap_refs(updates)? == Swap::Done {
+        return Ok(());
+    }
+    for u in updates {
+        repo.swap_ref(&u.name, u.expected, u.new)?;
+    }
+    Ok(())
 }
 
 /// Values fetched from `remote` that the gate refuses now (what `doctor` reports).
@@ -365,14 +418,19 @@ fn refs_below(repo: &Repo, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
 
 /// After a successful push the remote holds our values: record them as tracked.
 fn record_pushed(repo: &Repo, tracking: &str, updates: &[git::Update]) -> Result<()> {
+    let mut moves = Vec::new();
     for u in updates {
         let name = format!("{tracking}{}", suffix(repo, &u.name));
         let current = repo.read_ref(&name)?;
         if current != Some(u.new) {
-            repo.swap_ref(&name, current, u.new)?;
+            moves.push(crate::repo::RefUpdate {
+                name,
+                expected: current,
+                new: u.new,
+            });
         }
     }
-    Ok(())
+    swap_all(repo, &moves)
 }
 
 /// Merge every fetched ref into its local counterpart; return the pushes needed.
@@ -400,23 +458,17 @@ fn reconcile(
             reconcile_artifact(repo, s, remote, report)?;
         }
     }
-    let ordered = all
+    let fetched: Vec<(&str, ObjectId)> = all
         .iter()
-        .filter(|s| !s.starts_with("artifacts/") && !outbox::is_mail_view(s));
-    for s in ordered {
-        let Some(&remote) = remote_refs.get(s) else {
-            continue;
-        };
-        let local_suffix = outbox::local_suffix(s);
-        let name = repo.ns_ref(local_suffix);
-        let outcome = settle(repo, &name, remote, |local| {
-            resolve(repo, local_suffix, local, remote, label, &mut notes)
-        })?;
+        .filter(|s| !s.starts_with("artifacts/") && !outbox::is_mail_view(s))
+        .filter_map(|s| remote_refs.get(s).map(|&id| (s.as_str(), id)))
+        .collect();
+    for (s, outcome) in settle_all(repo, &fetched, &local_before, label, &mut notes)? {
         match outcome {
-            Settled::Adopted => report.adopted.push(s.clone()),
+            Settled::Adopted => report.adopted.push(s.to_string()),
             Settled::Skipped(why) => {
                 report.skipped.push(why);
-                skipped.insert(s.clone());
+                skipped.insert(s.to_string());
             }
             Settled::Kept | Settled::Merged => {}
         }
@@ -483,6 +535,61 @@ enum Settled {
     Adopted,
     Merged,
     Skipped(String),
+}
+
+/// Settle every fetched `(suffix, remote value)` against `local` (the namespace as listed
+/// just before): decide each, then move all the refs that change in one ref transaction
+/// (a sync's cost follows what moved, not one transaction per clone's presence). When a
+/// local writer moved one of them meanwhile, each is settled on its own instead.
+fn settle_all<'a>(
+    repo: &Repo,
+    fetched: &[(&'a str, ObjectId)],
+    local: &BTreeMap<String, ObjectId>,
+    label: &str,
+    notes: &mut Notes,
+) -> Result<Vec<(&'a str, Settled)>> {
+    let mut batch_notes = Notes::default();
+    let mut outcomes = Vec::new();
+    let mut moves = Vec::new();
+    for &(s, remote) in fetched {
+        let local_suffix = outbox::local_suffix(s);
+        let current = local.get(local_suffix).copied();
+        let resolution = match current {
+            None => Resolution::Set(remote),
+            Some(l) if l == remote => Resolution::Keep,
+            Some(l) => resolve(repo, local_suffix, l, remote, label, &mut batch_notes)?,
+        };
+        let outcome = match resolution {
+            Resolution::Keep => Settled::Kept,
+            Resolution::Skip(why) => Settled::Skipped(why),
+            Resolution::Set(new) => {
+                moves.push(crate::repo::RefUpdate {
+                    name: repo.ns_ref(local_suffix),
+                    expected: current,
+                    new,
+                });
+                if new == remote {
+                    Settled::Adopted
+                } else {
+                    Settled::Merged
+                }
+            }
+        };
+        outcomes.push((s, outcome));
+    }
+    if moves.is_empty() || repo.swap_refs(&moves)? == Swap::Done {
+        notes.append(batch_notes);
+        return Ok(outcomes);
+    }
+    let mut settled = Vec::new();
+    for &(s, remote) in fetched {
+        let local_suffix = outbox::local_suffix(s);
+        let outcome = settle(repo, &repo.ns_ref(local_suffix), remote, |l| {
+            resolve(repo, local_suffix, l, remote, label, notes)
+        })?;
+        settled.push((s, outcome));
+    }
+    Ok(settled)
 }
 
 /// Apply a resolution to the local ref with compare-and-swap, recomputing when a local
