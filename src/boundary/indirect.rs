@@ -10,10 +10,12 @@
 //! reported once, with a shortest chain to a file the rule forbids. A partial check reports the chains in which
 //! one of its files imports something.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 
+use super::graph_cache::GraphCache;
 use super::imports::{Import, ImportKind, Lang, Spec};
 use super::report::{ChainHop, Finding};
 use super::resolve::{Resolver, Target};
@@ -26,6 +28,8 @@ type Node = u32;
 /// One resolved import between two files of the repository.
 struct Hop<'a> {
     to: Node,
+    /// The import's index in its file's list (what the graph cache stores).
+    at: u32,
     import: &'a Import,
 }
 
@@ -37,41 +41,57 @@ pub struct ImportGraph<'a> {
     owners: Vec<Option<usize>>,
 }
 
+/// A file's hops before files are numbered: (import index, target path).
+type FileHops<'c> = Vec<(usize, Cow<'c, str>)>;
+
 impl<'a> ImportGraph<'a> {
-    /// Resolve every import of `files` (all the repository's source files).
+    /// Resolve every import of `files` (all the repository's source files). A file whose
+    /// blob `known` holds keeps the hops resolved then instead of being resolved again.
     pub fn build(
         snapshot: &Snapshot,
         resolver: &Resolver,
         rules: &Rules,
         files: &[(&'a str, Lang, &'a [Import])],
+        known: Option<&GraphCache>,
     ) -> ImportGraph<'a> {
-        let resolved: Vec<(&str, Vec<(String, &Import)>)> = files
+        let resolved: Vec<FileHops> = files
             .par_iter()
             .map(|&(path, lang, imports)| {
-                (path, file_hops(snapshot, resolver, path, lang, imports))
+                let id = snapshot.files.get(path).copied().flatten();
+                let cached = known.zip(id).and_then(|(k, id)| k.hops(path, lang, &id));
+                match cached {
+                    Some(hops) if hops.iter().all(|&(i, _)| i < imports.len()) => hops
+                        .into_iter()
+                        .map(|(i, to)| (i, Cow::Borrowed(to)))
+                        .collect(),
+                    _ => file_hops(snapshot, resolver, path, lang, imports),
+                }
             })
             .collect();
-        let mut ids: HashMap<String, Node> = HashMap::new();
-        let mut paths: Vec<String> = Vec::new();
-        let mut id = |path: &str| -> Node {
-            if let Some(&n) = ids.get(path) {
-                return n;
-            }
-            let n = paths.len() as Node;
-            ids.insert(path.to_string(), n);
+        let mut ids: HashMap<&str, Node> = HashMap::with_capacity(files.len());
+        let mut paths: Vec<String> = Vec::with_capacity(files.len());
+        for &(path, _, _) in files {
+            ids.insert(path, paths.len() as Node);
             paths.push(path.to_string());
-            n
-        };
-        for (path, _) in &resolved {
-            id(path);
         }
-        let mut out: Vec<Vec<Hop>> = Vec::new();
-        for (_, hops) in resolved {
+        let mut extra: HashMap<String, Node> = HashMap::new();
+        let mut out: Vec<Vec<Hop>> = Vec::with_capacity(files.len());
+        for (&(_, _, imports), hops) in files.iter().zip(resolved) {
             let hops = hops
                 .into_iter()
-                .map(|(to, import)| Hop {
-                    to: id(&to),
-                    import,
+                .map(|(at, to)| {
+                    let to = match ids.get(to.as_ref()) {
+                        Some(&n) => n,
+                        None => *extra.entry(to.into_owned()).or_insert_with_key(|to| {
+                            paths.push(to.clone());
+                            (paths.len() - 1) as Node
+                        }),
+                    };
+                    Hop {
+                        to,
+                        at: at as u32,
+                        import: &imports[at],
+                    }
                 })
                 .collect();
             out.push(hops);
@@ -85,6 +105,18 @@ impl<'a> ImportGraph<'a> {
             roles,
             owners,
         }
+    }
+
+    /// Every file of the graph: the built-from files first, in their order, then the files
+    /// only imported.
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// The hops of the `n`th file as the graph cache stores them: (import index, target
+    /// index in [`ImportGraph::paths`]).
+    pub fn stored_hops(&self, n: usize) -> Vec<(u32, u32)> {
+        self.out[n].iter().map(|h| (h.at, h.to)).collect()
     }
 
     fn len(&self) -> usize {
@@ -146,19 +178,20 @@ fn walk_back(
 
 /// A file's imports that resolve to another file (`mod x;` declarations are structure, not
 /// dependencies, and are left out).
-fn file_hops<'a>(
+fn file_hops(
     snapshot: &Snapshot,
     resolver: &Resolver,
     path: &str,
     lang: Lang,
-    imports: &'a [Import],
-) -> Vec<(String, &'a Import)> {
+    imports: &[Import],
+) -> FileHops<'static> {
     imports
         .iter()
-        .filter(|import| !matches!(import.spec, Spec::RustMod { .. }))
+        .enumerate()
+        .filter(|(_, import)| !matches!(import.spec, Spec::RustMod { .. }))
         .filter_map(
-            |import| match resolver.resolve(snapshot, path, lang, import) {
-                Target::File(to) if to != path => Some((to, import)),
+            |(i, import)| match resolver.resolve(snapshot, path, lang, import) {
+                Target::File(to) if to != path => Some((i, Cow::Owned(to))),
                 _ => None,
             },
         )

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod graph;
+pub mod graph_cache;
 pub mod imports;
 pub mod indirect;
 pub mod report;
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::repo::{ObjectId, Repo};
 use cache::ImportCache;
+use graph_cache::GraphCache;
 use imports::{Import, Lang};
 pub use report::{Finding, Report, Skipped, Stats, Unresolved};
 use resolve::{Resolver, Target};
@@ -113,8 +115,19 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .filter(|(p, _)| indirect || selected.contains(p))
         .collect();
 
-    let cache = ImportCache::load(repo);
-    let loaded = load(repo, &snapshot, &cache, &loaded);
+    // With a warm graph cache the JSON import cache is not even read: the graph cache holds
+    // every unchanged file's imports, and the few changed files are parsed.
+    let graph_key = indirect
+        .then(|| graph_cache::key(&snapshot, config))
+        .flatten();
+    let mut known = graph_key.and_then(|key| GraphCache::load(repo, &key));
+    let warm = known.is_some();
+    let cache = if known.is_some() {
+        ImportCache::unused()
+    } else {
+        ImportCache::load(repo)
+    };
+    let loaded = load(repo, &snapshot, &cache, known.as_mut(), &loaded);
     let outcomes: Vec<Outcome> = loaded
         .into_par_iter()
         .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
@@ -151,7 +164,11 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                 Outcome::Skipped(_) => None,
             })
             .collect();
-        let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, &files);
+        let graph =
+            indirect::ImportGraph::build(&snapshot, &resolver, &rules, &files, known.as_ref());
+        if let Some(key) = graph_key {
+            save_graph(repo, &snapshot, &key, &graph, &files, warm, &outcomes);
+        }
         let focus = partial.then_some(&selected);
         report
             .findings
@@ -199,6 +216,39 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     Ok(report)
 }
 
+/// Store the resolved graph for the next check, unless it was read from the graph cache and
+/// no file was parsed again (then the cache already holds exactly this).
+fn save_graph(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    key: &graph_cache::Key,
+    graph: &indirect::ImportGraph,
+    files: &[(&str, Lang, &[Import])],
+    warm: bool,
+    outcomes: &[Outcome],
+) {
+    let parsed = outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Parsed { cached: false, .. }));
+    if warm && !parsed {
+        return;
+    }
+    let saved: Vec<graph_cache::FileToSave> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(n, &(path, lang, imports))| {
+            Some(graph_cache::FileToSave {
+                path,
+                lang,
+                id: snapshot.files.get(path).copied().flatten()?,
+                imports,
+                hops: graph.stored_hops(n),
+            })
+        })
+        .collect();
+    graph_cache::save(repo, key, graph.paths(), &saved);
+}
+
 fn within(path: &str, prefixes: &[String]) -> bool {
     prefixes.is_empty()
         || prefixes.iter().any(|p| {
@@ -233,18 +283,20 @@ fn load<'a>(
     repo: &Repo,
     snapshot: &Snapshot,
     cache: &ImportCache,
+    mut known: Option<&mut GraphCache>,
     selected: &[(&'a str, Lang)],
 ) -> Vec<(&'a str, Lang, Content)> {
     match snapshot.origin {
         snapshot::Origin::Index => selected
             .iter()
             .map(|&(path, lang)| {
-                let cached = snapshot
-                    .files
-                    .get(path)
-                    .copied()
-                    .flatten()
-                    .and_then(|id| cache.get(lang, &id));
+                let id = snapshot.files.get(path).copied().flatten();
+                let cached = id.and_then(|id| {
+                    let known = known.as_deref_mut();
+                    known
+                        .and_then(|k| k.take_imports(path, lang, &id))
+                        .or_else(|| cache.get(lang, &id))
+                });
                 let content = match cached {
                     Some(imports) => Content::Cached(imports),
                     None => snapshot
