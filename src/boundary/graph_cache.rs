@@ -12,6 +12,8 @@
 //! any other file is parsed and resolved again. A checksum covers the whole file: a
 //! truncated, corrupt or foreign file is ignored and replaced.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -36,31 +38,65 @@ const KINDS: [ImportKind; 5] = [
 /// What the resolved graph depends on besides each file's own blob.
 pub type Key = [u8; 32];
 
-/// One source file as the graph last saw it.
-pub struct ResolvedFile {
+/// One import of a file leading to another file, as the graph needs it.
+#[derive(Clone)]
+pub struct HopSpec<'a> {
+    /// The import's index in its file's list.
+    pub at: u32,
+    pub to: Cow<'a, str>,
+    pub line: u32,
+    pub col: u32,
+    pub kind: ImportKind,
+    pub text: &'a str,
+}
+
+/// A file's imports: parsed, or still encoded as the graph cache stores them.
+#[derive(Clone, Copy)]
+pub enum Imports<'a> {
+    Parsed(&'a [Import]),
+    Encoded { count: u32, bytes: &'a [u8] },
+}
+
+/// One source file as the graph cache holds it; imports stay encoded until asked for.
+struct CachedFile {
     path: u32,
     lang: Lang,
     id: ObjectId,
-    imports: Vec<Import>,
-    /// (index into `imports`, index into the path table) of each import leading to a file.
-    hops: Vec<(u32, u32)>,
+    import_count: u32,
+    imports: Range<usize>,
+    hops: Range<usize>,
 }
 
-/// A file to save: its imports and, for those leading to another file, the target's index
-/// in `paths`.
+struct CachedHop {
+    at: u32,
+    to: u32,
+    line: u32,
+    col: u32,
+    kind: ImportKind,
+    text: Range<usize>,
+}
+
+/// A file to save: its imports and the hops the graph resolved for it.
 pub struct FileToSave<'a> {
+    /// The file's index in the path table.
+    pub node: u32,
     pub path: &'a str,
     pub lang: Lang,
     pub id: ObjectId,
-    pub imports: &'a [Import],
-    pub hops: Vec<(u32, u32)>,
+    pub imports: Imports<'a>,
+    /// (hop, index of its target in the path table).
+    pub hops: Vec<(&'a HopSpec<'a>, u32)>,
 }
 
 /// The cached graph whose key matched this run's.
 pub struct GraphCache {
-    paths: Vec<String>,
-    /// Sorted by path (the snapshot's order), for binary search.
-    files: Vec<ResolvedFile>,
+    bytes: Vec<u8>,
+    /// Every path and hop text, one after the other (`names[range]` is one of them).
+    names: String,
+    paths: Vec<Range<usize>>,
+    /// Sorted by path (the snapshot's order).
+    files: Vec<CachedFile>,
+    hops: Vec<CachedHop>,
 }
 
 /// The key of `snapshot` under `config`; `None` for a worktree (no blob ids).
@@ -95,44 +131,70 @@ fn file_path(repo: &Repo) -> PathBuf {
 impl GraphCache {
     /// The cached graph if one is stored for exactly `key`.
     pub fn load(repo: &Repo, key: &Key) -> Option<GraphCache> {
-        GraphCache::read(&file_path(repo), key)
+        let bytes = std::fs::read(file_path(repo)).ok()?;
+        decode(bytes, key)
     }
 
-    fn read(path: &Path, key: &Key) -> Option<GraphCache> {
-        let bytes = std::fs::read(path).ok()?;
-        decode(&bytes, key)
+    fn path(&self, n: u32) -> &str {
+        &self.names[self.paths[n as usize].clone()]
     }
 
-    fn entry(&self, path: &str, lang: Lang, id: &ObjectId) -> Option<usize> {
-        let at = self
-            .files
-            .binary_search_by(|f| self.paths[f.path as usize].as_str().cmp(path))
-            .ok()?;
-        let file = &self.files[at];
-        (file.lang == lang && &file.id == id).then_some(at)
+    /// For each of `files` (sorted by path), the cache entry holding the same blob.
+    pub fn matches(&self, files: &[(&str, Lang, Option<ObjectId>)]) -> Vec<Option<usize>> {
+        let mut at = 0;
+        files
+            .iter()
+            .map(|&(path, lang, id)| {
+                while at < self.files.len() && self.path(self.files[at].path) < path {
+                    at += 1;
+                }
+                let file = self.files.get(at)?;
+                let same = self.path(file.path) == path && file.lang == lang;
+                (same && Some(file.id) == id).then_some(at)
+            })
+            .collect()
     }
 
-    /// The imports of `path` if its blob is the one cached (moved out: asked once per file).
-    pub fn take_imports(&mut self, path: &str, lang: Lang, id: &ObjectId) -> Option<Vec<Import>> {
-        let at = self.entry(path, lang, id)?;
-        Some(std::mem::take(&mut self.files[at].imports))
+    /// The imports of entry `n` (`None` if they do not decode: read the blob instead).
+    pub fn imports(&self, n: usize) -> Option<Vec<Import>> {
+        let file = &self.files[n];
+        let mut r = Reader {
+            bytes: &self.bytes[file.imports.clone()],
+            at: 0,
+        };
+        let imports = (0..file.import_count)
+            .map(|_| r.import())
+            .collect::<Option<Vec<_>>>()?;
+        (r.at == r.bytes.len()).then_some(imports)
     }
 
-    /// The resolved hops of `path` at blob `id`: (import index, target path).
-    pub fn hops(&self, path: &str, lang: Lang, id: &ObjectId) -> Option<Vec<(usize, &str)>> {
-        let at = self.entry(path, lang, id)?;
-        Some(
-            self.files[at]
-                .hops
-                .iter()
-                .map(|&(import, to)| (import as usize, self.paths[to as usize].as_str()))
-                .collect(),
-        )
+    /// The imports of entry `n` as stored, to be saved again without decoding them.
+    pub fn encoded_imports(&self, n: usize) -> Imports<'_> {
+        let file = &self.files[n];
+        Imports::Encoded {
+            count: file.import_count,
+            bytes: &self.bytes[file.imports.clone()],
+        }
+    }
+
+    /// The resolved hops of entry `n`.
+    pub fn hops(&self, n: usize) -> Vec<HopSpec<'_>> {
+        self.hops[self.files[n].hops.clone()]
+            .iter()
+            .map(|hop| HopSpec {
+                at: hop.at,
+                to: Cow::Borrowed(self.path(hop.to)),
+                line: hop.line,
+                col: hop.col,
+                kind: hop.kind,
+                text: &self.names[hop.text.clone()],
+            })
+            .collect()
     }
 }
 
 /// Replace the stored graph (atomically; failures are ignored: the cache only saves time).
-pub fn save(repo: &Repo, key: &Key, paths: &[String], files: &[FileToSave]) {
+pub fn save(repo: &Repo, key: &Key, paths: &[&str], files: &[FileToSave]) {
     write_atomically(&file_path(repo), &encode(key, paths, files));
 }
 
@@ -149,8 +211,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
     }
 }
 
-fn encode(key: &Key, paths: &[String], files: &[FileToSave]) -> Vec<u8> {
-    let mut out = Writer(Vec::with_capacity(64 * 1024));
+fn encode(key: &Key, paths: &[&str], files: &[FileToSave]) -> Vec<u8> {
+    let mut out = Writer(Vec::with_capacity(1024 * 1024));
     out.0.extend_from_slice(MAGIC);
     out.u32(FORMAT_VERSION);
     out.str(&version());
@@ -159,34 +221,34 @@ fn encode(key: &Key, paths: &[String], files: &[FileToSave]) -> Vec<u8> {
     for path in paths {
         out.str(path);
     }
-    let index: std::collections::HashMap<&str, u32> = paths
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_str(), i as u32))
-        .collect();
     let mut sorted: Vec<&FileToSave> = files
         .iter()
-        .filter(|f| index.contains_key(f.path))
+        .filter(|f| paths.get(f.node as usize) == Some(&f.path))
         .collect();
     sorted.sort_by(|a, b| a.path.cmp(b.path));
     out.u32(sorted.len() as u32);
     for file in sorted {
-        out.u32(index[file.path]);
+        out.u32(file.node);
         out.0.push(lang_tag(file.lang));
         out.0.extend_from_slice(file.id.as_slice());
-        out.u32(file.imports.len() as u32);
-        for import in file.imports {
-            out.import(import);
-        }
+        out.imports(file.imports);
         out.u32(file.hops.len() as u32);
-        for &(import, to) in &file.hops {
-            out.u32(import);
+        for &(hop, to) in &file.hops {
+            out.u32(hop.at);
             out.u32(to);
+            out.u32(hop.line);
+            out.u32(hop.col);
+            out.0.push(kind_tag(hop.kind));
+            out.str(hop.text);
         }
     }
     let checksum = crc32fast::hash(&out.0);
     out.u32(checksum);
     out.0
+}
+
+fn kind_tag(kind: ImportKind) -> u8 {
+    KINDS.iter().position(|&k| k == kind).unwrap_or(0) as u8
 }
 
 fn lang_tag(lang: Lang) -> u8 {
@@ -215,11 +277,31 @@ impl Writer {
         }
     }
 
+    /// Count, byte length, then the imports (the length lets a reader skip them).
+    fn imports(&mut self, imports: Imports) {
+        match imports {
+            Imports::Parsed(imports) => {
+                self.u32(imports.len() as u32);
+                let len_at = self.0.len();
+                self.u32(0);
+                for import in imports {
+                    self.import(import);
+                }
+                let len = (self.0.len() - len_at - 4) as u32;
+                self.0[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+            }
+            Imports::Encoded { count, bytes } => {
+                self.u32(count);
+                self.u32(bytes.len() as u32);
+                self.0.extend_from_slice(bytes);
+            }
+        }
+    }
+
     fn import(&mut self, import: &Import) {
         self.u32(import.line);
         self.u32(import.col);
-        self.0
-            .push(KINDS.iter().position(|&k| k == import.kind).unwrap_or(0) as u8);
+        self.0.push(kind_tag(import.kind));
         self.str(&import.text);
         match &import.spec {
             Spec::Module { specifier } => {
@@ -259,8 +341,9 @@ impl Writer {
 
 /// The graph stored in `bytes` for `key`; `None` for anything else (other key, version or
 /// format, bad checksum, an index out of range, files out of order).
-fn decode(bytes: &[u8], key: &Key) -> Option<GraphCache> {
-    let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+fn decode(bytes: Vec<u8>, key: &Key) -> Option<GraphCache> {
+    let body_len = bytes.len().checked_sub(4)?;
+    let (body, checksum) = bytes.split_at(body_len);
     if crc32fast::hash(body).to_le_bytes() != checksum {
         return None;
     }
@@ -271,16 +354,61 @@ fn decode(bytes: &[u8], key: &Key) -> Option<GraphCache> {
     if r.take(key.len())? != key {
         return None;
     }
-    let paths: Vec<String> = (0..r.count()?)
-        .map(|_| r.str().map(str::to_string))
+    let mut names = String::with_capacity(body.len() / 2);
+    let mut name = |text: &str| {
+        let start = names.len();
+        names.push_str(text);
+        start..names.len()
+    };
+    let paths: Vec<Range<usize>> = (0..r.count()?)
+        .map(|_| Some(name(r.str()?)))
         .collect::<Option<_>>()?;
-    let files: Vec<ResolvedFile> = (0..r.count()?)
-        .map(|_| r.file(paths.len()))
-        .collect::<Option<_>>()?;
-    let sorted = files
-        .windows(2)
-        .all(|w| paths[w[0].path as usize] < paths[w[1].path as usize]);
-    (sorted && r.at == body.len()).then_some(GraphCache { paths, files })
+    let mut hops = Vec::new();
+    let mut files = Vec::new();
+    for _ in 0..r.count()? {
+        let path = r.index(paths.len())?;
+        let lang = *Lang::ALL.get(r.u8()? as usize)?;
+        let id = ObjectId::try_from(r.take(20)?).ok()?;
+        let import_count = r.u32()?;
+        let len = r.u32()? as usize;
+        let imports = r.at..r.at.checked_add(len)?;
+        r.take(len)?;
+        let first_hop = hops.len();
+        for _ in 0..r.count()? {
+            let hop = CachedHop {
+                at: r.u32()?,
+                to: r.index(paths.len())?,
+                line: r.u32()?,
+                col: r.u32()?,
+                kind: *KINDS.get(r.u8()? as usize)?,
+                text: name(r.str()?),
+            };
+            if hop.at >= import_count {
+                return None;
+            }
+            hops.push(hop);
+        }
+        files.push(CachedFile {
+            path,
+            lang,
+            id,
+            import_count,
+            imports,
+            hops: first_hop..hops.len(),
+        });
+    }
+    let path = |n: u32| &names[paths[n as usize].clone()];
+    let sorted = files.windows(2).all(|w| path(w[0].path) < path(w[1].path));
+    if !sorted || r.at != body.len() {
+        return None;
+    }
+    Some(GraphCache {
+        bytes,
+        names,
+        paths,
+        files,
+        hops,
+    })
 }
 
 struct Reader<'a> {
@@ -327,27 +455,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn file(&mut self, paths: usize) -> Option<ResolvedFile> {
-        let path = self.u32()?;
-        let lang = *Lang::ALL.get(self.u8()? as usize)?;
-        let id = ObjectId::try_from(self.take(20)?).ok()?;
-        let imports: Vec<Import> = (0..self.count()?)
-            .map(|_| self.import())
-            .collect::<Option<_>>()?;
-        let hops: Vec<(u32, u32)> = (0..self.count()?)
-            .map(|_| Some((self.u32()?, self.u32()?)))
-            .collect::<Option<_>>()?;
-        let in_range = (path as usize) < paths
-            && hops
-                .iter()
-                .all(|&(i, to)| (i as usize) < imports.len() && (to as usize) < paths);
-        in_range.then_some(ResolvedFile {
-            path,
-            lang,
-            id,
-            imports,
-            hops,
-        })
+    /// An index below `len`.
+    fn index(&mut self, len: usize) -> Option<u32> {
+        let n = self.u32()?;
+        ((n as usize) < len).then_some(n)
     }
 
     fn import(&mut self) -> Option<Import> {
@@ -439,36 +550,45 @@ mod tests {
 
     fn stored(key: &Key) -> (Vec<u8>, ObjectId) {
         let id = ObjectId::from_bytes_or_panic(&[7; 20]);
-        let paths = vec!["b.ts".to_string(), "a.ts".to_string()];
         let imports = every_spec();
+        let hop = HopSpec {
+            at: 0,
+            to: "b.ts".into(),
+            line: 1,
+            col: 3,
+            kind: ImportKind::TypeOnly,
+            text: "text1",
+        };
         let files = [FileToSave {
+            node: 1,
             path: "a.ts",
             lang: Lang::TypeScript,
             id,
-            imports: &imports,
-            hops: vec![(0, 0)],
+            imports: Imports::Parsed(&imports),
+            hops: vec![(&hop, 0)],
         }];
-        (encode(key, &paths, &files), id)
+        (encode(key, &["b.ts", "a.ts"], &files), id)
     }
 
     #[test]
     fn a_stored_graph_reads_back_for_its_key_and_blob_only() {
         let key = [1; 32];
         let (bytes, id) = stored(&key);
-        let mut cache = decode(&bytes, &key).expect("decodes");
-        assert_eq!(
-            cache.hops("a.ts", Lang::TypeScript, &id),
-            Some(vec![(0, "b.ts")])
-        );
+        let cache = decode(bytes.clone(), &key).expect("decodes");
         let other = ObjectId::from_bytes_or_panic(&[8; 20]);
-        assert!(cache.hops("a.ts", Lang::TypeScript, &other).is_none());
-        assert!(cache.hops("a.ts", Lang::JavaScript, &id).is_none());
-        assert!(cache.hops("b.ts", Lang::TypeScript, &id).is_none());
-        assert_eq!(
-            cache.take_imports("a.ts", Lang::TypeScript, &id),
-            Some(every_spec())
-        );
-        assert!(decode(&bytes, &[2; 32]).is_none());
+        let asked = [
+            ("a.ts", Lang::TypeScript, Some(id)),
+            ("a.ts", Lang::JavaScript, Some(id)),
+            ("a.ts", Lang::TypeScript, Some(other)),
+            ("b.ts", Lang::TypeScript, Some(id)),
+        ];
+        let found: Vec<_> = asked.iter().map(|a| cache.matches(&[*a])[0]).collect();
+        assert_eq!(found, [Some(0), None, None, None]);
+        let hops = cache.hops(0);
+        assert_eq!(hops.len(), 1);
+        assert_eq!((hops[0].to.as_ref(), hops[0].text), ("b.ts", "text1"));
+        assert_eq!(cache.imports(0), Some(every_spec()));
+        assert!(decode(bytes, &[2; 32]).is_none());
     }
 
     #[test]
@@ -478,10 +598,13 @@ mod tests {
         for at in [0, 20, bytes.len() / 2, bytes.len() - 1] {
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x40;
-            assert!(decode(&flipped, &key).is_none(), "byte {at} flipped");
+            assert!(decode(flipped, &key).is_none(), "byte {at} flipped");
         }
         for len in [0, 3, bytes.len() / 2, bytes.len() - 1] {
-            assert!(decode(&bytes[..len], &key).is_none(), "cut at {len}");
+            assert!(
+                decode(bytes[..len].to_vec(), &key).is_none(),
+                "cut at {len}"
+            );
         }
     }
 }

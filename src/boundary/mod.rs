@@ -14,7 +14,7 @@ pub mod resolve;
 pub mod rules;
 pub mod snapshot;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
@@ -110,24 +110,34 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .collect();
     // Indirect rules need every file's imports, whatever the check is limited to.
     let indirect = rules.has_indirect();
-    let loaded: Vec<(&str, Lang)> = sources
+    let wanted: Vec<(&str, Lang, Option<ObjectId>)> = sources
         .into_iter()
         .filter(|(p, _)| indirect || selected.contains(p))
+        .map(|(p, lang)| (p, lang, snapshot.files.get(p).copied().flatten()))
         .collect();
 
-    // With a warm graph cache the JSON import cache is not even read: the graph cache holds
-    // every unchanged file's imports, and the few changed files are parsed.
+    // With a warm graph cache the JSON import cache is not even read: unchanged files that
+    // are not judged directly come from it as resolved, the others' imports too, and only
+    // changed files are parsed.
     let graph_key = indirect
         .then(|| graph_cache::key(&snapshot, config))
         .flatten();
-    let mut known = graph_key.and_then(|key| GraphCache::load(repo, &key));
-    let warm = known.is_some();
+    let known = graph_key.and_then(|key| GraphCache::load(repo, &key));
+    let matches = match &known {
+        Some(known) => known.matches(&wanted),
+        None => vec![None; wanted.len()],
+    };
+    let (unchanged, to_load): (Vec<_>, Vec<_>) = wanted
+        .iter()
+        .zip(matches)
+        .map(|(&(path, lang, _), entry)| (path, lang, entry))
+        .partition(|&(path, _, entry)| entry.is_some() && !selected.contains(path));
     let cache = if known.is_some() {
         ImportCache::unused()
     } else {
         ImportCache::load(repo)
     };
-    let loaded = load(repo, &snapshot, &cache, known.as_mut(), &loaded);
+    let loaded = load(repo, &snapshot, &cache, known.as_ref(), &to_load);
     let outcomes: Vec<Outcome> = loaded
         .into_par_iter()
         .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
@@ -137,7 +147,7 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     let resolver = Resolver::build(&snapshot, repo.gix(), config);
     let mut report = Report::default();
     report.stats.files = selected.len();
-    let judged: Vec<Judged> = outcomes
+    let mut judged: Vec<Judged> = outcomes
         .par_iter()
         .filter_map(|o| match o {
             Outcome::Parsed {
@@ -152,7 +162,12 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         })
         .collect();
     if indirect {
-        let files: Vec<(&str, Lang, &[Import])> = outcomes
+        // The judged files' imports are resolved already: the graph takes their hops.
+        let mut resolved: HashMap<&str, Vec<graph_cache::HopSpec>> = judged
+            .iter_mut()
+            .map(|j| (j.path, std::mem::take(&mut j.hops)))
+            .collect();
+        let mut files: Vec<indirect::GraphFile> = outcomes
             .iter()
             .filter_map(|o| match o {
                 Outcome::Parsed {
@@ -160,19 +175,39 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                     lang,
                     imports,
                     ..
-                } => Some((path.as_str(), *lang, imports.as_slice())),
+                } => Some(indirect::GraphFile {
+                    path,
+                    lang: *lang,
+                    imports: graph_cache::Imports::Parsed(imports),
+                    hops: resolved.remove(path.as_str()),
+                }),
                 Outcome::Skipped(_) => None,
             })
             .collect();
-        let graph =
-            indirect::ImportGraph::build(&snapshot, &resolver, &rules, &files, known.as_ref());
+        if let Some(known) = &known {
+            files.extend(unchanged.iter().filter_map(|&(path, lang, entry)| {
+                let entry = entry?;
+                Some(indirect::GraphFile {
+                    path,
+                    lang,
+                    imports: known.encoded_imports(entry),
+                    hops: Some(known.hops(entry)),
+                })
+            }));
+        }
+        let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, files);
         if let Some(key) = graph_key {
-            save_graph(repo, &snapshot, &key, &graph, &files, warm, &outcomes);
+            save_graph(repo, &snapshot, &key, &graph, known.is_some(), &outcomes);
         }
         let focus = partial.then_some(&selected);
         report
             .findings
             .extend(indirect::findings(&graph, &rules, focus));
+    }
+    for j in judged {
+        report.findings.extend(j.findings);
+        report.unresolved.extend(j.unresolved);
+        report.edges.extend(j.edges);
     }
     for outcome in outcomes {
         match outcome {
@@ -194,11 +229,6 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
             }
             _ => {}
         }
-    }
-    for j in judged {
-        report.findings.extend(j.findings);
-        report.unresolved.extend(j.unresolved);
-        report.edges.extend(j.edges);
     }
     report.findings.sort_by(|a, b| {
         (&a.file, a.line, a.col, !a.chain.is_empty(), &a.target).cmp(&(
@@ -223,7 +253,6 @@ fn save_graph(
     snapshot: &Snapshot,
     key: &graph_cache::Key,
     graph: &indirect::ImportGraph,
-    files: &[(&str, Lang, &[Import])],
     warm: bool,
     outcomes: &[Outcome],
 ) {
@@ -233,20 +262,8 @@ fn save_graph(
     if warm && !parsed {
         return;
     }
-    let saved: Vec<graph_cache::FileToSave> = files
-        .iter()
-        .enumerate()
-        .filter_map(|(n, &(path, lang, imports))| {
-            Some(graph_cache::FileToSave {
-                path,
-                lang,
-                id: snapshot.files.get(path).copied().flatten()?,
-                imports,
-                hops: graph.stored_hops(n),
-            })
-        })
-        .collect();
-    graph_cache::save(repo, key, graph.paths(), &saved);
+    let saved = graph.files_to_save(|path| snapshot.files.get(path).copied().flatten());
+    graph_cache::save(repo, key, &graph.paths(), &saved);
 }
 
 fn within(path: &str, prefixes: &[String]) -> bool {
@@ -283,20 +300,18 @@ fn load<'a>(
     repo: &Repo,
     snapshot: &Snapshot,
     cache: &ImportCache,
-    mut known: Option<&mut GraphCache>,
-    selected: &[(&'a str, Lang)],
+    known: Option<&GraphCache>,
+    selected: &[(&'a str, Lang, Option<usize>)],
 ) -> Vec<(&'a str, Lang, Content)> {
     match snapshot.origin {
         snapshot::Origin::Index => selected
             .iter()
-            .map(|&(path, lang)| {
+            .map(|&(path, lang, entry)| {
                 let id = snapshot.files.get(path).copied().flatten();
-                let cached = id.and_then(|id| {
-                    let known = known.as_deref_mut();
-                    known
-                        .and_then(|k| k.take_imports(path, lang, &id))
-                        .or_else(|| cache.get(lang, &id))
-                });
+                let cached = known
+                    .zip(entry)
+                    .and_then(|(known, entry)| known.imports(entry))
+                    .or_else(|| id.and_then(|id| cache.get(lang, &id)));
                 let content = match cached {
                     Some(imports) => Content::Cached(imports),
                     None => snapshot
@@ -308,7 +323,7 @@ fn load<'a>(
             .collect(),
         snapshot::Origin::Worktree(_) => selected
             .par_iter()
-            .map(|&(path, lang)| {
+            .map(|&(path, lang, _)| {
                 let content = snapshot
                     .read_worktree(path)
                     .map_or(Content::Unreadable, Content::Bytes);
@@ -372,24 +387,33 @@ fn read_imports(
 }
 
 #[derive(Default)]
-struct Judged {
+struct Judged<'a> {
+    path: &'a str,
+    /// The imports leading to another file (for the indirect rules' graph).
+    hops: Vec<graph_cache::HopSpec<'a>>,
     findings: Vec<Finding>,
     unresolved: Vec<Unresolved>,
     edges: Vec<report::Edge>,
 }
 
-fn judge_file(
+fn judge_file<'a>(
     snapshot: &Snapshot,
     resolver: &Resolver,
     rules: &Rules,
-    path: &str,
+    path: &'a str,
     lang: Lang,
-    imports: &[Import],
-) -> Judged {
-    let mut out = Judged::default();
+    imports: &'a [Import],
+) -> Judged<'a> {
+    let mut out = Judged {
+        path,
+        ..Judged::default()
+    };
     let source_domain = rules.domain_of(path);
-    for import in imports {
+    for (i, import) in imports.iter().enumerate() {
         let target = resolver.resolve(snapshot, path, lang, import);
+        if let Target::File(to) = &target {
+            out.hops.extend(indirect::hop(path, i, import, to.clone()));
+        }
         let target = match target {
             Target::File(file) if file == path && own_name(import).is_some() => {
                 Target::Unresolved(format!(
