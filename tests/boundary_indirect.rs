@@ -240,3 +240,111 @@ fn the_server_guard_refuses_a_push_that_closes_a_chain() {
         "{err}"
     );
 }
+
+/// The resolved-graph cache the pre-commit hook keeps under the git dir.
+fn graph_cache(t: &TestRepo) -> std::path::PathBuf {
+    t.path().join(".git/comm-node/graph/graph.bin")
+}
+
+fn helpers_with_the_database_import(t: &TestRepo) {
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/indirect/app/services/helpers.py"),
+        t.path().join("app/services/helpers.py"),
+    )
+    .unwrap();
+    t.git(&["add", "app/services/helpers.py"]);
+}
+
+/// `(parsed, cached)` of a staged check of every staged file.
+fn parsed_and_cached(t: &TestRepo) -> (u64, u64) {
+    let out = t.comm(&["--json", "check", "--staged", "--all"]);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let stats = &report["stats"];
+    (
+        stats["parsed"].as_u64().unwrap(),
+        stats["cached"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn with_a_warm_graph_cache_the_hook_catches_a_new_chain_and_not_a_removed_one() {
+    let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    t.write("app/util.py", "def pure():\n    return 2\n");
+    t.git(&["add", "app/util.py"]);
+    let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "util"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        graph_cache(&t).is_file(),
+        "the hook saved the resolved graph"
+    );
+
+    // Warm: without the JSON import cache, every unchanged file still comes from the graph
+    // cache and only the changed one is parsed.
+    std::fs::remove_dir_all(t.path().join(".git/comm-node/imports")).unwrap();
+    helpers_with_the_database_import(&t);
+    let (parsed, cached) = parsed_and_cached(&t);
+    assert_eq!(parsed, 1, "only the changed file is parsed");
+    assert!(cached > 10, "{cached} files from the graph cache");
+    let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "rows"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains(CHAIN), "{}", stderr(&out));
+
+    // The chain committed anyway; the cache now knows it. A change that removes it passes.
+    let out = git_as(
+        t.path(),
+        Some("alice"),
+        &["commit", "-q", "--no-verify", "-m", "rows"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = t.comm(&["--json", "check", "--staged", "--all"]);
+    assert_eq!(summary(&findings(&out)).len(), 3, "the chain is known");
+    t.write("app/services/helpers.py", HELPERS_CLEAN);
+    t.git(&["add", "app/services/helpers.py"]);
+    let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "no rows"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = t.comm(&["--json", "check", "--staged", "--all"]);
+    let left = summary(&findings(&out));
+    assert!(left.iter().all(|f| !f.contains("helpers.py")), "{left:?}");
+}
+
+#[test]
+fn a_corrupt_or_stale_graph_cache_never_hides_a_chain() {
+    let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
+    t.comm(&["check", "--staged", "--all"]);
+    let stale = std::fs::read(graph_cache(&t)).expect("the check saved the graph");
+    helpers_with_the_database_import(&t);
+    let chain_found = |what: &str| {
+        let out = t.comm(&["check", "--staged"]);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", stderr(&out));
+        assert!(stdout(&out).contains(CHAIN), "{what}: {}", stdout(&out));
+    };
+
+    std::fs::write(graph_cache(&t), &stale).unwrap();
+    chain_found("a cache from before the change");
+    let mut flipped = stale.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    std::fs::write(graph_cache(&t), &flipped).unwrap();
+    chain_found("a byte flipped");
+    std::fs::write(graph_cache(&t), &stale[..stale.len() - 9]).unwrap();
+    chain_found("a truncated file");
+    std::fs::write(graph_cache(&t), b"not a graph").unwrap();
+    chain_found("a foreign file");
+
+    // A chain through a file new to the repository (the cache's key no longer matches).
+    t.write("app/services/helpers.py", HELPERS_CLEAN);
+    t.write("app/services/rows.py", "from app.database import models\n");
+    t.write("app/ui/table.py", "from app.services import rows\n");
+    t.git(&["add", "-A"]);
+    std::fs::write(graph_cache(&t), &stale).unwrap();
+    let out = t.comm(&["check", "--staged"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .contains("app/ui/table.py:1 -> app/services/rows.py:1 -> app/database/models.py"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -16,7 +16,7 @@ use crate::repo::{ObjectId, Repo};
 /// Bump when the file's layout changes; a file of another format is ignored.
 const FORMAT_VERSION: u32 = 2;
 /// Bump when extraction changes what it produces for the same source.
-const EXTRACTOR_VERSION: u32 = 4;
+pub(super) const EXTRACTOR_VERSION: u32 = 4;
 const FILE_NAME: &str = "imports.json";
 const MAX_ENTRIES: usize = 100_000;
 const MAX_AGE_DAYS: u32 = 30;
@@ -69,6 +69,17 @@ impl ImportCache {
         )
     }
 
+    /// A cache that finds nothing and saves nothing (when another cache serves the run).
+    pub fn unused() -> ImportCache {
+        ImportCache {
+            path: PathBuf::new(),
+            today: days_since_epoch(),
+            entries: HashMap::new(),
+            fresh: Mutex::new(Vec::new()),
+            touched: Mutex::new(Vec::new()),
+        }
+    }
+
     /// The cache stored at `path`, as seen on day `today`.
     fn at(path: &Path, today: u32) -> ImportCache {
         let entries = std::fs::read(path)
@@ -109,7 +120,7 @@ impl ImportCache {
     pub fn save(self) {
         let fresh = self.fresh.into_inner().unwrap_or_default();
         let touched = self.touched.into_inner().unwrap_or_default();
-        if fresh.is_empty() && touched.is_empty() {
+        if self.path.as_os_str().is_empty() || (fresh.is_empty() && touched.is_empty()) {
             return;
         }
         let mut entries = self.entries;

@@ -291,6 +291,13 @@ fn extract_with(lang: Lang, source: &str, prune: bool) -> Vec<Import> {
             Some((statements, calls)) => parse_pieces(parser, source, statements, calls),
             None => parser.parse(source, None).into_iter().collect(),
         };
+        if let Some(kinds) = single_node_patterns(lang) {
+            let all: Vec<Captures> = trees
+                .iter()
+                .flat_map(|tree| nodes_of_kinds(tree, kinds, prune.then_some(&hits)))
+                .collect();
+            return collect(lang, &all, source);
+        }
         let compiled = compiled(lang);
         let mut cursor = QueryCursor::new();
         let subtrees: Vec<Node> = match (&pieces, &compiled.roots, prune) {
@@ -319,16 +326,78 @@ fn extract_with(lang: Lang, source: &str, prune: bool) -> Vec<Import> {
                 });
             }
         }
-        let src = source.as_bytes();
-        let mut imports = match lang {
-            Lang::TypeScript | Lang::Tsx | Lang::JavaScript => typescript::collect(&all, src),
-            Lang::Python => python::collect(&all, src),
-            Lang::Rust => rust::collect(&all, src),
-        };
-        imports.sort_by(|a, b| (a.line, a.col, &a.text).cmp(&(b.line, b.col, &b.text)));
-        imports.dedup();
-        imports
+        collect(lang, &all, source)
     })
+}
+
+/// The imports of a file's captures, in source order.
+fn collect(lang: Lang, all: &[Captures], source: &str) -> Vec<Import> {
+    let src = source.as_bytes();
+    let mut imports = match lang {
+        Lang::TypeScript | Lang::Tsx | Lang::JavaScript => typescript::collect(all, src),
+        Lang::Python => python::collect(all, src),
+        Lang::Rust => rust::collect(all, src),
+    };
+    imports.sort_by(|a, b| (a.line, a.col, &a.text).cmp(&(b.line, b.col, &b.text)));
+    imports.dedup();
+    imports
+}
+
+/// `(kind, capture)` of each pattern when the language's query is single-node patterns only
+/// (`(import_statement) @import`, ...): their matches are those nodes, found by walking the
+/// tree, and the query is never compiled (compiling walks the grammar's parse states: for
+/// TypeScript it cost more than checking a few staged files).
+fn single_node_patterns(lang: Lang) -> Option<&'static [NodePattern]> {
+    static PATTERNS: [OnceLock<Option<Vec<NodePattern>>>; 5] = [const { OnceLock::new() }; 5];
+    PATTERNS[lang.index()]
+        .get_or_init(|| parse_single_node_patterns(lang.query_source()))
+        .as_deref()
+}
+
+/// A single-node pattern: the node kind and its capture name.
+type NodePattern = (String, &'static str);
+
+fn parse_single_node_patterns(query: &'static str) -> Option<Vec<NodePattern>> {
+    query
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with(';'))
+        .map(|line| {
+            let (node, capture) = line.split_once(") @")?;
+            let kind = node.strip_prefix('(')?;
+            let plain = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            (plain(kind) && plain(capture)).then(|| (kind.to_string(), capture))
+        })
+        .collect()
+}
+
+/// The nodes of `kinds`, as captures of their pattern, in source order. With `hits`, only
+/// nodes holding a keyword (and the walk descends only into those), like [`query_roots`].
+fn nodes_of_kinds<'t>(
+    tree: &'t Tree,
+    kinds: &[NodePattern],
+    hits: Option<&Hits>,
+) -> Vec<Captures<'t>> {
+    let mut found = Vec::new();
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        if hits.is_none_or(|h| h.within(node.byte_range())) {
+            if let Some((_, capture)) = kinds.iter().find(|(k, _)| k == node.kind()) {
+                found.push(Captures {
+                    names: vec![(*capture, node)],
+                });
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return found;
+            }
+        }
+    }
 }
 
 /// The import statements in one parse (each piece ends in a newline or `;`), each call in a
@@ -390,6 +459,19 @@ mod tests {
         for lang in Lang::ALL {
             assert!(compiled(lang).query.pattern_count() > 0, "{}", lang.name());
         }
+    }
+
+    #[test]
+    fn single_node_queries_are_walked_for_the_same_kinds_and_captures() {
+        for lang in [Lang::TypeScript, Lang::Tsx, Lang::JavaScript] {
+            let patterns = single_node_patterns(lang).expect("single-node patterns");
+            let query = &compiled(lang).query;
+            assert_eq!(patterns.len(), query.pattern_count(), "{}", lang.name());
+            let captures: Vec<&str> = patterns.iter().map(|p| p.1).collect();
+            assert_eq!(captures, query.capture_names(), "{}", lang.name());
+        }
+        assert!(single_node_patterns(Lang::Python).is_none());
+        assert!(single_node_patterns(Lang::Rust).is_none());
     }
 
     #[test]

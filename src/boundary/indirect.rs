@@ -10,15 +10,18 @@
 //! reported once, with a shortest chain to a file the rule forbids. A partial check reports the chains in which
 //! one of its files imports something.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 
+use super::graph_cache::{FileToSave, HopSpec, Imports};
 use super::imports::{Import, ImportKind, Lang, Spec};
 use super::report::{ChainHop, Finding};
 use super::resolve::{Resolver, Target};
 use super::rules::{PathRoles, Rule, Rules};
 use super::snapshot::Snapshot;
+use crate::repo::ObjectId;
 
 /// Files are numbered: searches index vectors instead of hashing paths at every step.
 type Node = u32;
@@ -26,52 +29,66 @@ type Node = u32;
 /// One resolved import between two files of the repository.
 struct Hop<'a> {
     to: Node,
-    import: &'a Import,
+    spec: HopSpec<'a>,
 }
 
 /// Every file's imports that lead to another file of the repository.
 pub struct ImportGraph<'a> {
-    paths: Vec<String>,
+    paths: Vec<Cow<'a, str>>,
+    /// Language and imports of the first files (those the graph was built from).
+    sources: Vec<(Lang, Imports<'a>)>,
     out: Vec<Vec<Hop<'a>>>,
     roles: Vec<PathRoles>,
     owners: Vec<Option<usize>>,
 }
 
+/// A source file for the graph, with its hops if they are resolved already (by the direct
+/// check, or in the graph cache).
+pub struct GraphFile<'a> {
+    pub path: &'a str,
+    pub lang: Lang,
+    pub imports: Imports<'a>,
+    pub hops: Option<Vec<HopSpec<'a>>>,
+}
+
 impl<'a> ImportGraph<'a> {
-    /// Resolve every import of `files` (all the repository's source files).
+    /// Every file of the repository with its hops, resolving those not resolved yet.
     pub fn build(
         snapshot: &Snapshot,
         resolver: &Resolver,
         rules: &Rules,
-        files: &[(&'a str, Lang, &'a [Import])],
+        mut files: Vec<GraphFile<'a>>,
     ) -> ImportGraph<'a> {
-        let resolved: Vec<(&str, Vec<(String, &Import)>)> = files
-            .par_iter()
-            .map(|&(path, lang, imports)| {
-                (path, file_hops(snapshot, resolver, path, lang, imports))
+        let resolved: Vec<Vec<HopSpec<'a>>> = files
+            .par_iter_mut()
+            .map(|file| match (file.hops.take(), file.imports) {
+                (Some(hops), _) => hops,
+                (None, Imports::Parsed(imports)) => {
+                    file_hops(snapshot, resolver, file.path, file.lang, imports)
+                }
+                (None, Imports::Encoded { .. }) => Vec::new(),
             })
             .collect();
-        let mut ids: HashMap<String, Node> = HashMap::new();
-        let mut paths: Vec<String> = Vec::new();
-        let mut id = |path: &str| -> Node {
-            if let Some(&n) = ids.get(path) {
-                return n;
-            }
-            let n = paths.len() as Node;
-            ids.insert(path.to_string(), n);
-            paths.push(path.to_string());
-            n
-        };
-        for (path, _) in &resolved {
-            id(path);
+        let mut ids: HashMap<&str, Node> = HashMap::with_capacity(files.len());
+        let mut paths: Vec<Cow<'a, str>> = Vec::with_capacity(files.len());
+        for file in &files {
+            ids.insert(file.path, paths.len() as Node);
+            paths.push(Cow::Borrowed(file.path));
         }
-        let mut out: Vec<Vec<Hop>> = Vec::new();
-        for (_, hops) in resolved {
+        let mut extra: HashMap<String, Node> = HashMap::new();
+        let mut out: Vec<Vec<Hop>> = Vec::with_capacity(files.len());
+        for hops in resolved {
             let hops = hops
                 .into_iter()
-                .map(|(to, import)| Hop {
-                    to: id(&to),
-                    import,
+                .map(|spec| {
+                    let to = match ids.get(spec.to.as_ref()) {
+                        Some(&n) => n,
+                        None => *extra.entry(spec.to.to_string()).or_insert_with(|| {
+                            paths.push(spec.to.clone());
+                            (paths.len() - 1) as Node
+                        }),
+                    };
+                    Hop { to, spec }
                 })
                 .collect();
             out.push(hops);
@@ -79,12 +96,40 @@ impl<'a> ImportGraph<'a> {
         out.resize_with(paths.len(), Vec::new);
         let roles: Vec<PathRoles> = paths.par_iter().map(|p| rules.path_roles(p)).collect();
         let owners = roles.iter().map(PathRoles::owner).collect();
+        let sources = files.iter().map(|f| (f.lang, f.imports)).collect();
         ImportGraph {
             paths,
+            sources,
             out,
             roles,
             owners,
         }
+    }
+
+    /// Every file of the graph: the built-from files first, in their order, then the files
+    /// only imported.
+    pub fn paths(&self) -> Vec<&str> {
+        self.paths.iter().map(|p| p.as_ref()).collect()
+    }
+
+    /// The files the graph was built from, as the graph cache stores them (`id`: a file's
+    /// blob, `None` to leave the file out).
+    pub fn files_to_save(&self, id: impl Fn(&str) -> Option<ObjectId>) -> Vec<FileToSave<'_>> {
+        self.sources
+            .iter()
+            .enumerate()
+            .filter_map(|(n, &(lang, imports))| {
+                let path = self.paths[n].as_ref();
+                Some(FileToSave {
+                    node: n as u32,
+                    path,
+                    lang,
+                    id: id(path)?,
+                    imports,
+                    hops: self.out[n].iter().map(|h| (&h.spec, h.to)).collect(),
+                })
+            })
+            .collect()
     }
 
     fn len(&self) -> usize {
@@ -96,7 +141,7 @@ impl<'a> ImportGraph<'a> {
         let mut reverse = vec![Vec::new(); self.len()];
         for (from, hops) in self.out.iter().enumerate() {
             for hop in hops {
-                reverse[hop.to as usize].push((from as Node, hop.import.kind));
+                reverse[hop.to as usize].push((from as Node, hop.spec.kind));
             }
         }
         reverse
@@ -152,17 +197,33 @@ fn file_hops<'a>(
     path: &str,
     lang: Lang,
     imports: &'a [Import],
-) -> Vec<(String, &'a Import)> {
+) -> Vec<HopSpec<'a>> {
     imports
         .iter()
-        .filter(|import| !matches!(import.spec, Spec::RustMod { .. }))
+        .enumerate()
         .filter_map(
-            |import| match resolver.resolve(snapshot, path, lang, import) {
-                Target::File(to) if to != path => Some((to, import)),
+            |(i, import)| match resolver.resolve(snapshot, path, lang, import) {
+                Target::File(to) => hop(path, i, import, to),
                 _ => None,
             },
         )
         .collect()
+}
+
+/// The hop of `import` (the `i`th of `path`) to `to`: none to the file itself, nor for
+/// `mod x;` declarations (structure, not dependencies).
+pub fn hop<'a>(path: &str, i: usize, import: &'a Import, to: String) -> Option<HopSpec<'a>> {
+    if to == path || matches!(import.spec, Spec::RustMod { .. }) {
+        return None;
+    }
+    Some(HopSpec {
+        at: i as u32,
+        to: Cow::Owned(to),
+        line: import.line,
+        col: import.col,
+        kind: import.kind,
+        text: &import.text,
+    })
 }
 
 /// The chains breaking an indirect rule. `focus`: only chains in which one of these files
@@ -170,7 +231,7 @@ fn file_hops<'a>(
 pub fn findings(graph: &ImportGraph, rules: &Rules, focus: Option<&HashSet<&str>>) -> Vec<Finding> {
     let reverse = graph.reverse();
     let focused: Option<Vec<bool>> =
-        focus.map(|f| graph.paths.iter().map(|p| f.contains(p.as_str())).collect());
+        focus.map(|f| graph.paths.iter().map(|p| f.contains(p.as_ref())).collect());
     let reaching_focus = focused.as_ref().map(|f| {
         let seeds = (0..graph.len() as Node).filter(|&n| f[n as usize]);
         walk_back(&reverse, seeds, |_, _| true)
@@ -226,7 +287,7 @@ fn chains_from(
             if !live[t]
                 || to == start
                 || parent[t].is_some()
-                || rules.ignores(domain, hop.import.kind)
+                || rules.ignores(domain, hop.spec.kind)
             {
                 continue;
             }
@@ -253,12 +314,12 @@ fn chain(graph: &ImportGraph, parent: &[Option<(Node, usize)>], end: Node) -> Ve
     while let Some((from, i)) = parent[at as usize] {
         let hop = &graph.out[from as usize][i];
         hops.push(ChainHop {
-            file: graph.paths[from as usize].clone(),
-            line: hop.import.line,
-            col: hop.import.col,
-            import: hop.import.text.clone(),
-            kind: hop.import.kind,
-            target: graph.paths[hop.to as usize].clone(),
+            file: graph.paths[from as usize].to_string(),
+            line: hop.spec.line,
+            col: hop.spec.col,
+            import: hop.spec.text.to_string(),
+            kind: hop.spec.kind,
+            target: graph.paths[hop.to as usize].to_string(),
         });
         at = from;
     }

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod graph;
+pub mod graph_cache;
 pub mod imports;
 pub mod indirect;
 pub mod report;
@@ -13,7 +14,7 @@ pub mod resolve;
 pub mod rules;
 pub mod snapshot;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::repo::{ObjectId, Repo};
 use cache::ImportCache;
+use graph_cache::GraphCache;
 use imports::{Import, Lang};
 pub use report::{Finding, Report, Skipped, Stats, Unresolved};
 use resolve::{Resolver, Target};
@@ -108,13 +110,34 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .collect();
     // Indirect rules need every file's imports, whatever the check is limited to.
     let indirect = rules.has_indirect();
-    let loaded: Vec<(&str, Lang)> = sources
+    let wanted: Vec<(&str, Lang, Option<ObjectId>)> = sources
         .into_iter()
         .filter(|(p, _)| indirect || selected.contains(p))
+        .map(|(p, lang)| (p, lang, snapshot.files.get(p).copied().flatten()))
         .collect();
 
-    let cache = ImportCache::load(repo);
-    let loaded = load(repo, &snapshot, &cache, &loaded);
+    // With a warm graph cache the JSON import cache is not even read: unchanged files that
+    // are not judged directly come from it as resolved, the others' imports too, and only
+    // changed files are parsed.
+    let graph_key = indirect
+        .then(|| graph_cache::key(&snapshot, config))
+        .flatten();
+    let known = graph_key.and_then(|key| GraphCache::load(repo, &key));
+    let matches = match &known {
+        Some(known) => known.matches(&wanted),
+        None => vec![None; wanted.len()],
+    };
+    let (unchanged, to_load): (Vec<_>, Vec<_>) = wanted
+        .iter()
+        .zip(matches)
+        .map(|(&(path, lang, _), entry)| (path, lang, entry))
+        .partition(|&(path, _, entry)| entry.is_some() && !selected.contains(path));
+    let cache = if known.is_some() {
+        ImportCache::unused()
+    } else {
+        ImportCache::load(repo)
+    };
+    let loaded = load(repo, &snapshot, &cache, known.as_ref(), &to_load);
     let outcomes: Vec<Outcome> = loaded
         .into_par_iter()
         .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
@@ -124,7 +147,7 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     let resolver = Resolver::build(&snapshot, repo.gix(), config);
     let mut report = Report::default();
     report.stats.files = selected.len();
-    let judged: Vec<Judged> = outcomes
+    let mut judged: Vec<Judged> = outcomes
         .par_iter()
         .filter_map(|o| match o {
             Outcome::Parsed {
@@ -139,7 +162,12 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         })
         .collect();
     if indirect {
-        let files: Vec<(&str, Lang, &[Import])> = outcomes
+        // The judged files' imports are resolved already: the graph takes their hops.
+        let mut resolved: HashMap<&str, Vec<graph_cache::HopSpec>> = judged
+            .iter_mut()
+            .map(|j| (j.path, std::mem::take(&mut j.hops)))
+            .collect();
+        let mut files: Vec<indirect::GraphFile> = outcomes
             .iter()
             .filter_map(|o| match o {
                 Outcome::Parsed {
@@ -147,15 +175,39 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
                     lang,
                     imports,
                     ..
-                } => Some((path.as_str(), *lang, imports.as_slice())),
+                } => Some(indirect::GraphFile {
+                    path,
+                    lang: *lang,
+                    imports: graph_cache::Imports::Parsed(imports),
+                    hops: resolved.remove(path.as_str()),
+                }),
                 Outcome::Skipped(_) => None,
             })
             .collect();
-        let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, &files);
+        if let Some(known) = &known {
+            files.extend(unchanged.iter().filter_map(|&(path, lang, entry)| {
+                let entry = entry?;
+                Some(indirect::GraphFile {
+                    path,
+                    lang,
+                    imports: known.encoded_imports(entry),
+                    hops: Some(known.hops(entry)),
+                })
+            }));
+        }
+        let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, files);
+        if let Some(key) = graph_key {
+            save_graph(repo, &snapshot, &key, &graph, known.is_some(), &outcomes);
+        }
         let focus = partial.then_some(&selected);
         report
             .findings
             .extend(indirect::findings(&graph, &rules, focus));
+    }
+    for j in judged {
+        report.findings.extend(j.findings);
+        report.unresolved.extend(j.unresolved);
+        report.edges.extend(j.edges);
     }
     for outcome in outcomes {
         match outcome {
@@ -178,11 +230,6 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
             _ => {}
         }
     }
-    for j in judged {
-        report.findings.extend(j.findings);
-        report.unresolved.extend(j.unresolved);
-        report.edges.extend(j.edges);
-    }
     report.findings.sort_by(|a, b| {
         (&a.file, a.line, a.col, !a.chain.is_empty(), &a.target).cmp(&(
             &b.file,
@@ -197,6 +244,26 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     report.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(report)
+}
+
+/// Store the resolved graph for the next check, unless it was read from the graph cache and
+/// no file was parsed again (then the cache already holds exactly this).
+fn save_graph(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    key: &graph_cache::Key,
+    graph: &indirect::ImportGraph,
+    warm: bool,
+    outcomes: &[Outcome],
+) {
+    let parsed = outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Parsed { cached: false, .. }));
+    if warm && !parsed {
+        return;
+    }
+    let saved = graph.files_to_save(|path| snapshot.files.get(path).copied().flatten());
+    graph_cache::save(repo, key, &graph.paths(), &saved);
 }
 
 fn within(path: &str, prefixes: &[String]) -> bool {
@@ -233,18 +300,18 @@ fn load<'a>(
     repo: &Repo,
     snapshot: &Snapshot,
     cache: &ImportCache,
-    selected: &[(&'a str, Lang)],
+    known: Option<&GraphCache>,
+    selected: &[(&'a str, Lang, Option<usize>)],
 ) -> Vec<(&'a str, Lang, Content)> {
     match snapshot.origin {
         snapshot::Origin::Index => selected
             .iter()
-            .map(|&(path, lang)| {
-                let cached = snapshot
-                    .files
-                    .get(path)
-                    .copied()
-                    .flatten()
-                    .and_then(|id| cache.get(lang, &id));
+            .map(|&(path, lang, entry)| {
+                let id = snapshot.files.get(path).copied().flatten();
+                let cached = known
+                    .zip(entry)
+                    .and_then(|(known, entry)| known.imports(entry))
+                    .or_else(|| id.and_then(|id| cache.get(lang, &id)));
                 let content = match cached {
                     Some(imports) => Content::Cached(imports),
                     None => snapshot
@@ -256,7 +323,7 @@ fn load<'a>(
             .collect(),
         snapshot::Origin::Worktree(_) => selected
             .par_iter()
-            .map(|&(path, lang)| {
+            .map(|&(path, lang, _)| {
                 let content = snapshot
                     .read_worktree(path)
                     .map_or(Content::Unreadable, Content::Bytes);
@@ -320,24 +387,33 @@ fn read_imports(
 }
 
 #[derive(Default)]
-struct Judged {
+struct Judged<'a> {
+    path: &'a str,
+    /// The imports leading to another file (for the indirect rules' graph).
+    hops: Vec<graph_cache::HopSpec<'a>>,
     findings: Vec<Finding>,
     unresolved: Vec<Unresolved>,
     edges: Vec<report::Edge>,
 }
 
-fn judge_file(
+fn judge_file<'a>(
     snapshot: &Snapshot,
     resolver: &Resolver,
     rules: &Rules,
-    path: &str,
+    path: &'a str,
     lang: Lang,
-    imports: &[Import],
-) -> Judged {
-    let mut out = Judged::default();
+    imports: &'a [Import],
+) -> Judged<'a> {
+    let mut out = Judged {
+        path,
+        ..Judged::default()
+    };
     let source_domain = rules.domain_of(path);
-    for import in imports {
+    for (i, import) in imports.iter().enumerate() {
         let target = resolver.resolve(snapshot, path, lang, import);
+        if let Target::File(to) = &target {
+            out.hops.extend(indirect::hop(path, i, import, to.clone()));
+        }
         let target = match target {
             Target::File(file) if file == path && own_name(import).is_some() => {
                 Target::Unresolved(format!(

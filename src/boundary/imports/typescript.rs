@@ -12,28 +12,40 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
         if let Some(stmt) = m.get("import") {
             out.extend(import_statement(stmt, src));
         } else if let Some(stmt) = m.get("reexport") {
+            let Some(source) = stmt
+                .child_by_field_name("source")
+                .filter(|s| s.kind() == "string")
+            else {
+                continue;
+            };
             let kind = if is_type_only_export(stmt, src) {
                 ImportKind::TypeOnly
             } else {
                 ImportKind::ReExport
             };
-            if let Some(source) = stmt.child_by_field_name("source") {
-                out.push(literal(source, src, kind));
-            }
-        } else if let (Some(expr), Some(args)) = (m.get("dynamic"), m.get("args")) {
-            let kind = if in_type_position(expr) {
-                ImportKind::TypeOnly
-            } else {
-                ImportKind::Dynamic
-            };
-            out.extend(call(args, src, kind));
+            out.push(literal(source, src, kind));
+        } else if let Some(expr) = m.get("call") {
+            out.extend(import_or_require_call(expr, src));
         } else if let Some(comment) = m.get("reference") {
             out.extend(reference(comment, src));
-        } else if let (Some(_), Some(args)) = (m.get("require"), m.get("args")) {
-            out.extend(call(args, src, ImportKind::Require));
         }
     }
     out
+}
+
+/// `import(x)` (type-only in a type position) or `require(x)`; other calls are no import.
+fn import_or_require_call(expr: Node, src: &[u8]) -> Option<Import> {
+    let function = expr.child_by_field_name("function")?;
+    let args = expr
+        .child_by_field_name("arguments")
+        .filter(|a| a.kind() == "arguments")?;
+    let kind = match function.kind() {
+        "import" if in_type_position(expr) => ImportKind::TypeOnly,
+        "import" => ImportKind::Dynamic,
+        "identifier" if text(function, src) == "require" => ImportKind::Require,
+        _ => return None,
+    };
+    call(args, src, kind)
 }
 
 fn import_statement(stmt: Node, src: &[u8]) -> Option<Import> {
