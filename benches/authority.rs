@@ -29,7 +29,9 @@ const RUNS: usize = 15;
 fn plan_text(n: usize) -> String {
     let mut plan = String::from("kickoff: build it\nagents:\n  lead: {}\ntasks:\n");
     for i in 0..n {
-        plan.push_str(&format!("  - {{key: k{i}, title: \"task {i} of the plan\"}}\n"));
+        plan.push_str(&format!(
+            "  - {{key: k{i}, title: \"task {i} of the plan\"}}\n"
+        ));
     }
     plan
 }
@@ -141,7 +143,9 @@ fn main() {
 
     let (tasks_before, leases_before) = (plan_tip.clone(), rev(&a, "refs/comm-node/leases"));
     let listed = Command::new(BIN)
-        .args(["--as", "alice", "--format", "compact", "task", "list", "--ready"])
+        .args([
+            "--as", "alice", "--format", "compact", "task", "list", "--ready",
+        ])
         .current_dir(&a)
         .output()
         .unwrap();
@@ -151,7 +155,10 @@ fn main() {
         .expect("a ready task")
         .to_string();
     comm(&a, &["--as", "alice", "task", "claim", &first]);
-    let (tasks_after, leases_after) = (rev(&a, "refs/comm-node/tasks"), rev(&a, "refs/comm-node/leases"));
+    let (tasks_after, leases_after) = (
+        rev(&a, "refs/comm-node/tasks"),
+        rev(&a, "refs/comm-node/leases"),
+    );
     // The claim's objects reach the server under refs the guard does not judge.
     git(
         &a,
@@ -171,8 +178,14 @@ fn main() {
 
     println!("| server guard, {TASKS}-task ledger | median wall (ms) | mean CPU (ms) |");
     println!("|---|---:|---:|");
-    row("hook: push of a plan of 10,000 tasks (one commit)", hook_runs(&bare, &plan_line));
-    row("hook: push of one claim (tasks + lease)", hook_runs(&bare, &claim_lines));
+    row(
+        "hook: push of a plan of 10,000 tasks (one commit)",
+        hook_runs(&bare, &plan_line),
+    );
+    row(
+        "hook: push of one claim (tasks + lease)",
+        hook_runs(&bare, &claim_lines),
+    );
 
     let repo = Repo::discover(&bare).unwrap();
     let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).unwrap();
@@ -180,11 +193,17 @@ fn main() {
     let schema = in_process(|| gate::check_value(&repo, "tasks", plan).unwrap());
     let full = in_process(|| gate::admit(&repo, "tasks", plan, &[]).unwrap());
     row("in process: plan, schema only (check_value)", schema);
-    row("in process: plan, schema + history + who may write (admit)", full);
+    row(
+        "in process: plan, schema + history + who may write (admit)",
+        full,
+    );
     let (before, after) = (id(&tasks_before), id(&tasks_after));
     let pending = vec![("leases".to_string(), id(&leases_after))];
     let claim = in_process(|| gate::admit_in(&repo, "tasks", after, &[before], &pending).unwrap());
-    row("in process: claim on the 10,000-task ledger (admit, lease in the same push)", claim);
+    row(
+        "in process: claim on the 10,000-task ledger (admit, lease in the same push)",
+        claim,
+    );
     println!(
         "\nwho may write adds {:.2}x to the plan's admission (10,000 creations judged)",
         full.0.as_secs_f64() / schema.0.as_secs_f64()
