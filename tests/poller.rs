@@ -25,9 +25,8 @@ impl Daemon {
         git_in(root.path(), &["init", "-q", "--bare", "repo.git"]);
         let port = free_port();
         let log = root.path().join("daemon.log");
-        let mut child = Command::new("git")
+        let mut child = common::git_daemon()
             .args([
-                "daemon",
                 "--verbose",
                 "--reuseaddr",
                 "--listen=127.0.0.1",

@@ -44,9 +44,8 @@ fn bare(root: &Path) -> PathBuf {
 
 fn git_daemon(root: &Path) -> Server {
     let port = free_port();
-    let mut child = Command::new("git")
+    let mut child = common::git_daemon()
         .args([
-            "daemon",
             "--reuseaddr",
             "--listen=127.0.0.1",
             &format!("--port={port}"),

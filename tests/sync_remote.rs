@@ -185,9 +185,8 @@ fn sync_over_git_daemon() {
     std::fs::write(net.remote.join("git-daemon-export-ok"), "").unwrap();
     let port = free_port();
     let _daemon = Killed(
-        Command::new("git")
+        git_daemon()
             .args([
-                "daemon",
                 "--export-all",
                 "--enable=receive-pack",
                 "--reuseaddr",

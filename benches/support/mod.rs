@@ -165,14 +165,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `git-daemon` itself (not `git daemon`, whose wrapper process would be killed instead of
+/// the daemon, leaving it running).
+fn git_daemon_path() -> std::path::PathBuf {
+    std::path::PathBuf::from(git(Path::new("."), &["--exec-path"]).trim()).join("git-daemon")
+}
+
 /// `git daemon` serving every repository under `root` (push enabled), killed on drop.
 pub struct Daemon(std::process::Child);
 
 impl Daemon {
     pub fn start(root: &Path, port: u16) -> Daemon {
-        let child = Command::new("git")
+        let child = Command::new(git_daemon_path())
             .args([
-                "daemon",
                 "--reuseaddr",
                 "--listen=127.0.0.1",
                 &format!("--port={port}"),

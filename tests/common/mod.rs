@@ -292,3 +292,11 @@ pub fn sign_with(clone: &Path, key: &Path) {
     git_in(clone, &["config", "gpg.format", "ssh"]);
     git_in(clone, &["config", "user.signingkey", key.to_str().unwrap()]);
 }
+
+/// A command running `git-daemon` itself, from git's exec path. `git daemon` would run the
+/// daemon as a child of the `git` wrapper, and killing the wrapper's PID left the daemon
+/// running (orphaned) after the test.
+pub fn git_daemon() -> Command {
+    let exec_path = git_in(Path::new("."), &["--exec-path"]);
+    Command::new(PathBuf::from(exec_path.trim()).join("git-daemon"))
+}
