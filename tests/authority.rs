@@ -8,7 +8,7 @@ mod hooks_common;
 mod sync_net;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::{comm_in, git_in, stderr, stdout};
 use hooks_common::path_with_comm;
@@ -37,99 +37,13 @@ fn push(dir: &Path, commit: &str, suffix: &str) -> Output {
         .unwrap()
 }
 
-fn git_input(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &str) -> String {
-    let mut child = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// A commit on `refs/comm-node/<suffix>` by `author`, with `edits` (path, new content or
-/// removal) applied to the current tip's tree: what a hostile writer can push.
+/// [`common::forge`] with owned paths and contents.
 fn forge(dir: &Path, suffix: &str, author: &str, edits: &[(String, Option<String>)]) -> String {
-    let tip = Command::new("git")
-        .args([
-            "rev-parse",
-            "-q",
-            "--verify",
-            &format!("refs/comm-node/{suffix}"),
-        ])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let tip = String::from_utf8(tip.stdout).unwrap().trim().to_string();
-    let index = dir.join(".git").join("forge-index");
-    let _ = std::fs::remove_file(&index);
-    let index_env = [("GIT_INDEX_FILE", index.to_str().unwrap())];
-    if !tip.is_empty() {
-        git_input(dir, &["read-tree", &tip], &index_env, "");
-    }
-    for (path, content) in edits {
-        match content {
-            Some(text) => {
-                let blob = git_input(dir, &["hash-object", "-w", "--stdin"], &[], text);
-                git_input(
-                    dir,
-                    &[
-                        "update-index",
-                        "--add",
-                        "--cacheinfo",
-                        &format!("100644,{blob},{path}"),
-                    ],
-                    &index_env,
-                    "",
-                );
-            }
-            None => {
-                git_input(
-                    dir,
-                    &["update-index", "--force-remove", path],
-                    &index_env,
-                    "",
-                );
-            }
-        }
-    }
-    let tree = git_input(dir, &["write-tree"], &index_env, "");
-    let mut args = vec!["commit-tree".to_string(), tree];
-    if !tip.is_empty() {
-        args.extend(["-p".to_string(), tip]);
-    }
-    if signing_key(dir).is_some() {
-        args.push("-S".to_string()); // with the clone's user.signingkey, as git signs
-    }
-    let email = format!("{author}@example.com");
-    let env = [
-        ("GIT_AUTHOR_NAME", author),
-        ("GIT_AUTHOR_EMAIL", email.as_str()),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    git_input(dir, &args, &env, &format!("forged by {author}\n"))
-}
-
-/// The clone's `user.signingkey`, if set.
-fn signing_key(dir: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .args(["config", "user.signingkey"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    (!key.is_empty()).then_some(key)
+    let edits: Vec<(&str, Option<&str>)> = edits
+        .iter()
+        .map(|(path, content)| (path.as_str(), content.as_deref()))
+        .collect();
+    common::forge(dir, suffix, author, &edits)
 }
 
 /// Forge in `dir` signing with `key` (none: unsigned).

@@ -381,37 +381,7 @@ impl Clone {
     /// it), with `edits` (path, new content or `None` to remove) applied to the local tip's
     /// tree, built with git's plumbing in a scratch index; its id.
     pub fn forge(&self, suffix: &str, author: &str, edits: &[(&str, Option<&str>)]) -> String {
-        let tip = self.local_ref(&format!("refs/comm-node/{suffix}"));
-        let index = self.dir.join(".git/forge-index");
-        let _ = std::fs::remove_file(&index);
-        let scratch = [("GIT_INDEX_FILE", index.to_str().unwrap())];
-        if !tip.is_empty() {
-            self.plumbing(&["read-tree", &tip], &scratch, "");
-        }
-        for (path, content) in edits {
-            match content {
-                Some(text) => {
-                    let blob = self.plumbing(&["hash-object", "-w", "--stdin"], &[], text);
-                    let entry = format!("100644,{blob},{path}");
-                    self.plumbing(
-                        &["update-index", "--add", "--cacheinfo", &entry],
-                        &scratch,
-                        "",
-                    );
-                }
-                None => {
-                    self.plumbing(&["update-index", "--force-remove", path], &scratch, "");
-                }
-            }
-        }
-        let tree = self.plumbing(&["write-tree"], &scratch, "");
-        let mut args = vec!["commit-tree", &tree];
-        if !tip.is_empty() {
-            args.extend(["-p", &tip]);
-        }
-        let email = format!("{author}@example.com");
-        let who = [("GIT_AUTHOR_NAME", author), ("GIT_AUTHOR_EMAIL", &email)];
-        self.plumbing(&args, &who, &format!("forged by {author}\n"))
+        crate::common::forge(&self.dir, suffix, author, edits)
     }
 
     /// Push `commit` to `refs/comm-node/<suffix>` on origin, whatever the outcome.
@@ -428,28 +398,6 @@ impl Clone {
     /// A local ref's target, empty when absent.
     pub fn local_ref(&self, name: &str) -> String {
         let out = self.git_output(&["rev-parse", "-q", "--verify", name]);
-        stdout(&out).trim().to_string()
-    }
-
-    fn plumbing(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> String {
-        use std::io::Write;
-        let mut child = Command::new("git")
-            .args(args)
-            .current_dir(&self.dir)
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run git");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert_success(&out, args);
         stdout(&out).trim().to_string()
     }
 }

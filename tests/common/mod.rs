@@ -219,10 +219,16 @@ pub fn commit_dated(dir: &Path, author: &str, path: &str, at: i64) {
 
 /// `git ARGS` in `dir` with `input` on stdin, asserting success; stdout.
 pub fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
+    git_stdin_env(dir, args, &[], input)
+}
+
+/// [`git_stdin`] with extra environment variables (a scratch index, an author).
+pub fn git_stdin_env(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &str) -> String {
     use std::io::Write;
     let mut child = Command::new("git")
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -236,6 +242,64 @@ pub fn git_stdin(dir: &Path, args: &[&str], input: &str) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "git {args:?} failed");
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// What a hostile writer can push: a commit on `refs/comm-node/<suffix>` of the clone at `dir`
+/// by `author` (any name), with `edits` (path, new content or `None` to remove) applied to
+/// the local tip's tree in a scratch index; signed with the clone's `user.signingkey` when
+/// one is set, as git signs. Its id.
+pub fn forge(dir: &Path, suffix: &str, author: &str, edits: &[(&str, Option<&str>)]) -> String {
+    let plumbing = |args: &[&str], env: &[(&str, &str)], input: &str| {
+        git_stdin_env(dir, args, env, input).trim().to_string()
+    };
+    let tip = Command::new("git")
+        .args([
+            "rev-parse",
+            "-q",
+            "--verify",
+            &format!("refs/comm-node/{suffix}"),
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let tip = String::from_utf8(tip.stdout).unwrap().trim().to_string();
+    let index = dir.join(".git").join("forge-index");
+    let _ = std::fs::remove_file(&index);
+    let scratch = [("GIT_INDEX_FILE", index.to_str().unwrap())];
+    if !tip.is_empty() {
+        plumbing(&["read-tree", &tip], &scratch, "");
+    }
+    for (path, content) in edits {
+        match content {
+            Some(text) => {
+                let blob = plumbing(&["hash-object", "-w", "--stdin"], &[], text);
+                let entry = format!("100644,{blob},{path}");
+                plumbing(
+                    &["update-index", "--add", "--cacheinfo", &entry],
+                    &scratch,
+                    "",
+                );
+            }
+            None => {
+                plumbing(&["update-index", "--force-remove", path], &scratch, "");
+            }
+        }
+    }
+    let tree = plumbing(&["write-tree"], &scratch, "");
+    let mut args = vec!["commit-tree", &tree];
+    if !tip.is_empty() {
+        args.extend(["-p", &tip]);
+    }
+    let signing = plumbing(&["config", "--default", "", "user.signingkey"], &[], "");
+    if !signing.is_empty() {
+        args.push("-S");
+    }
+    let email = format!("{author}@example.com");
+    let who = [
+        ("GIT_AUTHOR_NAME", author),
+        ("GIT_AUTHOR_EMAIL", email.as_str()),
+    ];
+    plumbing(&args, &who, &format!("forged by {author}\n"))
 }
 
 /// Copy the directory tree `from` into `to` (fixtures into a temporary repository).
