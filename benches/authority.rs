@@ -11,14 +11,13 @@
 //! Run: `cargo bench --bench authority`. Wall time is the median of 15 runs; CPU the child's
 //! user + system time (hook) or the process's own (in process).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, comm, git, ms};
+use support::{comm, git, ms, time_pre_receive};
 
 use git_comm::repo::{gate, ObjectId, Repo};
 
@@ -34,34 +33,6 @@ fn plan_text(n: usize) -> String {
         ));
     }
     plan
-}
-
-fn time_hook(bare: &Path, lines: &str) -> (Duration, Duration) {
-    let cpu_before = children_cpu();
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(["hook", "pre-receive"])
-        .current_dir(bare)
-        .env("GIT_DIR", bare)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "hook refused: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wall, children_cpu() - cpu_before)
 }
 
 fn median(mut walls: Vec<Duration>) -> Duration {
@@ -97,7 +68,7 @@ fn hook_runs(bare: &Path, lines: &str) -> (Duration, Duration) {
     let mut cpu = Duration::ZERO;
     let walls = (0..RUNS)
         .map(|_| {
-            let (wall, c) = time_hook(bare, lines);
+            let (wall, c) = time_pre_receive(bare, lines);
             cpu += c;
             wall
         })

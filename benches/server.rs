@@ -4,16 +4,12 @@
 //! stored under an unprotected ref, so the timing is the hook alone: `git comm hook
 //! pre-receive` reading the update line on stdin in the bare repository, as git runs it.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, comm, git};
+use support::{comm, git, time_pre_receive};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const FILES: usize = 5_000;
 const DOMAINS: usize = 10;
 const COMMITS: usize = 10;
@@ -41,35 +37,6 @@ fn config() -> String {
         ));
     }
     yaml
-}
-
-/// The hook's wall time for one push, CPU time of the child beside it.
-fn time_hook(bare: &Path, line: &str) -> (Duration, Duration) {
-    let cpu_before = children_cpu();
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(["hook", "pre-receive"])
-        .current_dir(bare)
-        .env("GIT_DIR", bare)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(line.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "hook refused: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wall, children_cpu() - cpu_before)
 }
 
 fn main() {
@@ -112,15 +79,15 @@ fn main() {
     let tip = git(&work, &["rev-parse", "HEAD"]).trim().to_string();
     git(&work, &["push", "-q", "origin", "HEAD:refs/bench/staged"]);
     let line = format!("{base} {tip} refs/heads/main\n");
-    let _ = time_hook(&bare, &line); // first run fills the import cache, as the first push would
+    let _ = time_pre_receive(&bare, &line); // first run fills the import cache, as the first push would
     let mut samples: Vec<(Duration, Duration)> =
-        (0..RUNS).map(|_| time_hook(&bare, &line)).collect();
+        (0..RUNS).map(|_| time_pre_receive(&bare, &line)).collect();
     let cpu: Duration = samples.iter().map(|s| s.1).sum::<Duration>() / RUNS as u32;
     samples.sort();
     let cold = {
         let cache = bare.join("comm-node");
         let _ = std::fs::remove_dir_all(&cache);
-        time_hook(&bare, &line).0
+        time_pre_receive(&bare, &line).0
     };
     println!("| pre-receive hook: {COMMITS} commits x {FILES_PER_COMMIT} files, {FILES}-file repo, protected branch | median wall (ms) | mean CPU (ms) |");
     println!("|---|---:|---:|");

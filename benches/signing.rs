@@ -9,16 +9,14 @@
 //! - guard, 10 new: the pre-receive hook judging a push that adds 10 messages to an outbox;
 //! - guard, 200: the hook judging a push of a whole 200-message outbox.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, comm, git};
+use support::{children_cpu, comm, git, time_pre_receive};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 const AGENTS: usize = 4;
 const MESSAGES: usize = 200;
 const RUNS: usize = 7;
@@ -161,31 +159,7 @@ fn time_guard(s: &Setup, whole: bool) -> (Duration, Duration) {
             .to_string()
     };
     let line = format!("{old} {first}\n");
-    let cpu = children_cpu();
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(["hook", "pre-receive"])
-        .current_dir(&s.bare)
-        .env("GIT_DIR", &s.bare)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(line.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wall, children_cpu() - cpu)
+    time_pre_receive(&s.bare, &line)
 }
 
 fn median(mut samples: Vec<(Duration, Duration)>) -> (f64, f64) {

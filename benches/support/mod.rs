@@ -35,6 +35,37 @@ pub fn children_cpu() -> Duration {
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
+/// `git comm hook pre-receive` in the bare repository `bare`, fed `lines` (`<old> <new>
+/// <ref>` each) on stdin exactly as git runs the installed hook; asserts it accepted the push.
+/// Its wall time, and the CPU time of the child beside it.
+pub fn time_pre_receive(bare: &Path, lines: &str) -> (Duration, Duration) {
+    let cpu_before = children_cpu();
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(["hook", "pre-receive"])
+        .current_dir(bare)
+        .env("GIT_DIR", bare)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let wall = started.elapsed();
+    assert!(
+        out.status.success(),
+        "hook refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (wall, children_cpu() - cpu_before)
+}
+
 /// `git comm ARGS` in `dir`, asserting success; its wall time (process start included).
 pub fn comm(dir: &Path, args: &[&str]) -> Duration {
     let started = Instant::now();
