@@ -179,7 +179,7 @@ impl Ctx {
             Some(root) => Config::load(root)?,
             None => Config::empty(),
         };
-        repo.set_policy(policy(&config));
+        repo.set_policy(config.policy());
         let format = if cli.json {
             Format::Json
         } else {
@@ -201,11 +201,6 @@ impl Ctx {
     pub fn json(&self) -> bool {
         self.format == Format::Json
     }
-}
-
-/// The swarm's limits from the config, for the storage gate.
-pub fn policy(config: &Config) -> crate::repo::Policy {
-    config.policy()
 }
 
 /// Parse the command line. `graph --format dot|mermaid` is accepted although the global

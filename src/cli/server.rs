@@ -99,7 +99,7 @@ pub fn pre_receive() -> Result<()> {
     let mut repo = Repo::discover(&std::env::current_dir()?)?;
     let updates = server::parse_updates(std::io::stdin().lock())?;
     match server::head_config(&repo) {
-        Ok(Some(config)) => repo.set_policy(crate::cli::policy(&config)),
+        Ok(Some(config)) => repo.set_policy(config.policy()),
         Ok(None) => {}
         // A broken config on the default branch must not lock out the push that fixes it:
         // branches still pass (protected ones judged as without a config); the namespace,

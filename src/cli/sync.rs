@@ -468,7 +468,7 @@ mod doctor {
             None => Ok(Config::empty()),
         };
         if let Ok(config) = &config {
-            repo.set_policy(crate::cli::policy(config));
+            repo.set_policy(config.policy());
         }
         let repo = &repo;
         let repaired = if args.repair {

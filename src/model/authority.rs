@@ -93,6 +93,25 @@ pub struct Clock {
     pub skew: i64,
 }
 
+impl Clock {
+    /// The time cap: `what`, dated `at`, is not later than now plus the skew tolerance.
+    /// `redo` says what to do once the writer's clock is fixed.
+    fn not_ahead(self, what: &str, at: i64, redo: &str) -> Result<(), Refusal> {
+        if at <= self.now + self.skew {
+            return Ok(());
+        }
+        Err(refuse(
+            "time-cap",
+            format!(
+                "{what} is dated {at}, {} s in the future (skew tolerance {} s)",
+                at - self.now,
+                self.skew
+            ),
+            format!("fix the writer's clock, then {redo}"),
+        ))
+    }
+}
+
 /// Task ids a commit message forces changes of (its `Comm-Forced:` lines).
 pub fn forced_tasks(message: &str) -> Vec<String> {
     message
@@ -138,20 +157,12 @@ pub fn task_change(
 }
 
 fn task_times(task: &Task, clock: Clock) -> Result<(), Refusal> {
-    let latest = task.created.max(task.updated);
-    if latest > clock.now + clock.skew {
-        return Err(refuse(
-            "time-cap",
-            format!(
-                "task {} is dated {latest}, {} s in the future (skew tolerance {} s)",
-                task.id,
-                latest - clock.now,
-                clock.skew
-            ),
-            "fix the writer's clock, then write the task again",
-        ));
-    }
-    Ok(())
+    let what = format!("task {}", task.id);
+    clock.not_ahead(
+        &what,
+        task.created.max(task.updated),
+        "write the task again",
+    )
 }
 
 fn task_created(w: &Writer, new: &Task, facts: &dyn Facts) -> Result<(), Refusal> {
@@ -406,19 +417,8 @@ pub fn halt_change(
     clock: Clock,
 ) -> Result<(), Refusal> {
     let verb = if halt.halted { "halt" } else { "resume" };
-    if halt.since > clock.now + clock.skew {
-        return Err(refuse(
-            "time-cap",
-            format!(
-                "{verb} by {} is dated {}, {} s in the future (skew tolerance {} s)",
-                halt.by,
-                halt.since,
-                halt.since - clock.now,
-                clock.skew
-            ),
-            "fix the writer's clock, then halt or resume again",
-        ));
-    }
+    let what = format!("{verb} by {}", halt.by);
+    clock.not_ahead(&what, halt.since, "halt or resume again")?;
     if halt.by != w.agent {
         return Err(refuse(
             "halt-by",
