@@ -94,6 +94,19 @@ pub fn update(
     }
 }
 
+/// Whether sync may leave the pushed presence `pushed` on the remote although the local
+/// one, `local`, is newer: it only says the agent was seen later and counted more, and the
+/// pushed one is younger than `every` seconds. A swarm's every command refreshes its
+/// presence; pushing each refresh would make every clone fetch, admit and store one more
+/// ref per agent on each sync, for a last-seen time that `who` shows to the minute.
+pub fn can_wait(repo: &Repo, local: ObjectId, pushed: ObjectId, every: i64) -> bool {
+    let (Some(local), Some(pushed)) = (at(repo, local), at(repo, pushed)) else {
+        return false;
+    };
+    let age = crate::clock::now_secs() - pushed.last_seen;
+    (0..every).contains(&age) && local.only_fresher_than(&pushed)
+}
+
 /// The UTC day of unix time `secs`, `YYYY-MM-DD`.
 pub fn day_of(secs: i64) -> String {
     jiff::Timestamp::from_second(secs)

@@ -61,10 +61,71 @@ fn reads_refresh_presence_without_commits_and_sync_carries_it() {
     let log = git_in(&a, &["log", "--all", "--format=%s"]);
     assert!(!log.contains("seen alice"), "{log}");
     assert!(last_seen(&a, "alice") >= jiff::Timestamp::now().as_second() + 3500);
-    // Sync carries it to the other clone.
-    ok(&a, &["sync"]);
+    // Sync, an hour later too, carries it to the other clone.
+    assert!(comm_at(&a, 3600, &["sync"]).status.success());
     ok(&b, &["sync"]);
     assert!(last_seen(&b, "alice") >= jiff::Timestamp::now().as_second() + 3500);
+}
+
+/// The presence blob of `agent` on the bare remote.
+fn remote_presence(net: &Net, agent: &str) -> Value {
+    let blob = git_in(
+        &net.remote,
+        &[
+            "cat-file",
+            "-p",
+            &format!("refs/comm-node/presence/{agent}"),
+        ],
+    );
+    serde_json::from_str(&blob).unwrap()
+}
+
+#[test]
+fn sync_pushes_a_mere_refresh_only_when_the_pushed_presence_is_a_quarter_stale() {
+    let net = Net::new();
+    let (a, b) = net.pair();
+    ok(&a, &["sync"]);
+    ok(&b, &["sync"]);
+    let pushed = remote_presence(&net, "alice")["last_seen"]
+        .as_i64()
+        .unwrap();
+    // 60 s later alice only reads and syncs: presence.stale is 10m, so a refresh younger
+    // than 150 s stays local (no ref moves on the remote for it).
+    assert!(comm_at(&a, 60, &["--as", "alice", "inbox", "--peek"])
+        .status
+        .success());
+    assert!(comm_at(&a, 60, &["sync"]).status.success());
+    assert_eq!(
+        remote_presence(&net, "alice")["last_seen"]
+            .as_i64()
+            .unwrap(),
+        pushed
+    );
+    assert!(
+        last_seen(&a, "alice") >= pushed + 60,
+        "the local presence is fresh"
+    );
+    // A declared state is news: pushed at once.
+    assert!(comm_at(&a, 61, &["--as", "alice", "state", "busy"])
+        .status
+        .success());
+    assert!(comm_at(&a, 61, &["sync"]).status.success());
+    let now = remote_presence(&net, "alice");
+    assert_eq!(now["state"], "busy");
+    let pushed = now["last_seen"].as_i64().unwrap();
+    // 150 s after that push, a mere refresh goes out again, and bob sees it.
+    assert!(comm_at(&a, 211, &["--as", "alice", "inbox", "--peek"])
+        .status
+        .success());
+    assert!(comm_at(&a, 211, &["sync"]).status.success());
+    assert!(
+        remote_presence(&net, "alice")["last_seen"]
+            .as_i64()
+            .unwrap()
+            >= pushed + 150
+    );
+    ok(&b, &["sync"]);
+    assert!(last_seen(&b, "alice") >= pushed + 150);
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub struct DoctorArgs {
 
 pub fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     let remote = sync::resolve_remote(&ctx.repo, args.remote.as_deref())?;
-    let report = sync::sync(&ctx.repo, &remote, &Options::default())?;
+    let report = sync::sync(&ctx.repo, &remote, &Options::for_config(&ctx.config))?;
     warn_quarantined(&report);
     let repaired = repair_claims(ctx, &remote)?;
     if ctx.json() {
@@ -53,9 +53,7 @@ fn repair_claims(ctx: &Ctx, remote: &Remote) -> Result<Vec<String>> {
     let me = ctx.me().ok();
     let repaired = crate::task::claims::repair(&ctx.repo, me.as_deref())?;
     if !repaired.is_empty() {
-        let tasks = Options {
-            only: Some(vec!["tasks".to_string()]),
-        };
+        let tasks = Options::only("tasks");
         sync::sync(&ctx.repo, remote, &tasks)?;
     }
     Ok(repaired)

@@ -46,7 +46,7 @@ pub fn watch(ctx: &Ctx, args: WatchArgs) -> Result<()> {
     if args.once || ctx.json() || !std::io::stdout().is_terminal() {
         let sync_error = remote
             .as_ref()
-            .and_then(|r| sync::sync(&ctx.repo, r, &sync::Options::default()).err())
+            .and_then(|r| sync::sync(&ctx.repo, r, &sync::Options::for_config(&ctx.config)).err())
             .map(|e| e.message);
         let board = board::read(&ctx.repo, &ctx.config, EVENTS)?;
         return snapshot(ctx, &board, remote.as_ref(), sync_error);

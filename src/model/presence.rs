@@ -38,6 +38,19 @@ pub struct Presence {
 }
 
 impl Presence {
+    /// Whether `self` says nothing `pushed` does not, but a later time and larger counters:
+    /// what an overseer would not miss for a while (sync pushes such a change only once the
+    /// pushed value grows old; see `crate::presence::can_wait`).
+    pub fn only_fresher_than(&self, pushed: &Presence) -> bool {
+        self.name == pushed.name
+            && self.state == pushed.state
+            && self.task == pushed.task
+            && self.note == pushed.note
+            && self.since == pushed.since
+            && self.budget_told == pushed.budget_told
+            && self.last_seen >= pushed.last_seen
+    }
+
     /// How recent this presence is: its last-seen time, then everything it counted (an
     /// agent's own writes only add to it within a second), so two writes of one second are
     /// still ordered.

@@ -151,9 +151,7 @@ fn confirm(
     holder: &str,
     lease_id: &str,
 ) -> std::result::Result<Report, Unconfirmed> {
-    let options = Options {
-        only: Some(vec!["leases".to_string()]),
-    };
+    let options = Options::only("leases");
     let gone = Unconfirmed::Gone;
     match sync(repo, remote, &options) {
         Ok(report) => {

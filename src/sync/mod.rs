@@ -96,12 +96,40 @@ fn sanitize(name: &str) -> String {
 }
 
 /// Which refs a sync handles: all, or only those under the given suffixes (e.g. `leases`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub only: Option<Vec<String>>,
+    /// Seconds a pushed presence may stay behind the local one when only its last-seen
+    /// time and counters moved (`presence.stale` / 4).
+    pub presence_every: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            only: None,
+            presence_every: crate::config::DEFAULT_STALE_SECS / 4,
+        }
+    }
 }
 
 impl Options {
+    /// Every ref, presence pushed as often as `config`'s staleness needs.
+    pub fn for_config(config: &crate::config::Config) -> Options {
+        Options {
+            only: None,
+            presence_every: config.stale_secs() / 4,
+        }
+    }
+
+    /// Only the refs under `suffix` (e.g. `leases`).
+    pub fn only(suffix: &str) -> Options {
+        Options {
+            only: Some(vec![suffix.to_string()]),
+            ..Options::default()
+        }
+    }
+
     fn wants(&self, suffix: &str) -> bool {
         // Every clone's outbox is a view of the mail.
         let suffix = outbox::local_suffix(suffix);
@@ -495,12 +523,28 @@ fn reconcile(
         .into_iter()
         .filter(|(s, _)| options.wants(s) && !skipped.contains(s))
         .filter(|(s, id)| remote_refs.get(s) != Some(id))
+        .filter(|(s, id)| !presence_can_wait(repo, s, *id, remote_refs.get(s), options))
         .map(|(s, id)| git::Update {
             name: repo.ns_ref(&s),
             new: id,
             expected: remote_refs.get(&s).copied(),
         })
         .collect())
+}
+
+/// A presence whose pushed value is recent and says the same but for time and counters
+/// waits: see [`crate::presence::can_wait`].
+fn presence_can_wait(
+    repo: &Repo,
+    suffix: &str,
+    local: ObjectId,
+    pushed: Option<&ObjectId>,
+    options: &Options,
+) -> bool {
+    suffix.starts_with("presence/")
+        && pushed.is_some_and(|&pushed| {
+            crate::presence::can_wait(repo, local, pushed, options.presence_every)
+        })
 }
 
 fn resolve(
