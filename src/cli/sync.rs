@@ -225,6 +225,7 @@ fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
     if let Some(id) = my_outbox {
         theirs.insert("mail".to_string(), id);
     }
+    let presence_every = Options::for_config(&ctx.config).presence_every;
     let mut out = Vec::new();
     let names: std::collections::BTreeSet<&String> = local.keys().chain(theirs.keys()).collect();
     for name in names {
@@ -233,6 +234,13 @@ fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
         }
         let state = match (local.get(name), theirs.get(name)) {
             (Some(l), Some(t)) if l == t => continue,
+            // A mere refresh waits for its turn to be pushed: nothing to report.
+            (Some(&l), Some(&t))
+                if name.starts_with("presence/")
+                    && crate::presence::can_wait(repo, l, t, presence_every) =>
+            {
+                continue
+            }
             (Some(_), None) => "local only".to_string(),
             (None, Some(_)) => "remote only".to_string(),
             (Some(&l), Some(&t)) => {

@@ -236,9 +236,12 @@ impl Repo {
                     Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
                     None => PreviousValue::MustNotExist,
                 };
-                // Presence is replaced on every refresh: a journal of it is noise.
+                // Presence is replaced on every refresh: a journal of it is noise. Tracking
+                // copies mirror the remote (a fetch restores them), and a sync moves one per
+                // clone that moved: a journal each would be a file append per clone.
                 let mut log = reflog("git-comm: update");
-                log.force_create_reflog = !u.name.contains("/presence/");
+                log.force_create_reflog =
+                    u.name.starts_with(self.namespace()) && !u.name.contains("/presence/");
                 edit(
                     &u.name,
                     Change::Update {

@@ -214,6 +214,21 @@ pub fn show_timeout(limit: Duration) -> String {
 /// The limit for each git subprocess: `git config comm.timeout`, default 60 s. An invalid
 /// value is a config error (exit 2) naming the key.
 pub fn timeout(git_dir: &Path) -> Result<Duration> {
+    // A sync runs several git commands; the config is read once per process.
+    static READ: std::sync::Mutex<Option<(std::path::PathBuf, Duration)>> =
+        std::sync::Mutex::new(None);
+    let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((dir, limit)) = read.as_ref() {
+        if dir == git_dir {
+            return Ok(*limit);
+        }
+    }
+    let limit = read_timeout(git_dir)?;
+    *read = Some((git_dir.to_path_buf(), limit));
+    Ok(limit)
+}
+
+fn read_timeout(git_dir: &Path) -> Result<Duration> {
     let mut cmd = git(git_dir);
     cmd.args(["config", "--get", TIMEOUT_KEY]);
     let out = match run(cmd, DEFAULT_TIMEOUT, "read config")? {

@@ -191,6 +191,7 @@ fn sync_with(
         ..Report::default()
     };
     clear_stale_locks(repo, remote);
+    drop_tracking_journal(repo, remote);
     let local_before = refs_below(repo, repo.namespace())?;
     let mut last_reason = String::new();
     pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
@@ -201,7 +202,8 @@ fn sync_with(
         } else {
             fetch(repo, remote, maintenance)?
         };
-        report.quarantined = admit_fetched(repo, remote, options)?;
+        let admitted = admit_fetched(repo, remote, options)?;
+        report.quarantined = admitted.refused;
         report.quarantined.extend(
             unfetchable
                 .into_iter()
@@ -212,18 +214,37 @@ fn sync_with(
                 }),
         );
         // What the remote held before our push: the values just fetched and admitted.
-        let remote_before = refs_below(repo, &tracking)?;
-        let updates = reconcile(repo, &tracking, &remote.label, options, &mut report)?;
+        let remote_before = admitted.tracked;
+        let (updates, local_after) = reconcile(
+            repo,
+            &remote_before,
+            &admitted.local,
+            &remote.label,
+            options,
+            &mut report,
+        )?;
         if updates.is_empty() {
-            report.moved = moved_since(repo, &tracking, &local_before, &remote_before)?;
+            report.moved = moved::summarize(
+                repo,
+                &local_before,
+                &local_after,
+                &remote_before,
+                &remote_before,
+            )?;
             finish(repo, remote, &report);
             return Ok(report);
         }
         match git::push(repo.git_dir(), &remote.name, &updates)? {
             git::PushOutcome::Done => {
-                record_pushed(repo, &tracking, &updates)?;
+                let remote_after = record_pushed(repo, &tracking, &remote_before, &updates)?;
                 report.pushed = updates.iter().map(|u| suffix(repo, &u.name)).collect();
-                report.moved = moved_since(repo, &tracking, &local_before, &remote_before)?;
+                report.moved = moved::summarize(
+                    repo,
+                    &local_before,
+                    &local_after,
+                    &remote_before,
+                    &remote_after,
+                )?;
                 finish(repo, remote, &report);
                 return Ok(report);
             }
@@ -248,23 +269,6 @@ fn sync_with(
         remote.name
     ))
     .with_hint("others are pushing right now; run `git comm sync` again"))
-}
-
-fn moved_since(
-    repo: &Repo,
-    tracking: &str,
-    local_before: &BTreeMap<String, ObjectId>,
-    remote_before: &BTreeMap<String, ObjectId>,
-) -> Result<moved::Moved> {
-    let local_after = refs_below(repo, repo.namespace())?;
-    let remote_after = refs_below(repo, tracking)?;
-    moved::summarize(
-        repo,
-        local_before,
-        &local_after,
-        remote_before,
-        &remote_after,
-    )
 }
 
 /// How many times the whole fetch is tried before fetching ref by ref.
@@ -310,16 +314,29 @@ fn clear_stale_locks(repo: &Repo, remote: &Remote) {
     crate::repo::locks::clear(&crate::repo::locks::scan(repo, &prefixes));
 }
 
+/// Tracking copies keep no reflog (they mirror the remote, and a sync moves one per clone
+/// that moved); drop the journals earlier versions wrote, which git would keep appending.
+fn drop_tracking_journal(repo: &Repo, remote: &Remote) {
+    let journal = repo
+        .common_dir()
+        .join("logs")
+        .join(remote.tracking_prefix().trim_end_matches('/'));
+    let written = std::fs::read_dir(&journal).is_ok_and(|mut entries| entries.next().is_some());
+    if written {
+        let _ = std::fs::remove_dir_all(journal);
+    }
+}
+
 /// Move every fetched value the gate admits into the tracking copy; drop tracking copies
 /// of refs the remote no longer has. Returns the values refused.
 ///
 /// A sync's cost must follow what moved, not the number of clones: a value equal to the
 /// local ref's is not read again (it passed the gate when written here), every clone's
 /// outbox is admitted in one walk, and the tracking copies move in one ref transaction.
-fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<Quarantined>> {
+fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Admitted> {
     let incoming = refs_below(repo, &remote.incoming_prefix())?;
     let tracking_prefix = remote.tracking_prefix();
-    let tracked = refs_below(repo, &tracking_prefix)?;
+    let mut tracked = refs_below(repo, &tracking_prefix)?;
     let local = refs_below(repo, repo.namespace())?;
     let wanted: Vec<(&str, ObjectId)> = incoming
         .iter()
@@ -344,13 +361,36 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Vec<
             }),
         }
     }
-    swap_all(repo, &moves)?;
-    for (suffix, &value) in &tracked {
-        if options.wants(suffix) && !incoming.contains_key(suffix) {
-            repo.delete_ref(&format!("{tracking_prefix}{suffix}"), value)?;
-        }
+    let all_moved = swap_all(repo, &moves)?;
+    let gone: Vec<(String, ObjectId)> = tracked
+        .iter()
+        .filter(|(suffix, _)| options.wants(suffix) && !incoming.contains_key(*suffix))
+        .map(|(suffix, &value)| (suffix.clone(), value))
+        .collect();
+    for (suffix, value) in &gone {
+        repo.delete_ref(&format!("{tracking_prefix}{suffix}"), *value)?;
+        tracked.remove(suffix);
     }
-    Ok(refused)
+    if all_moved {
+        for m in moves {
+            tracked.insert(m.name[tracking_prefix.len()..].to_string(), m.new);
+        }
+    } else {
+        tracked = refs_below(repo, &tracking_prefix)?;
+    }
+    Ok(Admitted {
+        refused,
+        tracked,
+        local,
+    })
+}
+
+/// What admission leaves: the values refused, the tracking copies (the remote as fetched
+/// and admitted) and the local namespace it judged against, listed once for the whole sync.
+struct Admitted {
+    refused: Vec<Quarantined>,
+    tracked: BTreeMap<String, ObjectId>,
+    local: BTreeMap<String, ObjectId>,
 }
 
 /// The gate's verdict on each fetched `(suffix, value)`. Only values this repository wrote
@@ -386,14 +426,15 @@ fn admit_all(
 
 /// Apply `updates` (tracking copies, each passing the gate) in one ref transaction; when
 /// another sync moved one of them meanwhile, one by one, leaving the moved ones as they are.
-fn swap_all(repo: &Repo, updates: &[crate::repo::RefUpdate]) -> Result<()> {
+/// True when all moved in the one transaction.
+fn swap_all(repo: &Repo, updates: &[crate::repo::RefUpdate]) -> Result<bool> {
     if updates.is_empty() || repo.swap_refs(updates)? == Swap::Done {
-        return Ok(());
+        return Ok(true);
     }
     for u in updates {
         repo.swap_ref(&u.name, u.expected, u.new)?;
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Values fetched from `remote` that the gate refuses now (what `doctor` reports).
@@ -444,11 +485,19 @@ fn refs_below(repo: &Repo, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
         .collect())
 }
 
-/// After a successful push the remote holds our values: record them as tracked.
-fn record_pushed(repo: &Repo, tracking: &str, updates: &[git::Update]) -> Result<()> {
+/// After a successful push the remote holds our values: record them as tracked, and
+/// return the tracking copies as they are now (`before` plus what was pushed).
+fn record_pushed(
+    repo: &Repo,
+    tracking: &str,
+    before: &BTreeMap<String, ObjectId>,
+    updates: &[git::Update],
+) -> Result<BTreeMap<String, ObjectId>> {
     let mut moves = Vec::new();
+    let mut after = before.clone();
     for u in updates {
-        let name = format!("{tracking}{}", suffix(repo, &u.name));
+        let pushed = suffix(repo, &u.name);
+        let name = format!("{tracking}{pushed}");
         let current = repo.read_ref(&name)?;
         if current != Some(u.new) {
             moves.push(crate::repo::RefUpdate {
@@ -457,20 +506,23 @@ fn record_pushed(repo: &Repo, tracking: &str, updates: &[git::Update]) -> Result
                 new: u.new,
             });
         }
+        after.insert(pushed, u.new);
     }
-    swap_all(repo, &moves)
+    swap_all(repo, &moves)?;
+    Ok(after)
 }
 
-/// Merge every fetched ref into its local counterpart; return the pushes needed.
+/// Merge every fetched ref (`remote_refs`, the tracking copies) into its local counterpart
+/// (`local_before`, the namespace as admission listed it); return the pushes needed and
+/// the namespace after.
 fn reconcile(
     repo: &Repo,
-    tracking: &str,
+    remote_refs: &BTreeMap<String, ObjectId>,
+    local_before: &BTreeMap<String, ObjectId>,
     label: &str,
     options: &Options,
     report: &mut Report,
-) -> Result<Vec<git::Update>> {
-    let remote_refs = refs_below(repo, tracking)?;
-    let local_before = refs_below(repo, repo.namespace())?;
+) -> Result<(Vec<git::Update>, BTreeMap<String, ObjectId>)> {
     let mut all: BTreeSet<String> = remote_refs.keys().cloned().collect();
     all.extend(local_before.keys().cloned());
     all.retain(|s| options.wants(s));
@@ -514,12 +566,13 @@ fn reconcile(
     report.merged.extend(notes.merged);
     report.dropped_leases.extend(notes.dropped_leases);
 
-    let mut local_after = refs_below(repo, repo.namespace())?;
+    let local_after = refs_below(repo, repo.namespace())?;
+    let mut outgoing = local_after.clone();
     // Mail goes out through this clone's own outbox, which nobody else writes.
-    if let Some(mail) = local_after.remove("mail") {
-        local_after.insert(outbox::ensure_mine(repo)?, mail);
+    if let Some(mail) = outgoing.remove("mail") {
+        outgoing.insert(outbox::ensure_mine(repo)?, mail);
     }
-    Ok(local_after
+    let updates = outgoing
         .into_iter()
         .filter(|(s, _)| options.wants(s) && !skipped.contains(s))
         .filter(|(s, id)| remote_refs.get(s) != Some(id))
@@ -529,7 +582,8 @@ fn reconcile(
             new: id,
             expected: remote_refs.get(&s).copied(),
         })
-        .collect())
+        .collect();
+    Ok((updates, local_after))
 }
 
 /// A presence whose pushed value is recent and says the same but for time and counters
