@@ -543,7 +543,7 @@ fn reconcile(
         .filter(|s| !s.starts_with("artifacts/") && !outbox::is_mail_view(s))
         .filter_map(|s| remote_refs.get(s).map(|&id| (s.as_str(), id)))
         .collect();
-    for (s, outcome) in settle_all(repo, &fetched, &local_before, label, &mut notes)? {
+    for (s, outcome) in settle_all(repo, &fetched, local_before, label, &mut notes)? {
         match outcome {
             Settled::Adopted => report.adopted.push(s.to_string()),
             Settled::Skipped(why) => {
