@@ -118,19 +118,6 @@ fn check_in(
     };
     let excluded = crate::config::glob_set(&config.exclude)
         .map_err(|e| Error::config(format!("exclude: {e}")))?;
-    let sources: Vec<(&str, Lang)> = snapshot
-        .files
-        .keys()
-        .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
-        .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
-        .collect();
-    let partial = !options.paths.is_empty() || changed.is_some();
-    let selected: HashSet<&str> = sources
-        .iter()
-        .map(|&(p, _)| p)
-        .filter(|p| within(p, &options.paths))
-        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
-        .collect();
     let hook = match &changes {
         Some(changes) if indirect && judges_exactly(options, changes) => {
             HookState::of(repo, config, changes)
@@ -141,6 +128,27 @@ fn check_in(
         .as_ref()
         .filter(|_| try_verified)
         .and_then(|hook| hook.verified_state(repo, changes.as_deref().unwrap_or_default()));
+    // Judged on the verified state, the staged files are all the check reads: the other
+    // paths are not even listed.
+    let candidates: Vec<&String> = match (&state, &changes) {
+        (Some(_), Some(changes)) => changes
+            .iter()
+            .filter_map(|c| snapshot.files.get_key_value(&c.path).map(|(p, _)| p))
+            .collect(),
+        _ => snapshot.files.keys().collect(),
+    };
+    let sources: Vec<(&str, Lang)> = candidates
+        .into_iter()
+        .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
+        .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
+        .collect();
+    let partial = !options.paths.is_empty() || changed.is_some();
+    let selected: HashSet<&str> = sources
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|p| within(p, &options.paths))
+        .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
+        .collect();
     // Indirect rules need every file's imports, whatever the check is limited to, unless the
     // verified state can judge the staged edits.
     let whole_graph = indirect && state.is_none();

@@ -35,14 +35,16 @@ impl Snapshot {
             .gix()
             .index_or_empty()
             .context("cannot read the index")?;
-        let mut files = BTreeMap::new();
-        for entry in index.entries() {
-            if !is_staged_file(entry) {
-                continue;
-            }
-            let path = entry.path(&index).to_str_lossy().into_owned();
-            files.insert(path, Some(entry.id));
-        }
+        // The index is sorted by path: collected, the map is built in bulk.
+        let files: BTreeMap<String, Option<ObjectId>> = index
+            .entries()
+            .iter()
+            .filter(|entry| is_staged_file(entry))
+            .map(|entry| {
+                let path = entry.path(&index).to_str_lossy().into_owned();
+                (path, Some(entry.id))
+            })
+            .collect();
         Ok(Snapshot::new(Origin::Index, files))
     }
 

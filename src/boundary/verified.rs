@@ -520,3 +520,91 @@ fn decode_record(bytes: &[u8], at: usize, paths: usize) -> Option<Record> {
         .all(|&(_, k)| (k as usize) < super::graph_cache::KINDS.len());
     kinds_ok.then_some((Basis { tree, changes }, edited, at + r.at()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basis(n: u8) -> Basis {
+        Basis {
+            tree: ObjectId::from_bytes_or_panic(&[n; 20]),
+            changes: [n; 32],
+        }
+    }
+
+    /// a.py -> b.py -> c.py; the domain owns a.py and must not reach c.py.
+    fn base() -> Vec<u8> {
+        let names: [&[u8]; 3] = [b"a.py", b"b.py", b"c.py"];
+        let hops = [vec![(1, 0)], vec![(2, 0)], vec![]];
+        let reach = [Reach {
+            domain: 0,
+            from: vec![true, true, false],
+            to: vec![false, false, true],
+        }];
+        encode_base(&[9; 32], &basis(1), &names, &hops, &[true; 3], &reach)
+    }
+
+    fn state(bytes: Vec<u8>) -> State {
+        let mut state = decode_base(bytes).expect("decodes");
+        state.apply_records();
+        state
+    }
+
+    #[test]
+    fn paths_and_hops_are_read_in_place() {
+        let state = state(base());
+        assert_eq!(state.index_of("b.py"), Some(1));
+        assert_eq!(state.index_of("d.py"), None);
+        assert_eq!(state.hops(0), [(1, 0)]);
+        assert!(state.is_source(2));
+        assert!(state.basis() == basis(1));
+    }
+
+    #[test]
+    fn records_apply_in_order_only_where_they_were_written() {
+        let mut bytes = base();
+        let first = encode_record(bytes.len() as u64, &basis(2), &[(1, vec![])]);
+        bytes.extend_from_slice(&first);
+        let state = state(bytes.clone());
+        assert_eq!(state.hops(1), []);
+        assert!(state.basis() == basis(2));
+
+        // A record written for another offset (a writer that read another file), and
+        // everything after it, is not applied.
+        let stray = encode_record(bytes.len() as u64 + 1, &basis(3), &[(0, vec![])]);
+        let mut interleaved = bytes.clone();
+        interleaved.extend_from_slice(&stray);
+        assert!(state_of(&interleaved).basis() == basis(2));
+
+        // Nor is a record with a flipped byte or cut short.
+        let next = encode_record(bytes.len() as u64, &basis(3), &[(0, vec![])]);
+        for broken in [flip(&next, next.len() / 2), next[..next.len() - 1].to_vec()] {
+            let mut with = bytes.clone();
+            with.extend_from_slice(&broken);
+            let state = state_of(&with);
+            assert!(state.basis() == basis(2));
+            assert_eq!(state.hops(0), [(1, 0)]);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_or_truncated_base_is_ignored() {
+        let bytes = base();
+        for at in [0, 20, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_base(flip(&bytes, at)).is_none(), "byte {at} flipped");
+        }
+        for len in [0, 3, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_base(bytes[..len].to_vec()).is_none(), "cut at {len}");
+        }
+    }
+
+    fn state_of(bytes: &[u8]) -> State {
+        state(bytes.to_vec())
+    }
+
+    fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
+        let mut flipped = bytes.to_vec();
+        flipped[at] ^= 0x40;
+        flipped
+    }
+}
