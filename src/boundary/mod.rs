@@ -31,6 +31,9 @@ use resolve::{Resolver, Target};
 use rules::Rules;
 use snapshot::{Snapshot, MAX_FILE_BYTES};
 
+/// Up to this many staged files are parsed without reading the import cache.
+const FEW_FILES: usize = 64;
+
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// Read staged blobs from the index instead of the worktree.
@@ -174,9 +177,13 @@ fn check_in(
         .zip(matches)
         .map(|(&(path, lang, _), entry)| (path, lang, entry))
         .partition(|&(path, _, entry)| entry.is_some() && !selected.contains(path));
-    // The staged edits the verified state judges are new blobs: the JSON import cache
-    // (every file's imports) would cost more to read than they cost to parse.
-    let cache = if known.is_some() || state.is_some() {
+    // A few staged files are mostly new blobs: the JSON import cache (every file's imports,
+    // rewritten when an entry is added) would cost more to read than they cost to parse.
+    let few_staged = options.staged
+        && options.tree.is_none()
+        && (changed.is_some() || !options.paths.is_empty())
+        && to_load.len() <= FEW_FILES;
+    let cache = if known.is_some() || state.is_some() || few_staged {
         ImportCache::unused()
     } else {
         ImportCache::load(repo)
