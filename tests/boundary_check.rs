@@ -233,6 +233,30 @@ fn warm_cache_reparses_only_the_changed_file() {
     assert_eq!(rebuilt["stats"]["parsed"], 7);
 }
 
+/// The pre-commit path: a few staged files are parsed without reading or rewriting the
+/// import cache of every file (on the 5,000-file bench that cache is 1.5 MB of JSON).
+#[test]
+fn a_staged_check_of_a_few_files_leaves_the_import_cache_alone() {
+    let repo = layered_repo();
+    let (_, whole) = json(&repo, &["check", "--format", "json"]);
+    assert_eq!(whole["stats"]["parsed"], 2);
+    let cache = repo.path().join(".git/comm-node/imports/imports.json");
+    let before = std::fs::read(&cache).expect("the whole check wrote the cache");
+    repo.write("src/core/model.ts", "export const model = 2;\n");
+    repo.git(&["add", "src/core/model.ts"]);
+    let (code, staged) = json(&repo, &["check", "--staged", "--format", "json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (
+            staged["stats"]["parsed"].as_u64(),
+            staged["stats"]["cached"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    let after = std::fs::read(&cache).unwrap();
+    assert!(after == before, "the cache was rewritten");
+}
+
 #[test]
 fn binary_non_utf8_and_huge_files_are_skipped_with_a_notice() {
     let repo = layered_repo();

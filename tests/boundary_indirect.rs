@@ -282,7 +282,8 @@ fn with_a_warm_graph_cache_the_hook_catches_a_new_chain_and_not_a_removed_one() 
 
     // Warm: without the JSON import cache, every unchanged file still comes from the graph
     // cache and only the changed one is parsed.
-    std::fs::remove_dir_all(t.path().join(".git/comm-node/imports")).unwrap();
+    // (The hook's staged check of one file did not write one; delete any all the same.)
+    let _ = std::fs::remove_dir_all(t.path().join(".git/comm-node/imports"));
     helpers_with_the_database_import(&t);
     let (parsed, cached) = parsed_and_cached(&t);
     assert_eq!(parsed, 1, "only the changed file is parsed");
@@ -347,4 +348,200 @@ fn a_corrupt_or_stale_graph_cache_never_hides_a_chain() {
         "{}",
         stdout(&out)
     );
+}
+
+/// The verified state the pre-commit hook keeps so that edits skip the whole graph.
+fn verified_state(t: &TestRepo) -> std::path::PathBuf {
+    t.path().join(".git/comm-node/graph/verified.bin")
+}
+
+const SMALL_CONFIG: &str = "version: 1\ndomains:\n  ui:\n    scope: [\"app/ui/**\"]\n    forbidden_imports: [{path: \"app/database/**\", indirect: true}]\n";
+
+/// ui -> orders -> helpers, and the database nobody reaches: no chain, hooks installed.
+fn clean_repo() -> TestRepo {
+    let t = TestRepo::new();
+    t.write("pyproject.toml", "[project]\nname = \"app\"\n");
+    t.write(".comm-node/config.yaml", SMALL_CONFIG);
+    for init in ["app", "app/ui", "app/services", "app/database"] {
+        t.write(&format!("{init}/__init__.py"), "");
+    }
+    t.write("app/ui/views.py", "from app.services import orders\n");
+    t.write(
+        "app/services/orders.py",
+        "from app.services import helpers\n",
+    );
+    t.write("app/services/helpers.py", "X = 1\n");
+    t.write("app/services/other.py", "Y = 1\n");
+    t.write("app/database/models.py", "M = 1\n");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "clean"]);
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    t
+}
+
+/// Stage `content` as `path` and commit it with the hooks; the exit code.
+fn commit_edit(t: &TestRepo, path: &str, content: &str) -> std::process::Output {
+    t.write(path, content);
+    t.git(&["add", path]);
+    git_as(t.path(), Some("alice"), &["commit", "-q", "-m", path])
+}
+
+/// A commit that edits a file keeps the state warm: the hook judged it against the state
+/// and appended a record (the file grew) instead of rewriting it.
+fn assert_judged_by_the_state(t: &TestRepo, path: &str, content: &str) {
+    let before = std::fs::metadata(verified_state(t))
+        .expect("a verified state")
+        .len();
+    let out = commit_edit(t, path, content);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let after = std::fs::metadata(verified_state(t)).unwrap().len();
+    assert!(
+        after > before,
+        "a record was appended ({before} -> {after} bytes)"
+    );
+}
+
+const UI_CHAIN: &str =
+    "app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:1 -> app/database/models.py";
+
+#[test]
+fn with_a_warm_verified_state_edits_pass_and_a_new_chain_is_refused() {
+    let t = clean_repo();
+    let out = commit_edit(&t, "app/services/other.py", "Y = 2\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(verified_state(&t).is_file(), "the hook saved the state");
+    // Edits with unchanged imports, and one that removes an import, pass on the state.
+    assert_judged_by_the_state(&t, "app/services/other.py", "Y = 3\n");
+    assert_judged_by_the_state(
+        &t,
+        "app/services/orders.py",
+        "from app.services import helpers  # rows\n",
+    );
+    assert_judged_by_the_state(
+        &t,
+        "app/services/other.py",
+        "from app.services import helpers\n",
+    );
+
+    // An edit adding the import that completes ui -> orders -> helpers -> database.
+    let out = commit_edit(
+        &t,
+        "app/services/helpers.py",
+        "from app.database import models\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains(UI_CHAIN), "{}", stderr(&out));
+    t.git(&["checkout", "-q", "HEAD", "--", "app/services/helpers.py"]);
+
+    // Two edits that only close a chain together: orders -> other, other -> database.
+    t.write(
+        "app/services/orders.py",
+        "from app.services import helpers, other\n",
+    );
+    t.write("app/services/other.py", "from app.database import models\n");
+    t.git(&["add", "-A"]);
+    let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "both"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("app/services/other.py:1 -> app/database/models.py"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_chain_committed_anyway_disables_the_state_until_an_edit_removes_it() {
+    let t = clean_repo();
+    let out = commit_edit(&t, "app/services/other.py", "Y = 2\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    t.write(
+        "app/services/helpers.py",
+        "from app.database import models\n",
+    );
+    t.git(&["add", "-A"]);
+    let out = git_as(
+        t.path(),
+        Some("alice"),
+        &["commit", "-q", "--no-verify", "-m", "chain"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The state no longer describes HEAD: an unrelated edit is judged on the whole graph,
+    // which sees the chain only through files the commit touches, and passes; no state is
+    // kept while a chain exists.
+    let out = commit_edit(&t, "app/services/other.py", "Y = 3\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !verified_state(&t).exists(),
+        "no state while a chain exists"
+    );
+    // An edit on the chain is refused; the one removing the chain's last import passes.
+    let out = commit_edit(
+        &t,
+        "app/services/orders.py",
+        "from app.services import helpers  # rows\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    t.git(&["checkout", "-q", "HEAD", "--", "app/services/orders.py"]);
+    let out = commit_edit(&t, "app/services/helpers.py", "X = 2\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        verified_state(&t).is_file(),
+        "clean again: the state is back"
+    );
+    assert_judged_by_the_state(&t, "app/services/other.py", "Y = 4\n");
+}
+
+#[test]
+fn a_corrupt_truncated_or_stale_verified_state_never_hides_a_chain() {
+    let t = clean_repo();
+    for file in [
+        "app/ui/table.py",
+        "app/services/rows.py",
+        "app/services/store.py",
+    ] {
+        t.write(file, "X = 1\n");
+    }
+    t.git(&["add", "-A"]);
+    let out = git_as(
+        t.path(),
+        Some("alice"),
+        &["commit", "-q", "-m", "new files"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_judged_by_the_state(&t, "app/services/other.py", "Y = 2\n");
+    // In this state ui does not reach rows.py and store.py reaches nothing, so an import
+    // from rows.py to store.py could not close a chain.
+    let stale = std::fs::read(verified_state(&t)).unwrap();
+    // Now ui reaches rows.py, and store.py the database: still no chain.
+    let out = commit_edit(&t, "app/ui/table.py", "from app.services import rows\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = commit_edit(
+        &t,
+        "app/services/store.py",
+        "from app.database import models\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fresh = std::fs::read(verified_state(&t)).unwrap();
+
+    t.write("app/services/rows.py", "from app.services import store\n");
+    t.git(&["add", "-A"]);
+    let chain = "app/ui/table.py:1 -> app/services/rows.py:1 -> app/services/store.py:1 -> app/database/models.py";
+    let refused = |what: &str, state: &[u8]| {
+        std::fs::write(verified_state(&t), state).unwrap();
+        let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", what]);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", stdout(&out));
+        assert!(stderr(&out).contains(chain), "{what}: {}", stderr(&out));
+    };
+    refused("a state of an older HEAD", &stale);
+    refused("the current state", &fresh);
+    let mut flipped = fresh.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    refused("a byte flipped", &flipped);
+    refused("a truncated state", &fresh[..fresh.len() - 7]);
+    refused("a foreign file", b"not a state");
+    let mut torn = fresh.clone();
+    torn.extend_from_slice(&stale[stale.len() - 40..]);
+    refused("a torn record appended", &torn);
 }

@@ -27,7 +27,7 @@ const MAGIC: &[u8; 16] = b"comm-node graph\n";
 /// Bump when the layout changes.
 const FORMAT_VERSION: u32 = 1;
 const FILE_NAME: &str = "graph.bin";
-const KINDS: [ImportKind; 5] = [
+pub(super) const KINDS: [ImportKind; 5] = [
     ImportKind::Static,
     ImportKind::TypeOnly,
     ImportKind::ReExport,
@@ -247,7 +247,7 @@ fn encode(key: &Key, paths: &[&str], files: &[FileToSave]) -> Vec<u8> {
     out.0
 }
 
-fn kind_tag(kind: ImportKind) -> u8 {
+pub(super) fn kind_tag(kind: ImportKind) -> u8 {
     KINDS.iter().position(|&k| k == kind).unwrap_or(0) as u8
 }
 
@@ -411,34 +411,43 @@ fn decode(bytes: Vec<u8>, key: &Key) -> Option<GraphCache> {
     })
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(super) fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes, at: 0 }
+    }
+
+    /// Bytes read so far.
+    pub(super) fn at(&self) -> usize {
+        self.at
+    }
+
+    pub(super) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.at.checked_add(n)?;
         let slice = self.bytes.get(self.at..end)?;
         self.at = end;
         Some(slice)
     }
 
-    fn u8(&mut self) -> Option<u8> {
+    pub(super) fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
 
-    fn u32(&mut self) -> Option<u32> {
+    pub(super) fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 
     /// A length that cannot exceed the bytes left (each element takes at least one byte).
-    fn count(&mut self) -> Option<usize> {
+    pub(super) fn count(&mut self) -> Option<usize> {
         let n = self.u32()? as usize;
         (n <= self.bytes.len() - self.at).then_some(n)
     }
 
-    fn str(&mut self) -> Option<&'a str> {
+    pub(super) fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
         std::str::from_utf8(self.take(n)?).ok()
     }
@@ -456,7 +465,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An index below `len`.
-    fn index(&mut self, len: usize) -> Option<u32> {
+    pub(super) fn index(&mut self, len: usize) -> Option<u32> {
         let n = self.u32()?;
         ((n as usize) < len).then_some(n)
     }

@@ -15,12 +15,13 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 
-use super::graph_cache::{FileToSave, HopSpec, Imports};
+use super::graph_cache::{kind_tag, FileToSave, HopSpec, Imports};
 use super::imports::{Import, ImportKind, Lang, Spec};
 use super::report::{ChainHop, Finding};
 use super::resolve::{Resolver, Target};
 use super::rules::{PathRoles, Rule, Rules};
 use super::snapshot::Snapshot;
+use super::verified;
 use crate::repo::ObjectId;
 
 /// Files are numbered: searches index vectors instead of hashing paths at every step.
@@ -136,6 +137,74 @@ impl<'a> ImportGraph<'a> {
         self.paths.len()
     }
 
+    /// Each file's hops as (target, kind tag) for the verified state; `None` for files only
+    /// imported (their imports were not read).
+    pub fn edges(&self) -> Vec<Option<Vec<verified::Edge>>> {
+        (0..self.len())
+            .map(|n| {
+                (n < self.sources.len()).then(|| {
+                    self.out[n]
+                        .iter()
+                        .map(|h| (h.to, kind_tag(h.spec.kind)))
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
+    /// Per domain with indirect rules, the files its files reach and the files reaching a
+    /// file it forbids (through any files, over the kinds it does not ignore); `None` when a
+    /// file of such a domain reaches a forbidden file (a chain or a direct import exists).
+    pub fn reach_sets(&self, rules: &Rules) -> Option<Vec<verified::Reach>> {
+        let reverse = self.reverse();
+        let mut sets = Vec::new();
+        for domain in self.indirect_domains(rules) {
+            let seeds = (0..self.len() as Node).filter(|&f| self.forbidden(domain, f));
+            let to = walk_back(&reverse, seeds, |_, kind| !rules.ignores(domain, kind));
+            let own = |f: &Node| self.owners[*f as usize] == Some(domain);
+            if (0..self.len() as Node).filter(own).any(|f| to[f as usize]) {
+                return None;
+            }
+            let from = self.walk_forward((0..self.len() as Node).filter(own), |kind| {
+                !rules.ignores(domain, kind)
+            });
+            sets.push(verified::Reach { domain, from, to });
+        }
+        Some(sets)
+    }
+
+    fn indirect_domains(&self, rules: &Rules) -> BTreeSet<usize> {
+        self.owners
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&d| rules.has_indirect_rules(d))
+            .collect()
+    }
+
+    /// `seeds` and every file they import, directly or not, through imports `follow` accepts.
+    fn walk_forward(
+        &self,
+        seeds: impl Iterator<Item = Node>,
+        follow: impl Fn(ImportKind) -> bool,
+    ) -> Vec<bool> {
+        let mut seen = vec![false; self.len()];
+        let mut queue = VecDeque::new();
+        for seed in seeds {
+            seen[seed as usize] = true;
+            queue.push_back(seed);
+        }
+        while let Some(file) = queue.pop_front() {
+            for hop in &self.out[file as usize] {
+                if !seen[hop.to as usize] && follow(hop.spec.kind) {
+                    seen[hop.to as usize] = true;
+                    queue.push_back(hop.to);
+                }
+            }
+        }
+        seen
+    }
+
     /// Each file's importers, with the kind of each import.
     fn reverse(&self) -> Vec<Vec<(Node, ImportKind)>> {
         let mut reverse = vec![Vec::new(); self.len()];
@@ -236,13 +305,7 @@ pub fn findings(graph: &ImportGraph, rules: &Rules, focus: Option<&HashSet<&str>
         let seeds = (0..graph.len() as Node).filter(|&n| f[n as usize]);
         walk_back(&reverse, seeds, |_, _| true)
     });
-    let domains: BTreeSet<usize> = graph
-        .owners
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|&d| rules.has_indirect_rules(d))
-        .collect();
+    let domains = graph.indirect_domains(rules);
     let mut findings = Vec::new();
     for domain in domains {
         let live = graph.live(&reverse, rules, domain);

@@ -13,6 +13,7 @@ pub mod report;
 pub mod resolve;
 pub mod rules;
 pub mod snapshot;
+pub mod verified;
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +21,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::repo::changes::Change;
 use crate::repo::{ObjectId, Repo};
 use cache::ImportCache;
 use graph_cache::GraphCache;
@@ -28,6 +30,9 @@ pub use report::{Finding, Report, Skipped, Stats, Unresolved};
 use resolve::{Resolver, Target};
 use rules::Rules;
 use snapshot::{Snapshot, MAX_FILE_BYTES};
+
+/// Up to this many staged files are parsed without reading the import cache.
+const FEW_FILES: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
@@ -80,6 +85,18 @@ pub fn config_at(repo: &Repo, tree: ObjectId, fallback: &Config) -> Result<Confi
 
 /// Check imports against the config's boundary rules.
 pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Report> {
+    check_in(repo, config, options, true)
+}
+
+/// `try_verified`: with indirect rules, a staged check of edits only may judge them against
+/// the verified state instead of the whole graph (falling back to the whole graph when that
+/// cannot vouch for them).
+fn check_in(
+    repo: &Repo,
+    config: &Config,
+    options: &CheckOptions,
+    try_verified: bool,
+) -> Result<Report> {
     let rules = Rules::compile(config)?;
     let snapshot = if let Some(tree) = options.tree {
         Snapshot::tree(repo, tree)?
@@ -88,16 +105,43 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
     } else {
         Snapshot::worktree(repo)?
     };
-    let changed = if options.tree.is_none() && options.staged && !options.all_staged {
+    let indirect = rules.has_indirect();
+    // The pre-commit hook names the staged paths itself (with `all_staged`); with indirect
+    // rules the change set against HEAD still keys the verified state.
+    let hook_style = options.all_staged && indirect && !options.paths.is_empty();
+    let changes = if options.tree.is_none() && options.staged && (!options.all_staged || hook_style)
+    {
         snapshot::staged_changes(repo)?
     } else {
         None
     };
+    let changed = match options.all_staged {
+        true => None,
+        false => changes.as_deref().map(snapshot::staged_paths),
+    };
     let excluded = crate::config::glob_set(&config.exclude)
         .map_err(|e| Error::config(format!("exclude: {e}")))?;
-    let sources: Vec<(&str, Lang)> = snapshot
-        .files
-        .keys()
+    let hook = match &changes {
+        Some(changes) if indirect && judges_exactly(options, changes) => {
+            HookState::of(repo, config, changes)
+        }
+        _ => None,
+    };
+    let state = hook
+        .as_ref()
+        .filter(|_| try_verified)
+        .and_then(|hook| hook.verified_state(repo, changes.as_deref().unwrap_or_default()));
+    // Judged on the verified state, the staged files are all the check reads: the other
+    // paths are not even listed.
+    let candidates: Vec<&String> = match (&state, &changes) {
+        (Some(_), Some(changes)) => changes
+            .iter()
+            .filter_map(|c| snapshot.files.get_key_value(&c.path).map(|(p, _)| p))
+            .collect(),
+        _ => snapshot.files.keys().collect(),
+    };
+    let sources: Vec<(&str, Lang)> = candidates
+        .into_iter()
         .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
         .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
         .collect();
@@ -108,18 +152,19 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .filter(|p| within(p, &options.paths))
         .filter(|p| changed.as_ref().is_none_or(|c| c.contains(*p)))
         .collect();
-    // Indirect rules need every file's imports, whatever the check is limited to.
-    let indirect = rules.has_indirect();
+    // Indirect rules need every file's imports, whatever the check is limited to, unless the
+    // verified state can judge the staged edits.
+    let whole_graph = indirect && state.is_none();
     let wanted: Vec<(&str, Lang, Option<ObjectId>)> = sources
         .into_iter()
-        .filter(|(p, _)| indirect || selected.contains(p))
+        .filter(|(p, _)| whole_graph || selected.contains(p))
         .map(|(p, lang)| (p, lang, snapshot.files.get(p).copied().flatten()))
         .collect();
 
     // With a warm graph cache the JSON import cache is not even read: unchanged files that
     // are not judged directly come from it as resolved, the others' imports too, and only
     // changed files are parsed.
-    let graph_key = indirect
+    let graph_key = whole_graph
         .then(|| graph_cache::key(&snapshot, config))
         .flatten();
     let known = graph_key.and_then(|key| GraphCache::load(repo, &key));
@@ -132,7 +177,13 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         .zip(matches)
         .map(|(&(path, lang, _), entry)| (path, lang, entry))
         .partition(|&(path, _, entry)| entry.is_some() && !selected.contains(path));
-    let cache = if known.is_some() {
+    // A few staged files are mostly new blobs: the JSON import cache (every file's imports,
+    // rewritten when an entry is added) would cost more to read than they cost to parse.
+    let few_staged = options.staged
+        && options.tree.is_none()
+        && (changed.is_some() || !options.paths.is_empty())
+        && to_load.len() <= FEW_FILES;
+    let cache = if known.is_some() || state.is_some() || few_staged {
         ImportCache::unused()
     } else {
         ImportCache::load(repo)
@@ -161,7 +212,17 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
             _ => None,
         })
         .collect();
-    if indirect {
+    if let (Some(state), Some(hook)) = (state, &hook) {
+        match verified_edits(&state, &rules, &judged, &outcomes) {
+            Some(edited) if edited.len() == changes.as_ref().map_or(0, Vec::len) => {
+                if state.basis() != hook.basis {
+                    state.append(repo, hook.basis, edited)
+                }
+            }
+            _ => return check_in(repo, config, options, false),
+        }
+    }
+    if whole_graph {
         // The judged files' imports are resolved already: the graph takes their hops.
         let mut resolved: HashMap<&str, Vec<graph_cache::HopSpec>> = judged
             .iter_mut()
@@ -198,6 +259,18 @@ pub fn check(repo: &Repo, config: &Config, options: &CheckOptions) -> Result<Rep
         let graph = indirect::ImportGraph::build(&snapshot, &resolver, &rules, files);
         if let Some(key) = graph_key {
             save_graph(repo, &snapshot, &key, &graph, known.is_some(), &outcomes);
+        }
+        if let Some(hook) = &hook {
+            let reach = graph.reach_sets(&rules);
+            let paths = graph.paths();
+            verified::save(
+                repo,
+                &hook.config,
+                &hook.basis,
+                &paths,
+                &graph.edges(),
+                reach,
+            );
         }
         let focus = partial.then_some(&selected);
         report
@@ -264,6 +337,78 @@ fn save_graph(
     }
     let saved = graph.files_to_save(|path| snapshot.files.get(path).copied().flatten());
     graph_cache::save(repo, key, &graph.paths(), &saved);
+}
+
+/// A staged check of a commit in the making (HEAD exists, not concluding a merge, the whole
+/// index): what the verified state of indirect rules is keyed by.
+struct HookState {
+    config: verified::Digest32,
+    /// HEAD's tree and the staged changes: what the index holds.
+    basis: verified::Basis,
+}
+
+impl HookState {
+    fn of(repo: &Repo, config: &Config, changes: &[Change]) -> Option<HookState> {
+        if repo.git_dir().join("MERGE_HEAD").exists() {
+            return None;
+        }
+        Some(HookState {
+            config: verified::config_digest(config),
+            basis: verified::Basis {
+                tree: verified::head_tree(repo)?,
+                changes: verified::changes_digest(changes),
+            },
+        })
+    }
+
+    /// The stored state, when it describes HEAD's tree and `changes` only edit source files
+    /// it holds.
+    fn verified_state(&self, repo: &Repo, changes: &[Change]) -> Option<verified::State> {
+        let state = verified::State::load(repo, &self.config)?;
+        // Either it describes this very index (checked before, the commit not made yet), or
+        // HEAD's commit was made from what it describes.
+        let current = state.basis() == self.basis
+            || verified::head_tree_if_made_from(repo, &state.basis()) == Some(self.basis.tree);
+        (current && verified::only_edits_of_sources(&state, changes)).then_some(state)
+    }
+}
+
+/// Whether the check judges exactly the staged changes: `--staged` without paths, or the
+/// hook's `--staged --all` limited to the staged paths.
+fn judges_exactly(options: &CheckOptions, changes: &[Change]) -> bool {
+    if !options.all_staged {
+        return options.paths.is_empty();
+    }
+    let named: HashSet<&str> = options.paths.iter().map(String::as_str).collect();
+    let staged = snapshot::staged_paths(changes);
+    named.len() == staged.len() && staged.iter().all(|p| named.contains(p.as_str()))
+}
+
+/// The edited files' new hops, if no new hop can start a chain or widen the state's reach
+/// sets (else `None`: the whole graph must judge).
+fn verified_edits(
+    state: &verified::State,
+    rules: &Rules,
+    judged: &[Judged],
+    outcomes: &[Outcome],
+) -> Option<Vec<(u32, Vec<verified::Edge>)>> {
+    if outcomes.iter().any(|o| matches!(o, Outcome::Skipped(_))) {
+        return None;
+    }
+    judged
+        .iter()
+        .map(|j| {
+            let node = state.index_of(j.path)?;
+            let hops = j.hops.iter().map(|h| (h.to.as_ref(), h.kind));
+            let new = verified::edges(state, hops)?;
+            let old = state.hops(node);
+            let safe = new
+                .iter()
+                .filter(|e| old.binary_search(e).is_err())
+                .all(|&(to, kind)| !state.matters(rules, node, to, kind));
+            safe.then_some((node, new))
+        })
+        .collect()
 }
 
 fn within(path: &str, prefixes: &[String]) -> bool {

@@ -10,6 +10,7 @@ use ignore::WalkState;
 use gix::bstr::ByteSlice;
 
 use crate::error::{Context, Result};
+use crate::repo::changes::Change;
 use crate::repo::{ObjectId, Repo};
 
 /// Files larger than this are skipped with a notice (generated bundles, data).
@@ -34,14 +35,16 @@ impl Snapshot {
             .gix()
             .index_or_empty()
             .context("cannot read the index")?;
-        let mut files = BTreeMap::new();
-        for entry in index.entries() {
-            if !is_staged_file(entry) {
-                continue;
-            }
-            let path = entry.path(&index).to_str_lossy().into_owned();
-            files.insert(path, Some(entry.id));
-        }
+        // The index is sorted by path: collected, the map is built in bulk.
+        let files: BTreeMap<String, Option<ObjectId>> = index
+            .entries()
+            .iter()
+            .filter(|entry| is_staged_file(entry))
+            .map(|entry| {
+                let path = entry.path(&index).to_str_lossy().into_owned();
+                (path, Some(entry.id))
+            })
+            .collect();
         Ok(Snapshot::new(Origin::Index, files))
     }
 
@@ -198,22 +201,26 @@ fn walk_unignored(root: &Path) -> Vec<String> {
     found.into_inner().unwrap_or_default()
 }
 
-/// The staged paths whose blob differs from HEAD (while a merge is being concluded: from
-/// every merged head), or `None` when every staged file must be checked: no HEAD yet, or the
-/// config itself is staged. Reads only the HEAD subtrees the index cache-tree does not vouch
-/// for, so its cost follows what changed, not the size of the repository.
-pub fn staged_changes(repo: &Repo) -> Result<Option<HashSet<String>>> {
+/// The staged changes against HEAD (while a merge is being concluded: against every merged
+/// head), or `None` when every staged file must be checked: no HEAD yet, or the config itself
+/// is staged. Reads only the HEAD subtrees the index cache-tree does not vouch for, so its
+/// cost follows what changed, not the size of the repository.
+pub fn staged_changes(repo: &Repo) -> Result<Option<Vec<Change>>> {
     if crate::repo::changes::head_commit(repo)?.is_none() {
         return Ok(None);
     }
-    let mut changed = HashSet::new();
-    for change in crate::repo::changes::staged(repo)? {
-        if change.path == crate::config::CONFIG_PATH {
-            return Ok(None);
-        }
-        if change.blob.is_some() {
-            changed.insert(change.path);
-        }
+    let changes = crate::repo::changes::staged(repo)?;
+    if changes.iter().any(|c| c.path == crate::config::CONFIG_PATH) {
+        return Ok(None);
     }
-    Ok(Some(changed))
+    Ok(Some(changes))
+}
+
+/// The paths of `changes` that are staged (not deleted): what a staged check reads.
+pub fn staged_paths(changes: &[Change]) -> HashSet<String> {
+    changes
+        .iter()
+        .filter(|c| c.blob.is_some())
+        .map(|c| c.path.clone())
+        .collect()
 }

@@ -41,6 +41,91 @@ pub(super) fn collect(matches: &[Captures], src: &[u8]) -> Vec<Import> {
     out
 }
 
+/// The captures `grammars/python.scm` gives for matches rooted at `node`, found without
+/// the query (compiling and running it cost more than the walk): import statements,
+/// `TYPE_CHECKING` blocks (the consequence of `if TYPE_CHECKING:`, every `elif`/`else` of
+/// `if not TYPE_CHECKING:`), and `__import__`/`import_module` calls with their arguments.
+pub(super) fn captures_at<'t>(node: Node<'t>, src: &[u8]) -> Vec<Captures<'t>> {
+    let one = |names: Vec<(&'static str, Node<'t>)>| vec![Captures { names }];
+    match node.kind() {
+        "import_statement" => one(vec![("import", node)]),
+        "import_from_statement" => one(vec![("from", node)]),
+        "if_statement" => type_checking_blocks(node, src)
+            .into_iter()
+            .map(|block| Captures {
+                names: vec![("type_checking", block)],
+            })
+            .collect(),
+        "call" => match import_call(node, src) {
+            Some((capture, args)) => one(vec![(capture, node), ("args", args)]),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// `if TYPE_CHECKING:` / `if x.TYPE_CHECKING:`: the consequence block; `if not ...:` the
+/// `elif` and `else` clauses.
+fn type_checking_blocks<'t>(stmt: Node<'t>, src: &[u8]) -> Vec<Node<'t>> {
+    let Some(condition) = stmt.child_by_field_name("condition") else {
+        return Vec::new();
+    };
+    if names_type_checking(condition, src) {
+        let block = stmt.child_by_field_name("consequence");
+        return block.filter(|b| b.kind() == "block").into_iter().collect();
+    }
+    let negated = condition.kind() == "not_operator"
+        && condition
+            .child_by_field_name("argument")
+            .is_some_and(|a| names_type_checking(a, src));
+    if !negated {
+        return Vec::new();
+    }
+    let mut cursor = stmt.walk();
+    stmt.children_by_field_name("alternative", &mut cursor)
+        .filter(|c| matches!(c.kind(), "elif_clause" | "else_clause"))
+        .collect()
+}
+
+/// `TYPE_CHECKING` or `anything.TYPE_CHECKING`.
+fn names_type_checking(node: Node, src: &[u8]) -> bool {
+    let name = match node.kind() {
+        "identifier" => Some(node),
+        "attribute" => node
+            .child_by_field_name("attribute")
+            .filter(|a| a.kind() == "identifier"),
+        _ => None,
+    };
+    name.is_some_and(|n| text(n, src) == "TYPE_CHECKING")
+}
+
+/// `__import__(...)` (capture `dynamic`), `import_module(...)` and `x.import_module(...)`
+/// (capture `import_module`), with the argument list.
+fn import_call<'t>(call: Node<'t>, src: &[u8]) -> Option<(&'static str, Node<'t>)> {
+    let function = call.child_by_field_name("function")?;
+    let args = call
+        .child_by_field_name("arguments")
+        .filter(|a| a.kind() == "argument_list")?;
+    let capture = match function.kind() {
+        "identifier" => match text(function, src) {
+            "__import__" => "dynamic",
+            "import_module" => "import_module",
+            _ => return None,
+        },
+        "attribute" => {
+            let object = function.child_by_field_name("object")?;
+            let attribute = function.child_by_field_name("attribute")?;
+            let plain = object.kind() == "identifier" && attribute.kind() == "identifier";
+            if !plain || text(attribute, src) != "import_module" {
+                return None;
+            }
+            "import_module"
+        }
+        _ => return None,
+    };
+    Some((capture, args))
+}
+
 /// How a file can name `importlib.import_module`: `importlib` itself, the aliases of
 /// `import importlib as il`, and `import_module` when `from importlib import import_module`.
 struct ImportlibNames {

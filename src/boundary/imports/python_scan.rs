@@ -611,9 +611,11 @@ impl<'s> Scan<'s> {
     }
 
     /// The `{...}` of an f-string, from just past its `{` to just past its `}`: code, then an
-    /// optional `!r` and `:format spec` (which may hold fields of its own). The outer quote
-    /// inside it is unsure: before Python 3.12 it ends the string, since 3.12 it may open a
-    /// nested one. Import words inside it are left to the full parser.
+    /// optional `!r` and `:format spec` (which may hold fields of its own). In a single-quoted
+    /// string the outer quote inside it is unsure: before Python 3.12 it ends the string,
+    /// since 3.12 it may open a nested one. In a triple-quoted string one such quote opens a
+    /// nested string in every version (`f"""{d["k"]}"""`); three are unsure. Import words
+    /// inside it are left to the full parser.
     fn replacement_field(&mut self, quote: u8, triple: bool) -> Step {
         let mut nesting = 0u32;
         loop {
@@ -621,14 +623,17 @@ impl<'s> Scan<'s> {
                 return Err(Unsure);
             };
             match byte {
-                b if b == quote => return Err(Unsure),
+                b if b == quote && !triple => return Err(Unsure),
                 b'\\' | b'#' => return Err(Unsure),
                 b'\n' if !triple => return Err(Unsure),
                 b'\n' => self.newline(),
                 b'"' | b'\'' => {
                     let start = self.pos;
+                    if triple && self.starts_triple(quote) {
+                        return Err(Unsure);
+                    }
                     self.string(start, false)?;
-                    self.outer_quote_inside(start, quote)?;
+                    self.outer_quote_inside(start, quote, triple)?;
                 }
                 b'(' | b'[' | b'{' => {
                     nesting += 1;
@@ -655,7 +660,7 @@ impl<'s> Scan<'s> {
                     let start = self.pos;
                     let word = self.read_word();
                     if self.prefixed_string(start, word)? {
-                        self.outer_quote_inside(start, quote)?;
+                        self.outer_quote_inside(start, quote, triple)?;
                     } else if matches!(word, b"import" | b"__import__" | b"import_module") {
                         return Err(Unsure);
                     }
@@ -665,13 +670,23 @@ impl<'s> Scan<'s> {
         }
     }
 
-    /// A string nested in a replacement field holding the outer quote is read differently
-    /// before and since Python 3.12.
-    fn outer_quote_inside(&self, start: usize, quote: u8) -> Step {
-        if self.src[start..self.pos].contains(&quote) {
+    /// A string nested in a replacement field holding the outer quote (three of them in a
+    /// triple-quoted string) is read differently before and since Python 3.12.
+    fn outer_quote_inside(&self, start: usize, quote: u8, triple: bool) -> Step {
+        let inside = &self.src[start..self.pos];
+        let ends_outer = match triple {
+            true => inside.windows(3).any(|w| w == [quote; 3]),
+            false => inside.contains(&quote),
+        };
+        if ends_outer {
             return Err(Unsure);
         }
         Ok(())
+    }
+
+    /// Whether three `quote`s start here.
+    fn starts_triple(&self, quote: u8) -> bool {
+        self.peek(0) == quote && self.peek(1) == quote && self.peek(2) == quote
     }
 
     /// After the `:` of a replacement field: literal text up to the field's `}`, with nested
@@ -752,6 +767,7 @@ mod tests {
                 "if (TYPE_CHECKING or\n        x):\n    import a\nif x and importlib.import_module('p') and TYPE_CHECKING:\n    import b\n",
                 "if x:\n    import a\nelif TYPE_CHECKING:\n    import b\nwhile TYPE_CHECKING:\n    import c\n",
                 "if TYPE_CHECKING:\n    x = '''\nimport text\n'''\n    import a\nimport b",
+                "import a\nq = f\"\"\"\nSELECT {d[\"k\"]} import {e['\"']}\n\"\"\"\nfrom b import c\n",
             ],
             true,
         );
@@ -765,6 +781,7 @@ mod tests {
                 "import a\nif TYPE_CHECKING:\n\timport b\n",
                 "import a\nx = (1,\nimport b\n",
                 "import a\nx = 'open\nimport b\n",
+                "import a\nq = f\"\"\"{'\"\"\"'}\"\"\"\nimport b\n",
             ],
             false,
         );
