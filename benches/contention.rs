@@ -20,6 +20,12 @@ const LATENCY_MS: u64 = 20;
 const ROUNDS: usize = 4;
 
 fn comm(dir: &Path, args: &[&str]) -> (bool, String) {
+    let (ok, out, _) = comm_err(dir, args);
+    (ok, out)
+}
+
+/// Success, stdout and the first line of stderr.
+fn comm_err(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
         .current_dir(dir)
@@ -28,6 +34,11 @@ fn comm(dir: &Path, args: &[&str]) -> (bool, String) {
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     )
 }
 
@@ -39,6 +50,8 @@ struct Tally {
     retries: usize,
     /// Every sync, the final catch-up ones included (each may add a merge).
     all_syncs: usize,
+    /// Why measured syncs failed (first line of stderr).
+    failures: Vec<String>,
 }
 
 fn worker(dir: PathBuf, name: String, peers: Vec<String>) -> Tally {
@@ -57,8 +70,11 @@ fn worker(dir: PathBuf, name: String, peers: Vec<String>) -> Tally {
             ],
         );
         assert!(sent, "send failed");
-        let (ok, out) = comm(&dir, &["--json", "sync"]);
+        let (ok, out, err) = comm_err(&dir, &["--json", "sync"]);
         tally.syncs += 1;
+        if !ok {
+            tally.failures.push(err);
+        }
         if ok {
             tally.ok += 1;
             let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
@@ -154,6 +170,13 @@ fn run(clones: usize) {
         cpu.as_secs_f64() * 1000.0 / messages.max(1) as f64,
         elapsed.as_secs_f64()
     );
+    let mut failures: std::collections::BTreeMap<String, usize> = Default::default();
+    for why in tallies.iter().flat_map(|t| &t.failures) {
+        *failures.entry(why.clone()).or_default() += 1;
+    }
+    for (why, n) in failures {
+        eprintln!("  {n} failed syncs at {clones} clones: {why}");
+    }
     assert_eq!(
         messages, sent,
         "messages lost: {sent} sent, {messages} on the remote"

@@ -5,6 +5,8 @@
 //!   start, done, reopen), uncompressed, as `git cat-file --batch-check` sizes them;
 //! - `oversight`: `who`, `status`, `watch --once` and `inbox` with 200 agents, 1,000,000
 //!   messages of history and 10,000 tasks (history written with fast-import, then packed).
+//! - `leases`: one grant and one release on a lease ledger of 100, 1,000 and 10,000 entries
+//!   (live leases and tombstones, as a swarm's ledger holds within one lease lifetime).
 //!
 //! Run: `cargo bench --bench swarm` (all), or `cargo bench --bench swarm -- plan bytes`.
 //! Wall time is the median (plan: one run each), CPU the child's user + system time.
@@ -33,6 +35,100 @@ fn main() {
     }
     if wants("oversight") {
         oversight();
+    }
+    if wants("leases") {
+        lease_ledger();
+    }
+}
+
+/// A ledger of `n` entries (half live leases of other agents, half tombstones) in one
+/// commit, written with the library as a swarm's writes would leave it.
+fn seed_lease_ledger(path: &Path, n: usize) {
+    use git_comm::lease::ledger::{write_tree, State, Tombstone};
+    use git_comm::lease::Lease;
+    let repo = git_comm::repo::Repo::discover(path).unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let mut state = State::default();
+    for i in 0..n {
+        let id = format!(
+            "{:012x}",
+            (i as u64 + 1) * 0x9e37_79b9_7f4a_7c15 % (1 << 48)
+        );
+        let lease = Lease {
+            id: id.clone(),
+            holder: format!("agent{}", i % 100),
+            resources: vec![format!("src/area{i}/**")],
+            exclusive: true,
+            reason: Some(format!("work item {i}")),
+            task: None,
+            created: now - 60,
+            expires: now + 7200,
+        };
+        if i % 2 == 0 {
+            state.leases.push(lease);
+        } else {
+            state.ended.push(Tombstone {
+                id,
+                holder: lease.holder,
+                expires: lease.expires,
+                ended: now - 30,
+                how: "release".to_string(),
+            });
+        }
+    }
+    let tree = write_tree(&repo, &state).unwrap();
+    let commit = repo
+        .write_commit(tree, &[], "bench", &format!("seed {n} leases"))
+        .unwrap();
+    let name = format!("{}leases", repo.namespace());
+    let current = repo.read_ref(&name).unwrap();
+    repo.swap_ref(&name, current, commit).unwrap();
+}
+
+fn lease_ledger() {
+    println!("\n| lease ledger entries | grant median ms | grant CPU ms | release median ms | release CPU ms | `leases` median ms |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for n in [100, 1_000, 10_000] {
+        let dir = fresh_repo();
+        let path = dir.path();
+        comm(path, &["--as", "bench", "join"]);
+        seed_lease_ledger(path, n);
+        let runs = 7;
+        let (mut grants, mut releases) = (Vec::new(), Vec::new());
+        let (mut grant_cpu, mut release_cpu) = (Duration::ZERO, Duration::ZERO);
+        for r in 0..runs {
+            let glob = format!("bench/new{r}/**");
+            let before = children_cpu();
+            let started = std::time::Instant::now();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_git-comm"))
+                .args(["--as", "bench", "--json", "lease", &glob])
+                .current_dir(path)
+                .output()
+                .unwrap();
+            grants.push(started.elapsed());
+            grant_cpu += children_cpu() - before;
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let id = json["lease"]["id"].as_str().unwrap().to_string();
+            let before = children_cpu();
+            releases.push(comm(path, &["--as", "bench", "release", &id]));
+            release_cpu += children_cpu() - before;
+        }
+        grants.sort();
+        releases.sort();
+        let (read, _) = measure(path, runs, &["--as", "bench", "leases", "--json"]);
+        println!(
+            "| {n} | {} | {} | {} | {} | {} |",
+            ms(grants[runs / 2]),
+            ms(grant_cpu / runs as u32),
+            ms(releases[runs / 2]),
+            ms(release_cpu / runs as u32),
+            ms(read)
+        );
     }
 }
 

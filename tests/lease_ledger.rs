@@ -108,3 +108,77 @@ fn expired_leases_are_pruned_by_the_next_write() {
         "the live lease and the expired one's tombstone"
     );
 }
+
+fn release(repo: &Repo, who: &str, lease: &Lease) {
+    ledger::write(repo, who, |_| Ok(vec![Event::Release(lease.clone())])).unwrap();
+}
+
+/// The tree a whole write of the tip's state gives (what every write did before the
+/// edit-based one), with the parsed-state cache out of the way.
+fn tree_written_whole(t: &TestRepo, repo: &Repo) -> String {
+    remove_state_cache(t);
+    let tip = repo.read_ref("refs/comm-node/leases").unwrap().unwrap();
+    let state = ledger::state_at(repo, tip).unwrap();
+    ledger::write_tree(repo, &state).unwrap().to_string()
+}
+
+fn remove_state_cache(t: &TestRepo) {
+    let _ = std::fs::remove_file(t.path().join(".git/comm-node/leases/state.json"));
+}
+
+#[test]
+fn each_write_edits_the_tree_to_what_a_whole_write_of_its_state_gives() {
+    let t = TestRepo::new();
+    let repo = Repo::discover(t.path()).unwrap();
+    let mut held = Vec::new();
+    for i in 0..40 {
+        let who = ["alice", "bob", "carol"][i % 3];
+        held.push((
+            who,
+            grant(&repo, who, &request(&[&format!("src/m{i}/**")], 600)).unwrap(),
+        ));
+        if i % 4 == 3 {
+            let (who, lease) = held.remove(i % held.len());
+            release(&repo, who, &lease);
+        }
+        let tip_tree = t.git(&["rev-parse", "refs/comm-node/leases^{tree}"]);
+        assert_eq!(
+            tip_tree.trim(),
+            tree_written_whole(&t, &repo),
+            "after write {i}"
+        );
+    }
+    let files = t.lease_files();
+    assert_eq!(
+        files.lines().filter(|f| f.ends_with(".json")).count(),
+        held.len()
+    );
+    assert_eq!(files.lines().filter(|f| f.ends_with(".end")).count(), 10);
+}
+
+#[test]
+fn the_parsed_state_cache_is_used_only_for_its_own_tree_and_a_bad_one_is_ignored() {
+    let t = TestRepo::new();
+    let repo = Repo::discover(t.path()).unwrap();
+    let a = grant(&repo, "alice", &request(&["src/a/**"], 600)).unwrap();
+    let cache = t.path().join(".git/comm-node/leases/state.json");
+    assert!(cache.exists(), "a write leaves the state of its tree");
+    // A cache of another tree (the ledger moved by someone else) is not used.
+    let stale = std::fs::read(&cache).unwrap();
+    let b = grant(&repo, "bob", &request(&["src/b/**"], 600)).unwrap();
+    std::fs::write(&cache, &stale).unwrap();
+    let live: Vec<String> = lease::live_leases(&repo)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    assert!(live.contains(&a.id) && live.contains(&b.id), "{live:?}");
+    // A corrupt or truncated cache is read past; conflicts are still found.
+    for bad in [&b"{not json"[..], &stale[..stale.len() / 2]] {
+        std::fs::write(&cache, bad).unwrap();
+        let refused = grant(&repo, "carol", &request(&["src/a/x.ts"], 600));
+        assert!(refused.is_err(), "alice's lease must still block carol");
+    }
+    release(&repo, "alice", &a);
+    assert!(grant(&repo, "carol", &request(&["src/a/x.ts"], 600)).is_ok());
+}

@@ -125,6 +125,13 @@ impl State {
         }
     }
 
+    /// The order a read of the tree gives: leases by creation, tombstones by id.
+    fn sort(&mut self) {
+        self.leases
+            .sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        self.ended.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+
     pub fn is_ended(&self, id: &str) -> bool {
         self.ended.iter().any(|t| t.id == id)
     }
@@ -151,8 +158,22 @@ pub fn ledger_ref(repo: &Repo) -> String {
     repo.ns_ref(LEDGER_SUFFIX)
 }
 
-/// The ledger state in the tree of commit `commit`.
+/// The ledger state in the tree of commit `commit`. The current tip's state is cached by
+/// tree id ([`super::cache`]), so a write or a pre-commit does not parse every entry again.
 pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
+    let tree = repo.tree_of(commit)?;
+    if let Some(state) = super::cache::load(repo, tree) {
+        return Ok(state);
+    }
+    let state = read_state(repo, commit)?;
+    if repo.read_ref(&ledger_ref(repo))? == Some(commit) {
+        super::cache::store(repo, tree, &state);
+    }
+    Ok(state)
+}
+
+/// Read and parse every entry of the ledger tree of `commit`.
+fn read_state(repo: &Repo, commit: ObjectId) -> Result<State> {
     let mut state = State::default();
     repo.for_each_ledger_file(commit, |name, bytes| {
         let invalid = |e: serde_json::Error| {
@@ -172,10 +193,7 @@ pub fn state_at(repo: &Repo, commit: ObjectId) -> Result<State> {
         }
         Ok(())
     })?;
-    state
-        .leases
-        .sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
-    state.ended.sort_by(|a, b| a.id.cmp(&b.id));
+    state.sort();
     Ok(state)
 }
 
@@ -449,8 +467,9 @@ pub fn write(
         if events.is_empty() {
             return Ok(events);
         }
-        let new_tip = write_chain(repo, tip, current, &events, actor, now, skew)?;
+        let (new_tip, tree, state) = write_chain(repo, tip, current, &events, actor, now, skew)?;
         if repo.swap_ref(&name, tip, new_tip)? == Swap::Done {
+            super::cache::store(repo, tree, &state);
             return Ok(events);
         }
         attempt += 1;
@@ -464,7 +483,10 @@ pub fn write(
     }
 }
 
-/// One commit per event on top of `tip`; returns the last commit.
+/// One commit per event on top of `tip`; returns the last commit, its tree and the state
+/// it holds. Each tree is the previous one edited where the state changed, so a change
+/// writes its entries, their directories and the root, however many entries the ledger
+/// holds; a ledger still in the flat layout is written whole once (moving it to fan-out).
 fn write_chain(
     repo: &Repo,
     tip: Option<ObjectId>,
@@ -473,16 +495,80 @@ fn write_chain(
     actor: &str,
     now: i64,
     skew: i64,
-) -> Result<ObjectId> {
-    state.forget_old_tombstones(now, skew);
+) -> Result<(ObjectId, ObjectId, State)> {
     let mut parent = tip;
+    let mut tree = match tip {
+        Some(tip) => Some(repo.tree_of(tip)?).filter(|&t| is_fanned_out(repo, t)),
+        None => None,
+    };
+    let before = state.clone();
+    state.forget_old_tombstones(now, skew);
+    let mut previous = before;
     for event in events {
         event.apply(&mut state, now);
-        let tree = write_tree(repo, &state)?;
+        let written = match tree {
+            Some(base) => repo.edit_tree(Some(base), &edits_between(repo, &previous, &state)?)?,
+            None => write_tree(repo, &state)?,
+        };
         let parents: Vec<ObjectId> = parent.into_iter().collect();
-        parent = Some(repo.write_commit(tree, &parents, actor, &event.message())?);
+        parent = Some(repo.write_commit(written, &parents, actor, &event.message())?);
+        tree = Some(written);
+        previous = state.clone();
     }
-    Ok(parent.expect("at least one event"))
+    state.sort();
+    let tree = tree.expect("at least one event");
+    Ok((parent.expect("at least one event"), tree, state))
+}
+
+/// Does ledger tree `tree` keep every entry in a fan-out directory (no flat entries left)?
+fn is_fanned_out(repo: &Repo, tree: ObjectId) -> bool {
+    repo.tree_entries(tree)
+        .is_ok_and(|entries| entries.iter().all(|e| e.mode.is_tree()))
+}
+
+/// The tree edits that turn `old`'s entries into `new`'s: entries added or changed are
+/// written (as [`write_tree`] writes them), entries gone are removed.
+fn edits_between(repo: &Repo, old: &State, new: &State) -> Result<Vec<crate::repo::tree::Edit>> {
+    use std::collections::HashMap;
+    let path = |id: &str, suffix: &str| format!("{}/{id}{suffix}", fan_dir(id));
+    let mut edits = Vec::new();
+    let old_leases: HashMap<&str, &Lease> = old.leases.iter().map(|l| (l.id.as_str(), l)).collect();
+    let new_leases: HashMap<&str, &Lease> = new.leases.iter().map(|l| (l.id.as_str(), l)).collect();
+    for lease in &new.leases {
+        if old_leases.get(lease.id.as_str()) != Some(&lease) {
+            let json = serde_json::to_vec_pretty(lease).expect("lease serializes");
+            edits.push(crate::repo::tree::Edit {
+                path: path(&lease.id, JSON_SUFFIX),
+                blob: Some(repo.write_blob(&json)?),
+            });
+        }
+    }
+    for id in old_leases.keys().filter(|id| !new_leases.contains_key(*id)) {
+        edits.push(crate::repo::tree::Edit {
+            path: path(id, JSON_SUFFIX),
+            blob: None,
+        });
+    }
+    let old_ended: HashMap<&str, &Tombstone> =
+        old.ended.iter().map(|t| (t.id.as_str(), t)).collect();
+    let new_ended: HashMap<&str, &Tombstone> =
+        new.ended.iter().map(|t| (t.id.as_str(), t)).collect();
+    for tomb in &new.ended {
+        if old_ended.get(tomb.id.as_str()) != Some(&tomb) {
+            let json = serde_json::to_vec_pretty(tomb).expect("tombstone serializes");
+            edits.push(crate::repo::tree::Edit {
+                path: path(&tomb.id, END_SUFFIX),
+                blob: Some(repo.write_blob(&json)?),
+            });
+        }
+    }
+    for id in old_ended.keys().filter(|id| !new_ended.contains_key(*id)) {
+        edits.push(crate::repo::tree::Edit {
+            path: path(id, END_SUFFIX),
+            blob: None,
+        });
+    }
+    Ok(edits)
 }
 
 #[cfg(test)]

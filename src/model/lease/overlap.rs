@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder, GlobMatcher};
 
 use crate::error::{Error, Result};
 
@@ -34,7 +34,10 @@ pub struct PathPattern {
     text: String,
     /// One segment list per brace alternative.
     alternatives: Vec<Vec<Segment>>,
-    matcher: GlobMatcher,
+    glob: Box<Glob>,
+    /// Compiled on the first match only: a conflict check parses every live lease of the
+    /// ledger (thousands in a swarm) and needs only the segments.
+    matcher: std::sync::OnceLock<GlobMatcher>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,11 +132,10 @@ fn bad(text: &str, why: &str) -> Error {
 impl PathPattern {
     pub fn parse(text: &str) -> Result<PathPattern> {
         let normalized = normalize(text)?;
-        let matcher = GlobBuilder::new(&normalized)
+        let glob = GlobBuilder::new(&normalized)
             .literal_separator(true)
             .build()
-            .map_err(|e| bad(text, &e.kind().to_string()))?
-            .compile_matcher();
+            .map_err(|e| bad(text, &e.kind().to_string()))?;
         let expanded = expand_braces(&normalized);
         if expanded.len() > MAX_ALTERNATIVES {
             return Err(bad(text, "too many {..} alternatives"));
@@ -146,7 +148,8 @@ impl PathPattern {
         Ok(PathPattern {
             text: normalized,
             alternatives,
-            matcher,
+            glob: Box::new(glob),
+            matcher: std::sync::OnceLock::new(),
         })
     }
 
@@ -157,11 +160,12 @@ impl PathPattern {
     /// True when the glob matches `path` or one of its parent directories.
     pub fn matches(&self, path: &str) -> bool {
         let path = path.trim_start_matches("./");
-        if self.matcher.is_match(path) {
+        let matcher = self.matcher.get_or_init(|| self.glob.compile_matcher());
+        if matcher.is_match(path) {
             return true;
         }
         path.match_indices('/')
-            .any(|(i, _)| self.matcher.is_match(&path[..i]))
+            .any(|(i, _)| matcher.is_match(&path[..i]))
     }
 
     /// True when some path is covered by both patterns.
