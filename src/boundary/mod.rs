@@ -44,6 +44,9 @@ pub struct CheckOptions {
     pub paths: Vec<String>,
     /// Check the files of this tree (a commit's) instead of the worktree or the index.
     pub tree: Option<ObjectId>,
+    /// With `staged`: the index's changes against HEAD when the caller already has them
+    /// (the pre-commit hook), so they are not computed a second time.
+    pub staged_changes: Option<Vec<Change>>,
 }
 
 /// The staged check for the pre-commit hook: files whose staged blob differs from HEAD (all
@@ -65,7 +68,13 @@ pub fn staged_config(repo: &Repo, fallback: &Config) -> Result<Config> {
     match snapshot::read_indexed(repo, crate::config::CONFIG_PATH)? {
         Some(bytes) => {
             let root = repo.workdir().unwrap_or_else(|| std::path::Path::new("."));
-            Config::parse(&bytes, &root.join(crate::config::CONFIG_PATH))
+            let path = root.join(crate::config::CONFIG_PATH);
+            // The usual commit stages what the worktree holds: the config loaded from there
+            // is the same, so it is not parsed (and its scopes compiled) a second time.
+            if fallback.text.as_bytes() == bytes && fallback.source.as_deref() == Some(&path) {
+                return Ok(fallback.clone());
+            }
+            Config::parse(&bytes, &path)
         }
         None => Ok(fallback.clone()),
     }
@@ -111,7 +120,7 @@ fn check_in(
     let hook_style = options.all_staged && indirect && !options.paths.is_empty();
     let changes = if options.tree.is_none() && options.staged && (!options.all_staged || hook_style)
     {
-        snapshot::staged_changes(repo)?
+        snapshot::staged_changes(repo, options.staged_changes.as_deref())?
     } else {
         None
     };
