@@ -198,29 +198,29 @@ fn check_in(
         ImportCache::load(repo)
     };
     let loaded = load(repo, &snapshot, &cache, known.as_ref(), &to_load);
-    let outcomes: Vec<Outcome> = loaded
-        .into_par_iter()
-        .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
-        .collect();
+    let outcomes: Vec<Outcome> = map_few_here(loaded, |(path, lang, content)| {
+        read_imports(&snapshot, &cache, path, lang, content)
+    });
     cache.save();
 
     let resolver = Resolver::build(&snapshot, repo.gix(), config);
     let mut report = Report::default();
     report.stats.files = selected.len();
-    let mut judged: Vec<Judged> = outcomes
-        .par_iter()
+    let to_judge: Vec<(&String, Lang, &Vec<Import>)> = outcomes
+        .iter()
         .filter_map(|o| match o {
             Outcome::Parsed {
                 path,
                 lang,
                 imports,
                 ..
-            } if selected.contains(path.as_str()) => Some(judge_file(
-                &snapshot, &resolver, &rules, path, *lang, imports,
-            )),
+            } if selected.contains(path.as_str()) => Some((path, *lang, imports)),
             _ => None,
         })
         .collect();
+    let mut judged: Vec<Judged> = map_few_here(to_judge, |(path, lang, imports)| {
+        judge_file(&snapshot, &resolver, &rules, path, lang, imports)
+    });
     if let (Some(state), Some(hook)) = (state, &hook) {
         match verified_edits(&state, &rules, &judged, &outcomes) {
             Some(edited) if edited.len() == changes.as_ref().map_or(0, Vec::len) => {
@@ -484,6 +484,17 @@ fn load<'a>(
                 (path, lang, content)
             })
             .collect(),
+    }
+}
+
+/// `f` over `items`, on all threads unless they are few: for the handful of files a commit
+/// stages, starting rayon's pool (whose idle workers spin before they sleep) costs more CPU
+/// than the work.
+fn map_few_here<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if items.len() <= FEW_FILES {
+        items.into_iter().map(f).collect()
+    } else {
+        items.into_par_iter().map(f).collect()
     }
 }
 
