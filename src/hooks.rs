@@ -208,6 +208,7 @@ fn blocks_for(
     config: &Config,
     who: Option<&str>,
     changes: &[changes::Change],
+    staged: bool,
 ) -> Result<Vec<Block>> {
     if changes.is_empty() {
         return Ok(Vec::new());
@@ -220,6 +221,7 @@ fn blocks_for(
         leases: &leases,
         now: agent::now_secs(),
         changes,
+        staged,
     };
     collect_blocks(&input)
 }
@@ -272,7 +274,7 @@ fn how_to_proceed(blocks: &[Block], bypass: &str) -> String {
 pub fn pre_commit(repo: &Repo, config: &Config, flag: Option<&str>) -> Result<()> {
     let who = committer(repo, flag);
     let staged = changes::staged(repo)?;
-    let blocks = blocks_for(repo, config, who.as_deref(), &staged)?;
+    let blocks = blocks_for(repo, config, who.as_deref(), &staged, true)?;
     if blocks.is_empty() {
         receipt::record(repo, &staged, agent::now_secs());
         return Ok(());
@@ -303,7 +305,7 @@ fn record_violation(repo: &Repo, config: &Config, flag: Option<&str>) -> Result<
     if receipt::take_matching(repo, &touched, agent::now_secs()) {
         return Ok(());
     }
-    let blocks = blocks_for(repo, config, who.as_deref(), &touched)?;
+    let blocks = blocks_for(repo, config, who.as_deref(), &touched, false)?;
     if blocks.is_empty() {
         return Ok(());
     }
@@ -393,6 +395,7 @@ pub fn pre_push(
                 leases: &leases,
                 now,
                 changes: &touched,
+                staged: false,
             };
             for mut block in checks::lease_blocks(&input) {
                 block.message = format!("commit {}: {}", short(commit), block.message);

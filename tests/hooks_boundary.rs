@@ -91,6 +91,34 @@ fn worktree_only_violation_does_not_block() {
     );
 }
 
+/// The hook reuses the worktree's config only when the staged one is the same text: a rule
+/// dropped or added in the worktree alone changes nothing.
+#[test]
+fn the_staged_config_rules_when_the_worktree_config_differs() {
+    let t = boundary_repo();
+    t.write("src/api/server.ts", VIOLATION);
+    t.git(&["add", "src/api/server.ts"]);
+    let without_rule = CONFIG.replace("    forbidden_imports: [\"src/ui/**\"]\n", "");
+    t.write(".comm-node/config.yaml", &without_rule); // not staged
+    refused(
+        &git_as(t.path(), Some("alice"), &["commit", "-m", "x"]),
+        "commit with the rule staged",
+    );
+
+    t.git(&["add", ".comm-node/config.yaml"]);
+    t.git(&["commit", "-q", "--no-verify", "-m", "drop the rule"]);
+    t.write(
+        "src/api/server.ts",
+        &VIOLATION.replace("= button", "= button + 1"),
+    );
+    t.git(&["add", "src/api/server.ts"]);
+    t.write(".comm-node/config.yaml", CONFIG); // the rule again, not staged
+    ok(
+        &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "y"]),
+        "commit with no rule staged",
+    );
+}
+
 #[test]
 fn staged_violation_fixed_only_in_worktree_still_blocks() {
     let t = boundary_repo();

@@ -44,6 +44,9 @@ pub struct CheckOptions {
     pub paths: Vec<String>,
     /// Check the files of this tree (a commit's) instead of the worktree or the index.
     pub tree: Option<ObjectId>,
+    /// With `staged`: the index's changes against HEAD when the caller already has them
+    /// (the pre-commit hook), so they are not computed a second time.
+    pub staged_changes: Option<Vec<Change>>,
 }
 
 /// The staged check for the pre-commit hook: files whose staged blob differs from HEAD (all
@@ -65,7 +68,13 @@ pub fn staged_config(repo: &Repo, fallback: &Config) -> Result<Config> {
     match snapshot::read_indexed(repo, crate::config::CONFIG_PATH)? {
         Some(bytes) => {
             let root = repo.workdir().unwrap_or_else(|| std::path::Path::new("."));
-            Config::parse(&bytes, &root.join(crate::config::CONFIG_PATH))
+            let path = root.join(crate::config::CONFIG_PATH);
+            // The usual commit stages what the worktree holds: the config loaded from there
+            // is the same, so it is not parsed (and its scopes compiled) a second time.
+            if fallback.text.as_bytes() == bytes && fallback.source.as_deref() == Some(&path) {
+                return Ok(fallback.clone());
+            }
+            Config::parse(&bytes, &path)
         }
         None => Ok(fallback.clone()),
     }
@@ -111,7 +120,7 @@ fn check_in(
     let hook_style = options.all_staged && indirect && !options.paths.is_empty();
     let changes = if options.tree.is_none() && options.staged && (!options.all_staged || hook_style)
     {
-        snapshot::staged_changes(repo)?
+        snapshot::staged_changes(repo, options.staged_changes.as_deref())?
     } else {
         None
     };
@@ -189,29 +198,29 @@ fn check_in(
         ImportCache::load(repo)
     };
     let loaded = load(repo, &snapshot, &cache, known.as_ref(), &to_load);
-    let outcomes: Vec<Outcome> = loaded
-        .into_par_iter()
-        .map(|(path, lang, content)| read_imports(&snapshot, &cache, path, lang, content))
-        .collect();
+    let outcomes: Vec<Outcome> = map_few_here(loaded, |(path, lang, content)| {
+        read_imports(&snapshot, &cache, path, lang, content)
+    });
     cache.save();
 
     let resolver = Resolver::build(&snapshot, repo.gix(), config);
     let mut report = Report::default();
     report.stats.files = selected.len();
-    let mut judged: Vec<Judged> = outcomes
-        .par_iter()
+    let to_judge: Vec<(&String, Lang, &Vec<Import>)> = outcomes
+        .iter()
         .filter_map(|o| match o {
             Outcome::Parsed {
                 path,
                 lang,
                 imports,
                 ..
-            } if selected.contains(path.as_str()) => Some(judge_file(
-                &snapshot, &resolver, &rules, path, *lang, imports,
-            )),
+            } if selected.contains(path.as_str()) => Some((path, *lang, imports)),
             _ => None,
         })
         .collect();
+    let mut judged: Vec<Judged> = map_few_here(to_judge, |(path, lang, imports)| {
+        judge_file(&snapshot, &resolver, &rules, path, lang, imports)
+    });
     if let (Some(state), Some(hook)) = (state, &hook) {
         match verified_edits(&state, &rules, &judged, &outcomes) {
             Some(edited) if edited.len() == changes.as_ref().map_or(0, Vec::len) => {
@@ -475,6 +484,17 @@ fn load<'a>(
                 (path, lang, content)
             })
             .collect(),
+    }
+}
+
+/// `f` over `items`, on all threads unless they are few: for the handful of files a commit
+/// stages, starting rayon's pool (whose idle workers spin before they sleep) costs more CPU
+/// than the work.
+fn map_few_here<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if items.len() <= FEW_FILES {
+        items.into_iter().map(f).collect()
+    } else {
+        items.into_par_iter().map(f).collect()
     }
 }
 

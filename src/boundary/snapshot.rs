@@ -2,6 +2,7 @@
 //! untracked ones not ignored by .gitignore) or the index (staged blobs, never the worktree).
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -25,7 +26,6 @@ pub enum Origin {
 pub struct Snapshot {
     pub origin: Origin,
     pub files: BTreeMap<String, Option<ObjectId>>,
-    dirs: HashSet<String>,
 }
 
 impl Snapshot {
@@ -93,21 +93,7 @@ impl Snapshot {
     }
 
     fn new(origin: Origin, files: BTreeMap<String, Option<ObjectId>>) -> Snapshot {
-        let mut dirs = HashSet::new();
-        for path in files.keys() {
-            let mut rest = path.as_str();
-            while let Some((parent, _)) = rest.rsplit_once('/') {
-                if !dirs.insert(parent.to_string()) {
-                    break;
-                }
-                rest = parent;
-            }
-        }
-        Snapshot {
-            origin,
-            files,
-            dirs,
-        }
+        Snapshot { origin, files }
     }
 
     pub fn is_file(&self, path: &str) -> bool {
@@ -116,7 +102,15 @@ impl Snapshot {
 
     /// A directory holding at least one file (the root `""` always counts).
     pub fn is_dir(&self, path: &str) -> bool {
-        path.is_empty() || self.dirs.contains(path)
+        // Asked for a few paths per import: a lookup in the sorted paths costs less than
+        // listing every directory of the repository up front.
+        let prefix = format!("{path}/");
+        path.is_empty()
+            || self
+                .files
+                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                .next()
+                .is_some_and(|(file, _)| file.starts_with(&prefix))
     }
 
     /// Read a file's bytes (from the worktree or the object database).
@@ -204,12 +198,16 @@ fn walk_unignored(root: &Path) -> Vec<String> {
 /// The staged changes against HEAD (while a merge is being concluded: against every merged
 /// head), or `None` when every staged file must be checked: no HEAD yet, or the config itself
 /// is staged. Reads only the HEAD subtrees the index cache-tree does not vouch for, so its
-/// cost follows what changed, not the size of the repository.
-pub fn staged_changes(repo: &Repo) -> Result<Option<Vec<Change>>> {
+/// cost follows what changed, not the size of the repository. `known`: that change set,
+/// already computed by the caller.
+pub fn staged_changes(repo: &Repo, known: Option<&[Change]>) -> Result<Option<Vec<Change>>> {
     if crate::repo::changes::head_commit(repo)?.is_none() {
         return Ok(None);
     }
-    let changes = crate::repo::changes::staged(repo)?;
+    let changes = match known {
+        Some(known) => known.to_vec(),
+        None => crate::repo::changes::staged(repo)?,
+    };
     if changes.iter().any(|c| c.path == crate::config::CONFIG_PATH) {
         return Ok(None);
     }

@@ -61,6 +61,7 @@ pub fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         all_staged: args.all,
         paths: repo_paths(ctx, &args.paths)?,
         tree: None,
+        staged_changes: None,
     };
     let report = boundary::check(&ctx.repo, &config, &options)?;
     output::notice(&report.skipped_notices());

@@ -50,6 +50,8 @@ pub struct CheckInput<'a> {
     pub leases: &'a [Lease],
     pub now: i64,
     pub changes: &'a [Change],
+    /// `changes` are the index against HEAD (pre-commit), not a commit's.
+    pub staged: bool,
 }
 
 /// All checks, in order. New checks (e.g. the boundary import check) are appended here.
@@ -242,6 +244,7 @@ pub fn boundary_blocks(input: &CheckInput) -> Result<Vec<Block>> {
         all_staged: true,
         paths: if config_changed { Vec::new() } else { paths },
         tree: None,
+        staged_changes: input.staged.then(|| input.changes.to_vec()),
     };
     let report = crate::boundary::check(input.repo, &config, &options)?;
     Ok(report

@@ -168,6 +168,7 @@ pub fn vet_commit(
         leases: leases.own,
         now: leases.now,
         changes: &changes,
+        staged: false,
     };
     let others_view = CheckInput {
         leases: leases.others,

@@ -9,6 +9,8 @@ mod python_stdlib;
 pub mod rust;
 pub mod typescript;
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use super::imports::{Import, Lang, Spec};
@@ -29,7 +31,10 @@ pub enum Target {
 
 pub struct Resolver {
     ts: typescript::TsResolver,
-    py: python::PyResolver,
+    /// Built at the first Python import: finding the source roots lists every path, which a
+    /// commit of TypeScript files in a large repository would pay for nothing.
+    py: OnceLock<python::PyResolver>,
+    py_roots: Vec<String>,
     rs: rust::RsResolver,
 }
 
@@ -37,11 +42,13 @@ impl Resolver {
     pub fn build(snapshot: &Snapshot, repo: &gix::Repository, config: &Config) -> Resolver {
         Resolver {
             ts: typescript::TsResolver::build(snapshot, repo),
-            py: python::PyResolver::build(snapshot, &config.python.normalized_roots()),
+            py: OnceLock::new(),
+            py_roots: config.python.normalized_roots(),
             rs: rust::RsResolver::build(snapshot, repo),
         }
     }
 
+    /// `snapshot`: the one the resolver was built from.
     pub fn resolve(&self, snapshot: &Snapshot, from: &str, lang: Lang, import: &Import) -> Target {
         match &import.spec {
             Spec::NonLiteral => {
@@ -56,6 +63,7 @@ impl Resolver {
                 name,
             } => self
                 .py
+                .get_or_init(|| python::PyResolver::build(snapshot, &self.py_roots))
                 .resolve(snapshot, from, *level, module, name.as_deref()),
             Spec::RustPath { segments } => self.rs.resolve_path(snapshot, from, segments),
             Spec::RustMod { name, path } => self.rs.resolve_mod(snapshot, from, name, path),
