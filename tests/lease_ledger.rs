@@ -182,3 +182,34 @@ fn the_parsed_state_cache_is_used_only_for_its_own_tree_and_a_bad_one_is_ignored
     release(&repo, "alice", &a);
     assert!(grant(&repo, "carol", &request(&["src/a/x.ts"], 600)).is_ok());
 }
+
+#[test]
+fn a_write_that_forgets_old_tombstones_edits_the_tree_to_a_whole_writes() {
+    let t = TestRepo::new();
+    let mut repo = Repo::discover(t.path()).unwrap();
+    repo.set_policy(git_comm::repo::Policy {
+        skew_secs: 0,
+        ..Default::default()
+    });
+    let keep = grant(&repo, "bob", &request(&["docs/**"], 600)).unwrap();
+    let short = grant(&repo, "alice", &request(&["src/**"], 1)).unwrap();
+    release(&repo, "alice", &short);
+    assert!(t.lease_files().contains(&format!("{}.end", short.id)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while jiff::Timestamp::now().as_second() <= short.expires {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 1s lease never expired"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    grant(&repo, "carol", &request(&["src/a.ts"], 600)).unwrap();
+    let files = t.lease_files();
+    assert!(
+        !files.contains(&short.id),
+        "the old tombstone is forgotten: {files}"
+    );
+    assert!(files.contains(&format!("{}.json", keep.id)), "{files}");
+    let tip_tree = t.git(&["rev-parse", "refs/comm-node/leases^{tree}"]);
+    assert_eq!(tip_tree.trim(), tree_written_whole(&t, &repo));
+}

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::agent::now_secs;
 use crate::error::{Error, Result};
+use crate::repo::tree::Edit;
 use crate::repo::{backoff, ObjectId, Repo, Swap};
 
 use super::Lease;
@@ -137,8 +138,17 @@ impl State {
     }
 
     /// Drop tombstones that can no longer matter: their lease is dead by any clock.
-    pub fn forget_old_tombstones(&mut self, now: i64, skew: i64) {
-        self.ended.retain(|t| t.expires + 2 * skew > now);
+    /// Returns the ids dropped.
+    pub fn forget_old_tombstones(&mut self, now: i64, skew: i64) -> Vec<String> {
+        let mut dropped = Vec::new();
+        self.ended.retain(|t| {
+            let keep = t.expires + 2 * skew > now;
+            if !keep {
+                dropped.push(t.id.clone());
+            }
+            keep
+        });
+        dropped
     }
 }
 
@@ -413,17 +423,20 @@ pub fn live_leases(repo: &Repo) -> Result<Vec<Lease>> {
 pub fn write_tree(repo: &Repo, state: &State) -> Result<ObjectId> {
     let mut files = Vec::with_capacity(state.leases.len() + state.ended.len());
     for lease in &state.leases {
-        let json = serde_json::to_vec_pretty(lease).expect("lease serializes");
         files.push((
             format!("{}{JSON_SUFFIX}", lease.id),
-            repo.write_blob(&json)?,
+            entry_blob(repo, lease)?,
         ));
     }
     for tomb in &state.ended {
-        let json = serde_json::to_vec_pretty(tomb).expect("tombstone serializes");
-        files.push((format!("{}{END_SUFFIX}", tomb.id), repo.write_blob(&json)?));
+        files.push((format!("{}{END_SUFFIX}", tomb.id), entry_blob(repo, tomb)?));
     }
     repo.write_fanout_tree(&files, |name| fan_dir(name).to_string())
+}
+
+/// The blob of one ledger entry (a lease or a tombstone), as every ledger tree stores it.
+fn entry_blob(repo: &Repo, entry: &impl serde::Serialize) -> Result<ObjectId> {
+    repo.write_blob(&serde_json::to_vec_pretty(entry).expect("ledger entries serialize"))
 }
 
 /// Plan events against the current ledger and commit them atomically (with expired
@@ -484,9 +497,10 @@ pub fn write(
 }
 
 /// One commit per event on top of `tip`; returns the last commit, its tree and the state
-/// it holds. Each tree is the previous one edited where the state changed, so a change
-/// writes its entries, their directories and the root, however many entries the ledger
-/// holds; a ledger still in the flat layout is written whole once (moving it to fan-out).
+/// it holds. Each tree is the previous one edited where the event changed it (its lease's
+/// entry and tombstone, and on the first, the tombstones forgotten), so a change writes
+/// its entries, their directories and the root, however many entries the ledger holds; a
+/// ledger still in the flat layout is written whole once (moving it to fan-out).
 fn write_chain(
     repo: &Repo,
     tip: Option<ObjectId>,
@@ -501,19 +515,23 @@ fn write_chain(
         Some(tip) => Some(repo.tree_of(tip)?).filter(|&t| is_fanned_out(repo, t)),
         None => None,
     };
-    let before = state.clone();
-    state.forget_old_tombstones(now, skew);
-    let mut previous = before;
+    let mut edits: Vec<Edit> = state
+        .forget_old_tombstones(now, skew)
+        .iter()
+        .map(|id| removal(id, END_SUFFIX))
+        .collect();
     for event in events {
         event.apply(&mut state, now);
         let written = match tree {
-            Some(base) => repo.edit_tree(Some(base), &edits_between(repo, &previous, &state)?)?,
+            Some(base) => {
+                edits.extend(entry_edits(repo, &state, &event.lease().id)?);
+                repo.edit_tree(Some(base), &std::mem::take(&mut edits))?
+            }
             None => write_tree(repo, &state)?,
         };
         let parents: Vec<ObjectId> = parent.into_iter().collect();
         parent = Some(repo.write_commit(written, &parents, actor, &event.message())?);
         tree = Some(written);
-        previous = state.clone();
     }
     state.sort();
     let tree = tree.expect("at least one event");
@@ -526,49 +544,36 @@ fn is_fanned_out(repo: &Repo, tree: ObjectId) -> bool {
         .is_ok_and(|entries| entries.iter().all(|e| e.mode.is_tree()))
 }
 
-/// The tree edits that turn `old`'s entries into `new`'s: entries added or changed are
-/// written (as [`write_tree`] writes them), entries gone are removed.
-fn edits_between(repo: &Repo, old: &State, new: &State) -> Result<Vec<crate::repo::tree::Edit>> {
-    use std::collections::HashMap;
-    let path = |id: &str, suffix: &str| format!("{}/{id}{suffix}", fan_dir(id));
-    let mut edits = Vec::new();
-    let old_leases: HashMap<&str, &Lease> = old.leases.iter().map(|l| (l.id.as_str(), l)).collect();
-    let new_leases: HashMap<&str, &Lease> = new.leases.iter().map(|l| (l.id.as_str(), l)).collect();
-    for lease in &new.leases {
-        if old_leases.get(lease.id.as_str()) != Some(&lease) {
-            let json = serde_json::to_vec_pretty(lease).expect("lease serializes");
-            edits.push(crate::repo::tree::Edit {
-                path: path(&lease.id, JSON_SUFFIX),
-                blob: Some(repo.write_blob(&json)?),
-            });
-        }
+/// The edits that store lease `id` as `state` holds it: its entry and its tombstone each
+/// written when present, removed when not (an event touches only its own lease).
+fn entry_edits(repo: &Repo, state: &State, id: &str) -> Result<[Edit; 2]> {
+    let lease = match state.leases.iter().find(|l| l.id == id) {
+        Some(lease) => Edit {
+            path: entry_path(id, JSON_SUFFIX),
+            blob: Some(entry_blob(repo, lease)?),
+        },
+        None => removal(id, JSON_SUFFIX),
+    };
+    let tomb = match state.ended.iter().find(|t| t.id == id) {
+        Some(tomb) => Edit {
+            path: entry_path(id, END_SUFFIX),
+            blob: Some(entry_blob(repo, tomb)?),
+        },
+        None => removal(id, END_SUFFIX),
+    };
+    Ok([lease, tomb])
+}
+
+fn removal(id: &str, suffix: &str) -> Edit {
+    Edit {
+        path: entry_path(id, suffix),
+        blob: None,
     }
-    for id in old_leases.keys().filter(|id| !new_leases.contains_key(*id)) {
-        edits.push(crate::repo::tree::Edit {
-            path: path(id, JSON_SUFFIX),
-            blob: None,
-        });
-    }
-    let old_ended: HashMap<&str, &Tombstone> =
-        old.ended.iter().map(|t| (t.id.as_str(), t)).collect();
-    let new_ended: HashMap<&str, &Tombstone> =
-        new.ended.iter().map(|t| (t.id.as_str(), t)).collect();
-    for tomb in &new.ended {
-        if old_ended.get(tomb.id.as_str()) != Some(&tomb) {
-            let json = serde_json::to_vec_pretty(tomb).expect("tombstone serializes");
-            edits.push(crate::repo::tree::Edit {
-                path: path(&tomb.id, END_SUFFIX),
-                blob: Some(repo.write_blob(&json)?),
-            });
-        }
-    }
-    for id in old_ended.keys().filter(|id| !new_ended.contains_key(*id)) {
-        edits.push(crate::repo::tree::Edit {
-            path: path(id, END_SUFFIX),
-            blob: None,
-        });
-    }
-    Ok(edits)
+}
+
+/// Where the entry of lease `id` with `suffix` lives in a fanned-out ledger tree.
+fn entry_path(id: &str, suffix: &str) -> String {
+    format!("{}/{id}{suffix}", fan_dir(id))
 }
 
 #[cfg(test)]
