@@ -1,5 +1,9 @@
 //! Names of agents and domains: they appear inside ref names, so they are ref-safe.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+
 use crate::error::{Error, Result};
 
 /// Recipient meaning "every agent"; reserved, so no agent may be called that.
@@ -55,4 +59,32 @@ fn name_problem(name: &str) -> Option<&'static str> {
         return Some("'..', a trailing '.' or '.lock' are not allowed in ref names");
     }
     None
+}
+
+/// A fresh id: `bytes` bytes, in hex, of a hash of `parts` (each after a 0 byte but the
+/// first), the time, the process and a counter. Lease, task and outbox ids are made so:
+/// unique across machines without coordination, as two would need the same inputs in the
+/// same nanosecond.
+pub fn unique_hex(parts: &[&str], bytes: usize) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut hasher = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hasher.update([0]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    hasher.update(nanos.to_le_bytes());
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

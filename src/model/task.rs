@@ -1,10 +1,7 @@
 //! A task (`refs/comm-node/tasks`, one `ab/t-ab….json` per task): its schema, limits and
 //! id; the ledger that stores them is `crate::task::ledger`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::model::message::Priority;
@@ -103,21 +100,7 @@ pub fn is_id(text: &str) -> bool {
 /// A new id: a hash of creator, title, time, process and a counter (collision-free offline
 /// in practice: two machines would need the same inputs in the same nanosecond).
 pub fn new_id(creator: &str, title: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut hasher = Sha256::new();
-    hasher.update(creator.as_bytes());
-    hasher.update([0]);
-    hasher.update(title.as_bytes());
-    hasher.update(nanos.to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
-    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("t-{hex}")
+    format!("t-{}", crate::model::name::unique_hex(&[creator, title], 4))
 }
 
 /// `domain/name[@V]` -> (key, minimum version).

@@ -8,8 +8,6 @@
 //! The clone's name is `comm.outbox` in its git config, made on the first sync: `o-` and 12
 //! hex characters, unique across machines without coordination.
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::repo::Repo;
 
@@ -59,16 +57,6 @@ pub fn ensure_mine(repo: &Repo) -> Result<String> {
 }
 
 fn new_id(repo: &Repo) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let seed = format!(
-        "{}\n{}\n{nanos}",
-        repo.common_dir().display(),
-        std::process::id()
-    );
-    let digest = Sha256::digest(seed.as_bytes());
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("o-{hex}")
+    let dir = repo.common_dir().display().to_string();
+    format!("o-{}", crate::model::name::unique_hex(&[&dir], 6))
 }

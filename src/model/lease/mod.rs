@@ -9,10 +9,7 @@
 pub mod entry;
 pub mod overlap;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 pub use overlap::Resource;
@@ -278,23 +275,10 @@ pub fn apply_request(
 
 /// A fresh lease id: 12 hex chars of a hash of holder, resources, time, pid and a counter.
 pub fn new_id(holder: &str, resources: &[String]) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut hasher = Sha256::new();
-    hasher.update(holder.as_bytes());
-    for r in resources {
-        hasher.update([0]);
-        hasher.update(r.as_bytes());
-    }
-    hasher.update(nanos.to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
-    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    hex[..ID_LEN].to_string()
+    let parts: Vec<&str> = std::iter::once(holder)
+        .chain(resources.iter().map(String::as_str))
+        .collect();
+    crate::model::name::unique_hex(&parts, ID_LEN / 2)
 }
 
 /// `90s`, `30m`, `2h`, `1d` -> seconds.
