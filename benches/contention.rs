@@ -1,8 +1,12 @@
 //! Contention benchmark: 8, 32, 64 and 128 clones each sending a message and syncing, in a
 //! loop, through one remote: `git daemon` on 127.0.0.1 behind a delaying TCP proxy (every
-//! chunk forwarded after `LATENCY_MS`, in both directions). Reports sync success rate, syncs
-//! done at their first attempt, merge commits per message and per sync, messages per second
-//! and CPU per message (user + system of every git and git-comm process); checks at the end
+//! chunk forwarded after `LATENCY_MS`, in both directions). Each connection is served by its
+//! own `git daemon --inetd`, as xinetd or systemd socket activation run it; `SERVER=daemon`
+//! puts one listening `git daemon` behind the proxy instead, whose single accept loop
+//! (backlog 5, 32 connections, a one-second sleep per connection past them) sets the pace
+//! at 128 clones. Reports sync success rate, syncs done at their first attempt, merge commits
+//! per message and per sync, messages per second, and CPU per message: the clones' (every
+//! git and git-comm process they ran) and, in inetd mode, the server's; checks at the end
 //! that every message sent reached the remote (nothing lost).
 //! Run: `cargo bench --bench contention` (release binary; `ROUNDS` per clone); choose sizes
 //! with `CLONES=8,32 cargo bench --bench contention`.
@@ -98,9 +102,15 @@ fn run(clones: usize) {
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
     git(root, &["init", "-q", "--bare", "repo.git"]);
-    let port = free_port();
-    let _daemon = Daemon::start(root, port);
-    let proxy = DelayingProxy::start(port, Duration::from_millis(LATENCY_MS));
+    let latency = Duration::from_millis(LATENCY_MS);
+    let listening = std::env::var("SERVER").is_ok_and(|s| s == "daemon");
+    let (_daemon, proxy) = if listening {
+        let port = free_port();
+        let daemon = Daemon::start(root, port);
+        (Some(daemon), DelayingProxy::start(port, latency))
+    } else {
+        (None, DelayingProxy::inetd(root, latency))
+    };
     let url = format!("git://127.0.0.1:{}/repo.git", proxy.port);
     let names: Vec<String> = (0..clones).map(|i| format!("c{i}")).collect();
     let dirs: Vec<PathBuf> = names
@@ -122,6 +132,8 @@ fn run(clones: usize) {
     }
     let started = Instant::now();
     let cpu_before = children_cpu();
+    let connections_before = proxy.count();
+    let server_cpu_before = proxy.server_cpu();
     let handles: Vec<_> = dirs
         .iter()
         .zip(&names)
@@ -133,7 +145,11 @@ fn run(clones: usize) {
         .collect();
     let tallies: Vec<Tally> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let elapsed = started.elapsed();
-    let cpu = children_cpu() - cpu_before;
+    let all_cpu = children_cpu() - cpu_before;
+    // The server's processes are the proxy's children, reaped by it: counted in both.
+    let server_cpu = proxy.server_cpu() - server_cpu_before;
+    let cpu = all_cpu.saturating_sub(server_cpu);
+    let connections = proxy.count() - connections_before;
     let bare = root.join("repo.git");
     // Every clone's outbox (and a legacy shared mail ref, if any): the remote's mail.
     let log = git(
@@ -160,7 +176,7 @@ fn run(clones: usize) {
     let first: usize = tallies.iter().map(|t| t.first_attempt).sum();
     let all_syncs: usize = tallies.iter().map(|t| t.all_syncs).sum();
     println!(
-        "| {clones} | {sent} | {messages} | {:.1}% | {:.1}% | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
+        "| {clones} | {sent} | {messages} | {:.1}% | {:.1}% | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} |",
         100.0 * ok as f64 / syncs as f64,
         100.0 * first as f64 / syncs as f64,
         retries as f64 / ok.max(1) as f64,
@@ -168,12 +184,18 @@ fn run(clones: usize) {
         merges as f64 / all_syncs.max(1) as f64,
         messages as f64 / elapsed.as_secs_f64(),
         cpu.as_secs_f64() * 1000.0 / messages.max(1) as f64,
+        server_cpu.as_secs_f64() * 1000.0 / messages.max(1) as f64,
         elapsed.as_secs_f64()
     );
     let mut failures: std::collections::BTreeMap<String, usize> = Default::default();
     for why in tallies.iter().flat_map(|t| &t.failures) {
         *failures.entry(why.clone()).or_default() += 1;
     }
+    eprintln!(
+        "  {clones} clones: {:.2} connections per sync, {} connects slower than 500 ms",
+        connections as f64 / all_syncs.max(1) as f64,
+        proxy.slow()
+    );
     for (why, n) in failures {
         eprintln!("  {n} failed syncs at {clones} clones: {why}");
     }
@@ -184,11 +206,15 @@ fn run(clones: usize) {
 }
 
 fn main() {
+    let server = match std::env::var("SERVER").as_deref() {
+        Ok("daemon") => "one listening git daemon",
+        _ => "git daemon --inetd per connection",
+    };
     println!(
-        "latency {LATENCY_MS} ms per chunk each way (loopback proxy in front of git daemon), {ROUNDS} rounds of send + sync per clone\n"
+        "latency {LATENCY_MS} ms per chunk each way (loopback proxy in front of {server}), {ROUNDS} rounds of send + sync per clone\n"
     );
-    println!("| clones | sent | on remote | syncs ok | first attempt | retries per sync | merges per message | merges per sync | messages/s | CPU per message (ms) | wall (s) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| clones | sent | on remote | syncs ok | first attempt | retries per sync | merges per message | merges per sync | messages/s | clients' CPU per message (ms) | server's CPU per message (ms) | wall (s) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let sizes: Vec<usize> = std::env::var("CLONES")
         .ok()
         .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())

@@ -181,6 +181,39 @@ fn a_bad_commit_deep_in_one_outbox_refuses_that_outbox_only() {
     assert!(!got.contains(&"looks fine".to_string()), "{got:?}");
 }
 
+/// Point `dir`'s origin at a remote that logs every service it starts and fails the first
+/// start of `drop_once` (as a busy git daemon drops a connection). Returns the log and the
+/// flag file written when the drop happened.
+fn flaky_remote(net: &Net, dir: &Path, drop_once: &str) -> (PathBuf, PathBuf) {
+    let root = net.root.path();
+    let (log, flag, script) = (
+        root.join("connections.log"),
+        root.join("dropped-once"),
+        root.join("flaky-remote.sh"),
+    );
+    let body = format!(
+        "#!/bin/sh\necho \"$1\" >> '{log}'\nif [ \"$1\" = {drop_once} ] && [ ! -e '{flag}' ]; then touch '{flag}'; exit 1; fi\nexec \"$1\" '{remote}'\n",
+        log = log.display(),
+        flag = flag.display(),
+        remote = net.remote.display()
+    );
+    std::fs::write(&script, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    git_in(dir, &["config", "protocol.ext.allow", "always"]);
+    let url = format!("ext::{} %S", script.display());
+    git_in(dir, &["remote", "set-url", "origin", &url]);
+    (log, flag)
+}
+
+fn services(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// A remote that drops a fetch (as git daemon drops connections past 32 at once) is
 /// fetched whole again, not ref by ref: one dropped fetch costs one more connection, not
 /// one per ref of the namespace.
@@ -193,25 +226,8 @@ fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
     for dir in dirs.iter().chain(&dirs) {
         sync_ok(dir);
     }
-    let root = net.root.path();
-    let (log, flag, script) = (
-        root.join("connections.log"),
-        root.join("dropped-once"),
-        root.join("flaky-remote.sh"),
-    );
-    let body = format!(
-        "#!/bin/sh\necho \"$1\" >> '{log}'\nif [ \"$1\" = git-upload-pack ] && [ ! -e '{flag}' ]; then touch '{flag}'; exit 1; fi\nexec \"$1\" '{remote}'\n",
-        log = log.display(),
-        flag = flag.display(),
-        remote = net.remote.display()
-    );
-    std::fs::write(&script, body).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let dir = &dirs[0];
-    git_in(dir, &["config", "protocol.ext.allow", "always"]);
-    let url = format!("ext::{} %S", script.display());
-    git_in(dir, &["remote", "set-url", "origin", &url]);
+    let (log, flag) = flaky_remote(&net, dir, "git-upload-pack");
 
     ok(
         dir,
@@ -219,16 +235,52 @@ fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
     );
     sync_ok(dir);
     assert!(flag.exists(), "the remote never dropped a fetch");
-    let connections = std::fs::read_to_string(&log).unwrap();
     let refs = git_in(&net.remote, &["for-each-ref", "refs/comm-node/"]);
     assert!(refs.lines().count() > 12, "{refs}");
     assert_eq!(
-        connections.lines().collect::<Vec<_>>(),
+        services(&log),
         ["git-upload-pack", "git-upload-pack", "git-receive-pack"],
         "dropped fetch, the fetch again, the push"
     );
     sync_ok(&dirs[1]);
     assert!(subjects(&dirs[1]).contains(&"through a flaky remote".to_string()));
+}
+
+/// A push whose connection the remote drops is not a refusal: sync fetches again and pushes
+/// again, and the message arrives once. (A busy git daemon drops connections past its
+/// limit; the 128-clone contention bench saw it.)
+#[test]
+fn a_dropped_push_is_retried_not_reported_as_refused() {
+    let net = Net::new();
+    let a = clone_named(&net, "p0");
+    let b = clone_named(&net, "p1");
+    for dir in [&a, &b, &a] {
+        sync_ok(dir);
+    }
+    let (log, flag) = flaky_remote(&net, &a, "git-receive-pack");
+    ok(
+        &a,
+        &["--as", "p0", "send", "p1", "-s", "past a dropped push"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&ok(&a, &["--json", "sync"])).unwrap();
+    assert!(flag.exists(), "the remote never dropped a push");
+    assert_eq!(report["attempts"], 2, "{report}");
+    assert_eq!(
+        services(&log),
+        [
+            "git-upload-pack",
+            "git-receive-pack",
+            "git-upload-pack",
+            "git-receive-pack"
+        ],
+        "fetch, dropped push, fetch again, push again"
+    );
+    sync_ok(&b);
+    let arrived = subjects(&b)
+        .iter()
+        .filter(|s| *s == "past a dropped push")
+        .count();
+    assert_eq!(arrived, 1, "{:?}", subjects(&b));
 }
 
 /// A flat task ledger and two-parent mail joins, written with plumbing as the earlier version

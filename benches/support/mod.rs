@@ -139,52 +139,187 @@ pub fn ms(d: Duration) -> String {
 pub struct DelayingProxy {
     pub port: u16,
     pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Connections whose connect to the server took more than 500 ms (a full accept queue).
+    pub slow_connects: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// CPU of the server processes the proxy started and reaped (inetd mode), microseconds.
+    pub server_cpu_micros: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Where the proxy sends a connection: the listening `git daemon` on a port, or a
+/// `git daemon --inetd` of its own serving the repositories under a root.
+enum Upstream {
+    Port(u16),
+    Inetd(std::path::PathBuf),
+}
+
+type Halves = (
+    Box<dyn std::io::Read + Send>,
+    Box<dyn std::io::Write + Send>,
+    Option<std::process::Child>,
+);
+
+impl Upstream {
+    fn open(&self) -> Option<Halves> {
+        match self {
+            Upstream::Port(port) => {
+                let stream = std::net::TcpStream::connect(("127.0.0.1", *port)).ok()?;
+                let reader = stream.try_clone().ok()?;
+                Some((Box::new(reader), Box::new(HalfClose(stream)), None))
+            }
+            Upstream::Inetd(root) => {
+                let mut child = Command::new(git_daemon_path())
+                    .args([
+                        "--inetd",
+                        &format!("--base-path={}", root.display()),
+                        "--export-all",
+                        "--enable=receive-pack",
+                    ])
+                    .arg(root)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .ok()?;
+                let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
+                Some((Box::new(stdout), Box::new(stdin), Some(child)))
+            }
+        }
+    }
+}
+
+/// The write half of a TCP stream: dropping it tells the peer that nothing more comes.
+struct HalfClose(std::net::TcpStream);
+
+impl std::io::Write for HalfClose {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Drop for HalfClose {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Write);
+    }
 }
 
 impl DelayingProxy {
+    /// In front of the `git daemon` listening on `target`.
     pub fn start(target: u16, latency: Duration) -> DelayingProxy {
-        use std::net::{TcpListener, TcpStream};
-        use std::sync::atomic::Ordering;
+        Self::serve(Upstream::Port(target), latency)
+    }
+
+    /// Each connection served by its own `git daemon --inetd` for the repositories under
+    /// `root`, as xinetd or systemd socket activation run it: no single accept loop (git
+    /// daemon's listens with a backlog of 5 and sleeps a second per connection past its
+    /// limit) sets the pace of a swarm.
+    pub fn inetd(root: &Path, latency: Duration) -> DelayingProxy {
+        Self::serve(Upstream::Inetd(root.to_path_buf()), latency)
+    }
+
+    fn serve(upstream: Upstream, latency: Duration) -> DelayingProxy {
+        use std::net::TcpListener;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = connections.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let slow_connects = Arc::new(AtomicUsize::new(0));
+        let server_cpu_micros = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (counter, slow, server_cpu) = (
+            connections.clone(),
+            slow_connects.clone(),
+            server_cpu_micros.clone(),
+        );
+        let upstream = Arc::new(upstream);
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                    continue;
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || pump(client, server, latency));
-                std::thread::spawn(move || pump(s2, c2, latency));
+                let (counter, slow, upstream, server_cpu) = (
+                    counter.clone(),
+                    slow.clone(),
+                    upstream.clone(),
+                    server_cpu.clone(),
+                );
+                // Connect in the connection's own thread: a server slow to accept must not
+                // hold up the other clients' connections, as it would not on a network.
+                std::thread::spawn(move || {
+                    let began = Instant::now();
+                    let Some((from_server, to_server, child)) = upstream.open() else {
+                        return;
+                    };
+                    if began.elapsed() > Duration::from_millis(500) {
+                        slow.fetch_add(1, Ordering::Relaxed);
+                    }
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    let to_client = HalfClose(client.try_clone().unwrap());
+                    let back = std::thread::spawn(move || pump(from_server, to_client, latency));
+                    pump(client, to_server, latency);
+                    let _ = back.join();
+                    if let Some(child) = child {
+                        server_cpu.fetch_add(reap(child), Ordering::Relaxed);
+                    }
+                });
             }
         });
-        DelayingProxy { port, connections }
+        DelayingProxy {
+            port,
+            connections,
+            slow_connects,
+            server_cpu_micros,
+        }
     }
 
     pub fn count(&self) -> usize {
         self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    pub fn slow(&self) -> usize {
+        self.slow_connects
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// CPU of the server processes (inetd mode) that ended so far.
+    pub fn server_cpu(&self) -> Duration {
+        Duration::from_micros(
+            self.server_cpu_micros
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
 }
 
-/// Forward `from` to `to`, each chunk after `latency`.
-fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, latency: Duration) {
-    use std::io::{Read, Write};
+/// Wait for `child` and return its CPU time with that of the processes it reaped
+/// (upload-pack, receive-pack and what they run), in microseconds.
+fn reap(child: std::process::Child) -> u64 {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 writes only the status and the rusage it is given; the child is ours
+    // and not reaped yet (its `Child` was never waited for).
+    let usage = unsafe {
+        let (mut status, mut usage): (libc::c_int, libc::rusage) = (0, std::mem::zeroed());
+        libc::wait4(pid, &mut status, 0, &mut usage);
+        usage
+    };
+    std::mem::forget(child);
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+/// Forward `from` to `to`, each chunk after `latency`; dropping `to` closes its direction.
+fn pump(mut from: impl std::io::Read, mut to: impl std::io::Write, latency: Duration) {
     let mut buf = [0u8; 64 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 std::thread::sleep(latency);
-                if to.write_all(&buf[..n]).is_err() {
+                if to.write_all(&buf[..n]).is_err() || to.flush().is_err() {
                     break;
                 }
             }
         }
     }
-    let _ = to.shutdown(std::net::Shutdown::Write);
 }
 
 /// A free TCP port on 127.0.0.1.

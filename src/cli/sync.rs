@@ -671,7 +671,9 @@ mod doctor {
                     git::delete_remote_ref(repo.git_dir(), &remote.name, &name, commit)?;
                     Ok(())
                 }
-                git::PushOutcome::Stale(why) | git::PushOutcome::Refused(why) => Err(why),
+                git::PushOutcome::Stale(why)
+                | git::PushOutcome::Dropped(why)
+                | git::PushOutcome::Refused(why) => Err(why),
             })
         };
         let ns = repo.namespace();

@@ -41,6 +41,9 @@ pub enum PushOutcome {
     Done,
     /// The remote moved since we fetched (lease or fast-forward check failed): refetch, retry.
     Stale(String),
+    /// The connection failed before the remote reported on any ref (a busy server dropped
+    /// it): nothing or all of the atomic push landed, and the leases make a retry safe.
+    Dropped(String),
     /// The remote refused for another reason (hook, permissions, namespace): do not retry.
     Refused(String),
 }
@@ -467,7 +470,12 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     let rejected: Vec<&str> = report.lines().filter(|l| l.starts_with('!')).collect();
     let stderr = tail(&out.stderr);
     if rejected.is_empty() {
-        return Ok(PushOutcome::Refused(stderr));
+        let full = String::from_utf8_lossy(&out.stderr);
+        return Ok(if is_dropped_connection(&full) {
+            PushOutcome::Dropped(stderr)
+        } else {
+            PushOutcome::Refused(stderr)
+        });
     }
     let stale = is_stale(&rejected, &stderr);
     let detail = rejected
@@ -484,6 +492,30 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     } else {
         Ok(PushOutcome::Refused(format!("{detail} ({stderr})")))
     }
+}
+
+/// Did the connection fail rather than the remote refuse? A refusal names itself (a hook,
+/// a permission, gitolite's `DENIED`, a missing repository); a connection that a busy server
+/// dropped only says that git could not read from it.
+fn is_dropped_connection(stderr: &str) -> bool {
+    const REFUSED: [&str; 7] = [
+        "denied",
+        "permission",
+        "hook declined",
+        "not exported",
+        "not found",
+        "does not appear to be a git repository",
+        "authentication",
+    ];
+    const DROPPED: [&str; 5] = [
+        "could not read from remote repository",
+        "connection reset",
+        "hung up unexpectedly",
+        "early eof",
+        "broken pipe",
+    ];
+    let text = stderr.to_lowercase();
+    !REFUSED.iter().any(|m| text.contains(m)) && DROPPED.iter().any(|m| text.contains(m))
 }
 
 /// Did the push lose a race (the remote moved since our fetch), as opposed to being
@@ -589,6 +621,28 @@ pub fn config_add(git_dir: &Path, key: &str, value: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_connection_is_told_from_a_refusal() {
+        let dropped = [
+            "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.",
+            "fatal: the remote end hung up unexpectedly",
+            "fatal: read error: Connection reset by peer\nfatal: early EOF",
+        ];
+        for text in dropped {
+            assert!(is_dropped_connection(text), "{text}");
+        }
+        let refused = [
+            "git@host: Permission denied (publickey).\r\nfatal: Could not read from remote repository.",
+            "FATAL: W any comm alice DENIED by fallthru\n(or you mis-spelled the reponame)\nfatal: Could not read from remote repository.",
+            "fatal: remote error: access denied or repository not exported: /r.git",
+            "fatal: '/gone.git' does not appear to be a git repository\nfatal: Could not read from remote repository.",
+            "remote: error: hook declined to update refs/comm-node/outbox/a",
+        ];
+        for text in refused {
+            assert!(!is_dropped_connection(text), "{text}");
+        }
+    }
 
     #[test]
     fn timeouts_parse_with_units_or_as_plain_seconds() {

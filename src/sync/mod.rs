@@ -248,7 +248,7 @@ fn sync_with(
                 finish(repo, remote, &report);
                 return Ok(report);
             }
-            git::PushOutcome::Stale(reason) => {
+            git::PushOutcome::Stale(reason) | git::PushOutcome::Dropped(reason) => {
                 report.retried.push(reason.clone());
                 last_reason = reason;
                 std::thread::sleep(retry_delay(attempt));
