@@ -128,6 +128,71 @@ fn sync_pushes_a_mere_refresh_only_when_the_pushed_presence_is_a_quarter_stale()
     assert!(last_seen(&b, "alice") >= pushed + 150);
 }
 
+/// A waiting agent's presence goes out with its poller's syncs as often as the configured
+/// `presence.stale` needs (a quarter of it), not the default's: with `stale: 1m`, a refresh
+/// 30 s after the last push is pushed, or the others would see a waiting agent as stale.
+#[test]
+fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
+    let net = Net::new();
+    let (a, b) = net.pair();
+    std::fs::create_dir_all(a.join(".comm-node")).unwrap();
+    std::fs::write(
+        a.join(".comm-node/config.yaml"),
+        "version: 1\npresence: { stale: 1m }\n",
+    )
+    .unwrap();
+    for dir in [&a, &b, &a] {
+        ok(dir, &["sync"]);
+    }
+    let pushed = remote_presence(&net, "alice")["last_seen"]
+        .as_i64()
+        .unwrap();
+    ok(&b, &["--as", "bob", "send", "alice", "-s", "are you there"]);
+    ok(&b, &["sync"]);
+    let waited = comm_at(&a, 30, &["--as", "alice", "inbox", "--wait", "20"]);
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert!(String::from_utf8_lossy(&waited.stdout).contains("are you there"));
+    let now = remote_presence(&net, "alice")["last_seen"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        now >= pushed + 30,
+        "the poller's sync kept alice's refresh local: pushed {pushed}, remote {now}"
+    );
+}
+
+/// A wait that nothing ends still keeps its agent present on the remote: the poller
+/// pushes the refreshed presence once it is due, though no other ref moved.
+#[test]
+fn a_long_quiet_wait_keeps_the_agent_present_on_the_remote() {
+    let net = Net::new();
+    let (a, b) = net.pair();
+    std::fs::create_dir_all(a.join(".comm-node")).unwrap();
+    std::fs::write(
+        a.join(".comm-node/config.yaml"),
+        "version: 1\npresence: { stale: 1m }\n",
+    )
+    .unwrap();
+    for dir in [&a, &b, &a] {
+        ok(dir, &["sync"]);
+    }
+    let pushed = remote_presence(&net, "alice")["last_seen"]
+        .as_i64()
+        .unwrap();
+    let waited = comm_at(&a, 30, &["--as", "alice", "inbox", "--wait", "3"]);
+    assert_eq!(waited.status.code(), Some(1), "nothing arrives: a timeout");
+    let now = remote_presence(&net, "alice")["last_seen"]
+        .as_i64()
+        .unwrap();
+    assert!(now >= pushed + 30, "pushed {pushed}, remote {now}");
+    ok(&b, &["sync"]);
+    assert!(last_seen(&b, "alice") >= pushed + 30);
+}
+
 #[test]
 fn agents_declare_state_and_stale_agents_are_flagged_with_their_leases() {
     let t = common::TestRepo::new();

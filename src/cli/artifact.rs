@@ -265,10 +265,12 @@ pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<()> {
             .and_then(|m| artifact::seen::last_seen(&ctx.repo, m, &key))
     });
     let remote = sync::wait::remote_for_wait(&ctx.repo, args.local);
+    let present = ctx.known_agent();
     let waited = sync::wait::until(
         &ctx.repo,
         remote.as_ref(),
         Duration::from_secs(args.timeout),
+        present.as_deref(),
         || {
             Ok(artifact::latest(&ctx.repo, &key)?
                 .filter(|v| baseline.is_none_or(|b| v.meta.version > b)))

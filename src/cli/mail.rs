@@ -347,10 +347,12 @@ pub fn wait_for_acks(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Res
     let message = mailbox::find(&ctx.repo, id)?;
     let remote = sync::wait::remote_for_wait(&ctx.repo, local);
     let mut pending = Vec::new();
+    let present = ctx.known_agent();
     let waited = sync::wait::until(
         &ctx.repo,
         remote.as_ref(),
         Duration::from_secs(timeout_secs),
+        present.as_deref(),
         || {
             let all = mailbox::all(&ctx.repo)?;
             let (acked, still) = mail::ack_state(&ctx.repo, &ctx.config, &all, &message)?;
@@ -424,10 +426,12 @@ pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
     let view = match args.wait {
         Some(secs) if !args.all => {
             let remote = sync::wait::remote_for_wait(&ctx.repo, args.local);
+            let present = ctx.known_agent();
             let waited = sync::wait::until(
                 &ctx.repo,
                 remote.as_ref(),
                 Duration::from_secs(secs),
+                present.as_deref(),
                 || {
                     let view = mail::inbox(&ctx.repo, &reader, &filter, false)?;
                     Ok((!view.messages.is_empty()).then_some(view))

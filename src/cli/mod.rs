@@ -201,6 +201,12 @@ impl Ctx {
     pub fn json(&self) -> bool {
         self.format == Format::Json
     }
+
+    /// The acting agent when it is known (joined, or bound by the config): the one whose
+    /// presence a command refreshes.
+    pub fn known_agent(&self) -> Option<String> {
+        known_agent(&self.repo, &self.config, self.as_agent.as_deref())
+    }
 }
 
 /// Parse the command line. `graph --format dot|mermaid` is accepted although the global

@@ -428,10 +428,12 @@ fn show(ctx: &Ctx, id: &str) -> Result<()> {
 pub fn wait_for_task(ctx: &Ctx, id: &str, timeout_secs: u64, local: bool) -> Result<()> {
     let id = task::find(&ledger::all(&ctx.repo)?, id)?.id.clone();
     let remote = sync::wait::remote_for_wait(&ctx.repo, local);
+    let present = ctx.known_agent();
     let waited = sync::wait::until(
         &ctx.repo,
         remote.as_ref(),
         std::time::Duration::from_secs(timeout_secs),
+        present.as_deref(),
         || {
             let tasks = ledger::all(&ctx.repo)?;
             let t = task::find(&tasks, &id)?;

@@ -168,14 +168,29 @@ pub fn sync(repo: &Repo, remote: &Remote, options: &Options) -> Result<Report> {
 
 /// The poller's sync: the whole namespace, git's auto maintenance never runs, and the
 /// first fetch is skipped when the poll just `fetched` the namespace into the incoming area.
-pub fn sync_polled(repo: &Repo, remote: &Remote, fetched: bool) -> Result<Report> {
-    sync_with(
-        repo,
-        remote,
-        &Options::default(),
-        git::Maintenance::Off,
-        fetched,
-    )
+pub fn sync_polled(
+    repo: &Repo,
+    remote: &Remote,
+    fetched: bool,
+    presence_every: i64,
+) -> Result<Report> {
+    let options = Options {
+        presence_every,
+        ..Options::default()
+    };
+    sync_with(repo, remote, &options, git::Maintenance::Off, fetched)
+}
+
+/// Seconds a merely refreshed presence may stay local: a quarter of the configured
+/// `presence.stale` (the default's when the config cannot be read). For the poller, whose
+/// thread has no config of its own.
+pub fn presence_every(repo: &Repo) -> i64 {
+    repo.workdir()
+        .and_then(|root| crate::config::Config::load(root).ok())
+        .map_or_else(
+            || Options::default().presence_every,
+            |config| Options::for_config(&config).presence_every,
+        )
 }
 
 fn sync_with(

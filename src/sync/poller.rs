@@ -214,6 +214,7 @@ fn report(status: &Mutex<Status>, outcome: Result<()>) {
 
 /// Until stopped: take the lock when it is free; while holding it, poll when due.
 fn run(repo: &Repo, remote: &Remote, base: Duration, stop: &AtomicBool, status: &Mutex<Status>) {
+    let presence_every = super::presence_every(repo);
     let mut held: Option<(File, Schedule)> = None;
     while !stop.load(Ordering::Relaxed) {
         if held.is_none() {
@@ -221,7 +222,7 @@ fn run(repo: &Repo, remote: &Remote, base: Duration, stop: &AtomicBool, status: 
         }
         if let Some((_, schedule)) = held.as_mut() {
             if now_millis() >= schedule.next_poll(base) {
-                report(status, poll(repo, remote, schedule));
+                report(status, poll(repo, remote, schedule, presence_every));
                 schedule.last_poll = now_millis();
                 save_schedule(repo, remote, schedule);
                 continue; // look at the stop flag before sleeping
@@ -234,7 +235,7 @@ fn run(repo: &Repo, remote: &Remote, base: Duration, stop: &AtomicBool, status: 
 /// One poll: fetch the namespace's tips into the incoming area (one short request when
 /// nothing moved); sync the whole namespace when that brought something the last syncs
 /// did not settle, or a local change waits to be pushed.
-fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule) -> Result<()> {
+fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i64) -> Result<()> {
     let fetched = match git::fetch(
         repo.git_dir(),
         &remote.name,
@@ -246,29 +247,41 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule) -> Result<()> {
         Err(err) if err.kind == crate::error::Kind::Blocked => return Err(err),
         Err(_) => false, // the sync's own fetch copes (stale locks, one corrupt ref)
     };
-    let unsettled = unsettled(repo, remote)?;
+    let unsettled = unsettled(repo, remote, presence_every)?;
     if fetched && unsettled.is_subset(&schedule.settled) {
         return Ok(());
     }
-    let synced = sync_polled(repo, remote, fetched).map(|_| ());
+    let synced = sync_polled(repo, remote, fetched, presence_every).map(|_| ());
     schedule.last_change = now_millis();
     // What the sync could not settle (a refused value, a refused push) must not make every
     // later poll sync again.
-    schedule.settled = self::unsettled(repo, remote)?;
+    schedule.settled = self::unsettled(repo, remote, presence_every)?;
     synced
 }
 
 /// What a sync would act on, one line per ref: local refs that differ from the remote's
 /// (the local `mail` against this clone's outbox), fetched values not admitted, and
-/// admitted ones the remote no longer has. Presence and cursors are left out: they
-/// change with every command and ride along with the next sync.
-fn unsettled(repo: &Repo, remote: &Remote) -> Result<BTreeSet<String>> {
+/// admitted ones the remote no longer has. Cursors are left out, and so is a presence
+/// that only got fresher while the pushed one is younger than `presence_every`: they
+/// change with every command and ride along with the next sync. A waiting agent's
+/// presence, refreshed by its wait, is pushed once it is due.
+fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeSet<String>> {
     let incoming = below(repo, &remote.incoming_prefix())?;
     let tracking = below(repo, &remote.tracking_prefix())?;
     let mine = outbox::mine(repo).unwrap_or_else(|| outbox::PREFIX.to_string());
     let mut lines = BTreeSet::new();
     for (suffix, value) in below(repo, repo.namespace())? {
-        if suffix.starts_with("presence/") || suffix.starts_with("cursors/") {
+        if suffix.starts_with("cursors/") {
+            continue;
+        }
+        if suffix.starts_with("presence/") {
+            let pushed = tracking.get(&suffix).copied();
+            let waits = pushed.is_some_and(|pushed| {
+                crate::presence::can_wait(repo, value, pushed, presence_every)
+            });
+            if pushed != Some(value) && !waits {
+                lines.insert(format!("local {suffix} {value}"));
+            }
             continue;
         }
         let remote_suffix = if suffix == "mail" { &mine } else { &suffix };

@@ -30,12 +30,19 @@ pub struct Waited<T> {
     pub sync_error: Option<String>,
 }
 
+/// How often a waiting agent's presence is refreshed while it waits.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
 /// Call `check` until it finds something or `timeout` passes, sharing the repository's
 /// poller of `remote` meanwhile. Fails early (nothing waited) on a bad `comm.pollInterval`.
+/// The waiting agent `present`, if any, stays present: its presence is refreshed as the
+/// wait starts and every [`HEARTBEAT`], and the poller pushes it when due, so a long wait
+/// does not look like a dead agent to the others.
 pub fn until<T>(
     repo: &Repo,
     remote: Option<&Remote>,
     timeout: Duration,
+    present: Option<&str>,
     mut check: impl FnMut() -> Result<Option<T>>,
 ) -> Result<Waited<T>> {
     let deadline = Instant::now() + timeout;
@@ -47,6 +54,7 @@ pub fn until<T>(
             sync_error: None,
         });
     }
+    let mut beat = Heartbeat::new(repo, present);
     let poller = remote
         .zip(interval)
         .map(|(r, interval)| Poller::start(repo, r, interval));
@@ -54,6 +62,7 @@ pub fn until<T>(
         if let Some(found) = check()? {
             break Some(found);
         }
+        beat.tick();
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break None;
@@ -62,4 +71,33 @@ pub fn until<T>(
     };
     let sync_error = poller.as_ref().and_then(Poller::last_error);
     Ok(Waited { found, sync_error })
+}
+
+/// Keeps a waiting agent's presence fresh (best effort: a read-only repository still
+/// waits).
+struct Heartbeat<'a> {
+    repo: &'a Repo,
+    agent: Option<&'a str>,
+    last: Instant,
+}
+
+impl<'a> Heartbeat<'a> {
+    fn new(repo: &'a Repo, agent: Option<&'a str>) -> Heartbeat<'a> {
+        if let Some(agent) = agent {
+            let _ = crate::presence::touch(repo, agent);
+        }
+        Heartbeat {
+            repo,
+            agent,
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self) {
+        let Some(agent) = self.agent else { return };
+        if self.last.elapsed() >= HEARTBEAT {
+            let _ = crate::presence::touch(self.repo, agent);
+            self.last = Instant::now();
+        }
+    }
 }
