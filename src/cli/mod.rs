@@ -210,6 +210,9 @@ pub fn parse_args() -> Cli {
     if let Some(cli) = hook_invocation(&args) {
         return cli;
     }
+    if let Some(cli) = direct_shim_invocation(&args) {
+        return cli;
+    }
     let args = check::graph_format_args(args);
     let parsed = Cli::try_parse_from(&args);
     // Before clap may exit (`-h`, `-V`, an unknown command, a usage error): those are a new
@@ -281,6 +284,32 @@ fn hook_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
         command: Command::Hook(hooks::HookArgs {
             name: name.to_string(),
             args: rest,
+        }),
+    })
+}
+
+/// `git-comm hook-shim <hook path> ARGS...`: the kernel running a direct shim (its `#!`
+/// line names this binary). Runs the chained hook and lets a git-comm first on PATH take
+/// over, as the `sh` shim does; exits when either decides the outcome.
+fn direct_shim_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let [_, arg, hook_path, rest @ ..] = args else {
+        return None;
+    };
+    if arg != crate::hooks::shim::SHIM_ARG {
+        return None;
+    }
+    let name = crate::hooks::shim::hand_over(std::path::Path::new(hook_path), rest)
+        .unwrap_or_else(|code| std::process::exit(code));
+    Some(Cli {
+        as_agent: None,
+        json: false,
+        format: None,
+        command: Command::Hook(hooks::HookArgs {
+            name,
+            args: rest
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
         }),
     })
 }
