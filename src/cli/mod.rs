@@ -208,9 +208,11 @@ impl Ctx {
 pub fn parse_args() -> Cli {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(cli) = hook_invocation(&args) {
+        crate::hooks::shim::keep_freed_memory();
         return cli;
     }
     if let Some(cli) = direct_shim_invocation(&args) {
+        crate::hooks::shim::keep_freed_memory();
         return cli;
     }
     let args = check::graph_format_args(args);
