@@ -10,6 +10,7 @@ pub use crate::repo::changes;
 pub mod checks;
 pub mod range;
 mod receipt;
+pub mod shim;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,9 @@ pub struct HookState {
     /// The binary path recorded in the shim, and whether it still exists.
     pub recorded_bin: Option<String>,
     pub recorded_bin_exists: bool,
+    /// The shim is a `#!` line naming the recorded binary (no shell): it cannot fall back
+    /// to PATH when that binary is gone.
+    pub direct: bool,
 }
 
 /// The directory git runs hooks from.
@@ -85,12 +89,20 @@ fn is_shim(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+fn is_direct(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| shim::recorded_in_direct(&text).is_some())
+}
+
 fn exists(path: &Path) -> bool {
     path.symlink_metadata().is_ok()
 }
 
-/// The shim text for `hook`, recording `bin` as the fallback binary.
+/// The shim text for `hook`, recording `bin`: the direct `#!` form where it applies
+/// (see [`shim`]), else the `sh` shim with `bin` as the fallback binary.
 pub fn render_shim(hook: &str, bin: &Path) -> String {
+    if let Some(direct) = shim::render_direct(hook, bin, SHIM_MARKER) {
+        return direct;
+    }
     let quoted = bin.display().to_string().replace('\'', "'\\''");
     SHIM_TEMPLATE
         .replace("@HOOK@", hook)
@@ -99,6 +111,9 @@ pub fn render_shim(hook: &str, bin: &Path) -> String {
 
 fn recorded_bin(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
+    if let Some(bin) = shim::recorded_in_direct(&text) {
+        return Some(bin);
+    }
     let line = text.lines().find(|l| l.starts_with("recorded='"))?;
     let value = line.strip_prefix("recorded='")?.strip_suffix('\'')?;
     Some(value.replace("'\\''", "'"))
@@ -125,6 +140,7 @@ fn state_of(dir: &Path, hook: &str) -> HookState {
         foreign: exists(&path) && !installed,
         chained: (installed && exists(&backup)).then_some(backup),
         recorded_bin_exists: recorded.as_ref().is_some_and(|b| Path::new(b).exists()),
+        direct: installed && is_direct(&path),
         recorded_bin: recorded,
         path,
     }

@@ -5,8 +5,10 @@ mod common;
 mod hooks_common;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{git_in, TestRepo};
 use hooks_common::*;
@@ -318,4 +320,195 @@ fn doctor_judges_hooks_like_hooks_status() {
     let (code, out) = doctor_with_path(&t, path_without_comm());
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("/nonexistent/git-comm is gone"), "{out}");
+}
+
+/// A directory's `git-comm` that is the binary under test (a hard link, else a copy).
+fn linked_binary(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let link = dir.join("git-comm");
+    if std::fs::hard_link(common::BIN, &link).is_err() {
+        std::fs::copy(common::BIN, &link).unwrap();
+    }
+    link
+}
+
+/// `dirs` first, then PATH without any other git-comm.
+fn path_with(dirs: &[&Path]) -> OsString {
+    let mut paths: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
+    paths.extend(std::env::split_paths(&path_without_comm()));
+    std::env::join_paths(paths).unwrap()
+}
+
+/// `hooks install` run by `bin`, which is also the git-comm first on PATH: the direct
+/// pre-commit shim applies. Returns the shims' directory.
+fn install_direct(t: &TestRepo, bin: &Path) -> PathBuf {
+    let out = Command::new(bin)
+        .args(["--as", "alice", "hooks", "install"])
+        .current_dir(t.path())
+        .env("PATH", path_with(&[bin.parent().unwrap()]))
+        .output()
+        .unwrap();
+    ok(&out, "hooks install");
+    let hooks = t.path().join(".git/hooks");
+    let pre_commit = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
+    assert!(
+        pre_commit.starts_with(&format!("#!{} hook-shim\n", bin.display())),
+        "{pre_commit}"
+    );
+    assert!(pre_commit.contains("# git-comm hook shim"), "{pre_commit}");
+    for sh_hook in ["post-commit", "pre-push"] {
+        let text = std::fs::read_to_string(hooks.join(sh_hook)).unwrap();
+        assert!(text.starts_with("#!/bin/sh\n"), "{sh_hook}: {text}");
+    }
+    hooks
+}
+
+fn commit_count(t: &TestRepo) -> String {
+    t.git(&["rev-list", "--count", "HEAD"]).trim().to_string()
+}
+
+#[test]
+fn direct_pre_commit_shim_runs_the_chained_hook_then_the_check_and_uninstalls_exactly() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    let chained_log = t.path().join("chained.log");
+    let block = t.path().join("block-chained");
+    write_hook(
+        &t.path().join(".git/hooks/pre-commit"),
+        &format!(
+            "#!/bin/sh\necho \"ran $#\" >> '{}'\n[ ! -e '{}' ]\n",
+            chained_log.display(),
+            block.display()
+        ),
+    );
+    let before = snapshot(&t.path().join(".git/hooks"));
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = linked_binary(&tmp.path().join("bin"));
+    let hooks = install_direct(&t, &bin);
+    let path = || path_with(&[bin.parent().unwrap()]);
+
+    let status: serde_json::Value =
+        serde_json::from_str(&t.ok_as("alice", &["--json", "hooks", "status"])).unwrap();
+    let states = status["hooks"].as_array().unwrap();
+    assert_eq!(states[0]["direct"], true);
+    assert_eq!(states[0]["recorded_bin"], bin.display().to_string());
+    assert!(states[0]["chained"]
+        .as_str()
+        .unwrap()
+        .ends_with("pre-commit.pre-comm"));
+    assert_eq!(states[1]["direct"], false);
+    let human = t.ok_as("alice", &["hooks", "status"]);
+    assert!(
+        human.contains("pre-commit  installed (runs git-comm directly), chains"),
+        "{human}"
+    );
+
+    // The check runs: another agent's exclusive lease refuses bob's commit.
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["lease", "src/**"]);
+    t.write("src/a.ts", "1\n");
+    t.git(&["add", "src/a.ts"]);
+    let err = refused(
+        &git_with_path(t.path(), Some("bob"), &["commit", "-q", "-m", "a"], path()),
+        "bob's commit under alice's lease",
+    );
+    assert!(err.contains("leased exclusively by alice"), "{err}");
+    assert_eq!(std::fs::read_to_string(&chained_log).unwrap(), "ran 0\n");
+
+    // The chained hook runs first and its failure blocks before git-comm judges anything.
+    std::fs::write(&block, "").unwrap();
+    refused(
+        &git_with_path(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "-m", "a"],
+            path(),
+        ),
+        "commit the chained hook refuses",
+    );
+    assert_eq!(commit_count(&t), "1");
+    std::fs::remove_file(&block).unwrap();
+    ok(
+        &git_with_path(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "-m", "a"],
+            path(),
+        ),
+        "the holder's commit",
+    );
+    assert_eq!(commit_count(&t), "2");
+    assert_eq!(
+        std::fs::read_to_string(&chained_log).unwrap(),
+        "ran 0\nran 0\nran 0\n"
+    );
+
+    t.ok_as("alice", &["hooks", "uninstall"]);
+    assert_eq!(snapshot(&hooks), before, "uninstall restores the original");
+}
+
+#[test]
+fn a_git_comm_first_on_path_takes_over_from_the_direct_shim() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = linked_binary(&tmp.path().join("bin"));
+    install_direct(&t, &bin);
+    let other = tmp.path().join("other");
+    let ran = tmp.path().join("other-ran");
+    write_hook(
+        &other.join("git-comm"),
+        &format!("#!/bin/sh\necho \"$@\" >> '{}'\n", ran.display()),
+    );
+    t.write("a.txt", "1\n");
+    t.git(&["add", "a.txt"]);
+    let path = path_with(&[&other, bin.parent().unwrap()]);
+    ok(
+        &git_with_path(t.path(), Some("alice"), &["commit", "-q", "-m", "a"], path),
+        "commit through the git-comm first on PATH",
+    );
+    // post-commit's sh shim takes it too (no receipt: the stand-in approved nothing).
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        "hook pre-commit\nhook post-commit\n"
+    );
+}
+
+#[test]
+fn direct_shim_without_its_binary_refuses_commits_and_status_and_doctor_say_so() {
+    let t = TestRepo::new();
+    t.initial_commit();
+    t.ok_as("alice", &["join"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = linked_binary(&tmp.path().join("bin"));
+    install_direct(&t, &bin);
+    std::fs::remove_file(&bin).unwrap();
+
+    t.write("a.txt", "1\n");
+    t.git(&["add", "a.txt"]);
+    // Even with git-comm on PATH: git cannot start a hook whose interpreter is gone.
+    let err = refused(
+        &git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "a"]),
+        "commit whose pre-commit binary is gone",
+    );
+    assert!(
+        err.contains("cannot exec '.git/hooks/pre-commit': No such file or directory"),
+        "{err}"
+    );
+    assert_eq!(commit_count(&t), "1");
+
+    let status = t.ok_as("alice", &["hooks", "status"]);
+    assert!(
+        status.contains(&format!("recorded binary {} is missing", bin.display())),
+        "{status}"
+    );
+    let (code, out) = doctor_with_path(&t, path_with_comm());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "the pre-commit hook runs {} directly and it is gone",
+            bin.display()
+        )),
+        "{out}"
+    );
 }

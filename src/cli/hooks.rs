@@ -72,6 +72,9 @@ fn describe(state: &HookState) -> String {
     let mut line = format!("{:<12}", state.hook);
     if state.installed {
         line.push_str("installed");
+        if state.direct {
+            line.push_str(" (runs git-comm directly)");
+        }
         if let Some(chained) = &state.chained {
             line.push_str(&format!(", chains {}", chained.display()));
         }

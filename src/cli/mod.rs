@@ -214,6 +214,11 @@ impl Ctx {
 pub fn parse_args() -> Cli {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(cli) = hook_invocation(&args) {
+        crate::hooks::shim::keep_freed_memory();
+        return cli;
+    }
+    if let Some(cli) = direct_shim_invocation(&args) {
+        crate::hooks::shim::keep_freed_memory();
         return cli;
     }
     let args = check::graph_format_args(args);
@@ -287,6 +292,32 @@ fn hook_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
         command: Command::Hook(hooks::HookArgs {
             name: name.to_string(),
             args: rest,
+        }),
+    })
+}
+
+/// `git-comm hook-shim <hook path> ARGS...`: the kernel running a direct shim (its `#!`
+/// line names this binary). Runs the chained hook and lets a git-comm first on PATH take
+/// over, as the `sh` shim does; exits when either decides the outcome.
+fn direct_shim_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let [_, arg, hook_path, rest @ ..] = args else {
+        return None;
+    };
+    if arg != crate::hooks::shim::SHIM_ARG {
+        return None;
+    }
+    let name = crate::hooks::shim::hand_over(std::path::Path::new(hook_path), rest)
+        .unwrap_or_else(|code| std::process::exit(code));
+    Some(Cli {
+        as_agent: None,
+        json: false,
+        format: None,
+        command: Command::Hook(hooks::HookArgs {
+            name,
+            args: rest
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
         }),
     })
 }

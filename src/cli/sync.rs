@@ -545,15 +545,22 @@ mod doctor {
         }
         let lost = states
             .iter()
-            .find(|s| !s.recorded_bin_exists && !on_path("git-comm"));
+            .find(|s| !s.recorded_bin_exists && (s.direct || !on_path("git-comm")));
         match lost.and_then(|s| s.recorded_bin.as_deref()) {
             Some(bin) => check(
                 "hooks",
                 false,
-                format!("git-comm is not on PATH and {bin} is gone: every commit fails; run `git comm hooks install` again"),
+                lost_binary(bin, lost.is_some_and(|s| s.direct)),
             ),
             None => check("hooks", true, format!("installed in {}", dir.display())),
         }
+    }
+
+    fn lost_binary(bin: &str, direct: bool) -> String {
+        if direct {
+            return format!("the pre-commit hook runs {bin} directly and it is gone: every commit fails; run `git comm hooks install` again");
+        }
+        format!("git-comm is not on PATH and {bin} is gone: every commit fails; run `git comm hooks install` again")
     }
 
     /// Is an executable called `name` on PATH (what the shims try first)?
