@@ -160,6 +160,33 @@ impl PathPattern {
     /// True when the glob matches `path` or one of its parent directories.
     pub fn matches(&self, path: &str) -> bool {
         let path = path.trim_start_matches("./");
+        if let Some(found) = self.matches_literally(path) {
+            return found;
+        }
+        self.matches_by_glob(path)
+    }
+
+    /// The answer for the commonest leases, a plain path or `dir/**`, without compiling the
+    /// glob (a commit's check matches every staged path against every live lease); `None`
+    /// for any other pattern.
+    fn matches_literally(&self, path: &str) -> Option<bool> {
+        const GLOB_SYNTAX: [char; 7] = ['*', '?', '[', ']', '{', '}', '\\'];
+        let (dir, any_depth) = match self.text.strip_suffix("/**") {
+            Some(dir) => (dir, true),
+            None => (self.text.as_str(), false),
+        };
+        if dir.is_empty() || dir.contains(GLOB_SYNTAX) || dir.contains("//") {
+            return None;
+        }
+        let below = path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'));
+        // `dir/**` matches what is below `dir`; a plain path matches itself, and covers what
+        // is below it as a parent directory.
+        Some(below || (!any_depth && path == dir))
+    }
+
+    fn matches_by_glob(&self, path: &str) -> bool {
         let matcher = self.matcher.get_or_init(|| self.glob.compile_matcher());
         if matcher.is_match(path) {
             return true;
@@ -459,6 +486,57 @@ fn class_contains(class: &Token, c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_and_dir_star_star_leases_match_as_their_compiled_glob_does() {
+        let patterns = [
+            "src/api/**",
+            "src/api",
+            "src/main.rs",
+            "a/**",
+            "docs/guide.md",
+        ];
+        let paths = [
+            "src/api",
+            "src/api/",
+            "src/api/x.rs",
+            "src/api/v1/y.rs",
+            "src/apix/z.rs",
+            "src/ap",
+            "src",
+            "src/main.rs",
+            "src/main.rs/inner",
+            "src/main.rsx",
+            "a",
+            "a/b",
+            "ab/c",
+            "docs/guide.md",
+            "docs/guide.mdx",
+            "docs",
+            "./src/api/x.rs",
+        ];
+        for text in patterns {
+            let pattern = PathPattern::parse(text).unwrap();
+            for path in paths {
+                let trimmed = path.trim_start_matches("./");
+                assert_eq!(
+                    pattern.matches_literally(trimmed),
+                    Some(pattern.matches_by_glob(trimmed)),
+                    "{text} against {path}"
+                );
+            }
+        }
+        for text in [
+            "src/*.rs",
+            "src/{a,b}/**",
+            "src/[ab]/x",
+            "src/**/x.rs",
+            "**",
+        ] {
+            let pattern = PathPattern::parse(text).unwrap();
+            assert_eq!(pattern.matches_literally("src/a/x.rs"), None, "{text}");
+        }
+    }
     use super::*;
 
     fn res(text: &str) -> Resource {
