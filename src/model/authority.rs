@@ -481,7 +481,6 @@ pub fn card_change(w: &Writer, agent: &str, old: Option<&Card>, new: &Card) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::message::Priority;
 
     struct World {
         leases: Vec<LeaseFact>,
@@ -519,22 +518,7 @@ mod tests {
     }
 
     fn task(state: &str, assignee: Option<&str>, claim: Option<&str>) -> Task {
-        Task {
-            id: "t-0000000a".into(),
-            title: "t".into(),
-            body: String::new(),
-            domain: None,
-            priority: Priority::Normal,
-            after: vec![],
-            needs: vec![],
-            state: state.into(),
-            assignee: assignee.map(str::to_string),
-            claim: claim.map(str::to_string),
-            creator: "lead".into(),
-            created: 10,
-            updated: 10,
-            note: None,
-        }
+        Task::sample(state, assignee, claim)
     }
 
     fn alice_lease() -> Lease {

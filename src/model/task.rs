@@ -52,6 +52,27 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task `t-0000000a` made by `lead` at time 10, for unit tests.
+    #[cfg(test)]
+    pub fn sample(state: &str, assignee: Option<&str>, claim: Option<&str>) -> Task {
+        Task {
+            id: "t-0000000a".into(),
+            title: "t".into(),
+            body: String::new(),
+            domain: None,
+            priority: Priority::Normal,
+            after: vec![],
+            needs: vec![],
+            state: state.into(),
+            assignee: assignee.map(str::to_string),
+            claim: claim.map(str::to_string),
+            creator: "lead".into(),
+            created: 10,
+            updated: 10,
+            note: None,
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(self.state.as_str(), "done" | "failed")
     }

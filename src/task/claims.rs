@@ -192,25 +192,9 @@ fn subject(task: &Task, fix: &Fix, by: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::Priority;
 
     fn task(state: &str, assignee: Option<&str>, claim: Option<&str>) -> Task {
-        Task {
-            id: "t-0000000a".into(),
-            title: "t".into(),
-            body: String::new(),
-            domain: None,
-            priority: Priority::Normal,
-            after: vec![],
-            needs: vec![],
-            state: state.into(),
-            assignee: assignee.map(str::to_string),
-            claim: claim.map(str::to_string),
-            creator: "lead".into(),
-            created: 0,
-            updated: 0,
-            note: None,
-        }
+        Task::sample(state, assignee, claim)
     }
 
     fn lease(id: &str, holder: &str) -> Lease {
