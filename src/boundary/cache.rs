@@ -46,7 +46,9 @@ pub struct ImportCache {
     touched: Mutex<Vec<String>>,
 }
 
-fn version() -> String {
+/// What every stored import result depends on: this build and its import extractor. The
+/// import cache, the graph cache and the verified state are valid only under the same one.
+pub(super) fn version() -> String {
     format!("{}-{}", env!("CARGO_PKG_VERSION"), EXTRACTOR_VERSION)
 }
 

@@ -102,7 +102,7 @@ pub struct GraphCache {
 /// The key of `snapshot` under `config`; `None` for a worktree (no blob ids).
 pub fn key(snapshot: &Snapshot, config: &Config) -> Option<Key> {
     let mut hasher = Sha256::new();
-    hasher.update(version().as_bytes());
+    hasher.update(super::cache::version().as_bytes());
     let settings = serde_json::to_vec(&(&config.python, &config.exclude)).ok()?;
     hasher.update(&settings);
     for (path, id) in &snapshot.files {
@@ -114,14 +114,6 @@ pub fn key(snapshot: &Snapshot, config: &Config) -> Option<Key> {
         }
     }
     Some(hasher.finalize().into())
-}
-
-fn version() -> String {
-    format!(
-        "{}-{}",
-        env!("CARGO_PKG_VERSION"),
-        super::cache::EXTRACTOR_VERSION
-    )
 }
 
 fn file_path(repo: &Repo) -> PathBuf {
@@ -215,7 +207,7 @@ fn encode(key: &Key, paths: &[&str], files: &[FileToSave]) -> Vec<u8> {
     let mut out = Writer(Vec::with_capacity(1024 * 1024));
     out.0.extend_from_slice(MAGIC);
     out.u32(FORMAT_VERSION);
-    out.str(&version());
+    out.str(&super::cache::version());
     out.0.extend_from_slice(key);
     out.u32(paths.len() as u32);
     for path in paths {
@@ -348,7 +340,10 @@ fn decode(bytes: Vec<u8>, key: &Key) -> Option<GraphCache> {
         return None;
     }
     let mut r = Reader { bytes: body, at: 0 };
-    if r.take(MAGIC.len())? != MAGIC || r.u32()? != FORMAT_VERSION || r.str()? != version() {
+    if r.take(MAGIC.len())? != MAGIC
+        || r.u32()? != FORMAT_VERSION
+        || r.str()? != super::cache::version()
+    {
         return None;
     }
     if r.take(key.len())? != key {

@@ -78,7 +78,7 @@ pub struct State {
 /// the resolution settings.
 pub fn config_digest(config: &Config) -> Digest32 {
     let mut hasher = Sha256::new();
-    hasher.update(version().as_bytes());
+    hasher.update(super::cache::version().as_bytes());
     let parts = (&config.domains, &config.python, &config.exclude);
     hasher.update(serde_json::to_vec(&parts).unwrap_or_default());
     hasher.finalize().into()
@@ -99,14 +99,6 @@ pub fn changes_digest(changes: &[Change]) -> Digest32 {
         hasher.update(line.as_bytes());
     }
     hasher.finalize().into()
-}
-
-fn version() -> String {
-    format!(
-        "{}-{}",
-        env!("CARGO_PKG_VERSION"),
-        super::cache::EXTRACTOR_VERSION
-    )
 }
 
 fn file_path(repo: &Repo) -> PathBuf {
@@ -355,7 +347,7 @@ fn encode_base(
     let mut out = Vec::with_capacity(names.len() * 48);
     out.extend_from_slice(MAGIC);
     put_u32(&mut out, FORMAT_VERSION);
-    let version = version();
+    let version = super::cache::version();
     put_u32(&mut out, version.len() as u32);
     out.extend_from_slice(version.as_bytes());
     out.extend_from_slice(config);
@@ -396,7 +388,10 @@ fn encode_base(
 /// Offsets into `bytes` only: a path or a file's hops are read where they lie.
 fn decode_base(bytes: Vec<u8>) -> Option<State> {
     let mut r = Reader::new(&bytes);
-    if r.take(MAGIC.len())? != MAGIC || r.u32()? != FORMAT_VERSION || r.str()? != version() {
+    if r.take(MAGIC.len())? != MAGIC
+        || r.u32()? != FORMAT_VERSION
+        || r.str()? != super::cache::version()
+    {
         return None;
     }
     let config: Digest32 = r.take(32)?.try_into().ok()?;
