@@ -257,24 +257,13 @@ fn merge_task(base: Option<&Task>, ours: &Task, theirs: &Task) -> Task {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::Priority;
 
     fn task(state: &str, title: &str, assignee: Option<&str>, updated: i64) -> Task {
         Task {
-            id: "t-0000000a".into(),
             title: title.into(),
-            body: String::new(),
-            domain: None,
-            priority: Priority::Normal,
-            after: vec![],
-            needs: vec![],
-            state: state.into(),
-            assignee: assignee.map(str::to_string),
-            claim: None,
-            creator: "lead".into(),
             created: 0,
             updated,
-            note: None,
+            ..Task::sample(state, assignee, None)
         }
     }
 
