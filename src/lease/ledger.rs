@@ -547,21 +547,25 @@ fn is_fanned_out(repo: &Repo, tree: ObjectId) -> bool {
 /// The edits that store lease `id` as `state` holds it: its entry and its tombstone each
 /// written when present, removed when not (an event touches only its own lease).
 fn entry_edits(repo: &Repo, state: &State, id: &str) -> Result<[Edit; 2]> {
-    let lease = match state.leases.iter().find(|l| l.id == id) {
-        Some(lease) => Edit {
-            path: entry_path(id, JSON_SUFFIX),
-            blob: Some(entry_blob(repo, lease)?),
-        },
-        None => removal(id, JSON_SUFFIX),
-    };
-    let tomb = match state.ended.iter().find(|t| t.id == id) {
-        Some(tomb) => Edit {
-            path: entry_path(id, END_SUFFIX),
-            blob: Some(entry_blob(repo, tomb)?),
-        },
-        None => removal(id, END_SUFFIX),
-    };
-    Ok([lease, tomb])
+    let lease = state.leases.iter().find(|l| l.id == id);
+    let tomb = state.ended.iter().find(|t| t.id == id);
+    Ok([
+        entry_edit(repo, id, JSON_SUFFIX, lease)?,
+        entry_edit(repo, id, END_SUFFIX, tomb)?,
+    ])
+}
+
+/// The edit that stores `entry` as lease `id`'s `suffix` file, or removes that file.
+fn entry_edit(
+    repo: &Repo,
+    id: &str,
+    suffix: &str,
+    entry: Option<&impl serde::Serialize>,
+) -> Result<Edit> {
+    Ok(Edit {
+        path: entry_path(id, suffix),
+        blob: entry.map(|e| entry_blob(repo, e)).transpose()?,
+    })
 }
 
 fn removal(id: &str, suffix: &str) -> Edit {
