@@ -128,11 +128,9 @@ fn sync_pushes_a_mere_refresh_only_when_the_pushed_presence_is_a_quarter_stale()
     assert!(last_seen(&b, "alice") >= pushed + 150);
 }
 
-/// A waiting agent's presence goes out with its poller's syncs as often as the configured
-/// `presence.stale` needs (a quarter of it), not the default's: with `stale: 1m`, a refresh
-/// 30 s after the last push is pushed, or the others would see a waiting agent as stale.
-#[test]
-fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
+/// Alice (clone `a`, whose config says `presence: {stale: 1m}`, so a refresh is due after
+/// 15 s) and bob, each knowing the other, alice's presence pushed.
+fn alice_with_one_minute_staleness() -> (Net, std::path::PathBuf, std::path::PathBuf) {
     let net = Net::new();
     let (a, b) = net.pair();
     std::fs::create_dir_all(a.join(".comm-node")).unwrap();
@@ -144,6 +142,15 @@ fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
     for dir in [&a, &b, &a] {
         ok(dir, &["sync"]);
     }
+    (net, a, b)
+}
+
+/// A waiting agent's presence goes out with its poller's syncs as often as the configured
+/// `presence.stale` needs (a quarter of it), not the default's: with `stale: 1m`, a refresh
+/// 30 s after the last push is pushed, or the others would see a waiting agent as stale.
+#[test]
+fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
+    let (net, a, b) = alice_with_one_minute_staleness();
     let pushed = remote_presence(&net, "alice")["last_seen"]
         .as_i64()
         .unwrap();
@@ -169,17 +176,7 @@ fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
 /// pushes the refreshed presence once it is due, though no other ref moved.
 #[test]
 fn a_long_quiet_wait_keeps_the_agent_present_on_the_remote() {
-    let net = Net::new();
-    let (a, b) = net.pair();
-    std::fs::create_dir_all(a.join(".comm-node")).unwrap();
-    std::fs::write(
-        a.join(".comm-node/config.yaml"),
-        "version: 1\npresence: { stale: 1m }\n",
-    )
-    .unwrap();
-    for dir in [&a, &b, &a] {
-        ok(dir, &["sync"]);
-    }
+    let (net, a, b) = alice_with_one_minute_staleness();
     let pushed = remote_presence(&net, "alice")["last_seen"]
         .as_i64()
         .unwrap();
