@@ -543,9 +543,9 @@ mod doctor {
                 ),
             );
         }
-        let lost = states
-            .iter()
-            .find(|s| !s.recorded_bin_exists && (s.direct || !on_path("git-comm")));
+        let lost = states.iter().find(|s| {
+            !s.recorded_bin_exists && (s.direct || crate::hooks::shim::first_on_path().is_none())
+        });
         match lost.and_then(|s| s.recorded_bin.as_deref()) {
             Some(bin) => check(
                 "hooks",
@@ -561,12 +561,6 @@ mod doctor {
             return format!("the pre-commit hook runs {bin} directly and it is gone: every commit fails; run `git comm hooks install` again");
         }
         format!("git-comm is not on PATH and {bin} is gone: every commit fails; run `git comm hooks install` again")
-    }
-
-    /// Is an executable called `name` on PATH (what the shims try first)?
-    fn on_path(name: &str) -> bool {
-        std::env::var_os("PATH")
-            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
     }
 
     fn identity_check(repo: &Repo, as_agent: Option<&str>, config: Option<&Config>) -> Check {

@@ -122,7 +122,7 @@ fn exec_other(other: &Path, name: &str, args: &[OsString]) -> i32 {
 }
 
 /// The first executable `git-comm` on `PATH`, as `command -v` finds it.
-fn first_on_path() -> Option<PathBuf> {
+pub fn first_on_path() -> Option<PathBuf> {
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
         .map(|dir| {
