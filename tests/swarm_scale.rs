@@ -114,6 +114,69 @@ fn one_sync_joins_every_new_outbox_in_one_merge() {
     assert_eq!(subjects(&dirs[3]).len(), 12);
 }
 
+/// The remote's outbox refs, as `name id` lines.
+fn remote_outboxes(net: &Net) -> String {
+    git_in(
+        &net.remote,
+        &[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/comm-node/outbox/",
+        ],
+    )
+}
+
+/// A sync that only joined what other clones sent publishes nothing: every clone makes that
+/// join itself, and pushing it would move one more ref for every clone to fetch and join
+/// again. The join travels with the clone's next message, and nothing is lost.
+#[test]
+fn a_sync_that_only_joined_pushes_no_outbox() {
+    let net = Net::new();
+    let names = ["a", "b", "c"];
+    let dirs: Vec<PathBuf> = names.iter().map(|n| clone_named(&net, n)).collect();
+    for _ in 0..2 {
+        dirs.iter().for_each(|d| {
+            sync_ok(d);
+        });
+    }
+    ok(&dirs[0], &["--as", "a", "send", "b", "-s", "from a"]);
+    sync_ok(&dirs[0]);
+    let after_send = remote_outboxes(&net);
+    for dir in &dirs[1..] {
+        let report: serde_json::Value =
+            serde_json::from_str(&ok(dir, &["--json", "sync"])).unwrap();
+        assert_eq!(report["moved"]["mail_out"], 0, "{report}");
+        assert_eq!(subjects(dir), ["from a"]);
+    }
+    assert_eq!(
+        remote_outboxes(&net),
+        after_send,
+        "joins alone are not pushed"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&dirs[1], &["--as", "b", "--json", "status"])).unwrap();
+    assert_eq!(status["divergence"], serde_json::json!([]), "{status}");
+
+    // b's next message carries its join; every clone ends with both messages once.
+    ok(&dirs[1], &["--as", "b", "send", "c", "-s", "from b"]);
+    sync_ok(&dirs[1]);
+    assert_ne!(remote_outboxes(&net), after_send);
+    for dir in &dirs {
+        sync_ok(dir);
+        assert_eq!(subjects(dir), ["from a", "from b"]);
+        let log = git_in(
+            dir,
+            &["log", "--no-merges", "--format=%s", "refs/comm-node/mail"],
+        );
+        let unique: std::collections::BTreeSet<&str> = log.lines().collect();
+        assert_eq!(
+            unique.len(),
+            log.lines().count(),
+            "no message duplicated: {log}"
+        );
+    }
+}
+
 /// A commit made with plumbing in `dir` by agent `author`: `tree` on top of `parent`.
 fn plumbed_commit(dir: &Path, author: &str, tree: &str, parent: Option<&str>) -> String {
     let (name, email) = (

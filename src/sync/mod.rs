@@ -583,9 +583,13 @@ fn reconcile(
 
     let local_after = refs_below(repo, repo.namespace())?;
     let mut outgoing = local_after.clone();
-    // Mail goes out through this clone's own outbox, which nobody else writes.
+    // Mail goes out through this clone's own outbox, which nobody else writes, and only
+    // when it holds news: a join of what the others sent stays here.
     if let Some(mail) = outgoing.remove("mail") {
-        outgoing.insert(outbox::ensure_mine(repo)?, mail);
+        let views: Vec<ObjectId> = mail_tips.iter().map(|(_, id)| *id).collect();
+        if outbox::has_news(repo, mail, &views)? {
+            outgoing.insert(outbox::ensure_mine(repo)?, mail);
+        }
     }
     let updates = outgoing
         .into_iter()

@@ -8,8 +8,8 @@
 //! The clone's name is `comm.outbox` in its git config, made on the first sync: `o-` and 12
 //! hex characters, unique across machines without coordination.
 
-use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::error::{Context, Error, Result};
+use crate::repo::{ObjectId, Repo};
 
 const CONFIG_KEY: &str = "comm.outbox";
 pub const PREFIX: &str = "outbox/";
@@ -59,4 +59,81 @@ pub fn ensure_mine(repo: &Repo) -> Result<String> {
 fn new_id(repo: &Repo) -> String {
     let dir = repo.common_dir().display().to_string();
     format!("o-{}", crate::model::name::unique_hex(&[&dir], 6))
+}
+
+/// Most joins a clone keeps unpublished: past them its outbox is pushed even with no new
+/// message, so the walk that decides stays short for an agent that only reads.
+const MOST_UNPUBLISHED_JOINS: usize = 32;
+
+/// Does the local `mail` hold something the remote's views of the mail lack and other
+/// clones need: a message (any commit that is not a join), or more joins than
+/// [`MOST_UNPUBLISHED_JOINS`]? A sync that only joined what the other outboxes brought has
+/// nothing to publish: every clone makes that join itself, so pushing it would only move
+/// one more ref for every other clone to fetch, and make each of them join again.
+pub fn has_news(repo: &Repo, mail: ObjectId, views: &[ObjectId]) -> Result<bool> {
+    let walk = repo
+        .gix()
+        .rev_walk([mail])
+        .with_hidden(views.iter().copied())
+        .all()
+        .context("cannot walk the mail")?;
+    let mut joins = 0;
+    for info in walk {
+        let info = info.context("cannot walk the mail")?;
+        if info.parent_ids.len() < 2 {
+            return Ok(true);
+        }
+        joins += 1;
+        if joins > MOST_UNPUBLISHED_JOINS {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
+        let repo = Repo::discover(dir.path()).unwrap();
+        (dir, repo)
+    }
+
+    fn commit(repo: &Repo, parents: &[ObjectId], message: &str) -> ObjectId {
+        let tree = repo.empty_tree().unwrap();
+        repo.write_commit(tree, parents, "sync", message).unwrap()
+    }
+
+    #[test]
+    fn joins_are_news_only_past_the_limit_and_a_message_always_is() {
+        let (_dir, repo) = scratch();
+        let published = commit(&repo, &[], "m1\n");
+        let other = commit(&repo, &[], "m2\n");
+        let views = [published, other];
+        let mut mail = commit(&repo, &[published, other], "join\n");
+        assert!(!has_news(&repo, mail, &views).unwrap(), "one join");
+        for _ in 1..MOST_UNPUBLISHED_JOINS {
+            mail = commit(&repo, &[mail, other], "join\n");
+        }
+        assert!(
+            !has_news(&repo, mail, &views).unwrap(),
+            "joins up to the limit"
+        );
+        let one_more = commit(&repo, &[mail, other], "join\n");
+        assert!(has_news(&repo, one_more, &views).unwrap(), "past the limit");
+        let message = commit(&repo, &[mail], "m3\n");
+        assert!(has_news(&repo, message, &views).unwrap(), "a message");
+        assert!(
+            !has_news(&repo, published, &views).unwrap(),
+            "all published"
+        );
+    }
 }

@@ -260,7 +260,7 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i
 }
 
 /// What a sync would act on, one line per ref: local refs that differ from the remote's
-/// (the local `mail` against this clone's outbox), fetched values not admitted, and
+/// (the local `mail` when it holds news for this clone's outbox), fetched values not admitted, and
 /// admitted ones the remote no longer has. Cursors are left out, and so is a presence
 /// that only got fresher while the pushed one is younger than `presence_every`: they
 /// change with every command and ride along with the next sync. A waiting agent's
@@ -269,6 +269,11 @@ fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeS
     let incoming = below(repo, &remote.incoming_prefix())?;
     let tracking = below(repo, &remote.tracking_prefix())?;
     let mine = outbox::mine(repo).unwrap_or_else(|| outbox::PREFIX.to_string());
+    let views: Vec<ObjectId> = tracking
+        .iter()
+        .filter(|(suffix, _)| outbox::is_mail_view(suffix))
+        .map(|(_, id)| *id)
+        .collect();
     let mut lines = BTreeSet::new();
     for (suffix, value) in below(repo, repo.namespace())? {
         if suffix.starts_with("cursors/") {
@@ -284,8 +289,12 @@ fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeS
             }
             continue;
         }
-        let remote_suffix = if suffix == "mail" { &mine } else { &suffix };
-        if tracking.get(remote_suffix) != Some(&value) {
+        let unpushed = if suffix == "mail" {
+            tracking.get(&mine) != Some(&value) && outbox::has_news(repo, value, &views)?
+        } else {
+            tracking.get(&suffix) != Some(&value)
+        };
+        if unpushed {
             lines.insert(format!("local {suffix} {value}"));
         }
     }
