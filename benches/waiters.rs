@@ -20,14 +20,18 @@ use std::time::{Duration, Instant};
 mod support;
 use support::{children_cpu, free_port, git, Daemon, DelayingProxy};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+/// The binary under test: this build's, or `GIT_COMM_BIN` to compare another build in the
+/// same run.
+fn bin() -> String {
+    std::env::var("GIT_COMM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_git-comm").to_string())
+}
 const LATENCY: Duration = Duration::from_millis(20);
 const MESSAGES: usize = 8;
 /// After the last regular message, before the quiet stretch is measured.
 const SETTLE: Duration = Duration::from_secs(5);
 
 fn comm(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .current_dir(dir)
         .output()
@@ -62,7 +66,7 @@ type Woken = Arc<Mutex<Vec<(Instant, String)>>>;
 /// Wait, record, wait again, until `stop` is set when a wait returns.
 fn waiter(dir: PathBuf, agent: String, woken: Woken, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
-        let out = Command::new(BIN)
+        let out = Command::new(bin())
             .args([
                 "--as", &agent, "--format", "compact", "inbox", "--wait", "600",
             ])
@@ -226,6 +230,19 @@ fn run(clones: usize, per_clone: usize, quiet: Duration) {
     );
 }
 
+/// (clones, waiters per clone) to run: all four, or `SHAPES` such as `8x4,1x32`.
+fn shapes() -> Vec<(usize, usize)> {
+    let Ok(list) = std::env::var("SHAPES") else {
+        return vec![(1, 1), (1, 8), (1, 32), (8, 4)];
+    };
+    list.split(',')
+        .map(|shape| {
+            let (clones, per_clone) = shape.split_once('x').expect("SHAPES: CLONESxWAITERS,...");
+            (clones.parse().unwrap(), per_clone.parse().unwrap())
+        })
+        .collect()
+}
+
 fn main() {
     let quiet = Duration::from_secs(
         std::env::var("QUIET_SECS")
@@ -240,7 +257,7 @@ fn main() {
     );
     println!("| waiters | clones | wake-ups | p50 (s) | p95 (s) | max (s) | after quiet p50 (s) | after quiet p95 (s) | requests/s per clone (max) | quiet requests/s per clone (max) | wall (s) | CPU (s) |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (clones, per_clone) in [(1, 1), (1, 8), (1, 32), (8, 4)] {
+    for (clones, per_clone) in shapes() {
         run(clones, per_clone, quiet);
     }
 }

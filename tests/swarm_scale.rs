@@ -245,17 +245,17 @@ fn a_bad_commit_deep_in_one_outbox_refuses_that_outbox_only() {
 }
 
 /// Point `dir`'s origin at a remote that logs every service it starts and fails the first
-/// start of `drop_once` (as a busy git daemon drops a connection). Returns the log and the
-/// flag file written when the drop happened.
-fn flaky_remote(net: &Net, dir: &Path, drop_once: &str) -> (PathBuf, PathBuf) {
+/// `drops` starts of `service` (as a busy git daemon drops a connection). Returns the log
+/// and the file that gets one line per drop.
+fn flaky_remote(net: &Net, dir: &Path, service: &str, drops: usize) -> (PathBuf, PathBuf) {
     let root = net.root.path();
     let (log, flag, script) = (
         root.join("connections.log"),
-        root.join("dropped-once"),
+        root.join("dropped"),
         root.join("flaky-remote.sh"),
     );
     let body = format!(
-        "#!/bin/sh\necho \"$1\" >> '{log}'\nif [ \"$1\" = {drop_once} ] && [ ! -e '{flag}' ]; then touch '{flag}'; exit 1; fi\nexec \"$1\" '{remote}'\n",
+        "#!/bin/sh\necho \"$1\" >> '{log}'\nif [ \"$1\" = {service} ] && [ \"$(cat '{flag}' 2>/dev/null | wc -l)\" -lt {drops} ]; then echo x >> '{flag}'; exit 1; fi\nexec \"$1\" '{remote}'\n",
         log = log.display(),
         flag = flag.display(),
         remote = net.remote.display()
@@ -290,7 +290,7 @@ fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
         sync_ok(dir);
     }
     let dir = &dirs[0];
-    let (log, flag) = flaky_remote(&net, dir, "git-upload-pack");
+    let (log, flag) = flaky_remote(&net, dir, "git-upload-pack", 1);
 
     ok(
         dir,
@@ -309,6 +309,43 @@ fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
     assert!(subjects(&dirs[1]).contains(&"through a flaky remote".to_string()));
 }
 
+/// A remote that keeps dropping the fetch (a server past its connection limit) ends the
+/// sync after the whole fetch was tried three times, with a hint to run it again: going
+/// ref by ref would open one more connection per ref of the namespace. Nothing changes
+/// locally, and the next sync delivers.
+#[test]
+fn a_remote_that_keeps_dropping_the_fetch_is_not_fetched_ref_by_ref() {
+    let net = Net::new();
+    let dirs: Vec<PathBuf> = (0..4)
+        .map(|i| clone_named(&net, &format!("k{i}")))
+        .collect();
+    for dir in dirs.iter().chain(&dirs) {
+        sync_ok(dir);
+    }
+    let dir = &dirs[0];
+    ok(dir, &["--as", "k0", "send", "k1", "-s", "after the storm"]);
+    let mail_before = git_in(dir, &["rev-parse", "refs/comm-node/mail"]);
+    let (log, _) = flaky_remote(&net, dir, "git-upload-pack", 3);
+
+    let out = sync(dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dropped the connection"), "{err}");
+    assert_eq!(
+        services(&log),
+        ["git-upload-pack"; 3],
+        "three whole fetches, nothing more"
+    );
+    assert_eq!(
+        git_in(dir, &["rev-parse", "refs/comm-node/mail"]),
+        mail_before
+    );
+
+    sync_ok(dir);
+    sync_ok(&dirs[1]);
+    assert!(subjects(&dirs[1]).contains(&"after the storm".to_string()));
+}
+
 /// A push whose connection the remote drops is not a refusal: sync fetches again and pushes
 /// again, and the message arrives once. (A busy git daemon drops connections past its
 /// limit; the 128-clone contention bench saw it.)
@@ -320,7 +357,7 @@ fn a_dropped_push_is_retried_not_reported_as_refused() {
     for dir in [&a, &b, &a] {
         sync_ok(dir);
     }
-    let (log, flag) = flaky_remote(&net, &a, "git-receive-pack");
+    let (log, flag) = flaky_remote(&net, &a, "git-receive-pack", 1);
     ok(
         &a,
         &["--as", "p0", "send", "p1", "-s", "past a dropped push"],

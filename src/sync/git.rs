@@ -362,6 +362,16 @@ fn fetch_command(
     cmd
 }
 
+/// How a whole fetch ended when git ran to its end.
+pub enum Fetched {
+    Done,
+    /// The connection dropped before the remote said anything (a busy server, a network
+    /// that went away): fetching ref by ref would only open more connections.
+    Dropped(Error),
+    /// git refused what it got (a corrupt object behind some ref, a refusal).
+    Refused(Error),
+}
+
 /// Fetch `source_prefix*` of `remote` into `tracking_prefix*` (forced, pruned). With
 /// protocol v2 (git's default since 2.26) the remote is asked only for the refs under
 /// `source_prefix` (`ls-refs` with that ref prefix), so when nothing moved this is one
@@ -373,7 +383,7 @@ pub fn fetch(
     source_prefix: &str,
     tracking_prefix: &str,
     maintenance: Maintenance,
-) -> Result<()> {
+) -> Result<Fetched> {
     let refspec = format!("+{source_prefix}*:{tracking_prefix}*");
     let cmd = fetch_command(git_dir, remote, &refspec, true, maintenance);
     let out = run_bounded(
@@ -383,11 +393,24 @@ pub fn fetch(
         unreachable_hint(),
     )?;
     if out.status.success() {
-        return Ok(());
+        return Ok(Fetched::Done);
     }
-    Err(Error::git(format!("cannot fetch from {remote}: {}", tail(&out.stderr))).with_hint(
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let failed = Error::git(format!("cannot fetch from {remote}: {}", tail(&out.stderr)));
+    if is_dropped_fetch(&stderr) {
+        return Ok(Fetched::Dropped(failed.with_hint(
+            "the remote dropped the connection (busy, or the network went away); local state is unchanged: run `git comm sync` again",
+        )));
+    }
+    Ok(Fetched::Refused(failed.with_hint(
         "check the remote (`git remote -v`) and the network; local state is unchanged and every other command works offline",
-    ))
+    )))
+}
+
+/// A fetch whose connection dropped, with nothing from the remote side: a remote that
+/// failed on a corrupt object says so (`remote: ...`) before the connection ends.
+fn is_dropped_fetch(stderr: &str) -> bool {
+    is_dropped_connection(stderr) && !stderr.contains("remote:")
 }
 
 /// A remote ref that could not be fetched on its own: (name, value, git's reason).
@@ -641,6 +664,20 @@ mod tests {
         ];
         for text in refused {
             assert!(!is_dropped_connection(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_fetch_the_remote_broke_off_on_a_corrupt_object_is_not_a_drop() {
+        assert!(is_dropped_fetch(
+            "fatal: read error: Connection reset by peer\nfatal: early EOF"
+        ));
+        let corrupt = [
+            "remote: fatal: unable to read 45b983be36b73c0788dc9cbcb76cbb80fc7bb057\nerror: git upload-pack: git-pack-objects died with error.\nremote: aborting due to possible repository corruption on the remote side.\nfatal: protocol error: bad pack header",
+            "remote: fatal: bad object 45b983be36b73c0788dc9cbcb76cbb80fc7bb057\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output",
+        ];
+        for text in corrupt {
+            assert!(!is_dropped_fetch(text), "{text}");
         }
     }
 

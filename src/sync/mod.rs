@@ -291,9 +291,10 @@ const WHOLE_FETCH_ATTEMPTS: u32 = 3;
 
 /// Fetch the namespace into the incoming area; when git refuses the whole fetch again and
 /// again (a corrupt object behind one ref), fetch ref by ref and return the refs that
-/// cannot be fetched. A refusal is retried first: a busy remote drops connections (git
-/// daemon serves 32 at once), and a fetch per ref would open hundreds more.
-/// A timeout or an unreachable remote stays an error.
+/// cannot be fetched. A failed fetch is retried whole first: a busy remote drops
+/// connections (git daemon serves 32 at once). When the last try only lost its
+/// connection, the sync ends there: a fetch per ref would open hundreds more against a
+/// remote that cannot take one. A timeout or an unreachable remote stays an error.
 fn fetch(
     repo: &Repo,
     remote: &Remote,
@@ -302,14 +303,16 @@ fn fetch(
     let (ns, incoming) = (repo.namespace(), remote.incoming_prefix());
     let mut attempt = 1;
     loop {
-        match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance) {
-            Ok(()) => return Ok(Vec::new()),
-            Err(err) if err.kind == crate::error::Kind::Blocked => return Err(err),
-            Err(_) if attempt < WHOLE_FETCH_ATTEMPTS => {
+        match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance)? {
+            git::Fetched::Done => return Ok(Vec::new()),
+            git::Fetched::Dropped(_) | git::Fetched::Refused(_)
+                if attempt < WHOLE_FETCH_ATTEMPTS =>
+            {
                 std::thread::sleep(retry_delay(attempt));
                 attempt += 1;
             }
-            Err(err) => {
+            git::Fetched::Dropped(err) => return Err(err),
+            git::Fetched::Refused(err) => {
                 return git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
                     .map_err(|_| err)
             }

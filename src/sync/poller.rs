@@ -242,10 +242,11 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i
         repo.namespace(),
         &remote.incoming_prefix(),
         git::Maintenance::Off,
-    ) {
-        Ok(()) => true,
-        Err(err) if err.kind == crate::error::Kind::Blocked => return Err(err),
-        Err(_) => false, // the sync's own fetch copes (stale locks, one corrupt ref)
+    )? {
+        git::Fetched::Done => true,
+        // A busy remote: the next poll asks again, one connection, not a sync's several.
+        git::Fetched::Dropped(err) => return Err(err),
+        git::Fetched::Refused(_) => false, // the sync's own fetch copes (stale locks, one corrupt ref)
     };
     let unsettled = unsettled(repo, remote, presence_every)?;
     if fetched && unsettled.is_subset(&schedule.settled) {
