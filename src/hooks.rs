@@ -453,14 +453,10 @@ fn pushed_commits(
                 .filter(|id| repo.gix().find_commit(*id).is_ok()),
         );
     }
-    let walk = repo.gix().rev_walk([tip]).with_hidden(hidden);
+    let hidden: Vec<ObjectId> = hidden.into_iter().collect();
     let mut commits = Vec::new();
-    for info in walk
-        .all()
-        .map_err(|e| Error::git(format!("cannot walk pushed commits: {e}")))?
-    {
-        let info = info.map_err(|e| Error::git(format!("cannot walk pushed commits: {e}")))?;
-        commits.push(info.id);
+    for visit in crate::repo::walk::only_from(repo, &[tip], &hidden)? {
+        commits.push(visit?.id);
     }
     Ok(commits)
 }

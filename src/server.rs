@@ -22,7 +22,7 @@ use globset::Glob;
 use serde::Serialize;
 
 use crate::config::{Config, CONFIG_PATH};
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::hooks::range::{vet_commit, LeaseView};
 use crate::hooks::HookState;
 use crate::repo::gate::{self, Kind};
@@ -278,15 +278,10 @@ fn new_commits(repo: &Repo, new: ObjectId) -> Result<Vec<ObjectId>> {
         .flatten()
         .map(|(_, id)| id)
         .collect();
+    let existing: Vec<ObjectId> = existing.into_iter().collect();
     let mut ids = Vec::new();
-    for info in repo
-        .gix()
-        .rev_walk([new])
-        .with_hidden(existing)
-        .all()
-        .context("cannot walk the pushed commits")?
-    {
-        ids.push(info.context("cannot walk the pushed commits")?.id);
+    for visit in crate::repo::walk::only_from(repo, &[new], &existing)? {
+        ids.push(visit?.id);
     }
     ids.reverse();
     Ok(ids)

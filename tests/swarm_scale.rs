@@ -177,6 +177,68 @@ fn a_sync_that_only_joined_pushes_no_outbox() {
     }
 }
 
+/// A clone that only reads keeps no chain of its own joins: when the new heads hold every
+/// message it has (and its published outbox), it takes them as they are, so one sender's
+/// messages reach the readers as fast-forwards and the readers make no commits at all.
+#[test]
+fn a_reader_takes_the_senders_tip_instead_of_joining_it() {
+    let net = Net::new();
+    let names = ["s", "r1", "r2"];
+    let dirs: Vec<PathBuf> = names.iter().map(|n| clone_named(&net, n)).collect();
+    for (dir, name) in dirs.iter().zip(names) {
+        ok(
+            dir,
+            &[
+                "--as",
+                name,
+                "send",
+                "all",
+                "-s",
+                &format!("hello from {name}"),
+            ],
+        );
+    }
+    for _ in 0..2 {
+        dirs.iter().for_each(|d| {
+            sync_ok(d);
+        });
+    }
+    let joins_before: Vec<usize> = dirs
+        .iter()
+        .zip(names)
+        .map(|(d, n)| own_merges(d, n))
+        .collect();
+    let unread = || -> Vec<String> {
+        let out = ok(&dirs[1], &["--as", "r1", "--json", "inbox"]);
+        let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let messages = listed
+            .as_array()
+            .or_else(|| listed["messages"].as_array())
+            .unwrap_or_else(|| panic!("a list of messages: {out}"));
+        messages
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(unread().len(), 2, "the two other hellos");
+    for round in 0..5 {
+        let subject = format!("round {round}");
+        ok(&dirs[0], &["--as", "s", "send", "r1", "-s", &subject]);
+        sync_ok(&dirs[0]);
+        let sent = git_in(&dirs[0], &["rev-parse", "refs/comm-node/mail"]);
+        for reader in &dirs[1..] {
+            sync_ok(reader);
+            assert_eq!(git_in(reader, &["rev-parse", "refs/comm-node/mail"]), sent);
+        }
+        // What r1 read before its mail moved to the sender's tip stays read.
+        assert_eq!(unread(), std::slice::from_ref(&subject));
+    }
+    for ((dir, name), before) in dirs.iter().zip(names).zip(joins_before) {
+        assert_eq!(own_merges(dir, name), before, "{name} joined");
+        assert_eq!(subjects(dir).len(), 3 + 5);
+    }
+}
+
 /// A commit made with plumbing in `dir` by agent `author`: `tree` on top of `parent`.
 fn plumbed_commit(dir: &Path, author: &str, tree: &str, parent: Option<&str>) -> String {
     let (name, email) = (

@@ -68,14 +68,8 @@ fn commits_in(repo: &Repo, range: &str) -> Result<Vec<ObjectId>> {
         .ok_or_else(|| bad_range(range, "expected BASE..BRANCH"))?;
     let (base, tip) = (resolve(repo, range, a)?, resolve(repo, range, b)?);
     let mut ids = Vec::new();
-    for info in repo
-        .gix()
-        .rev_walk([tip])
-        .with_hidden([base])
-        .all()
-        .context("cannot walk the range")?
-    {
-        ids.push(info.context("cannot walk the range")?.id);
+    for visit in crate::repo::walk::only_from(repo, &[tip], &[base])? {
+        ids.push(visit?.id);
     }
     ids.reverse();
     Ok(ids)

@@ -63,16 +63,7 @@ pub fn walk(repo: &Repo, tip: ObjectId, hidden: Option<ObjectId>) -> Result<Vec<
 
 /// Ids of the commits reachable from `tip` but not from `hidden`, newest first.
 pub fn walk_ids(repo: &Repo, tip: ObjectId, hidden: Option<ObjectId>) -> Result<Vec<ObjectId>> {
-    let platform = repo.gix().rev_walk([tip]);
-    let platform = match hidden {
-        Some(h) => platform.with_hidden([h]),
-        None => platform,
-    };
-    let mut out = Vec::new();
-    for info in platform.all().context("cannot walk mail")? {
-        out.push(info.context("cannot walk mail")?.id);
-    }
-    Ok(out)
+    walk_ids_bounded(repo, tip, hidden, usize::MAX)
 }
 
 /// Ids of at most `limit` commits reachable from `tip` and not from `hidden`, newest first.
@@ -82,14 +73,10 @@ pub fn walk_ids_bounded(
     hidden: Option<ObjectId>,
     limit: usize,
 ) -> Result<Vec<ObjectId>> {
-    let platform = repo.gix().rev_walk([tip]);
-    let platform = match hidden {
-        Some(h) => platform.with_hidden([h]),
-        None => platform,
-    };
+    let hidden: Vec<ObjectId> = hidden.into_iter().collect();
     let mut out = Vec::new();
-    for info in platform.all().context("cannot walk mail")?.take(limit) {
-        out.push(info.context("cannot walk mail")?.id);
+    for visit in crate::repo::walk::only_from(repo, &[tip], &hidden)?.take(limit) {
+        out.push(visit?.id);
     }
     Ok(out)
 }

@@ -53,11 +53,11 @@ pub fn new_history(
         .copied()
         .filter(|k| repo.gix().find_commit(*k).is_ok())
         .collect();
-    let Ok(walk) = repo.gix().rev_walk([incoming]).with_hidden(hidden).all() else {
+    let Ok(walk) = super::walk::only_from(repo, &[incoming], &hidden) else {
         return Ok(()); // the gate's history check reports an unwalkable history
     };
-    for info in walk.flatten() {
-        let Some(commit) = Commit::read(repo, info.id) else {
+    for visit in walk.flatten() {
+        let Some(commit) = Commit::read(repo, visit.id) else {
             continue;
         };
         let judged = Judge {
@@ -67,7 +67,7 @@ pub fn new_history(
             clock,
         };
         judged.kind(kind).map_err(|refusal| Refused {
-            commit: info.id,
+            commit: visit.id,
             agent: commit.author.clone(),
             refusal,
         })?;

@@ -626,20 +626,16 @@ fn check_new_history_of(
         .copied()
         .filter(|k| header(repo, *k).is_ok_and(|(kind, _)| kind == gix::objs::Kind::Commit))
         .collect();
-    let walk = repo
-        .gix()
-        .rev_walk(tips.iter().copied())
-        .with_hidden(hidden)
-        .all()
-        .map_err(|e| format!("history of {incoming} cannot be walked: {e}"))?;
-    for info in walk {
-        let info = info.map_err(|e| format!("history of {incoming} is broken: {e}"))?;
-        let commit = commit_of(repo, info.id)?;
+    let walk = super::walk::only_from(repo, tips, &hidden)
+        .map_err(|e| format!("history of {incoming} cannot be walked: {}", e.message))?;
+    for visit in walk {
+        let visit = visit.map_err(|e| format!("history of {incoming} is broken: {}", e.message))?;
+        let commit = commit_of(repo, visit.id)?;
         if matches!(kind, Kind::Mail | Kind::Outbox(_)) {
-            check_mail_commit(repo, info.id, &commit)?;
+            check_mail_commit(repo, visit.id, &commit)?;
         }
         if !matches!(kind, Kind::Cursor(_)) {
-            check_signature(repo, info.id)?;
+            check_signature(repo, visit.id)?;
         }
     }
     Ok(())

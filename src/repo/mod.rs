@@ -13,6 +13,7 @@ pub mod health;
 pub mod locks;
 pub mod signing;
 pub mod tree;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

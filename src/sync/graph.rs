@@ -3,19 +3,13 @@
 use std::collections::HashSet;
 
 use crate::error::{Context, Result};
-use crate::repo::{ObjectId, Repo};
+use crate::repo::{walk, ObjectId, Repo};
 
 /// Commits reachable from `tip` but not from `hidden`.
 pub fn count_only(repo: &Repo, tip: ObjectId, hidden: ObjectId) -> Result<usize> {
-    let walk = repo
-        .gix()
-        .rev_walk([tip])
-        .with_hidden([hidden])
-        .all()
-        .context("cannot walk history")?;
     let mut n = 0;
-    for info in walk {
-        info.context("cannot walk history")?;
+    for visit in walk::only_from(repo, &[tip], &[hidden])? {
+        visit?;
         n += 1;
     }
     Ok(n)
@@ -26,13 +20,9 @@ pub fn is_ancestor(repo: &Repo, ancestor: ObjectId, descendant: ObjectId) -> Res
     if ancestor == descendant {
         return Ok(true);
     }
-    let mut walk = repo
-        .gix()
-        .rev_walk([ancestor])
-        .with_hidden([descendant])
-        .all()
-        .context("cannot walk history")?;
-    Ok(walk.next().is_none())
+    Ok(walk::only_from(repo, &[ancestor], &[descendant])?
+        .next()
+        .is_none())
 }
 
 /// (ahead, behind) of `local` relative to `remote`.
@@ -79,18 +69,13 @@ pub fn new_heads(
     let mut unique = tips.to_vec();
     unique.sort();
     unique.dedup();
-    let walk = repo.gix().rev_walk(unique.iter().copied());
-    let walk = match local {
-        Some(l) => walk.with_hidden([l]),
-        None => walk,
-    };
+    let hidden: Vec<ObjectId> = local.into_iter().collect();
     let mut visited = HashSet::new();
     let mut parents = HashSet::new();
-    for info in walk.all().context("cannot walk history")? {
-        let id = info.context("cannot walk history")?.id;
-        let commit = repo.gix().find_commit(id).context("cannot read commit")?;
-        parents.extend(commit.parent_ids().map(|p| p.detach()));
-        visited.insert(id);
+    for visit in walk::only_from(repo, &unique, &hidden)? {
+        let visit = visit?;
+        parents.extend(visit.parents);
+        visited.insert(visit.id);
     }
     let heads = unique
         .into_iter()

@@ -59,14 +59,26 @@ fn by_ancestry(
 /// Mail: the local chain and every clone's outbox tip become one history. Tips already
 /// contained are dropped; one new head that contains the local tip is a fast-forward;
 /// anything else is joined by ONE merge commit (an octopus: no trailers, so not a message),
-/// however many clones sent mail. Returns the resolution and whether it is a merge.
+/// however many clones sent mail. When the new heads already reach every message of the
+/// local chain and this clone's published outbox (`published`), the local chain holds
+/// nothing but this clone's own unpublished joins: the heads alone stand for it, so a
+/// reader takes a sender's tip as it is instead of joining it, and no chain of joins
+/// grows in a clone that does not send. Returns the resolution and whether it is a merge.
 pub fn mail(
     repo: &Repo,
     local: Option<ObjectId>,
     tips: &[ObjectId],
+    published: Option<ObjectId>,
     label: &str,
 ) -> Result<(Resolution, bool)> {
     let (heads, contains_local) = super::graph::new_heads(repo, local, tips)?;
+    let local = match local {
+        Some(l) if !heads.is_empty() && !contains_local => {
+            let only_joins = !super::outbox::news_beyond(repo, l, &heads, published)?;
+            (!only_joins).then_some(l)
+        }
+        other => other,
+    };
     let parents: Vec<ObjectId> = match (local, heads.as_slice()) {
         (_, []) => return Ok((Resolution::Keep, false)),
         (None, [one]) => return Ok((Resolution::Set(*one), false)),

@@ -757,9 +757,14 @@ fn settle_mail(
 ) -> Result<()> {
     let name = repo.ns_ref("mail");
     let ids: Vec<ObjectId> = tips.iter().map(|(_, id)| *id).collect();
+    let mine = outbox::mine(repo);
+    let published = tips
+        .iter()
+        .find(|(suffix, _)| Some(suffix) == mine.as_ref())
+        .map(|(_, id)| *id);
     for _ in 0..LOCAL_CAS_ATTEMPTS {
         let local = repo.read_ref(&name)?;
-        let (resolution, merged) = merge::mail(repo, local, &ids, label)?;
+        let (resolution, merged) = merge::mail(repo, local, &ids, published, label)?;
         let Resolution::Set(new) = resolution else {
             return Ok(());
         };

@@ -108,16 +108,9 @@ impl Mail {
         if tips.is_empty() {
             return Ok(mail);
         }
-        let walk = repo
-            .gix()
-            .rev_walk(tips)
-            .with_hidden(hidden)
-            .all()
-            .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?;
-        for info in walk {
-            let id = info
-                .map_err(|e| crate::error::Error::git(format!("cannot walk mail: {e}")))?
-                .id;
+        let hidden: Vec<ObjectId> = hidden.into_iter().collect();
+        for visit in crate::repo::walk::only_from(repo, &tips, &hidden)? {
+            let id = visit?.id;
             match crate::mail::mailbox::load(repo, id)? {
                 Some(m) if m.kind == "ack" => mail.acks += 1,
                 Some(_) => mail.messages += 1,

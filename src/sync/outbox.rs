@@ -8,7 +8,7 @@
 //! The clone's name is `comm.outbox` in its git config, made on the first sync: `o-` and 12
 //! hex characters, unique across machines without coordination.
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::repo::{ObjectId, Repo};
 
 const CONFIG_KEY: &str = "comm.outbox";
@@ -71,16 +71,22 @@ const MOST_UNPUBLISHED_JOINS: usize = 32;
 /// nothing to publish: every clone makes that join itself, so pushing it would only move
 /// one more ref for every other clone to fetch, and make each of them join again.
 pub fn has_news(repo: &Repo, mail: ObjectId, views: &[ObjectId]) -> Result<bool> {
-    let walk = repo
-        .gix()
-        .rev_walk([mail])
-        .with_hidden(views.iter().copied())
-        .all()
-        .context("cannot walk the mail")?;
+    news_beyond(repo, mail, views, None)
+}
+
+/// Does `mail` hold, beyond what `hidden` reaches, a message, the commit `keep`, or more
+/// than [`MOST_UNPUBLISHED_JOINS`] joins? When it does not, `hidden` may stand in for it:
+/// nothing but this clone's own joins would be left behind.
+pub fn news_beyond(
+    repo: &Repo,
+    mail: ObjectId,
+    hidden: &[ObjectId],
+    keep: Option<ObjectId>,
+) -> Result<bool> {
     let mut joins = 0;
-    for info in walk {
-        let info = info.context("cannot walk the mail")?;
-        if info.parent_ids.len() < 2 {
+    for visit in crate::repo::walk::only_from(repo, &[mail], hidden)? {
+        let visit = visit?;
+        if visit.parents.len() < 2 || Some(visit.id) == keep {
             return Ok(true);
         }
         joins += 1;
