@@ -29,6 +29,18 @@ fn clone_named(net: &Net, name: &str) -> PathBuf {
     dir
 }
 
+/// `n` clones named `prefix0`, `prefix1`, ..., each joined, all synced twice so that every
+/// clone knows every other.
+fn synced_clones(net: &Net, prefix: &str, n: usize) -> Vec<PathBuf> {
+    let dirs: Vec<PathBuf> = (0..n)
+        .map(|i| clone_named(net, &format!("{prefix}{i}")))
+        .collect();
+    for dir in dirs.iter().chain(&dirs) {
+        sync_ok(dir);
+    }
+    dirs
+}
+
 #[test]
 fn twelve_clones_three_rounds_add_at_most_one_merge_per_sync() {
     let net = Net::new();
@@ -132,14 +144,8 @@ fn remote_outboxes(net: &Net) -> String {
 #[test]
 fn a_sync_that_only_joined_pushes_no_outbox() {
     let net = Net::new();
-    let names = ["a", "b", "c"];
-    let dirs: Vec<PathBuf> = names.iter().map(|n| clone_named(&net, n)).collect();
-    for _ in 0..2 {
-        dirs.iter().for_each(|d| {
-            sync_ok(d);
-        });
-    }
-    ok(&dirs[0], &["--as", "a", "send", "b", "-s", "from a"]);
+    let dirs = synced_clones(&net, "c", 3);
+    ok(&dirs[0], &["--as", "c0", "send", "c1", "-s", "from a"]);
     sync_ok(&dirs[0]);
     let after_send = remote_outboxes(&net);
     for dir in &dirs[1..] {
@@ -154,11 +160,11 @@ fn a_sync_that_only_joined_pushes_no_outbox() {
         "joins alone are not pushed"
     );
     let status: serde_json::Value =
-        serde_json::from_str(&ok(&dirs[1], &["--as", "b", "--json", "status"])).unwrap();
+        serde_json::from_str(&ok(&dirs[1], &["--as", "c1", "--json", "status"])).unwrap();
     assert_eq!(status["divergence"], serde_json::json!([]), "{status}");
 
     // b's next message carries its join; every clone ends with both messages once.
-    ok(&dirs[1], &["--as", "b", "send", "c", "-s", "from b"]);
+    ok(&dirs[1], &["--as", "c1", "send", "c2", "-s", "from b"]);
     sync_ok(&dirs[1]);
     assert_ne!(remote_outboxes(&net), after_send);
     for dir in &dirs {
@@ -345,12 +351,7 @@ fn services(log: &Path) -> Vec<String> {
 #[test]
 fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
     let net = Net::new();
-    let dirs: Vec<PathBuf> = (0..6)
-        .map(|i| clone_named(&net, &format!("f{i}")))
-        .collect();
-    for dir in dirs.iter().chain(&dirs) {
-        sync_ok(dir);
-    }
+    let dirs = synced_clones(&net, "f", 6);
     let dir = &dirs[0];
     let (log, flag) = flaky_remote(&net, dir, "git-upload-pack", 1);
 
@@ -378,12 +379,7 @@ fn a_dropped_fetch_is_retried_whole_not_ref_by_ref() {
 #[test]
 fn a_remote_that_keeps_dropping_the_fetch_is_not_fetched_ref_by_ref() {
     let net = Net::new();
-    let dirs: Vec<PathBuf> = (0..4)
-        .map(|i| clone_named(&net, &format!("k{i}")))
-        .collect();
-    for dir in dirs.iter().chain(&dirs) {
-        sync_ok(dir);
-    }
+    let dirs = synced_clones(&net, "k", 4);
     let dir = &dirs[0];
     ok(dir, &["--as", "k0", "send", "k1", "-s", "after the storm"]);
     let mail_before = git_in(dir, &["rev-parse", "refs/comm-node/mail"]);

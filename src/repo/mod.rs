@@ -666,3 +666,28 @@ fn jitter_below(bound: u64) -> u64 {
     hasher.write_u32(std::process::id());
     hasher.finish() % bound
 }
+
+/// Test-only: a repository in a temporary directory and commits made in it.
+#[cfg(test)]
+pub(crate) mod scratch {
+    use super::{ObjectId, Repo};
+
+    /// A new repository (`git init`); the directory lives as long as the `TempDir`.
+    pub fn scratch() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
+        let repo = Repo::discover(dir.path()).unwrap();
+        (dir, repo)
+    }
+
+    /// A commit with an empty tree on `parents`.
+    pub fn commit(repo: &Repo, parents: &[ObjectId], message: &str) -> ObjectId {
+        let tree = repo.empty_tree().unwrap();
+        repo.write_commit(tree, parents, "test", message).unwrap()
+    }
+}

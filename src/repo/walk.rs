@@ -191,22 +191,7 @@ impl<'r> Limited<'r> {
 mod tests {
     use super::*;
 
-    fn scratch() -> (tempfile::TempDir, Repo) {
-        let dir = tempfile::tempdir().unwrap();
-        let init = std::process::Command::new("git")
-            .args(["init", "-q"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(init.success());
-        let repo = Repo::discover(dir.path()).unwrap();
-        (dir, repo)
-    }
-
-    fn commit(repo: &Repo, parents: &[ObjectId], message: &str) -> ObjectId {
-        let tree = repo.empty_tree().unwrap();
-        repo.write_commit(tree, parents, "walk", message).unwrap()
-    }
+    use crate::repo::scratch::{commit, scratch};
 
     fn ids(repo: &Repo, tips: &[ObjectId], hidden: &[ObjectId]) -> Vec<ObjectId> {
         only_from(repo, tips, hidden)

@@ -101,22 +101,7 @@ pub fn news_beyond(
 mod tests {
     use super::*;
 
-    fn scratch() -> (tempfile::TempDir, Repo) {
-        let dir = tempfile::tempdir().unwrap();
-        let init = std::process::Command::new("git")
-            .args(["init", "-q"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(init.success());
-        let repo = Repo::discover(dir.path()).unwrap();
-        (dir, repo)
-    }
-
-    fn commit(repo: &Repo, parents: &[ObjectId], message: &str) -> ObjectId {
-        let tree = repo.empty_tree().unwrap();
-        repo.write_commit(tree, parents, "sync", message).unwrap()
-    }
+    use crate::repo::scratch::{commit, scratch};
 
     #[test]
     fn joins_are_news_only_past_the_limit_and_a_message_always_is() {
