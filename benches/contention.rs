@@ -19,7 +19,11 @@ use std::time::{Duration, Instant};
 mod support;
 use support::{children_cpu, free_port, git, Daemon, DelayingProxy};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+/// The binary under test: this build's, or `GIT_COMM_BIN` to compare another build in the
+/// same run.
+fn bin() -> String {
+    std::env::var("GIT_COMM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_git-comm").to_string())
+}
 const LATENCY_MS: u64 = 20;
 const ROUNDS: usize = 4;
 
@@ -30,7 +34,7 @@ fn comm(dir: &Path, args: &[&str]) -> (bool, String) {
 
 /// Success, stdout and the first line of stderr.
 fn comm_err(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .current_dir(dir)
         .output()

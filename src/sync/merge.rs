@@ -74,8 +74,7 @@ pub fn mail(
     let (heads, contains_local) = super::graph::new_heads(repo, local, tips)?;
     let local = match local {
         Some(l) if !heads.is_empty() && !contains_local => {
-            let only_joins = !super::outbox::news_beyond(repo, l, &heads, published)?;
-            (!only_joins).then_some(l)
+            super::outbox::news_beyond(repo, l, &heads, published)?.then_some(l)
         }
         other => other,
     };
