@@ -517,19 +517,27 @@ pub fn push(git_dir: &Path, remote: &str, updates: &[Update]) -> Result<PushOutc
     }
 }
 
-/// Did the connection fail rather than the remote refuse? A refusal names itself (a hook,
-/// a permission, gitolite's `DENIED`, a missing repository); a connection that a busy server
-/// dropped only says that git could not read from it.
+/// How a remote's refusal names itself (matched lowercased): a hook, a permission,
+/// gitolite's `DENIED`, a repository that is not there. A refused push or fetch is never
+/// retried, whatever else its message says.
+const REFUSAL_MARKS: [&str; 7] = [
+    "denied",
+    "permission",
+    "hook declined",
+    "not exported",
+    "not found",
+    "does not appear to be a git repository",
+    "authentication",
+];
+
+fn names_a_refusal(text: &str) -> bool {
+    let text = text.to_lowercase();
+    REFUSAL_MARKS.iter().any(|m| text.contains(m))
+}
+
+/// Did the connection fail rather than the remote refuse? A refusal names itself; a
+/// connection that a busy server dropped only says that git could not read from it.
 fn is_dropped_connection(stderr: &str) -> bool {
-    const REFUSED: [&str; 7] = [
-        "denied",
-        "permission",
-        "hook declined",
-        "not exported",
-        "not found",
-        "does not appear to be a git repository",
-        "authentication",
-    ];
     const DROPPED: [&str; 5] = [
         "could not read from remote repository",
         "connection reset",
@@ -538,13 +546,12 @@ fn is_dropped_connection(stderr: &str) -> bool {
         "broken pipe",
     ];
     let text = stderr.to_lowercase();
-    !REFUSED.iter().any(|m| text.contains(m)) && DROPPED.iter().any(|m| text.contains(m))
+    !names_a_refusal(&text) && DROPPED.iter().any(|m| text.contains(m))
 }
 
 /// Did the push lose a race (the remote moved since our fetch), as opposed to being
 /// refused by a hook or a permission? Lost races are retried after a fetch.
 fn is_stale(rejected: &[&str], stderr: &str) -> bool {
-    const REFUSED: [&str; 3] = ["hook declined", "denied", "permission"];
     const RACED: [&str; 6] = [
         "stale info",
         "fetch first",
@@ -554,7 +561,7 @@ fn is_stale(rejected: &[&str], stderr: &str) -> bool {
         "atomic transaction failed",
     ];
     let all = format!("{} {stderr}", rejected.join(" "));
-    !REFUSED.iter().any(|m| all.contains(m)) && RACED.iter().any(|m| all.contains(m))
+    !names_a_refusal(&all) && RACED.iter().any(|m| all.contains(m))
 }
 
 /// Is `remote` reachable? Returns git's complaint when it is not, or that it did not answer
@@ -664,6 +671,24 @@ mod tests {
         ];
         for text in refused {
             assert!(!is_dropped_connection(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_push_that_names_a_refusal_is_never_a_lost_race() {
+        let raced = ["! refs/comm-node/tasks:refs/comm-node/tasks [rejected] (stale info)"];
+        assert!(is_stale(&raced, ""));
+        assert!(is_stale(
+            &["! refs/comm-node/tasks:refs/comm-node/tasks [remote rejected] (cannot lock ref 'refs/comm-node/tasks': is at 1 but expected 2)"],
+            ""
+        ));
+        let refusals = [
+            "remote: error: hook declined to update refs/comm-node/tasks",
+            "FATAL: + refs/comm-node/tasks comm alice DENIED by fallthru",
+            "remote: Permission to push refused (fetch first)",
+        ];
+        for stderr in refusals {
+            assert!(!is_stale(&raced, stderr), "{stderr}");
         }
     }
 
