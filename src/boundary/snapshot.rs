@@ -31,20 +31,10 @@ pub struct Snapshot {
 impl Snapshot {
     /// The staged content: every regular file entry of the index (stage 0).
     pub fn index(repo: &Repo) -> Result<Snapshot> {
-        let index = repo
-            .gix()
-            .index_or_empty()
-            .context("cannot read the index")?;
-        // The index is sorted by path: listed in one pass, no map.
-        let files = Files::from_sorted_sized(
-            index
-                .entries()
-                .iter()
-                .filter(|entry| is_staged_file(entry))
-                .map(|entry| (entry.path(&index).to_str_lossy(), Some(entry.id))),
-            index.entries().len(),
-            index.path_backing().len(),
-        );
+        let files = match repo.index()? {
+            Some(index) => Files::of_index(index, is_staged_file),
+            None => Files::default(),
+        };
         Ok(Snapshot::new(Origin::Index, files))
     }
 
@@ -150,7 +140,7 @@ impl Snapshot {
 }
 
 /// A regular file at stage 0: what [`Snapshot::index`] lists.
-fn is_staged_file(entry: &gix::index::Entry) -> bool {
+pub fn is_staged_file(entry: &gix::index::Entry) -> bool {
     let regular = entry.mode == gix::index::entry::Mode::FILE
         || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
     regular && entry.stage_raw() == 0
@@ -159,7 +149,7 @@ fn is_staged_file(entry: &gix::index::Entry) -> bool {
 /// The staged content of one file, as `Snapshot::index(repo)?.read(..)` would give it,
 /// without listing the whole index.
 pub fn read_indexed(repo: &Repo, path: &str) -> Result<Option<Vec<u8>>> {
-    let Some(index) = repo.gix().try_index().context("cannot read the index")? else {
+    let Some(index) = repo.index()? else {
         return Ok(None);
     };
     let entry = index

@@ -143,7 +143,7 @@ pub fn head_is_made_from(repo: &Repo, basis: &Basis, head_tree: ObjectId) -> boo
 /// The tree the index writes, when its cache-tree is complete (`git commit` completes it
 /// before pre-commit runs; a path-limited commit's temporary index has none).
 pub fn index_tree(repo: &Repo) -> Option<ObjectId> {
-    let index = repo.gix().try_index().ok()??;
+    let index = repo.index().ok()??;
     let root = index.tree()?;
     root.num_entries.is_some().then_some(root.id)
 }
