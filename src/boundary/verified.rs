@@ -619,7 +619,9 @@ mod tests {
         Basis {
             tree: ObjectId::from_bytes_or_panic(&[n; 20]),
             changes: [n; 32],
-            made: (n % 2 == 0).then(|| ObjectId::from_bytes_or_panic(&[n + 100; 20])),
+            made: n
+                .is_multiple_of(2)
+                .then(|| ObjectId::from_bytes_or_panic(&[n + 100; 20])),
         }
     }
 
