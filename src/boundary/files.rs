@@ -1,7 +1,7 @@
-//! The paths of a snapshot, sorted, in one buffer: looked up by binary search. The index and a
-//! tree are already sorted by path, so listing 5,000 files costs one pass and two
-//! allocations, where a map allocated a string and a node per file (and freed them all again
-//! at the end of every commit's check).
+//! The paths of a snapshot, sorted, looked up by binary search. The index is read in place
+//! (it is sorted by path already); a tree's or the worktree's paths are copied into one
+//! buffer. A map allocated a string and a node per file, and freed them all again at the end
+//! of every commit's check.
 
 use std::ops::Range;
 use std::sync::Arc;
