@@ -451,6 +451,45 @@ fn with_a_warm_verified_state_edits_pass_and_a_new_chain_is_refused() {
 }
 
 #[test]
+fn the_state_vouches_for_head_by_its_tree_however_the_commit_was_made() {
+    let t = clean_repo();
+    let out = commit_edit(&t, "app/services/other.py", "Y = 2\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_judged_by_the_state(&t, "app/services/other.py", "Y = 3\n");
+    // Two bypassing commits that end on the tree the state was verified for: HEAD's parent
+    // is no longer the tree the state started from, but HEAD's tree is what it describes.
+    for value in ["Y = 4\n", "Y = 3\n"] {
+        t.write("app/services/other.py", value);
+        t.git(&["add", "app/services/other.py"]);
+        let out = git_as(
+            t.path(),
+            Some("alice"),
+            &["commit", "-q", "--no-verify", "-m", value],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_judged_by_the_state(&t, "app/services/other.py", "Y = 5\n");
+
+    // A path-limited commit's temporary index names no tree: the state then vouches for
+    // the commit made from what it approved, as before.
+    t.write("app/services/other.py", "Y = 6\n");
+    let out = git_as(
+        t.path(),
+        Some("alice"),
+        &["commit", "-q", "-m", "limited", "app/services/other.py"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_judged_by_the_state(&t, "app/services/other.py", "Y = 7\n");
+    let out = commit_edit(
+        &t,
+        "app/services/helpers.py",
+        "from app.database import models\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains(UI_CHAIN), "{}", stderr(&out));
+}
+
+#[test]
 fn a_chain_committed_anyway_disables_the_state_until_an_edit_removes_it() {
     let t = clean_repo();
     let out = commit_edit(&t, "app/services/other.py", "Y = 2\n");

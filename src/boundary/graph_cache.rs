@@ -105,8 +105,8 @@ pub fn key(snapshot: &Snapshot, config: &Config) -> Option<Key> {
     hasher.update(super::cache::version().as_bytes());
     let settings = serde_json::to_vec(&(&config.python, &config.exclude)).ok()?;
     hasher.update(&settings);
-    for (path, id) in &snapshot.files {
-        let id = (*id)?;
+    for (path, id) in snapshot.files.iter() {
+        let id = id?;
         hasher.update(path.as_bytes());
         hasher.update([0]);
         if Lang::from_path(path).is_none() {

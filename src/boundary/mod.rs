@@ -5,6 +5,7 @@
 //! the pre-commit hook runs: staged blobs only, never the worktree).
 
 pub mod cache;
+pub mod files;
 pub mod graph;
 pub mod graph_cache;
 pub mod imports;
@@ -142,17 +143,17 @@ fn check_in(
         .and_then(|hook| hook.verified_state(repo, changes.as_deref().unwrap_or_default()));
     // Judged on the verified state, the staged files are all the check reads: the other
     // paths are not even listed.
-    let candidates: Vec<&String> = match (&state, &changes) {
+    let candidates: Vec<&str> = match (&state, &changes) {
         (Some(_), Some(changes)) => changes
             .iter()
-            .filter_map(|c| snapshot.files.get_key_value(&c.path).map(|(p, _)| p))
+            .filter_map(|c| snapshot.files.key(&c.path))
             .collect(),
-        _ => snapshot.files.keys().collect(),
+        _ => snapshot.files.paths().collect(),
     };
     let sources: Vec<(&str, Lang)> = candidates
         .into_iter()
-        .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p.as_str()))
-        .filter_map(|p| Some((p.as_str(), Lang::from_path(p)?)))
+        .filter(|p| !p.contains("node_modules/") && !excluded.is_match(p))
+        .filter_map(|p| Some((p, Lang::from_path(p)?)))
         .collect();
     let partial = !options.paths.is_empty() || changed.is_some();
     let selected: HashSet<&str> = sources
@@ -167,7 +168,7 @@ fn check_in(
     let wanted: Vec<(&str, Lang, Option<ObjectId>)> = sources
         .into_iter()
         .filter(|(p, _)| whole_graph || selected.contains(p))
-        .map(|(p, lang)| (p, lang, snapshot.files.get(p).copied().flatten()))
+        .map(|(p, lang)| (p, lang, snapshot.files.blob(p)))
         .collect();
 
     // With a warm graph cache the JSON import cache is not even read: unchanged files that
@@ -344,7 +345,7 @@ fn save_graph(
     if warm && !parsed {
         return;
     }
-    let saved = graph.files_to_save(|path| snapshot.files.get(path).copied().flatten());
+    let saved = graph.files_to_save(|path| snapshot.files.blob(path));
     graph_cache::save(repo, key, &graph.paths(), &saved);
 }
 
@@ -366,6 +367,7 @@ impl HookState {
             basis: verified::Basis {
                 tree: verified::head_tree(repo)?,
                 changes: verified::changes_digest(changes),
+                made: verified::index_tree(repo),
             },
         })
     }
@@ -375,9 +377,9 @@ impl HookState {
     fn verified_state(&self, repo: &Repo, changes: &[Change]) -> Option<verified::State> {
         let state = verified::State::load(repo, &self.config)?;
         // Either it describes this very index (checked before, the commit not made yet), or
-        // HEAD's commit was made from what it describes.
+        // HEAD's tree is what it describes.
         let current = state.basis() == self.basis
-            || verified::head_tree_if_made_from(repo, &state.basis()) == Some(self.basis.tree);
+            || verified::head_is_made_from(repo, &state.basis(), self.basis.tree);
         (current && verified::only_edits_of_sources(&state, changes)).then_some(state)
     }
 }
@@ -461,7 +463,7 @@ fn load<'a>(
         snapshot::Origin::Index => selected
             .iter()
             .map(|&(path, lang, entry)| {
-                let id = snapshot.files.get(path).copied().flatten();
+                let id = snapshot.files.blob(path);
                 let cached = known
                     .zip(entry)
                     .and_then(|(known, entry)| known.imports(entry))

@@ -1,8 +1,7 @@
 //! The set of files a check looks at, and how to read them: the worktree (tracked files plus
 //! untracked ones not ignored by .gitignore) or the index (staged blobs, never the worktree).
 
-use std::collections::{BTreeMap, HashSet};
-use std::ops::Bound;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -10,6 +9,7 @@ use ignore::WalkState;
 
 use gix::bstr::ByteSlice;
 
+use super::files::Files;
 use crate::error::{Context, Result};
 use crate::repo::changes::Change;
 use crate::repo::{ObjectId, Repo};
@@ -25,26 +25,16 @@ pub enum Origin {
 /// Repo-relative paths (always `/`-separated) with, for the index, their blob ids.
 pub struct Snapshot {
     pub origin: Origin,
-    pub files: BTreeMap<String, Option<ObjectId>>,
+    pub files: Files,
 }
 
 impl Snapshot {
     /// The staged content: every regular file entry of the index (stage 0).
     pub fn index(repo: &Repo) -> Result<Snapshot> {
-        let index = repo
-            .gix()
-            .index_or_empty()
-            .context("cannot read the index")?;
-        // The index is sorted by path: collected, the map is built in bulk.
-        let files: BTreeMap<String, Option<ObjectId>> = index
-            .entries()
-            .iter()
-            .filter(|entry| is_staged_file(entry))
-            .map(|entry| {
-                let path = entry.path(&index).to_str_lossy().into_owned();
-                (path, Some(entry.id))
-            })
-            .collect();
+        let files = match repo.index()? {
+            Some(index) => Files::of_index(index, is_staged_file),
+            None => Files::default(),
+        };
         Ok(Snapshot::new(Origin::Index, files))
     }
 
@@ -54,17 +44,16 @@ impl Snapshot {
             .gix()
             .index_from_tree(&tree)
             .context("cannot read the commit's tree")?;
-        let mut files = BTreeMap::new();
-        for entry in state.entries() {
-            let regular = entry.mode == gix::index::entry::Mode::FILE
-                || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
-            if regular {
-                files.insert(
-                    entry.path(&state).to_str_lossy().into_owned(),
-                    Some(entry.id),
-                );
-            }
-        }
+        let files = Files::from_sorted(
+            state
+                .entries()
+                .iter()
+                .filter(|entry| {
+                    entry.mode == gix::index::entry::Mode::FILE
+                        || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE
+                })
+                .map(|entry| (entry.path(&state).to_str_lossy(), Some(entry.id))),
+        );
         Ok(Snapshot::new(Origin::Index, files))
     }
 
@@ -78,26 +67,29 @@ impl Snapshot {
             .gix()
             .index_or_empty()
             .context("cannot read the index")?;
-        let mut files: BTreeMap<String, Option<ObjectId>> = walk_unignored(&root)
-            .into_iter()
-            .map(|path| (path, None))
-            .collect();
+        let mut paths = walk_unignored(&root);
+        paths.sort_unstable();
+        paths.dedup();
         // Tracked files that .gitignore hides: the walk skipped them, the index has them.
+        let mut hidden = Vec::new();
         for entry in index.entries() {
             let path = entry.path(&index).to_str_lossy();
-            if !files.contains_key(path.as_ref()) && root.join(path.as_ref()).is_file() {
-                files.insert(path.into_owned(), None);
+            let walked = paths.binary_search_by(|p| p.as_str().cmp(&path)).is_ok();
+            if !walked && root.join(path.as_ref()).is_file() {
+                hidden.push(path.into_owned());
             }
         }
+        paths.extend(hidden);
+        let files = Files::from_unsorted(paths.into_iter().map(|p| (p, None)));
         Ok(Snapshot::new(Origin::Worktree(root), files))
     }
 
-    fn new(origin: Origin, files: BTreeMap<String, Option<ObjectId>>) -> Snapshot {
+    fn new(origin: Origin, files: Files) -> Snapshot {
         Snapshot { origin, files }
     }
 
     pub fn is_file(&self, path: &str) -> bool {
-        self.files.contains_key(path)
+        self.files.contains(path)
     }
 
     /// A directory holding at least one file (the root `""` always counts).
@@ -108,9 +100,9 @@ impl Snapshot {
         path.is_empty()
             || self
                 .files
-                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                .paths_from(&prefix)
                 .next()
-                .is_some_and(|(file, _)| file.starts_with(&prefix))
+                .is_some_and(|file| file.starts_with(&prefix))
     }
 
     /// Read a file's bytes (from the worktree or the object database).
@@ -118,7 +110,7 @@ impl Snapshot {
         match &self.origin {
             Origin::Worktree(root) => std::fs::read(root.join(path)).ok(),
             Origin::Index => {
-                let id = (*self.files.get(path)?)?;
+                let id = self.files.blob(path)?;
                 repo.find_blob(id).ok().map(|b| b.data.clone())
             }
         }
@@ -139,16 +131,16 @@ impl Snapshot {
 
     /// The blob id of a file's content: known for the index, hashed for the worktree.
     pub fn blob_id(&self, path: &str, bytes: &[u8]) -> ObjectId {
-        match self.files.get(path) {
-            Some(Some(id)) => *id,
-            _ => gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
+        match self.files.blob(path) {
+            Some(id) => id,
+            None => gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
                 .expect("sha1 hashing does not fail"),
         }
     }
 }
 
 /// A regular file at stage 0: what [`Snapshot::index`] lists.
-fn is_staged_file(entry: &gix::index::Entry) -> bool {
+pub fn is_staged_file(entry: &gix::index::Entry) -> bool {
     let regular = entry.mode == gix::index::entry::Mode::FILE
         || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
     regular && entry.stage_raw() == 0
@@ -157,7 +149,7 @@ fn is_staged_file(entry: &gix::index::Entry) -> bool {
 /// The staged content of one file, as `Snapshot::index(repo)?.read(..)` would give it,
 /// without listing the whole index.
 pub fn read_indexed(repo: &Repo, path: &str) -> Result<Option<Vec<u8>>> {
-    let Some(index) = repo.gix().try_index().context("cannot read the index")? else {
+    let Some(index) = repo.index()? else {
         return Ok(None);
     };
     let entry = index

@@ -12,9 +12,12 @@
 //! (they may only be larger than needed, which costs a fallback, never a missed chain).
 //!
 //! The state describes "tree P plus change set C" (P: HEAD's tree when it was checked, C: the
-//! staged changes' digest): pre-commit cannot know the tree git is about to write. The next
-//! check trusts it only when HEAD is a commit with one parent whose tree is P and whose
-//! changes have digest C, i.e. HEAD's tree is exactly what was verified. A fast check appends
+//! staged changes' digest), and, when the index's cache-tree is complete, the tree T that
+//! index writes: `git commit` and `git commit -a` complete it before they run pre-commit,
+//! and commit exactly that tree. The next check trusts the state when HEAD's tree is T (a
+//! tree id names its content: nothing to diff), else only when HEAD is a commit with one
+//! parent whose tree is P and whose changes have digest C, i.e. HEAD's tree is exactly what
+//! was verified. A fast check appends
 //! a small record (the new P and C, the edited files' hops) instead of rewriting the file; the
 //! records are compacted into a new file past [`MAX_RECORDS`]. Each part carries a checksum
 //! and each record the offset it was written at, so a corrupt, truncated, foreign or
@@ -35,7 +38,7 @@ use crate::repo::{ObjectId, Repo};
 const MAGIC: &[u8; 16] = b"comm-node state\n";
 const RECORD_MAGIC: u32 = 0x7265_6331;
 /// Bump when the layout changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 const FILE_NAME: &str = "verified.bin";
 /// Appended records before the file is rewritten whole.
 const MAX_RECORDS: usize = 32;
@@ -50,6 +53,8 @@ pub type Edge = (u32, u8);
 pub struct Basis {
     pub tree: ObjectId,
     pub changes: Digest32,
+    /// The tree of HEAD's tree plus the changes, when the index's cache-tree names it.
+    pub made: Option<ObjectId>,
 }
 
 /// One domain's reach sets, over the path table.
@@ -59,14 +64,34 @@ pub struct Reach {
     pub to: Vec<bool>,
 }
 
-/// The loaded state (base plus applied records).
+/// A table of variable-length elements: `count + 1` ascending u32 offsets at `ends`, then the
+/// elements (of `size` bytes each) from `at`.
+#[derive(Clone, Copy)]
+struct Table {
+    ends: usize,
+    at: usize,
+    size: usize,
+}
+
+/// A domain's reach sets where they lie: bit sets starting at `from` and `to`.
+struct StoredReach {
+    domain: usize,
+    from: usize,
+    to: usize,
+}
+
+/// The loaded state (base plus applied records). Its tables are read where they lie in
+/// `bytes`: an edit looks up a few paths, so nothing is decoded per file up front.
 pub struct State {
     bytes: Vec<u8>,
     config: Digest32,
-    names: Vec<(usize, usize)>,
-    hops: Vec<(usize, usize)>,
-    source: Vec<bool>,
-    reach: Vec<Reach>,
+    /// Number of paths.
+    count: usize,
+    names: Table,
+    hops: Table,
+    /// Where the bit set of source files starts.
+    source: usize,
+    reach: Vec<StoredReach>,
     /// Hops of files edited since the base was written (by later records).
     edited: HashMap<u32, Vec<Edge>>,
     basis: Basis,
@@ -105,9 +130,27 @@ fn file_path(repo: &Repo) -> PathBuf {
     repo.cache_dir("graph").join(FILE_NAME)
 }
 
+/// Whether `head_tree` (HEAD's) is exactly what `basis` describes: the tree it names as made,
+/// else (no such tree recorded) HEAD's commit has one parent whose tree is `basis.tree` and
+/// changes with digest `basis.changes`.
+pub fn head_is_made_from(repo: &Repo, basis: &Basis, head_tree: ObjectId) -> bool {
+    match basis.made {
+        Some(made) => made == head_tree,
+        None => head_tree_if_made_from(repo, basis) == Some(head_tree),
+    }
+}
+
+/// The tree the index writes, when its cache-tree is complete (`git commit` completes it
+/// before pre-commit runs; a path-limited commit's temporary index has none).
+pub fn index_tree(repo: &Repo) -> Option<ObjectId> {
+    let index = repo.index().ok()??;
+    let root = index.tree()?;
+    root.num_entries.is_some().then_some(root.id)
+}
+
 /// HEAD's tree, when HEAD's commit is exactly `basis` made: one parent whose tree is
 /// `basis.tree`, changes with digest `basis.changes`.
-pub fn head_tree_if_made_from(repo: &Repo, basis: &Basis) -> Option<ObjectId> {
+fn head_tree_if_made_from(repo: &Repo, basis: &Basis) -> Option<ObjectId> {
     let head = crate::repo::changes::head_commit(repo).ok()??;
     let commit = repo.gix().find_commit(head).ok()?;
     let mut parents = commit.parent_ids();
@@ -152,24 +195,43 @@ impl State {
         self.basis
     }
 
+    /// Element `n` of `table` (offsets were checked at load).
+    fn element(&self, table: Table, n: usize) -> &[u8] {
+        let end_at = |i: usize| read_u32(&self.bytes, table.ends + 4 * i) as usize;
+        let (start, end) = (end_at(n), end_at(n + 1));
+        &self.bytes[table.at + start * table.size..table.at + end * table.size]
+    }
+
     fn name(&self, n: usize) -> &[u8] {
-        let (start, end) = self.names[n];
-        &self.bytes[start..end]
+        self.element(self.names, n)
+    }
+
+    fn bit(&self, set: usize, n: u32) -> bool {
+        self.bytes[set + n as usize / 8] & (1 << (n % 8)) != 0
+    }
+
+    fn bits(&self, set: usize) -> Vec<bool> {
+        (0..self.count as u32).map(|n| self.bit(set, n)).collect()
     }
 
     /// The index of `path` in the path table (binary search, nothing decoded).
     pub fn index_of(&self, path: &str) -> Option<u32> {
         let path = path.as_bytes();
-        let n = self
-            .names
-            .binary_search_by(|&(s, e)| self.bytes[s..e].cmp(path))
-            .ok()?;
-        Some(n as u32)
+        let (mut low, mut high) = (0, self.count);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.name(mid).cmp(path) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Some(mid as u32),
+            }
+        }
+        None
     }
 
     /// Whether file `n` is a source file of the graph (its hops are stored).
     pub fn is_source(&self, n: u32) -> bool {
-        self.source[n as usize]
+        self.bit(self.source, n)
     }
 
     /// The hops of file `n`, sorted.
@@ -177,8 +239,7 @@ impl State {
         if let Some(edited) = self.edited.get(&n) {
             return edited.clone();
         }
-        let (start, end) = self.hops[n as usize];
-        self.bytes[start..end]
+        self.element(self.hops, n as usize)
             .chunks_exact(5)
             .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), c[4]))
             .collect()
@@ -189,9 +250,9 @@ impl State {
     /// reaching one it forbids (for a domain that does not ignore its kind).
     pub fn matters(&self, rules: &Rules, from: u32, to: u32, kind: u8) -> bool {
         let kind = super::graph_cache::KINDS[kind as usize];
-        self.reach
-            .iter()
-            .any(|r| !rules.ignores(r.domain, kind) && (r.from[from as usize] || r.to[to as usize]))
+        self.reach.iter().any(|r| {
+            !rules.ignores(r.domain, kind) && (self.bit(r.from, from) || self.bit(r.to, to))
+        })
     }
 
     /// Record that the graph now also holds `edited` (files' new hops) for `basis`: appended,
@@ -199,16 +260,19 @@ impl State {
     pub fn append(mut self, repo: &Repo, basis: Basis, edited: Vec<(u32, Vec<Edge>)>) {
         if self.records + 1 >= MAX_RECORDS {
             self.edited.extend(edited);
-            let hops: Vec<Vec<Edge>> = (0..self.names.len() as u32).map(|n| self.hops(n)).collect();
-            let names: Vec<&[u8]> = (0..self.names.len()).map(|n| self.name(n)).collect();
-            let bytes = encode_base(
-                &self.config,
-                &basis,
-                &names,
-                &hops,
-                &self.source,
-                &self.reach,
-            );
+            let hops: Vec<Vec<Edge>> = (0..self.count as u32).map(|n| self.hops(n)).collect();
+            let names: Vec<&[u8]> = (0..self.count).map(|n| self.name(n)).collect();
+            let reach: Vec<Reach> = self
+                .reach
+                .iter()
+                .map(|r| Reach {
+                    domain: r.domain,
+                    from: self.bits(r.from),
+                    to: self.bits(r.to),
+                })
+                .collect();
+            let source = self.bits(self.source);
+            let bytes = encode_base(&self.config, &basis, &names, &hops, &source, &reach);
             write_atomically(repo, &bytes);
             return;
         }
@@ -224,7 +288,7 @@ impl State {
 
     fn apply_records(&mut self) {
         let mut at = self.len;
-        while let Some((basis, edited, end)) = decode_record(&self.bytes, at, self.names.len()) {
+        while let Some((basis, edited, end)) = decode_record(&self.bytes, at, self.count) {
             self.basis = basis;
             self.edited.extend(edited);
             self.records += 1;
@@ -328,6 +392,33 @@ fn put_u32(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&n.to_le_bytes());
 }
 
+fn put_basis(out: &mut Vec<u8>, basis: &Basis) {
+    out.extend_from_slice(basis.tree.as_slice());
+    out.extend_from_slice(&basis.changes);
+    match basis.made {
+        Some(made) => {
+            out.push(1);
+            out.extend_from_slice(made.as_slice());
+        }
+        None => out.push(0),
+    }
+}
+
+fn take_basis(r: &mut Reader) -> Option<Basis> {
+    let tree = ObjectId::try_from(r.take(20)?).ok()?;
+    let changes: Digest32 = r.take(32)?.try_into().ok()?;
+    let made = match r.u8()? {
+        0 => None,
+        1 => Some(ObjectId::try_from(r.take(20)?).ok()?),
+        _ => return None,
+    };
+    Some(Basis {
+        tree,
+        changes,
+        made,
+    })
+}
+
 fn put_bits(out: &mut Vec<u8>, set: &[bool]) {
     let mut bytes = vec![0u8; set.len().div_ceil(8)];
     for (i, _) in set.iter().enumerate().filter(|(_, &b)| b) {
@@ -351,8 +442,7 @@ fn encode_base(
     put_u32(&mut out, version.len() as u32);
     out.extend_from_slice(version.as_bytes());
     out.extend_from_slice(config);
-    out.extend_from_slice(basis.tree.as_slice());
-    out.extend_from_slice(&basis.changes);
+    put_basis(&mut out, basis);
     put_u32(&mut out, names.len() as u32);
     let mut offset = 0u32;
     put_u32(&mut out, 0);
@@ -395,25 +485,19 @@ fn decode_base(bytes: Vec<u8>) -> Option<State> {
         return None;
     }
     let config: Digest32 = r.take(32)?.try_into().ok()?;
-    let tree = ObjectId::try_from(r.take(20)?).ok()?;
-    let changes: Digest32 = r.take(32)?.try_into().ok()?;
+    let basis = take_basis(&mut r)?;
     let n = r.count()?;
-    let name_ends = offsets(&mut r, n)?;
-    let names_at = r.at();
-    let names = spans(&name_ends, names_at, 1)?;
-    r.take(*name_ends.last()? as usize)?;
-    let hop_ends = offsets(&mut r, n)?;
-    let hops_at = r.at();
-    let hop_count = *hop_ends.last()? as usize;
-    let hops = spans(&hop_ends, hops_at, 5)?;
-    r.take(hop_count.checked_mul(5)?)?;
+    let names = table(&mut r, n, 1)?;
+    let hops = table(&mut r, n, 5)?;
+    let hops_at = hops.at;
+    let hop_count = read_u32(&bytes, hops.ends + 4 * n) as usize;
     let source = bits(&mut r, n)?;
     let mut reach = Vec::new();
     for _ in 0..r.count()? {
         let domain = r.u32()? as usize;
         let from = bits(&mut r, n)?;
         let to = bits(&mut r, n)?;
-        reach.push(Reach { domain, from, to });
+        reach.push(StoredReach { domain, from, to });
     }
     let body = r.at();
     let checksum = r.u32()?;
@@ -432,42 +516,54 @@ fn decode_base(bytes: Vec<u8>) -> Option<State> {
     Some(State {
         bytes,
         config,
+        count: n,
         names,
         hops,
         source,
         reach,
         edited: HashMap::new(),
-        basis: Basis { tree, changes },
+        basis,
         records: 0,
         len,
     })
 }
 
-/// `n + 1` ascending offsets starting at 0.
-fn offsets(r: &mut Reader, n: usize) -> Option<Vec<u32>> {
-    let ends: Vec<u32> = (0..=n).map(|_| r.u32()).collect::<Option<_>>()?;
-    let ascending = ends[0] == 0 && ends.windows(2).all(|w| w[0] <= w[1]);
-    ascending.then_some(ends)
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-/// Byte ranges of the elements between consecutive offsets (elements of `size` bytes).
-fn spans(ends: &[u32], at: usize, size: usize) -> Option<Vec<(usize, usize)>> {
-    ends.windows(2)
-        .map(|w| Some((at + w[0] as usize * size, at + w[1] as usize * size)))
-        .collect()
+/// A table of `n` elements of `size` bytes: `n + 1` ascending offsets starting at 0, checked
+/// here (so reading an element later cannot go out of bounds), then the elements, skipped.
+fn table(r: &mut Reader, n: usize, size: usize) -> Option<Table> {
+    let ends = r.at();
+    let mut previous = r.u32()?;
+    if previous != 0 {
+        return None;
+    }
+    for _ in 0..n {
+        let end = r.u32()?;
+        if end < previous {
+            return None;
+        }
+        previous = end;
+    }
+    let at = r.at();
+    r.take((previous as usize).checked_mul(size)?)?;
+    Some(Table { ends, at, size })
 }
 
-fn bits(r: &mut Reader, n: usize) -> Option<Vec<bool>> {
-    let bytes = r.take(n.div_ceil(8))?;
-    Some((0..n).map(|i| bytes[i / 8] & (1 << (i % 8)) != 0).collect())
+/// Where a bit set of `n` bits starts (skipped).
+fn bits(r: &mut Reader, n: usize) -> Option<usize> {
+    let at = r.at();
+    r.take(n.div_ceil(8))?;
+    Some(at)
 }
 
 fn encode_record(at: u64, basis: &Basis, edited: &[(u32, Vec<Edge>)]) -> Vec<u8> {
     let mut out = Vec::new();
     put_u32(&mut out, RECORD_MAGIC);
     out.extend_from_slice(&at.to_le_bytes());
-    out.extend_from_slice(basis.tree.as_slice());
-    out.extend_from_slice(&basis.changes);
+    put_basis(&mut out, basis);
     put_u32(&mut out, edited.len() as u32);
     for (node, edges) in edited {
         put_u32(&mut out, *node);
@@ -495,8 +591,7 @@ fn decode_record(bytes: &[u8], at: usize, paths: usize) -> Option<Record> {
     if written_at != at as u64 {
         return None;
     }
-    let tree = ObjectId::try_from(r.take(20)?).ok()?;
-    let changes: Digest32 = r.take(32)?.try_into().ok()?;
+    let basis = take_basis(&mut r)?;
     let mut edited = Vec::new();
     for _ in 0..r.count()? {
         let node = r.index(paths)?;
@@ -513,7 +608,7 @@ fn decode_record(bytes: &[u8], at: usize, paths: usize) -> Option<Record> {
         .iter()
         .flat_map(|(_, e)| e)
         .all(|&(_, k)| (k as usize) < super::graph_cache::KINDS.len());
-    kinds_ok.then_some((Basis { tree, changes }, edited, at + r.at()))
+    kinds_ok.then_some((basis, edited, at + r.at()))
 }
 
 #[cfg(test)]
@@ -524,6 +619,9 @@ mod tests {
         Basis {
             tree: ObjectId::from_bytes_or_panic(&[n; 20]),
             changes: [n; 32],
+            made: n
+                .is_multiple_of(2)
+                .then(|| ObjectId::from_bytes_or_panic(&[n + 100; 20])),
         }
     }
 

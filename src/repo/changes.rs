@@ -154,10 +154,8 @@ fn sorted(mut changes: Vec<Change>) -> Vec<Change> {
 
 /// The index shared with later readers in this process (the boundary check), so it is
 /// read and decoded once.
-fn open_index(repo: &Repo) -> Result<Option<gix::worktree::Index>> {
-    repo.gix()
-        .try_index()
-        .map_err(|e| crate::Error::git(format!("cannot read the index: {e}")))
+fn open_index(repo: &Repo) -> Result<Option<std::sync::Arc<gix::index::File>>> {
+    repo.index()
 }
 
 /// Index entries, except those below a directory in `skip_dirs` (`a/b`, no slash).

@@ -57,7 +57,11 @@ pub struct Repo {
     inner: gix::Repository,
     namespace: String,
     policy: Policy,
+    /// The decoded index and the file's (mtime, size) it was read at (see [`Repo::index`]).
+    index: std::cell::RefCell<Option<(IndexStamp, std::sync::Arc<gix::index::File>)>>,
 }
+
+type IndexStamp = (Option<std::time::SystemTime>, u64);
 
 /// Limits the swarm agrees on (from `.comm-node/config.yaml`), applied by the gate.
 #[derive(Debug, Clone)]
@@ -141,7 +145,33 @@ impl Repo {
             inner,
             namespace,
             policy: Policy::default(),
+            index: std::cell::RefCell::new(None),
         })
+    }
+
+    /// The index (`GIT_INDEX_FILE` honoured), `None` when there is none. Decoded once while
+    /// the file is unchanged (same mtime and size, as gix checks its own copy) and shared
+    /// across threads, so the staged change set, the staged config and the boundary check's
+    /// file list all read the one copy instead of each building their own.
+    pub fn index(&self) -> Result<Option<std::sync::Arc<gix::index::File>>> {
+        let path = self.inner.index_path();
+        let stamp = match std::fs::metadata(&path) {
+            Ok(meta) => (meta.modified().ok(), meta.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::git(format!("cannot read the index: {e}"))),
+        };
+        if let Some((read_at, index)) = self.index.borrow().as_ref() {
+            if *read_at == stamp {
+                return Ok(Some(index.clone()));
+            }
+        }
+        let index = std::sync::Arc::new(
+            self.inner
+                .open_index()
+                .map_err(|e| Error::git(format!("cannot read the index: {e}")))?,
+        );
+        *self.index.borrow_mut() = Some((stamp, index.clone()));
+        Ok(Some(index))
     }
 
     /// Apply the swarm's limits (from the config) to every later write and import.

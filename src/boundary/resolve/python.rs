@@ -56,7 +56,7 @@ impl PyResolver {
         configured.sort_by_key(|r| std::cmp::Reverse(r.len()));
         let projects = snapshot
             .files
-            .keys()
+            .paths()
             .filter(|p| {
                 PROJECT_FILES
                     .iter()
@@ -215,7 +215,7 @@ fn discover_roots(snapshot: &Snapshot) -> Vec<String> {
     }
     let mut extra: Vec<String> = snapshot
         .files
-        .keys()
+        .paths()
         .filter_map(|p| p.strip_suffix("/__init__.py"))
         .filter(|pkg| package_init(snapshot, parent(pkg)).is_none())
         .map(|pkg| parent(pkg).to_string())
@@ -347,15 +347,14 @@ fn extension_module(snapshot: &Snapshot, base: &str) -> Option<String> {
     let prefix = format!("{base}.");
     snapshot
         .files
-        .range(prefix.clone()..)
-        .map(|(path, _)| path)
+        .paths_from(&prefix)
         .take_while(|path| path.starts_with(&prefix))
         .find(|path| {
             let rest = &path[prefix.len()..];
             let ext = rest.rsplit('.').next().unwrap_or(rest);
             !rest.contains('/') && (ext == "so" || ext == "pyd")
         })
-        .cloned()
+        .map(str::to_string)
 }
 
 #[cfg(test)]

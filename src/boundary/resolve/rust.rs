@@ -29,7 +29,7 @@ impl RsResolver {
     pub fn build(snapshot: &Snapshot, repo: &gix::Repository) -> RsResolver {
         let mut crate_dirs = HashMap::new();
         let mut libs = HashMap::new();
-        for path in snapshot.files.keys() {
+        for path in snapshot.files.paths() {
             if path != "Cargo.toml" && !path.ends_with("/Cargo.toml") {
                 continue;
             }

@@ -44,7 +44,7 @@ impl TsResolver {
         let mut packages = HashMap::new();
         let mut entries = HashMap::new();
         let mut imports = HashMap::new();
-        for path in snapshot.files.keys() {
+        for path in snapshot.files.paths() {
             // Every file of the repository passes here: most are rejected by one compare.
             if !path.ends_with(".json") {
                 continue;

@@ -160,10 +160,31 @@ impl PathPattern {
     /// True when the glob matches `path` or one of its parent directories.
     pub fn matches(&self, path: &str) -> bool {
         let path = path.trim_start_matches("./");
-        if let Some(found) = self.matches_literally(path) {
+        if let Some(found) = self
+            .matches_literally(path)
+            .or_else(|| self.matches_by_stars(path))
+        {
             return found;
         }
         self.matches_by_glob(path)
+    }
+
+    /// The answer for a pattern whose only glob syntax is `*` within a segment and `**` as a
+    /// whole segment (`src/*.ts`, `src/**/x.rs`), segment by segment, without compiling the
+    /// glob (a regex build costs more than the rest of a lease check); `None` for any other
+    /// pattern.
+    fn matches_by_stars(&self, path: &str) -> Option<bool> {
+        const OTHER_SYNTAX: [char; 6] = ['?', '[', ']', '{', '}', '\\'];
+        if self.text.contains(OTHER_SYNTAX) {
+            return None;
+        }
+        let pattern: Vec<&str> = self.text.split('/').collect();
+        if pattern.iter().any(|s| s.contains("**") && *s != "**") {
+            return None;
+        }
+        let path: Vec<&str> = path.split('/').collect();
+        // The path itself or one of its parent directories.
+        Some((1..=path.len()).any(|n| segments_match(&pattern, &path[..n])))
     }
 
     /// The answer for the commonest leases, a plain path or `dir/**`, without compiling the
@@ -201,6 +222,44 @@ impl PathPattern {
             .iter()
             .any(|a| other.alternatives.iter().any(|b| segments_overlap(a, b)))
     }
+}
+
+/// `pattern`'s segments against `path`'s, as globset with a literal separator matches them:
+/// `**` is any number of whole segments (at least one at the end: `a/**` is below `a`).
+fn segments_match(pattern: &[&str], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((&"**", [])) => !path.is_empty(),
+        Some((&"**", rest)) => (0..=path.len()).any(|skip| segments_match(rest, &path[skip..])),
+        Some((glob, rest)) => path.split_first().is_some_and(|(segment, below)| {
+            star_match(glob, segment) && segments_match(rest, below)
+        }),
+    }
+}
+
+/// One segment against a glob whose only syntax is `*` (any run of characters).
+fn star_match(glob: &str, text: &str) -> bool {
+    let (glob, text) = (glob.as_bytes(), text.as_bytes());
+    let (mut g, mut t) = (0, 0);
+    // Where the last `*` was, and where in `text` it now stops.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if g < glob.len() && glob[g] == b'*' {
+            star = Some((g, t));
+            g += 1;
+        } else if g < glob.len() && glob[g] == text[t] {
+            g += 1;
+            t += 1;
+        } else if let Some((star_g, star_t)) = star {
+            // Let the last `*` take one more character and retry from there.
+            star = Some((star_g, star_t + 1));
+            g = star_g + 1;
+            t = star_t + 1;
+        } else {
+            return false;
+        }
+    }
+    glob[g..].iter().all(|&c| c == b'*')
 }
 
 fn normalize(text: &str) -> Result<String> {
@@ -537,6 +596,79 @@ mod tests {
             assert_eq!(pattern.matches_literally("src/a/x.rs"), None, "{text}");
         }
     }
+    #[test]
+    fn star_only_leases_match_as_their_compiled_glob_does() {
+        let patterns = [
+            "src/*.rs",
+            "src/*",
+            "*.ts",
+            "*",
+            "src/**/x.rs",
+            "**/x.rs",
+            "**",
+            "**/**",
+            "a/*/b/**",
+            "*/x",
+            "src/mod01/*.ts",
+            "**/*.md",
+            "a/**/b/*.c",
+            "*a*b*",
+            "a*/**/*b",
+            "src/**/**/x.rs",
+        ];
+        let paths = [
+            "src/main.rs",
+            "src/main.rsx",
+            "src/a/x.rs",
+            "src/a/b/x.rs",
+            "src/x.rs",
+            "x.rs",
+            "src",
+            "src/",
+            "a.ts",
+            "dir/a.ts",
+            ".hidden.ts",
+            "a/q/b",
+            "a/q/b/c/d",
+            "a/b/x.c",
+            "a/b/c/x.c",
+            "a/x/y/b/z.c",
+            "a//b/x.c",
+            "aXbY",
+            "ba",
+            "ab/zz/cb",
+            "ab/cb",
+            "src/mod01/file0001.ts",
+            "src/mod01/sub/file.ts",
+            "src/mod011/file.ts",
+            "docs/x.md",
+            "x.md",
+            "é/ü.md",
+            "./src/x.rs",
+        ];
+        for text in patterns {
+            let pattern = PathPattern::parse(text).unwrap();
+            for path in paths {
+                let trimmed = path.trim_start_matches("./");
+                assert_eq!(
+                    pattern.matches_by_stars(trimmed),
+                    Some(pattern.matches_by_glob(trimmed)),
+                    "{text} against {path}"
+                );
+            }
+        }
+        for text in [
+            "src/?.rs",
+            "src/[ab].rs",
+            "src/{a,b}/*.rs",
+            "src/a**/x",
+            "a\\*b",
+        ] {
+            let pattern = PathPattern::parse(text).unwrap();
+            assert_eq!(pattern.matches_by_stars("src/a.rs"), None, "{text}");
+        }
+    }
+
     use super::*;
 
     fn res(text: &str) -> Resource {
