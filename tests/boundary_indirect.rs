@@ -405,6 +405,18 @@ fn assert_judged_by_the_state(t: &TestRepo, path: &str, content: &str) {
 const UI_CHAIN: &str =
     "app/ui/views.py:1 -> app/services/orders.py:1 -> app/services/helpers.py:1 -> app/database/models.py";
 
+/// An edit adding the import that completes ui -> orders -> helpers -> database is refused,
+/// and the refusal names the chain.
+fn assert_the_ui_chain_is_refused(t: &TestRepo) {
+    let out = commit_edit(
+        t,
+        "app/services/helpers.py",
+        "from app.database import models\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains(UI_CHAIN), "{}", stderr(&out));
+}
+
 #[test]
 fn with_a_warm_verified_state_edits_pass_and_a_new_chain_is_refused() {
     let t = clean_repo();
@@ -425,13 +437,7 @@ fn with_a_warm_verified_state_edits_pass_and_a_new_chain_is_refused() {
     );
 
     // An edit adding the import that completes ui -> orders -> helpers -> database.
-    let out = commit_edit(
-        &t,
-        "app/services/helpers.py",
-        "from app.database import models\n",
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stderr(&out).contains(UI_CHAIN), "{}", stderr(&out));
+    assert_the_ui_chain_is_refused(&t);
     t.git(&["checkout", "-q", "HEAD", "--", "app/services/helpers.py"]);
 
     // Two edits that only close a chain together: orders -> other, other -> database.
@@ -480,13 +486,7 @@ fn the_state_vouches_for_head_by_its_tree_however_the_commit_was_made() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_judged_by_the_state(&t, "app/services/other.py", "Y = 7\n");
-    let out = commit_edit(
-        &t,
-        "app/services/helpers.py",
-        "from app.database import models\n",
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stderr(&out).contains(UI_CHAIN), "{}", stderr(&out));
+    assert_the_ui_chain_is_refused(&t);
 }
 
 #[test]
