@@ -84,13 +84,11 @@ fn backup_path(path: &Path) -> PathBuf {
 }
 
 fn is_shim(path: &Path) -> bool {
-    std::fs::read(path)
-        .map(|bytes| String::from_utf8_lossy(&bytes).contains(SHIM_MARKER))
-        .unwrap_or(false)
+    std::fs::read(path).is_ok_and(|bytes| is_shim_text(&bytes))
 }
 
-fn is_direct(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| shim::recorded_in_direct(&text).is_some())
+fn is_shim_text(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes).contains(SHIM_MARKER)
 }
 
 fn exists(path: &Path) -> bool {
@@ -109,9 +107,10 @@ pub fn render_shim(hook: &str, bin: &Path) -> String {
         .replace("@BIN@", &quoted)
 }
 
-fn recorded_bin(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    if let Some(bin) = shim::recorded_in_direct(&text) {
+/// The binary a shim's text records: the `#!` line of a direct shim, else the `sh` shim's
+/// `recorded='...'` line.
+fn recorded_bin(text: &str) -> Option<String> {
+    if let Some(bin) = shim::recorded_in_direct(text) {
         return Some(bin);
     }
     let line = text.lines().find(|l| l.starts_with("recorded='"))?;
@@ -131,16 +130,19 @@ pub fn status_of(repo: &Repo, hooks: &[&str]) -> Vec<HookState> {
 
 fn state_of(dir: &Path, hook: &str) -> HookState {
     let path = dir.join(hook);
-    let installed = is_shim(&path);
+    let bytes = std::fs::read(&path).unwrap_or_default();
+    let installed = is_shim_text(&bytes);
+    // What the shim records is read only from a shim whose text is UTF-8.
+    let ours = std::str::from_utf8(&bytes).ok().filter(|_| installed);
     let backup = backup_path(&path);
-    let recorded = if installed { recorded_bin(&path) } else { None };
+    let recorded = ours.and_then(recorded_bin);
     HookState {
         hook: hook.to_string(),
         installed,
         foreign: exists(&path) && !installed,
         chained: (installed && exists(&backup)).then_some(backup),
         recorded_bin_exists: recorded.as_ref().is_some_and(|b| Path::new(b).exists()),
-        direct: installed && is_direct(&path),
+        direct: ours.is_some_and(|text| shim::recorded_in_direct(text).is_some()),
         recorded_bin: recorded,
         path,
     }
