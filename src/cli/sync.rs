@@ -221,11 +221,10 @@ fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
     let mut theirs = theirs;
     let mine = sync::outbox::mine(repo);
     let my_outbox = mine.as_ref().and_then(|m| theirs.get(m).copied());
-    let views: Vec<_> = theirs
-        .iter()
-        .filter(|(name, _)| sync::outbox::is_mail_view(name))
-        .map(|(_, id)| *id)
-        .collect();
+    let mail_waits = match local.get("mail") {
+        Some(&mail) => sync::outbox::mail_waits(repo, mail, &theirs)?,
+        None => false,
+    };
     theirs.retain(|name, _| !sync::outbox::is_mail_view(name));
     if let Some(id) = my_outbox {
         theirs.insert("mail".to_string(), id);
@@ -240,9 +239,7 @@ fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
         let state = match (local.get(name), theirs.get(name)) {
             (Some(l), Some(t)) if l == t => continue,
             // Joins of what the others sent are not pushed: only news makes mail differ.
-            (Some(&l), _) if name == "mail" && !sync::outbox::has_news(repo, l, &views)? => {
-                continue
-            }
+            (Some(_), _) if name == "mail" && !mail_waits => continue,
             // A mere refresh waits for its turn to be pushed: nothing to report.
             (Some(&l), Some(&t))
                 if name.starts_with("presence/")

@@ -50,6 +50,11 @@ pub fn only_from<'r>(
             })
         })));
     }
+    if tips.iter().all(|tip| hidden.contains(tip)) {
+        // Nothing to walk, and no hidden tip need be read: a reader's mail is often one of
+        // the remote's tips, asked against all of them on every poll.
+        return Ok(Box::new(std::iter::empty()));
+    }
     let visits = Limited::new(repo).run(tips, hidden)?;
     Ok(Box::new(visits.into_iter().map(Ok)))
 }

@@ -74,6 +74,24 @@ pub fn has_news(repo: &Repo, mail: ObjectId, views: &[ObjectId]) -> Result<bool>
     news_beyond(repo, mail, views, None)
 }
 
+/// Does the local `mail` wait to be pushed to this clone's outbox, judged against the
+/// remote's refs as last fetched (`remote`: suffix -> value)? Only news is pushed.
+pub fn mail_waits(
+    repo: &Repo,
+    mail: ObjectId,
+    remote: &std::collections::BTreeMap<String, ObjectId>,
+) -> Result<bool> {
+    if mine(repo).and_then(|m| remote.get(&m).copied()) == Some(mail) {
+        return Ok(false);
+    }
+    let views: Vec<ObjectId> = remote
+        .iter()
+        .filter(|(suffix, _)| is_mail_view(suffix))
+        .map(|(_, id)| *id)
+        .collect();
+    has_news(repo, mail, &views)
+}
+
 /// Does `mail` hold, beyond what `hidden` reaches, a message, the commit `keep`, or more
 /// than [`MOST_UNPUBLISHED_JOINS`] joins? When it does not, `hidden` may stand in for it:
 /// nothing but this clone's own joins would be left behind.

@@ -269,12 +269,6 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i
 fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeSet<String>> {
     let incoming = below(repo, &remote.incoming_prefix())?;
     let tracking = below(repo, &remote.tracking_prefix())?;
-    let mine = outbox::mine(repo).unwrap_or_else(|| outbox::PREFIX.to_string());
-    let views: Vec<ObjectId> = tracking
-        .iter()
-        .filter(|(suffix, _)| outbox::is_mail_view(suffix))
-        .map(|(_, id)| *id)
-        .collect();
     let mut lines = BTreeSet::new();
     for (suffix, value) in below(repo, repo.namespace())? {
         if suffix.starts_with("cursors/") {
@@ -291,7 +285,7 @@ fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeS
             continue;
         }
         let unpushed = if suffix == "mail" {
-            tracking.get(&mine) != Some(&value) && outbox::has_news(repo, value, &views)?
+            outbox::mail_waits(repo, value, &tracking)?
         } else {
             tracking.get(&suffix) != Some(&value)
         };
