@@ -80,27 +80,25 @@ fn remote_presence(net: &Net, agent: &str) -> Value {
     serde_json::from_str(&blob).unwrap()
 }
 
+/// `last_seen` of `agent`'s presence on the remote.
+fn remote_last_seen(net: &Net, agent: &str) -> i64 {
+    remote_presence(net, agent)["last_seen"].as_i64().unwrap()
+}
+
 #[test]
 fn sync_pushes_a_mere_refresh_only_when_the_pushed_presence_is_a_quarter_stale() {
     let net = Net::new();
     let (a, b) = net.pair();
     ok(&a, &["sync"]);
     ok(&b, &["sync"]);
-    let pushed = remote_presence(&net, "alice")["last_seen"]
-        .as_i64()
-        .unwrap();
+    let pushed = remote_last_seen(&net, "alice");
     // 60 s later alice only reads and syncs: presence.stale is 10m, so a refresh younger
     // than 150 s stays local (no ref moves on the remote for it).
     assert!(comm_at(&a, 60, &["--as", "alice", "inbox", "--peek"])
         .status
         .success());
     assert!(comm_at(&a, 60, &["sync"]).status.success());
-    assert_eq!(
-        remote_presence(&net, "alice")["last_seen"]
-            .as_i64()
-            .unwrap(),
-        pushed
-    );
+    assert_eq!(remote_last_seen(&net, "alice"), pushed);
     assert!(
         last_seen(&a, "alice") >= pushed + 60,
         "the local presence is fresh"
@@ -118,12 +116,7 @@ fn sync_pushes_a_mere_refresh_only_when_the_pushed_presence_is_a_quarter_stale()
         .status
         .success());
     assert!(comm_at(&a, 211, &["sync"]).status.success());
-    assert!(
-        remote_presence(&net, "alice")["last_seen"]
-            .as_i64()
-            .unwrap()
-            >= pushed + 150
-    );
+    assert!(remote_last_seen(&net, "alice") >= pushed + 150);
     ok(&b, &["sync"]);
     assert!(last_seen(&b, "alice") >= pushed + 150);
 }
@@ -151,9 +144,7 @@ fn alice_with_one_minute_staleness() -> (Net, std::path::PathBuf, std::path::Pat
 #[test]
 fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
     let (net, a, b) = alice_with_one_minute_staleness();
-    let pushed = remote_presence(&net, "alice")["last_seen"]
-        .as_i64()
-        .unwrap();
+    let pushed = remote_last_seen(&net, "alice");
     ok(&b, &["--as", "bob", "send", "alice", "-s", "are you there"]);
     ok(&b, &["sync"]);
     let waited = comm_at(&a, 30, &["--as", "alice", "inbox", "--wait", "20"]);
@@ -163,9 +154,7 @@ fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
         String::from_utf8_lossy(&waited.stderr)
     );
     assert!(String::from_utf8_lossy(&waited.stdout).contains("are you there"));
-    let now = remote_presence(&net, "alice")["last_seen"]
-        .as_i64()
-        .unwrap();
+    let now = remote_last_seen(&net, "alice");
     assert!(
         now >= pushed + 30,
         "the poller's sync kept alice's refresh local: pushed {pushed}, remote {now}"
@@ -177,14 +166,10 @@ fn a_poller_sync_pushes_presence_as_often_as_the_configured_staleness_needs() {
 #[test]
 fn a_long_quiet_wait_keeps_the_agent_present_on_the_remote() {
     let (net, a, b) = alice_with_one_minute_staleness();
-    let pushed = remote_presence(&net, "alice")["last_seen"]
-        .as_i64()
-        .unwrap();
+    let pushed = remote_last_seen(&net, "alice");
     let waited = comm_at(&a, 30, &["--as", "alice", "inbox", "--wait", "3"]);
     assert_eq!(waited.status.code(), Some(1), "nothing arrives: a timeout");
-    let now = remote_presence(&net, "alice")["last_seen"]
-        .as_i64()
-        .unwrap();
+    let now = remote_last_seen(&net, "alice");
     assert!(now >= pushed + 30, "pushed {pushed}, remote {now}");
     ok(&b, &["sync"]);
     assert!(last_seen(&b, "alice") >= pushed + 30);
