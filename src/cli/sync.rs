@@ -204,18 +204,13 @@ fn overlaps(a: &str, b: &str) -> bool {
 /// Per namespace ref that differs from the remote-tracking copy: (ref, ahead, behind).
 fn divergence(ctx: &Ctx, remote: &Remote) -> Result<Vec<(String, String)>> {
     let repo = &ctx.repo;
-    let tracking = remote.tracking_prefix();
     let ns = repo.namespace();
     let local: std::collections::BTreeMap<String, _> = repo
         .list_refs(ns)?
         .into_iter()
         .map(|(n, id)| (n[ns.len()..].to_string(), id))
         .collect();
-    let theirs: std::collections::BTreeMap<String, _> = repo
-        .list_refs(&tracking)?
-        .into_iter()
-        .map(|(n, id)| (n[tracking.len()..].to_string(), id))
-        .collect();
+    let theirs = crate::repo::tracking::read(repo, &remote.label)?;
     // Mail leaves through this clone's outbox: compare `mail` with it, and leave the
     // other clones' outboxes out (sync merges them in).
     let mut theirs = theirs;

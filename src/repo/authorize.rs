@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use gix::bstr::ByteSlice;
 
-use super::gate::{Kind, INCOMING_ROOT, TRACKING_ROOT};
+use super::gate::{Kind, INCOMING_ROOT};
+use super::tracking;
 use super::{ObjectId, Repo};
 use crate::model::authority::{self, Clock, Facts, LeaseFact, LedgerFile, Refusal, Writer};
 use crate::model::card::{Card, CARD_FILE};
@@ -434,7 +435,7 @@ struct RepoFacts<'a> {
     repo: &'a Repo,
     pending: Pending<'a>,
     lease_tips: OnceCell<Vec<ObjectId>>,
-    /// Incoming and tracking refs (name, value), listed once per judged value.
+    /// Incoming refs and tracking copies (suffix, value), listed once per judged value.
     remote_refs: OnceCell<Vec<(String, ObjectId)>>,
 }
 
@@ -457,16 +458,11 @@ impl<'a> RepoFacts<'a> {
             .map(|(_, id)| *id)
             .collect();
         values.extend(self.repo.read_ref(&self.repo.ns_ref(suffix)).ok().flatten());
-        let remote_refs = self.remote_refs.get_or_init(|| {
-            [INCOMING_ROOT, TRACKING_ROOT]
-                .into_iter()
-                .flat_map(|root| self.repo.list_refs(root).unwrap_or_default())
-                .collect()
-        });
+        let remote_refs = self.remote_refs.get_or_init(|| remote_values(self.repo));
         values.extend(
             remote_refs
                 .iter()
-                .filter(|(name, _)| remote_suffix(name) == Some(suffix))
+                .filter(|(s, _)| s == suffix)
                 .map(|(_, id)| *id),
         );
         values
@@ -482,12 +478,18 @@ impl<'a> RepoFacts<'a> {
     }
 }
 
-/// `refs/comm-node-incoming/<remote>/<suffix>` (or the tracking root) -> `<suffix>`.
-fn remote_suffix(name: &str) -> Option<&str> {
-    let rest = name
-        .strip_prefix(INCOMING_ROOT)
-        .or_else(|| name.strip_prefix(TRACKING_ROOT))?;
-    Some(rest.split_once('/')?.1)
+/// Every remote's fetched and admitted values: (suffix, value).
+fn remote_values(repo: &Repo) -> Vec<(String, ObjectId)> {
+    let incoming = repo.list_refs(INCOMING_ROOT).unwrap_or_default();
+    let fetched = incoming.into_iter().filter_map(|(name, id)| {
+        let (_, suffix) = name[INCOMING_ROOT.len()..].split_once('/')?;
+        Some((suffix.to_string(), id))
+    });
+    let admitted = tracking::read_all(repo)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(_, copies)| copies);
+    fetched.chain(admitted).collect()
 }
 
 impl Facts for RepoFacts<'_> {

@@ -6,6 +6,10 @@
 use std::path::PathBuf;
 
 use super::gate::{self, TRACKING_ROOT};
+use super::tracking;
+
+/// Where the tracking copies live, below the common git dir.
+const TRACKING_FILES: &str = "comm-node/tracking/";
 use super::locks::{self, Lock};
 use super::{ObjectId, Repo, Swap};
 use crate::error::Result;
@@ -49,12 +53,12 @@ fn last_good(repo: &Repo, name: &str, suffix: &str, value: ObjectId) -> Option<(
             return Some((id, format!("reflog entry {i} of {name}")));
         }
     }
-    for (tracking, id) in repo.list_refs(TRACKING_ROOT).ok()? {
-        let tracked_suffix = tracking[TRACKING_ROOT.len()..]
-            .split_once('/')
-            .map(|(_, s)| s);
-        if tracked_suffix == Some(suffix) && passes(repo, suffix, id) {
-            return Some((id, tracking));
+    for (label, copies) in tracking::read_all(repo).ok()? {
+        match copies.get(suffix) {
+            Some(&id) if passes(repo, suffix, id) => {
+                return Some((id, tracking::ref_name(&label, suffix)));
+            }
+            _ => {}
         }
     }
     first_good_ancestor(repo, suffix, value).map(|id| (id, "its first good ancestor".to_string()))
@@ -94,7 +98,15 @@ fn first_good_ancestor(repo: &Repo, suffix: &str, value: ObjectId) -> Option<Obj
 /// Lock files in the namespace and tracking areas, and `packed-refs.lock`.
 pub fn locks(repo: &Repo) -> Vec<Lock> {
     let ns = repo.namespace().to_string();
-    locks::scan(repo, &[ns.as_str(), TRACKING_ROOT, gate::INCOMING_ROOT])
+    locks::scan(
+        repo,
+        &[
+            ns.as_str(),
+            TRACKING_ROOT,
+            TRACKING_FILES,
+            gate::INCOMING_ROOT,
+        ],
+    )
 }
 
 /// A commit (or lease) dated further in the future than the skew tolerance.

@@ -61,6 +61,17 @@ pub fn clear_stale(repo: &Repo, ref_names: &[&str]) -> bool {
     cleared
 }
 
+/// Remove the lock file at `path` when its writer is gone (see [`MIN_STALE_AGE`]); true
+/// when it was removed. For locks of files that are not refs.
+pub fn clear_stale_file(path: &Path) -> bool {
+    let old_enough = std::fs::metadata(path)
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .is_some_and(|age| age >= MIN_STALE_AGE);
+    old_enough && inspect(path).is_some_and(|lock| lock.stale && remove(&lock))
+}
+
 /// Is any lock guarding `ref_names` present (a writer at work, or one that just died)?
 pub fn any_present(repo: &Repo, ref_names: &[&str]) -> bool {
     ref_names

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod health;
 pub mod locks;
 pub mod signing;
+pub mod tracking;
 pub mod tree;
 pub mod walk;
 
@@ -301,6 +302,27 @@ impl Repo {
             },
         )?];
         self.apply_edits(edits, &[(name, Some(expected))])
+    }
+
+    /// Delete every `(name, expected)` in one transaction (`Moved` when any of them no
+    /// longer holds its expected value).
+    pub fn delete_refs(&self, doomed: &[(String, ObjectId)]) -> Result<Swap> {
+        let mut edits = Vec::with_capacity(doomed.len());
+        for (name, expected) in doomed {
+            gate::check_delete(self, name)?;
+            edits.push(edit(
+                name,
+                Change::Delete {
+                    expected: PreviousValue::MustExistAndMatch(Target::Object(*expected)),
+                    log: RefLog::AndReference,
+                },
+            )?);
+        }
+        let expected: Vec<(&str, Option<ObjectId>)> = doomed
+            .iter()
+            .map(|(name, id)| (name.as_str(), Some(*id)))
+            .collect();
+        self.apply_edits(edits, &expected)
     }
 
     /// Run a ref transaction. A lock left by a killed writer is cleared (with a notice on

@@ -23,10 +23,12 @@ use std::time::Duration;
 
 use crate::artifact;
 use crate::error::{Error, Result};
-use crate::repo::{ObjectId, Repo, Swap};
+use crate::repo::{tracking, ObjectId, Repo, Swap};
 use merge::{Notes, Resolution};
 
 pub use crate::repo::gate::{INCOMING_ROOT, TRACKING_ROOT};
+/// Where the tracking copies live, below the common git dir (see [`tracking`]).
+const TRACKING_FILES: &str = "comm-node/tracking/";
 const MAX_ATTEMPTS: u32 = 8;
 const LOCAL_CAS_ATTEMPTS: u32 = 50;
 
@@ -200,7 +202,6 @@ fn sync_with(
     maintenance: git::Maintenance,
     fetched: bool,
 ) -> Result<Report> {
-    let tracking = remote.tracking_prefix();
     let mut report = Report {
         remote: remote.name.clone(),
         ..Report::default()
@@ -209,7 +210,8 @@ fn sync_with(
     drop_tracking_journal(repo, remote);
     let local_before = refs_below(repo, repo.namespace())?;
     let mut last_reason = String::new();
-    pending::sweep(repo)?; // grants of dead `lease --sync` processes must not be pushed
+    // Grants of dead `lease --sync` processes must not be pushed.
+    let swept = !pending::sweep(repo)?.is_empty();
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
         let unfetchable = if attempt == 1 && fetched {
@@ -217,7 +219,13 @@ fn sync_with(
         } else {
             fetch(repo, remote, maintenance)?
         };
-        let admitted = admit_fetched(repo, remote, options)?;
+        // The namespace as listed above, unless something may have written it since.
+        let local = if attempt == 1 && !swept {
+            local_before.clone()
+        } else {
+            refs_below(repo, repo.namespace())?
+        };
+        let admitted = admit_fetched(repo, remote, options, local)?;
         report.quarantined = admitted.refused;
         report.quarantined.extend(
             unfetchable
@@ -251,7 +259,7 @@ fn sync_with(
         }
         match git::push(repo.git_dir(), &remote.name, &updates)? {
             git::PushOutcome::Done => {
-                let remote_after = record_pushed(repo, &tracking, &remote_before, &updates)?;
+                let remote_after = record_pushed(repo, &remote.label, &remote_before, &updates)?;
                 report.pushed = updates.iter().map(|u| suffix(repo, &u.name)).collect();
                 report.moved = moved::summarize(
                     repo,
@@ -325,6 +333,7 @@ fn fetch(
 fn clear_stale_locks(repo: &Repo, remote: &Remote) {
     let prefixes = [
         repo.namespace().to_string(),
+        TRACKING_FILES.to_string(),
         remote.tracking_prefix(),
         remote.incoming_prefix(),
     ];
@@ -351,11 +360,14 @@ fn drop_tracking_journal(repo: &Repo, remote: &Remote) {
 /// A sync's cost must follow what moved, not the number of clones: a value equal to the
 /// local ref's is not read again (it passed the gate when written here), every clone's
 /// outbox is admitted in one walk, and the tracking copies move in one ref transaction.
-fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Admitted> {
+fn admit_fetched(
+    repo: &Repo,
+    remote: &Remote,
+    options: &Options,
+    local: BTreeMap<String, ObjectId>,
+) -> Result<Admitted> {
     let incoming = refs_below(repo, &remote.incoming_prefix())?;
-    let tracking_prefix = remote.tracking_prefix();
-    let mut tracked = refs_below(repo, &tracking_prefix)?;
-    let local = refs_below(repo, repo.namespace())?;
+    let mut tracked = tracking::read(repo, &remote.label)?;
     let wanted: Vec<(&str, ObjectId)> = incoming
         .iter()
         .filter(|(suffix, _)| options.wants(suffix))
@@ -367,10 +379,10 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Admi
     for ((suffix, value), verdict) in wanted.into_iter().zip(verdicts) {
         match verdict {
             Ok(()) if tracked.get(suffix) == Some(&value) => {}
-            Ok(()) => moves.push(crate::repo::RefUpdate {
-                name: format!("{tracking_prefix}{suffix}"),
+            Ok(()) => moves.push(tracking::Move {
+                suffix: suffix.to_string(),
                 expected: tracked.get(suffix).copied(),
-                new: value,
+                new: Some(value),
             }),
             Err(reason) => refused.push(Quarantined {
                 remote_ref: repo.ns_ref(suffix),
@@ -379,28 +391,35 @@ fn admit_fetched(repo: &Repo, remote: &Remote, options: &Options) -> Result<Admi
             }),
         }
     }
-    let all_moved = swap_all(repo, &moves)?;
-    let gone: Vec<(String, ObjectId)> = tracked
-        .iter()
-        .filter(|(suffix, _)| options.wants(suffix) && !incoming.contains_key(*suffix))
-        .map(|(suffix, &value)| (suffix.clone(), value))
-        .collect();
-    for (suffix, value) in &gone {
-        repo.delete_ref(&format!("{tracking_prefix}{suffix}"), *value)?;
-        tracked.remove(suffix);
-    }
-    if all_moved {
-        for m in moves {
-            tracked.insert(m.name[tracking_prefix.len()..].to_string(), m.new);
-        }
+    moves.extend(
+        tracked
+            .iter()
+            .filter(|(suffix, _)| options.wants(suffix) && !incoming.contains_key(*suffix))
+            .map(|(suffix, &value)| tracking::Move {
+                suffix: suffix.clone(),
+                expected: Some(value),
+                new: None,
+            }),
+    );
+    if tracking::swap(repo, &remote.label, &moves)? {
+        apply(&mut tracked, &moves);
     } else {
-        tracked = refs_below(repo, &tracking_prefix)?;
+        tracked = tracking::read(repo, &remote.label)?;
     }
     Ok(Admitted {
         refused,
         tracked,
         local,
     })
+}
+
+fn apply(copies: &mut tracking::Copies, moves: &[tracking::Move]) {
+    for m in moves {
+        match m.new {
+            Some(new) => copies.insert(m.suffix.clone(), new),
+            None => copies.remove(&m.suffix),
+        };
+    }
 }
 
 /// What admission leaves: the values refused, the tracking copies (the remote as fetched
@@ -440,19 +459,6 @@ fn admit_all(
         verdicts[i] = verdict;
     }
     verdicts
-}
-
-/// Apply `updates` (tracking copies, each passing the gate) in one ref transaction; when
-/// another sync moved one of them meanwhile, one by one, leaving the moved ones as they are.
-/// True when all moved in the one transaction.
-fn swap_all(repo: &Repo, updates: &[crate::repo::RefUpdate]) -> Result<bool> {
-    if updates.is_empty() || repo.swap_refs(updates)? == Swap::Done {
-        return Ok(true);
-    }
-    for u in updates {
-        repo.swap_ref(&u.name, u.expected, u.new)?;
-    }
-    Ok(false)
 }
 
 /// Values fetched from `remote` that the gate refuses now (what `doctor` reports).
@@ -507,26 +513,34 @@ fn refs_below(repo: &Repo, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
 /// return the tracking copies as they are now (`before` plus what was pushed).
 fn record_pushed(
     repo: &Repo,
-    tracking: &str,
+    label: &str,
     before: &BTreeMap<String, ObjectId>,
     updates: &[git::Update],
 ) -> Result<BTreeMap<String, ObjectId>> {
-    let mut moves = Vec::new();
+    let moves: Vec<tracking::Move> = updates
+        .iter()
+        .map(|u| tracking::Move {
+            suffix: suffix(repo, &u.name),
+            expected: before.get(&suffix(repo, &u.name)).copied(),
+            new: Some(u.new),
+        })
+        .collect();
+    if !tracking::swap(repo, label, &moves)? {
+        // Another sync recorded meanwhile: record ours over whatever it wrote.
+        let now = tracking::read(repo, label)?;
+        let again: Vec<tracking::Move> = moves
+            .into_iter()
+            .map(|m| tracking::Move {
+                expected: now.get(&m.suffix).copied(),
+                ..m
+            })
+            .collect();
+        tracking::swap(repo, label, &again)?;
+    }
     let mut after = before.clone();
     for u in updates {
-        let pushed = suffix(repo, &u.name);
-        let name = format!("{tracking}{pushed}");
-        let current = repo.read_ref(&name)?;
-        if current != Some(u.new) {
-            moves.push(crate::repo::RefUpdate {
-                name,
-                expected: current,
-                new: u.new,
-            });
-        }
-        after.insert(pushed, u.new);
+        after.insert(suffix(repo, &u.name), u.new);
     }
-    swap_all(repo, &moves)?;
     Ok(after)
 }
 

@@ -268,7 +268,7 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i
 /// presence, refreshed by its wait, is pushed once it is due.
 fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeSet<String>> {
     let incoming = below(repo, &remote.incoming_prefix())?;
-    let tracking = below(repo, &remote.tracking_prefix())?;
+    let tracking = crate::repo::tracking::read(repo, &remote.label)?;
     let mut lines = BTreeSet::new();
     for (suffix, value) in below(repo, repo.namespace())? {
         if suffix.starts_with("cursors/") {
