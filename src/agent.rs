@@ -39,15 +39,19 @@ pub fn read_card(repo: &Repo, name: &str) -> Result<Option<Card>> {
 
 /// The card at `commit`, with `last_seen` from the agent's presence when that is newer.
 fn card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
-    let bytes = repo
-        .read_tree_file(commit, CARD_FILE)?
-        .ok_or_else(|| Error::git(format!("agent card {commit} has no {CARD_FILE}")))?;
-    let mut card: Card = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::git(format!("agent card {commit} is not valid JSON: {e}")))?;
+    let mut card = stored_card_at(repo, commit)?;
     if let Some(seen) = crate::presence::last_seen(repo, &card.name) {
         card.last_seen = card.last_seen.max(seen);
     }
     Ok(card)
+}
+
+fn stored_card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
+    let bytes = repo
+        .read_tree_file(commit, CARD_FILE)?
+        .ok_or_else(|| Error::git(format!("agent card {commit} has no {CARD_FILE}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::git(format!("agent card {commit} is not valid JSON: {e}")))
 }
 
 /// All agent cards, sorted by name.
@@ -56,6 +60,18 @@ pub fn list_cards(repo: &Repo) -> Result<Vec<Card>> {
     let mut cards = Vec::new();
     for (_, tip) in repo.list_refs(&prefix)? {
         cards.push(card_at(repo, tip)?);
+    }
+    cards.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cards)
+}
+
+/// All agent cards as stored, sorted by name: `last_seen` is the card's own, without a
+/// look at each agent's presence (for who is in which domain).
+pub fn stored_cards(repo: &Repo) -> Result<Vec<Card>> {
+    let prefix = repo.ns_ref("agents/");
+    let mut cards = Vec::new();
+    for (_, tip) in repo.list_refs(&prefix)? {
+        cards.push(stored_card_at(repo, tip)?);
     }
     cards.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(cards)
@@ -175,9 +191,15 @@ pub fn roster(repo: &Repo, config: &Config) -> Result<Vec<Card>> {
     Ok(cards)
 }
 
-/// Names of all agents known from cards or from the config.
+/// Names of all agents known from cards or from the config. A card's ref is named after
+/// its agent (the gate refuses a card stored under another name), so no card is read.
 pub fn known_agents(repo: &Repo, config: &Config) -> Result<Vec<String>> {
-    let mut names: Vec<String> = list_cards(repo)?.into_iter().map(|c| c.name).collect();
+    let prefix = repo.ns_ref("agents/");
+    let mut names: Vec<String> = repo
+        .list_refs(&prefix)?
+        .into_iter()
+        .map(|(name, _)| name[prefix.len()..].to_string())
+        .collect();
     names.extend(config.agents.keys().cloned());
     names.sort();
     names.dedup();

@@ -46,24 +46,34 @@ impl Reader {
     }
 }
 
-/// Check every recipient names a known agent, a known `@domain`, or `all`.
-pub fn check_recipients(repo: &Repo, config: &Config, recipients: &[String]) -> Result<()> {
-    let cards = agent::list_cards(repo)?;
-    let known = agent::known_agents(repo, config)?;
+/// Check every recipient names one of the `known` agents, a known `@domain`, or `all`.
+/// Cards are read only for a `@domain` the config does not declare.
+pub fn check_recipients(
+    repo: &Repo,
+    config: &Config,
+    known: &[String],
+    recipients: &[String],
+) -> Result<()> {
+    let mut cards = None;
     for recipient in recipients {
         if recipient == EVERYONE {
             continue;
         }
         if let Some(domain) = recipient.strip_prefix('@') {
-            let declared = config.domains.contains_key(domain)
-                || cards.iter().any(|c| c.domain.as_deref() == Some(domain));
+            let declared = config.domains.contains_key(domain) || {
+                if cards.is_none() {
+                    cards = Some(agent::stored_cards(repo)?);
+                }
+                let cards = cards.as_deref().unwrap_or_default();
+                cards.iter().any(|c| c.domain.as_deref() == Some(domain))
+            };
             if !declared {
                 return Err(agent::unknown_domain(config, domain));
             }
             continue;
         }
         agent::validate_name(recipient)?;
-        agent::require_known(&known, recipient)?;
+        agent::require_known(known, recipient)?;
     }
     Ok(())
 }
@@ -106,8 +116,8 @@ pub fn send(repo: &Repo, config: &Config, from: &str, draft: &Draft) -> Result<O
     check_body_len(config, draft.body.len() as u64, false)?;
     let known = agent::known_agents(repo, config)?;
     agent::require_known(&known, from)?;
-    check_recipients(repo, config, &draft.to)?;
-    check_recipients(repo, config, &draft.cc)?;
+    check_recipients(repo, config, &known, &draft.to)?;
+    check_recipients(repo, config, &known, &draft.cc)?;
     let id = mailbox::append(repo, from, draft)?;
     agent::touch(repo, from)?;
     Ok(id)
@@ -282,7 +292,7 @@ pub fn acks_of(all: &[Message], id: ObjectId) -> Vec<&Message> {
 /// Every agent a message reaches: named recipients, members of `@domain`, everyone for
 /// `all`; the sender excluded. Sorted.
 pub fn recipients_of(repo: &Repo, config: &Config, message: &Message) -> Result<Vec<String>> {
-    let cards = agent::list_cards(repo)?;
+    let cards = agent::stored_cards(repo)?;
     let known = agent::known_agents(repo, config)?;
     let mut out: Vec<String> = Vec::new();
     for r in message.to.iter().chain(message.cc.iter()) {
