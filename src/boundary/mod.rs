@@ -205,7 +205,8 @@ fn check_in(
     });
     cache.save();
 
-    let resolver = Resolver::build(&snapshot, repo.gix(), config);
+    let langs: HashSet<Lang> = wanted.iter().map(|&(_, lang, _)| lang).collect();
+    let resolver = Resolver::build(&snapshot, repo.gix(), config, &langs);
     let mut report = Report::default();
     report.stats.files = selected.len();
     let to_judge: Vec<(&String, Lang, &Vec<Import>)> = outcomes
