@@ -80,42 +80,10 @@ struct StoredReach {
     to: usize,
 }
 
-/// The state file's bytes: mapped when loaded (a commit's check touches a few of its pages;
-/// the checksum reads them all, but from the page cache, with no copy and no fresh heap
-/// pages), owned when built in memory.
-enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(map) => map,
-            Bytes::Owned(bytes) => bytes,
-        }
-    }
-}
-
-/// The file mapped as it is now (read, where it cannot be mapped). Writers never change its
-/// bytes in place (a new file is renamed over it; records are appended past the mapped
-/// length), so the mapping stays what was read.
-fn map(path: &std::path::Path) -> Option<Bytes> {
-    let file = std::fs::File::open(path).ok()?;
-    // SAFETY: the file is only ever replaced by rename or appended to (see above): the
-    // mapped range is never truncated or rewritten while mapped.
-    match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(map) => Some(Bytes::Mapped(map)),
-        Err(_) => std::fs::read(path).ok().map(Bytes::Owned),
-    }
-}
-
 /// The loaded state (base plus applied records). Its tables are read where they lie in
 /// `bytes`: an edit looks up a few paths, so nothing is decoded per file up front.
 pub struct State {
-    bytes: Bytes,
+    bytes: Vec<u8>,
     config: Digest32,
     /// Number of paths.
     count: usize,
@@ -206,7 +174,8 @@ fn commit_is_made_from(repo: &Repo, basis: &Basis, commit: ObjectId) -> bool {
 impl State {
     /// The stored state for this config, if intact.
     pub fn load(repo: &Repo, config: &Digest32) -> Option<State> {
-        let mut state = decode_base(map(&file_path(repo))?)?;
+        let bytes = std::fs::read(file_path(repo)).ok()?;
+        let mut state = decode_base(bytes)?;
         if &state.config != config {
             return None;
         }
@@ -499,7 +468,7 @@ fn encode_base(
 }
 
 /// Offsets into `bytes` only: a path or a file's hops are read where they lie.
-fn decode_base(bytes: Bytes) -> Option<State> {
+fn decode_base(bytes: Vec<u8>) -> Option<State> {
     let mut r = Reader::new(&bytes);
     if r.take(MAGIC.len())? != MAGIC
         || r.u32()? != FORMAT_VERSION
@@ -661,7 +630,7 @@ mod tests {
     }
 
     fn state(bytes: Vec<u8>) -> State {
-        let mut state = decode_base(Bytes::Owned(bytes)).expect("decodes");
+        let mut state = decode_base(bytes).expect("decodes");
         state.apply_records();
         state
     }
@@ -707,35 +676,11 @@ mod tests {
     fn a_corrupt_or_truncated_base_is_ignored() {
         let bytes = base();
         for at in [0, 20, bytes.len() / 2, bytes.len() - 1] {
-            let flipped = Bytes::Owned(flip(&bytes, at));
-            assert!(decode_base(flipped).is_none(), "byte {at} flipped");
+            assert!(decode_base(flip(&bytes, at)).is_none(), "byte {at} flipped");
         }
         for len in [0, 3, bytes.len() / 2, bytes.len() - 1] {
-            let cut = Bytes::Owned(bytes[..len].to_vec());
-            assert!(decode_base(cut).is_none(), "cut at {len}");
+            assert!(decode_base(bytes[..len].to_vec()).is_none(), "cut at {len}");
         }
-    }
-
-    #[test]
-    fn a_mapped_file_is_checked_like_one_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
-        let bytes = base();
-        let cut = bytes[..bytes.len() - 1].to_vec();
-        for (content, intact) in [
-            (bytes.clone(), true),
-            (flip(&bytes, 30), false),
-            (cut, false),
-            (Vec::new(), false),
-        ] {
-            std::fs::write(&path, &content).unwrap();
-            let mapped = map(&path).and_then(decode_base);
-            assert_eq!(mapped.is_some(), intact, "{} bytes", content.len());
-        }
-        std::fs::write(&path, &bytes).unwrap();
-        let mut state = map(&path).and_then(decode_base).unwrap();
-        state.apply_records();
-        assert_eq!(state.hops(1), [(2, 0)]);
     }
 
     fn state_of(bytes: &[u8]) -> State {
