@@ -683,7 +683,9 @@ pub fn glob_set(patterns: &[String]) -> std::result::Result<globset::GlobSet, gl
     builder.build()
 }
 
-fn glob_variants(pattern: &str) -> Vec<String> {
+/// The globs a pattern stands for: itself, what is below it, and (without a `/`) the same
+/// at any depth.
+pub fn glob_variants(pattern: &str) -> Vec<String> {
     let trimmed = pattern.trim_start_matches('/').trim_end_matches('/');
     let mut variants = vec![trimmed.to_string(), format!("{trimmed}/**")];
     if !pattern.trim_end_matches('/').contains('/') {

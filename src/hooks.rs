@@ -221,12 +221,14 @@ fn committer(repo: &Repo, flag: Option<&str>) -> Option<String> {
     agent::resolve_identity(repo, flag).ok()
 }
 
+/// The blocks of `changes`: the index's against `staged`'s HEAD when `staged` is given
+/// (pre-commit), else a commit's.
 fn blocks_for(
     repo: &Repo,
     config: &Config,
     who: Option<&str>,
     changes: &[changes::Change],
-    staged: bool,
+    staged: Option<Option<changes::Head>>,
 ) -> Result<Vec<Block>> {
     if changes.is_empty() {
         return Ok(Vec::new());
@@ -239,7 +241,8 @@ fn blocks_for(
         leases: &leases,
         now: agent::now_secs(),
         changes,
-        staged,
+        staged: staged.is_some(),
+        head: staged.flatten(),
     };
     collect_blocks(&input)
 }
@@ -291,10 +294,16 @@ fn how_to_proceed(blocks: &[Block], bypass: &str) -> String {
 /// pre-commit: refuse staged paths that a check blocks.
 pub fn pre_commit(repo: &Repo, config: &Config, flag: Option<&str>) -> Result<()> {
     let who = committer(repo, flag);
-    let staged = changes::staged(repo)?;
-    let blocks = blocks_for(repo, config, who.as_deref(), &staged, true)?;
+    let staged = changes::staged_against_head(repo)?;
+    let blocks = blocks_for(
+        repo,
+        config,
+        who.as_deref(),
+        &staged.changes,
+        Some(staged.head),
+    )?;
     if blocks.is_empty() {
-        receipt::record(repo, &staged, agent::now_secs());
+        receipt::record(repo, &staged.changes, agent::now_secs());
         return Ok(());
     }
     Err(Error::blocked(format!(
@@ -323,7 +332,7 @@ fn record_violation(repo: &Repo, config: &Config, flag: Option<&str>) -> Result<
     if receipt::take_matching(repo, &touched, agent::now_secs()) {
         return Ok(());
     }
-    let blocks = blocks_for(repo, config, who.as_deref(), &touched, false)?;
+    let blocks = blocks_for(repo, config, who.as_deref(), &touched, None)?;
     if blocks.is_empty() {
         return Ok(());
     }
@@ -414,6 +423,7 @@ pub fn pre_push(
                 now,
                 changes: &touched,
                 staged: false,
+                head: None,
             };
             for mut block in checks::lease_blocks(&input) {
                 block.message = format!("commit {}: {}", short(commit), block.message);

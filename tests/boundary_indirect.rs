@@ -584,3 +584,46 @@ fn a_corrupt_truncated_or_stale_verified_state_never_hides_a_chain() {
     torn.extend_from_slice(&stale[stale.len() - 40..]);
     refused("a torn record appended", &torn);
 }
+
+/// Two Rust crates beside TypeScript: app's ui -> services::orders -> services::helpers, and
+/// the dbcrate nobody reaches. A commit of Rust files alone builds only the resolvers its
+/// files need; the Rust one must still know the crates, on the verified state as on the
+/// whole graph.
+#[test]
+fn a_rust_edit_on_the_verified_state_resolves_its_crates() {
+    let t = TestRepo::new();
+    t.write(
+        ".comm-node/config.yaml",
+        "version: 1\ndomains:\n  ui:\n    scope: [\"app/src/ui/**\"]\n    forbidden_imports: [{path: \"db/**\", indirect: true}]\n",
+    );
+    t.write("app/Cargo.toml", "[package]\nname = \"app\"\n");
+    t.write("app/src/lib.rs", "pub mod services;\npub mod ui;\n");
+    t.write("app/src/ui/mod.rs", "use crate::services::orders;\n");
+    t.write(
+        "app/src/services/mod.rs",
+        "pub mod helpers;\npub mod orders;\n",
+    );
+    t.write(
+        "app/src/services/orders.rs",
+        "use crate::services::helpers;\n",
+    );
+    t.write("app/src/services/helpers.rs", "pub fn x() {}\n");
+    t.write("db/Cargo.toml", "[package]\nname = \"dbcrate\"\n");
+    t.write("db/src/lib.rs", "pub fn m() {}\n");
+    t.write("web/app.ts", "export const a = 1;\n");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "crates"]);
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    let helpers = "app/src/services/helpers.rs";
+    let out = commit_edit(&t, helpers, "pub fn x() -> u8 { 1 }\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_judged_by_the_state(&t, helpers, "pub fn x() -> u8 { 2 }\n");
+    let out = commit_edit(&t, helpers, "use dbcrate::m;\n");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("app/src/services/helpers.rs:1 -> db/src/lib.rs"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::repo::changes::Change;
+use crate::repo::changes::{Change, Head, Staged};
 use crate::repo::{ObjectId, Repo};
 use cache::ImportCache;
 use graph_cache::GraphCache;
@@ -45,9 +45,9 @@ pub struct CheckOptions {
     pub paths: Vec<String>,
     /// Check the files of this tree (a commit's) instead of the worktree or the index.
     pub tree: Option<ObjectId>,
-    /// With `staged`: the index's changes against HEAD when the caller already has them
-    /// (the pre-commit hook), so they are not computed a second time.
-    pub staged_changes: Option<Vec<Change>>,
+    /// With `staged`: the index's changes against HEAD, and that HEAD, when the caller
+    /// already has them (the pre-commit hook), so they are not computed a second time.
+    pub staged_changes: Option<Staged>,
 }
 
 /// The staged check for the pre-commit hook: files whose staged blob differs from HEAD (all
@@ -121,7 +121,7 @@ fn check_in(
     let hook_style = options.all_staged && indirect && !options.paths.is_empty();
     let changes = if options.tree.is_none() && options.staged && (!options.all_staged || hook_style)
     {
-        snapshot::staged_changes(repo, options.staged_changes.as_deref())?
+        snapshot::staged_changes(repo, options.staged_changes.as_ref())?
     } else {
         None
     };
@@ -133,7 +133,8 @@ fn check_in(
         .map_err(|e| Error::config(format!("exclude: {e}")))?;
     let hook = match &changes {
         Some(changes) if indirect && judges_exactly(options, changes) => {
-            HookState::of(repo, config, changes)
+            let head = options.staged_changes.as_ref().and_then(|s| s.head);
+            HookState::of(repo, config, changes, head)
         }
         _ => None,
     };
@@ -204,7 +205,8 @@ fn check_in(
     });
     cache.save();
 
-    let resolver = Resolver::build(&snapshot, repo.gix(), config);
+    let langs: HashSet<Lang> = wanted.iter().map(|&(_, lang, _)| lang).collect();
+    let resolver = Resolver::build(&snapshot, repo.gix(), config, &langs);
     let mut report = Report::default();
     report.stats.files = selected.len();
     let to_judge: Vec<(&String, Lang, &Vec<Import>)> = outcomes
@@ -355,20 +357,32 @@ struct HookState {
     config: verified::Digest32,
     /// HEAD's tree and the staged changes: what the index holds.
     basis: verified::Basis,
+    head: Head,
 }
 
 impl HookState {
-    fn of(repo: &Repo, config: &Config, changes: &[Change]) -> Option<HookState> {
-        if repo.git_dir().join("MERGE_HEAD").exists() {
+    /// `head`: HEAD as the caller computed the change set against it, if it did.
+    fn of(
+        repo: &Repo,
+        config: &Config,
+        changes: &[Change],
+        head: Option<Head>,
+    ) -> Option<HookState> {
+        let head = match head {
+            Some(head) => head,
+            None => crate::repo::changes::head(repo).ok()??,
+        };
+        if head.merging {
             return None;
         }
         Some(HookState {
             config: verified::config_digest(config),
             basis: verified::Basis {
-                tree: verified::head_tree(repo)?,
+                tree: head.tree,
                 changes: verified::changes_digest(changes),
                 made: verified::index_tree(repo),
             },
+            head,
         })
     }
 
@@ -379,7 +393,7 @@ impl HookState {
         // Either it describes this very index (checked before, the commit not made yet), or
         // HEAD's tree is what it describes.
         let current = state.basis() == self.basis
-            || verified::head_is_made_from(repo, &state.basis(), self.basis.tree);
+            || verified::head_is_made_from(repo, &state.basis(), &self.head);
         (current && verified::only_edits_of_sources(&state, changes)).then_some(state)
     }
 }

@@ -12,6 +12,7 @@ use super::imports::ImportKind;
 use super::resolve::Target;
 use crate::config::{tagged_glob_set, Config};
 use crate::error::{Error, Result};
+use crate::model::lease::overlap::{segments_match, star_segments};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,7 +70,7 @@ pub struct Rules {
     domains: Vec<CompiledDomain>,
     by_name: HashMap<String, usize>,
     /// Scope, exports, allowed and forbidden patterns of all domains.
-    paths: GlobSet,
+    paths: PathGlobs,
     /// `(domain, role)` of each glob of `paths`.
     path_tags: Vec<(usize, Role)>,
     /// forbidden_packages of all domains (normalized), matching whole names.
@@ -124,7 +125,7 @@ impl Rules {
                 ignore_kinds: d.ignore_kinds.clone(),
             });
         }
-        let (paths, glob_patterns) = tagged_glob_set(path_patterns).map_err(bad)?;
+        let (paths, glob_patterns) = PathGlobs::build(path_patterns).map_err(bad)?;
         Ok(Rules {
             by_name: domains
                 .iter()
@@ -272,6 +273,72 @@ impl PathRoles {
     }
 }
 
+/// Up to this many globs (patterns times their variants) that use no glob syntax but `*`
+/// and `**` are matched one by one instead of through a glob set (see [`PathGlobs`]).
+const FEW_GLOBS: usize = 64;
+
+/// The path patterns of all domains: one glob set, or, when they are few and use no glob
+/// syntax but `*` and `**`, their segments matched one glob after the other. Building the
+/// set compiles a regex, and regex-automata sizes its pool by the CPU count, which reads
+/// three cgroup files: more than a commit's few lookups cost.
+enum PathGlobs {
+    Set(GlobSet),
+    Stars(Vec<Vec<String>>),
+}
+
+impl PathGlobs {
+    /// Like [`tagged_glob_set`]: the globs, and the tag of each.
+    fn build(
+        patterns: Vec<(usize, &str)>,
+    ) -> std::result::Result<(PathGlobs, Vec<usize>), globset::Error> {
+        let variants: Vec<(usize, String)> = patterns
+            .iter()
+            .flat_map(|&(tag, pattern)| {
+                crate::config::glob_variants(pattern)
+                    .into_iter()
+                    .map(move |v| (tag, v))
+            })
+            .collect();
+        let stars: Option<Vec<Vec<String>>> = variants
+            .iter()
+            .map(|(_, v)| Some(star_segments(v)?.into_iter().map(String::from).collect()))
+            .collect();
+        match stars {
+            Some(stars) if stars.len() <= FEW_GLOBS => {
+                // Checked as the set would: a bad glob is refused either way.
+                for &(_, pattern) in &patterns {
+                    crate::config::check_glob(pattern)?;
+                }
+                let tags = variants.into_iter().map(|(tag, _)| tag).collect();
+                Ok((PathGlobs::Stars(stars), tags))
+            }
+            _ => {
+                let (set, tags) = tagged_glob_set(patterns)?;
+                Ok((PathGlobs::Set(set), tags))
+            }
+        }
+    }
+
+    /// The indices of the globs matching `path`, ascending (as `GlobSet::matches`).
+    fn matches(&self, path: &str) -> Vec<usize> {
+        match self {
+            PathGlobs::Set(set) => set.matches(path),
+            PathGlobs::Stars(globs) => {
+                let path: Vec<&str> = path.split('/').collect();
+                globs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, glob)| {
+                        let glob: Vec<&str> = glob.iter().map(String::as_str).collect();
+                        segments_match(&glob, &path)
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            }
+        }
+    }
+}
+
 /// The domain whose scope matches, the first by name if several do.
 fn owner(roles: &[(usize, Role)]) -> Option<usize> {
     roles
@@ -304,4 +371,71 @@ fn package_glob(pattern: &str, domain: &str) -> Result<globset::Glob> {
         ))
         .with_hint("fix .comm-node/config.yaml")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The few-globs matcher answers as the glob set would, glob by glob.
+    #[test]
+    fn few_star_globs_match_as_the_glob_set() {
+        let patterns = [
+            "src/mod4*/**",
+            "src/mod0*",
+            "src/api",
+            "src/api/",
+            "*.test.ts",
+            "tests",
+            "**/gen/**",
+            "src/**/index.ts",
+            "a*b*c/x",
+            "**",
+            "docs/*.md",
+        ];
+        let paths = [
+            "src/mod40/file0040.ts",
+            "src/mod4/a.ts",
+            "src/mod01",
+            "src/mod01/deep/x.ts",
+            "src/mod1/x.ts",
+            "src/api",
+            "src/api/x/y.ts",
+            "src/apix/y.ts",
+            "a.test.ts",
+            "src/deep/b.test.ts",
+            "src/test.ts",
+            "tests/x.py",
+            "pkg/tests/x.py",
+            "gen/x.rs",
+            "src/gen/x/y.rs",
+            "src/index.ts",
+            "src/a/b/index.ts",
+            "abxc/x",
+            "aXbYc/x/z",
+            "ab/x",
+            "docs/a.md",
+            "docs/sub/a.md",
+            ".hidden/a.md",
+        ];
+        let tagged: Vec<(usize, &str)> = patterns.iter().copied().enumerate().collect();
+        let (stars, star_tags) = PathGlobs::build(tagged.clone()).unwrap();
+        assert!(matches!(stars, PathGlobs::Stars(_)));
+        let (set, set_tags) = tagged_glob_set(tagged).unwrap();
+        assert_eq!(star_tags, set_tags);
+        for path in paths {
+            assert_eq!(stars.matches(path), set.matches(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn other_glob_syntax_or_many_globs_use_the_glob_set() {
+        let (globs, _) = PathGlobs::build(vec![(0, "src/*.{ts,tsx}")]).unwrap();
+        assert!(matches!(globs, PathGlobs::Set(_)));
+        let many: Vec<String> = (0..FEW_GLOBS).map(|n| format!("src/m{n}/**")).collect();
+        let tagged = many.iter().map(|p| (0, p.as_str())).collect();
+        let (globs, _) = PathGlobs::build(tagged).unwrap();
+        assert!(matches!(globs, PathGlobs::Set(_)));
+        assert!(PathGlobs::build(vec![(0, "src/[a")]).is_err());
+    }
 }

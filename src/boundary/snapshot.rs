@@ -11,7 +11,7 @@ use gix::bstr::ByteSlice;
 
 use super::files::Files;
 use crate::error::{Context, Result};
-use crate::repo::changes::Change;
+use crate::repo::changes::{Change, Staged};
 use crate::repo::{ObjectId, Repo};
 
 /// Files larger than this are skipped with a notice (generated bundles, data).
@@ -191,19 +191,22 @@ fn walk_unignored(root: &Path) -> Vec<String> {
 /// head), or `None` when every staged file must be checked: no HEAD yet, or the config itself
 /// is staged. Reads only the HEAD subtrees the index cache-tree does not vouch for, so its
 /// cost follows what changed, not the size of the repository. `known`: that change set,
-/// already computed by the caller.
-pub fn staged_changes(repo: &Repo, known: Option<&[Change]>) -> Result<Option<Vec<Change>>> {
-    if crate::repo::changes::head_commit(repo)?.is_none() {
-        return Ok(None);
-    }
-    let changes = match known {
-        Some(known) => known.to_vec(),
-        None => crate::repo::changes::staged(repo)?,
+/// already computed by the caller with the HEAD it was computed against.
+pub fn staged_changes(repo: &Repo, known: Option<&Staged>) -> Result<Option<Vec<Change>>> {
+    let staged = match known {
+        Some(known) => known.clone(),
+        None if crate::repo::changes::head_commit(repo)?.is_none() => return Ok(None),
+        None => crate::repo::changes::staged_against_head(repo)?,
     };
-    if changes.iter().any(|c| c.path == crate::config::CONFIG_PATH) {
+    if staged.head.is_none()
+        || staged
+            .changes
+            .iter()
+            .any(|c| c.path == crate::config::CONFIG_PATH)
+    {
         return Ok(None);
     }
-    Ok(Some(changes))
+    Ok(Some(staged.changes))
 }
 
 /// The paths of `changes` that are staged (not deleted): what a staged check reads.

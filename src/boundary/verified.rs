@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use super::graph_cache::{kind_tag, Reader};
 use super::rules::Rules;
 use crate::config::Config;
-use crate::repo::changes::{Change, ChangeKind};
+use crate::repo::changes::{Change, ChangeKind, Head};
 use crate::repo::{ObjectId, Repo};
 
 const MAGIC: &[u8; 16] = b"comm-node state\n";
@@ -130,13 +130,13 @@ fn file_path(repo: &Repo) -> PathBuf {
     repo.cache_dir("graph").join(FILE_NAME)
 }
 
-/// Whether `head_tree` (HEAD's) is exactly what `basis` describes: the tree it names as made,
-/// else (no such tree recorded) HEAD's commit has one parent whose tree is `basis.tree` and
+/// Whether HEAD's tree is exactly what `basis` describes: the tree it names as made, else
+/// (no such tree recorded) HEAD's commit has one parent whose tree is `basis.tree` and
 /// changes with digest `basis.changes`.
-pub fn head_is_made_from(repo: &Repo, basis: &Basis, head_tree: ObjectId) -> bool {
+pub fn head_is_made_from(repo: &Repo, basis: &Basis, head: &Head) -> bool {
     match basis.made {
-        Some(made) => made == head_tree,
-        None => head_tree_if_made_from(repo, basis) == Some(head_tree),
+        Some(made) => made == head.tree,
+        None => commit_is_made_from(repo, basis, head.commit),
     }
 }
 
@@ -148,35 +148,27 @@ pub fn index_tree(repo: &Repo) -> Option<ObjectId> {
     root.num_entries.is_some().then_some(root.id)
 }
 
-/// HEAD's tree, when HEAD's commit is exactly `basis` made: one parent whose tree is
-/// `basis.tree`, changes with digest `basis.changes`.
-fn head_tree_if_made_from(repo: &Repo, basis: &Basis) -> Option<ObjectId> {
-    let head = crate::repo::changes::head_commit(repo).ok()??;
-    let commit = repo.gix().find_commit(head).ok()?;
-    let mut parents = commit.parent_ids();
-    let parent = parents.next()?.detach();
-    if parents.next().is_some() {
-        return None;
-    }
-    let tree = commit.tree_id().ok()?.detach();
+/// Whether `commit` is exactly `basis` made: one parent whose tree is `basis.tree`, changes
+/// with digest `basis.changes`.
+fn commit_is_made_from(repo: &Repo, basis: &Basis, commit: ObjectId) -> bool {
+    let Ok(found) = repo.gix().find_commit(commit) else {
+        return false;
+    };
+    let mut parents = found.parent_ids();
+    let (Some(parent), None) = (parents.next(), parents.next()) else {
+        return false;
+    };
     let parent_tree = repo
         .gix()
-        .find_commit(parent)
-        .ok()?
-        .tree_id()
-        .ok()?
-        .detach();
-    if parent_tree != basis.tree {
-        return None;
+        .find_commit(parent.detach())
+        .ok()
+        .and_then(|p| p.tree_id().ok())
+        .map(|t| t.detach());
+    if parent_tree != Some(basis.tree) {
+        return false;
     }
-    let made = crate::repo::changes::of_commit(repo, head).ok()?;
-    (changes_digest(&made) == basis.changes).then_some(tree)
-}
-
-/// HEAD's tree id (`None` without HEAD).
-pub fn head_tree(repo: &Repo) -> Option<ObjectId> {
-    let head = crate::repo::changes::head_commit(repo).ok()??;
-    Some(repo.gix().find_commit(head).ok()?.tree_id().ok()?.detach())
+    crate::repo::changes::of_commit(repo, commit)
+        .is_ok_and(|made| changes_digest(&made) == basis.changes)
 }
 
 impl State {

@@ -10,7 +10,7 @@ use crate::lease::overlap::{PathPattern, Resource};
 use crate::lease::Lease;
 use crate::repo::Repo;
 
-use super::changes::Change;
+use super::changes::{Change, Head, Staged};
 
 /// One reason a path may not be committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +52,8 @@ pub struct CheckInput<'a> {
     pub changes: &'a [Change],
     /// `changes` are the index against HEAD (pre-commit), not a commit's.
     pub staged: bool,
+    /// With `staged`: the HEAD `changes` were computed against (`None`: no commit yet).
+    pub head: Option<Head>,
 }
 
 /// All checks, in order. New checks (e.g. the boundary import check) are appended here.
@@ -244,7 +246,10 @@ pub fn boundary_blocks(input: &CheckInput) -> Result<Vec<Block>> {
         all_staged: true,
         paths: if config_changed { Vec::new() } else { paths },
         tree: None,
-        staged_changes: input.staged.then(|| input.changes.to_vec()),
+        staged_changes: input.staged.then(|| Staged {
+            head: input.head,
+            changes: input.changes.to_vec(),
+        }),
     };
     let report = crate::boundary::check(input.repo, &config, &options)?;
     Ok(report

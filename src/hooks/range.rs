@@ -163,6 +163,7 @@ pub fn vet_commit(
         now: leases.now,
         changes: &changes,
         staged: false,
+        head: None,
     };
     let others_view = CheckInput {
         leases: leases.others,

@@ -29,24 +29,58 @@ pub struct Change {
 
 type Entries = HashMap<String, (ObjectId, EntryKind)>;
 
+/// HEAD as a staged change set was computed against it, so that later steps of the same
+/// hook run do not resolve HEAD and read its commit again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    /// A merge is being concluded (`MERGE_HEAD` is there).
+    pub merging: bool,
+}
+
+/// The staged changes and the HEAD they were computed against (`None`: no commit yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Staged {
+    pub head: Option<Head>,
+    pub changes: Vec<Change>,
+}
+
 /// Staged changes: the index (GIT_INDEX_FILE honoured) against HEAD. While a merge is
 /// being concluded, only paths that differ from every merged head count, so merging
 /// someone else's finished work is not mistaken for editing it.
 pub fn staged(repo: &Repo) -> Result<Vec<Change>> {
+    Ok(staged_against_head(repo)?.changes)
+}
+
+/// [`staged`], with the HEAD it was computed against.
+pub fn staged_against_head(repo: &Repo) -> Result<Staged> {
     let Some(index) = open_index(repo)? else {
-        return Ok(Vec::new());
+        return Ok(Staged::default());
     };
-    let Some(head) = head_commit(repo)? else {
+    let Some(commit) = head_commit(repo)? else {
         let staged = index_entries(&index, &HashSet::new());
-        return Ok(diff(&staged, &Entries::new()));
+        return Ok(Staged {
+            head: None,
+            changes: diff(&staged, &Entries::new()),
+        });
     };
-    let mut bases = vec![head];
-    bases.extend(merge_heads(repo)?);
+    let (merging, merged) = merge_heads(repo)?;
+    let head = Head {
+        commit,
+        tree: tree_of(repo, commit)?,
+        merging,
+    };
     let mut changes: Option<Vec<Change>> = None;
-    for base in bases {
+    let bases =
+        std::iter::once((commit, Some(head.tree))).chain(merged.into_iter().map(|m| (m, None)));
+    for (base, known_tree) in bases {
         // Directories whose cached tree id (index TREE extension) equals the base's
         // subtree hold no change: neither side is read below them.
-        let tree = tree_of(repo, base)?;
+        let tree = match known_tree {
+            Some(tree) => tree,
+            None => tree_of(repo, base)?,
+        };
         let cache = index.tree();
         let found = if cache.is_some_and(|c| c.num_entries.is_some() && c.id == tree) {
             Vec::new()
@@ -64,7 +98,10 @@ pub fn staged(repo: &Repo) -> Result<Vec<Change>> {
                 .collect(),
         });
     }
-    Ok(changes.unwrap_or_default())
+    Ok(Staged {
+        head: Some(head),
+        changes: changes.unwrap_or_default(),
+    })
 }
 
 /// Changes a commit introduces relative to its parents (all files for a root commit;
@@ -105,21 +142,37 @@ pub fn of_commit(repo: &Repo, commit: ObjectId) -> Result<Vec<Change>> {
     Ok(sorted(changes))
 }
 
+/// HEAD's commit and tree, and whether a merge is being concluded; `None` before the first
+/// commit.
+pub fn head(repo: &Repo) -> Result<Option<Head>> {
+    let Some(commit) = head_commit(repo)? else {
+        return Ok(None);
+    };
+    Ok(Some(Head {
+        commit,
+        tree: tree_of(repo, commit)?,
+        merging: repo.git_dir().join("MERGE_HEAD").exists(),
+    }))
+}
+
 pub fn head_commit(repo: &Repo) -> Result<Option<ObjectId>> {
     let head = repo.gix().head().context("cannot read HEAD")?;
     Ok(head.id().map(|id| id.detach()))
 }
 
-fn merge_heads(repo: &Repo) -> Result<Vec<ObjectId>> {
+/// Whether a merge is being concluded (`MERGE_HEAD` is there), and the merged heads it
+/// names that exist here.
+fn merge_heads(repo: &Repo) -> Result<(bool, Vec<ObjectId>)> {
     let path = repo.git_dir().join("MERGE_HEAD");
     let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(Vec::new());
+        return Ok((false, Vec::new()));
     };
-    Ok(text
+    let heads = text
         .lines()
         .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
         .filter(|id| repo.gix().has_object(*id))
-        .collect())
+        .collect();
+    Ok((true, heads))
 }
 
 fn diff(new: &Entries, old: &Entries) -> Vec<Change> {

@@ -8,6 +8,7 @@
 
 pub mod authorize;
 pub mod changes;
+mod exact_ref;
 pub mod gate;
 pub mod health;
 pub mod locks;
@@ -224,7 +225,12 @@ impl Repo {
             .map(|v| v.to_str_lossy().into_owned())
     }
 
+    /// The object `name` points at. A full name (`refs/...`) is that ref and no other
+    /// ([`exact_ref`]); a short one is looked up as git does (`main`, `tags/v1`).
     pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        if let Some(exact) = exact_ref::read(&self.inner, name) {
+            return exact;
+        }
         let found = self
             .inner
             .try_find_reference(name)

@@ -9,6 +9,7 @@ mod python_stdlib;
 pub mod rust;
 pub mod typescript;
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -39,12 +40,27 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn build(snapshot: &Snapshot, repo: &gix::Repository, config: &Config) -> Resolver {
+    /// `langs`: the languages of the files the check may resolve imports of. A language's
+    /// resolver lists every path of the snapshot for its manifests (tsconfig, package.json,
+    /// Cargo.toml), so one no file needs is not built: it would never be asked.
+    pub fn build(
+        snapshot: &Snapshot,
+        repo: &gix::Repository,
+        config: &Config,
+        langs: &HashSet<Lang>,
+    ) -> Resolver {
+        let js = langs.iter().any(|l| l.is_js_family());
         Resolver {
-            ts: typescript::TsResolver::build(snapshot, repo),
+            ts: match js {
+                true => typescript::TsResolver::build(snapshot, repo),
+                false => typescript::TsResolver::default(),
+            },
             py: OnceLock::new(),
             py_roots: config.python.normalized_roots(),
-            rs: rust::RsResolver::build(snapshot, repo),
+            rs: match langs.contains(&Lang::Rust) {
+                true => rust::RsResolver::build(snapshot, repo),
+                false => rust::RsResolver::default(),
+            },
         }
     }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::{child, join, parent, Target};
 use crate::boundary::snapshot::Snapshot;
 
+#[derive(Default)]
 pub struct RsResolver {
     /// Crate directory -> crate name (`_` form).
     crate_dirs: HashMap<String, String>,

@@ -27,6 +27,7 @@ struct TsConfig {
     paths: Vec<(String, Vec<String>)>,
 }
 
+#[derive(Default)]
 pub struct TsResolver {
     /// tsconfig by the directory it sits in.
     configs: HashMap<String, TsConfig>,

@@ -174,14 +174,7 @@ impl PathPattern {
     /// glob (a regex build costs more than the rest of a lease check); `None` for any other
     /// pattern.
     fn matches_by_stars(&self, path: &str) -> Option<bool> {
-        const OTHER_SYNTAX: [char; 6] = ['?', '[', ']', '{', '}', '\\'];
-        if self.text.contains(OTHER_SYNTAX) {
-            return None;
-        }
-        let pattern: Vec<&str> = self.text.split('/').collect();
-        if pattern.iter().any(|s| s.contains("**") && *s != "**") {
-            return None;
-        }
+        let pattern = star_segments(&self.text)?;
         let path: Vec<&str> = path.split('/').collect();
         // The path itself or one of its parent directories.
         Some((1..=path.len()).any(|n| segments_match(&pattern, &path[..n])))
@@ -224,9 +217,21 @@ impl PathPattern {
     }
 }
 
+/// The segments of a glob whose only syntax is `*` within a segment and `**` as a whole
+/// segment (what [`segments_match`] can judge); `None` for any other glob.
+pub fn star_segments(glob: &str) -> Option<Vec<&str>> {
+    const OTHER_SYNTAX: [char; 6] = ['?', '[', ']', '{', '}', '\\'];
+    if glob.contains(OTHER_SYNTAX) {
+        return None;
+    }
+    let segments: Vec<&str> = glob.split('/').collect();
+    let plain = |s: &&str| !s.is_empty() && (*s == "**" || !s.contains("**"));
+    segments.iter().all(plain).then_some(segments)
+}
+
 /// `pattern`'s segments against `path`'s, as globset with a literal separator matches them:
 /// `**` is any number of whole segments (at least one at the end: `a/**` is below `a`).
-fn segments_match(pattern: &[&str], path: &[&str]) -> bool {
+pub fn segments_match(pattern: &[&str], path: &[&str]) -> bool {
     match pattern.split_first() {
         None => path.is_empty(),
         Some((&"**", [])) => !path.is_empty(),
