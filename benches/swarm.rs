@@ -7,6 +7,12 @@
 //!   messages of history and 10,000 tasks (history written with fast-import, then packed).
 //! - `leases`: one grant and one release on a lease ledger of 100, 1,000 and 10,000 entries
 //!   (live leases and tombstones, as a swarm's ledger holds within one lease lifetime).
+//! - `sync`: one clone's steady-state `sync` at 128 clones (`SYNC_CLONES`), after each of the
+//!   other 127 sent a message and synced, and after its own `send`: the remote is a local
+//!   path, so the remote's `upload-pack` and `receive-pack` count in the CPU. The remote and
+//!   the clone are restored from a copy before each run (`SYNC_RUNS`, default 9). With
+//!   `GIT_COMM_BIN` set, that build is measured too, alternated run by run, on a snapshot
+//!   it wrote itself.
 //!
 //! Run: `cargo bench --bench swarm` (all), or `cargo bench --bench swarm -- plan bytes`.
 //! Wall time is the median (plan: one run each), CPU the child's user + system time.
@@ -38,6 +44,124 @@ fn main() {
     }
     if wants("leases") {
         lease_ledger();
+    }
+    if wants("sync") {
+        one_sync();
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Run `bin args` in `dir`, asserting success.
+fn run_bin(bin: &str, dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `n` clones of one bare remote in `root` (`r.git`, `c0`..), written by `bin`: each joined
+/// and synced twice (so every clone has seen every card), then every clone but `c0` sends
+/// to `c0` and syncs, `c0` syncs, the others send and sync again, and `c0` sends: `c0`'s
+/// next sync fetches 127 moved outboxes and pushes one. Kept as `r.snap` and `c0.snap`.
+fn sync_snapshot(root: &Path, n: usize, bin: &str) {
+    git(root, &["init", "-q", "--bare", "r.git"]);
+    let clone = |i: usize| root.join(format!("c{i}"));
+    for i in 0..n {
+        git(root, &["clone", "-q", "r.git", &format!("c{i}")]);
+        git(&clone(i), &["config", "user.name", &format!("c{i}")]);
+        git(&clone(i), &["config", "user.email", "c@example.com"]);
+        run_bin(bin, &clone(i), &["--as", &format!("c{i}"), "join"]);
+    }
+    for _ in 0..2 {
+        for i in 0..n {
+            run_bin(bin, &clone(i), &["sync"]);
+        }
+    }
+    for round in ["m", "n"] {
+        for i in 1..n {
+            let subject = format!("{round} {i}");
+            run_bin(
+                bin,
+                &clone(i),
+                &["--as", &format!("c{i}"), "send", "c0", "-s", &subject],
+            );
+            run_bin(bin, &clone(i), &["sync"]);
+        }
+        if round == "m" {
+            run_bin(bin, &clone(0), &["sync"]);
+        }
+    }
+    run_bin(bin, &clone(0), &["--as", "c0", "send", "c1", "-s", "n 0"]);
+    std::fs::rename(root.join("r.git"), root.join("r.snap")).unwrap();
+    std::fs::rename(clone(0), root.join("c0.snap")).unwrap();
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    let status = std::process::Command::new("cp")
+        .args(["-a", from.to_str().unwrap(), to.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// One restored sync of `c0` by `bin`: (wall, CPU of every process it started).
+fn timed_sync(root: &Path, bin: &str) -> (Duration, Duration) {
+    copy_tree(&root.join("r.snap"), &root.join("r.git"));
+    copy_tree(&root.join("c0.snap"), &root.join("c0"));
+    let cpu_before = children_cpu();
+    let started = std::time::Instant::now();
+    run_bin(bin, &root.join("c0"), &["sync"]);
+    (started.elapsed(), children_cpu() - cpu_before)
+}
+
+fn one_sync() {
+    let n = env_usize("SYNC_CLONES", 128);
+    let runs = env_usize("SYNC_RUNS", 9);
+    let mut builds = vec![("this build".to_string(), support::BIN.to_string())];
+    if let Ok(other) = std::env::var("GIT_COMM_BIN") {
+        builds.push((other.clone(), other));
+    }
+    // Each build syncs a snapshot it wrote itself (an earlier build keeps other files).
+    let dirs: Vec<tempfile::TempDir> = builds
+        .iter()
+        .map(|(_, bin)| {
+            let dir = tempfile::tempdir().unwrap();
+            sync_snapshot(dir.path(), n, bin);
+            dir
+        })
+        .collect();
+    let mut samples: Vec<(Vec<Duration>, Vec<Duration>)> = vec![Default::default(); builds.len()];
+    for _ in 0..runs {
+        for (i, (_, bin)) in builds.iter().enumerate() {
+            let (wall, cpu) = timed_sync(dirs[i].path(), bin);
+            samples[i].0.push(wall);
+            samples[i].1.push(cpu);
+        }
+    }
+    println!("\n### one sync of c0 at {n} clones, {runs} runs each (medians)\n");
+    println!("| build | wall (ms) | CPU, every process (ms) |");
+    println!("|---|---:|---:|");
+    for ((name, _), (mut wall, mut cpu)) in builds.iter().zip(samples) {
+        wall.sort();
+        cpu.sort();
+        println!(
+            "| {name} | {} | {} |",
+            ms(wall[runs / 2]),
+            ms(cpu[runs / 2])
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-comm");
 
 /// `git ARGS` in `dir`, asserting success; stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
