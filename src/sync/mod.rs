@@ -359,7 +359,7 @@ fn drop_tracking_journal(repo: &Repo, remote: &Remote) {
 ///
 /// A sync's cost must follow what moved, not the number of clones: a value equal to the
 /// local ref's is not read again (it passed the gate when written here), every clone's
-/// outbox is admitted in one walk, and the tracking copies move in one ref transaction.
+/// outbox is admitted in one walk, and the tracking copies are written once (one file).
 fn admit_fetched(
     repo: &Repo,
     remote: &Remote,
