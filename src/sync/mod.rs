@@ -1,10 +1,11 @@
 //! `git comm sync`: fetch the namespace into a raw incoming area outside it
 //! (`refs/comm-node-incoming/<remote>/...`), admit each fetched value through the storage
-//! gate into the remote-tracking copies (`refs/comm-node-remotes/<remote>/...`), merge each
-//! admitted ref by its kind's policy, then push every changed ref atomically with a lease on
-//! the value just fetched (never a bare force). A value the gate refuses is quarantined:
-//! reported, never merged, adopted or pushed over, and the rest of the sync goes on.
-//! A rejected push means someone else pushed first: fetch, merge again, retry (bounded).
+//! gate into the remote-tracking copies (one file, `.git/comm-node/tracking/<remote>`),
+//! merge each admitted ref by its kind's policy, then push every changed ref atomically with
+//! a lease on the value just fetched (never a bare force). A value the gate refuses is
+//! quarantined: reported, never merged, adopted or pushed over, and the rest of the sync
+//! goes on. A rejected push means someone else pushed first: fetch, merge again, retry
+//! (bounded).
 
 pub mod git;
 pub mod graph;
