@@ -40,10 +40,14 @@ pub fn read_card(repo: &Repo, name: &str) -> Result<Option<Card>> {
 /// The card at `commit`, with `last_seen` from the agent's presence when that is newer.
 fn card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
     let mut card = stored_card_at(repo, commit)?;
+    see_presence(repo, &mut card);
+    Ok(card)
+}
+
+fn see_presence(repo: &Repo, card: &mut Card) {
     if let Some(seen) = crate::presence::last_seen(repo, &card.name) {
         card.last_seen = card.last_seen.max(seen);
     }
-    Ok(card)
 }
 
 fn stored_card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
@@ -54,14 +58,12 @@ fn stored_card_at(repo: &Repo, commit: ObjectId) -> Result<Card> {
         .map_err(|e| Error::git(format!("agent card {commit} is not valid JSON: {e}")))
 }
 
-/// All agent cards, sorted by name.
+/// All agent cards, sorted by name, each with `last_seen` from its presence when newer.
 pub fn list_cards(repo: &Repo) -> Result<Vec<Card>> {
-    let prefix = repo.ns_ref("agents/");
-    let mut cards = Vec::new();
-    for (_, tip) in repo.list_refs(&prefix)? {
-        cards.push(card_at(repo, tip)?);
+    let mut cards = stored_cards(repo)?;
+    for card in &mut cards {
+        see_presence(repo, card);
     }
-    cards.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(cards)
 }
 
