@@ -6,11 +6,8 @@
 use std::path::PathBuf;
 
 use super::gate::{self, TRACKING_ROOT};
-use super::tracking;
-
-/// Where the tracking copies live, below the common git dir.
-const TRACKING_FILES: &str = "comm-node/tracking/";
 use super::locks::{self, Lock};
+use super::tracking;
 use super::{ObjectId, Repo, Swap};
 use crate::error::Result;
 
@@ -103,7 +100,7 @@ pub fn locks(repo: &Repo) -> Vec<Lock> {
         &[
             ns.as_str(),
             TRACKING_ROOT,
-            TRACKING_FILES,
+            tracking::DIR,
             gate::INCOMING_ROOT,
         ],
     )

@@ -297,19 +297,6 @@ impl Repo {
         self.apply_edits(edits, &expected)
     }
 
-    /// Delete `name` only if it currently holds `expected`.
-    pub fn delete_ref(&self, name: &str, expected: ObjectId) -> Result<Swap> {
-        gate::check_delete(self, name)?;
-        let edits = vec![edit(
-            name,
-            Change::Delete {
-                expected: PreviousValue::MustExistAndMatch(Target::Object(expected)),
-                log: RefLog::AndReference,
-            },
-        )?];
-        self.apply_edits(edits, &[(name, Some(expected))])
-    }
-
     /// Delete every `(name, expected)` in one transaction (`Moved` when any of them no
     /// longer holds its expected value).
     pub fn delete_refs(&self, doomed: &[(String, ObjectId)]) -> Result<Swap> {

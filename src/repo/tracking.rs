@@ -25,6 +25,8 @@ use super::{locks, ObjectId, Repo};
 use crate::error::{Error, Result};
 
 const HEADER: &str = "# git-comm tracking copies v1";
+/// The directory of the files, below the common git dir (as lock scans take it).
+pub const DIR: &str = "comm-node/tracking/";
 /// How long a writer waits for another's lock (a write takes about a millisecond).
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
@@ -131,7 +133,7 @@ fn write_under_lock(
 
 /// `<common git dir>/comm-node/tracking`.
 pub fn dir(repo: &Repo) -> PathBuf {
-    repo.common_dir().join("comm-node").join("tracking")
+    repo.common_dir().join(DIR.trim_end_matches('/'))
 }
 
 fn path(repo: &Repo, label: &str) -> PathBuf {

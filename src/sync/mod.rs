@@ -28,8 +28,6 @@ use crate::repo::{tracking, ObjectId, Repo, Swap};
 use merge::{Notes, Resolution};
 
 pub use crate::repo::gate::{INCOMING_ROOT, TRACKING_ROOT};
-/// Where the tracking copies live, below the common git dir (see [`tracking`]).
-const TRACKING_FILES: &str = "comm-node/tracking/";
 const MAX_ATTEMPTS: u32 = 8;
 const LOCAL_CAS_ATTEMPTS: u32 = 50;
 
@@ -334,7 +332,7 @@ fn fetch(
 fn clear_stale_locks(repo: &Repo, remote: &Remote) {
     let prefixes = [
         repo.namespace().to_string(),
-        TRACKING_FILES.to_string(),
+        tracking::DIR.to_string(),
         remote.tracking_prefix(),
         remote.incoming_prefix(),
     ];
@@ -520,12 +518,17 @@ fn record_pushed(
 ) -> Result<BTreeMap<String, ObjectId>> {
     let moves: Vec<tracking::Move> = updates
         .iter()
-        .map(|u| tracking::Move {
-            suffix: suffix(repo, &u.name),
-            expected: before.get(&suffix(repo, &u.name)).copied(),
-            new: Some(u.new),
+        .map(|u| {
+            let pushed = suffix(repo, &u.name);
+            tracking::Move {
+                expected: before.get(&pushed).copied(),
+                suffix: pushed,
+                new: Some(u.new),
+            }
         })
         .collect();
+    let mut after = before.clone();
+    apply(&mut after, &moves);
     if !tracking::swap(repo, label, &moves)? {
         // Another sync recorded meanwhile: record ours over whatever it wrote.
         let now = tracking::read(repo, label)?;
@@ -537,10 +540,6 @@ fn record_pushed(
             })
             .collect();
         tracking::swap(repo, label, &again)?;
-    }
-    let mut after = before.clone();
-    for u in updates {
-        after.insert(suffix(repo, &u.name), u.new);
     }
     Ok(after)
 }

@@ -19,7 +19,7 @@
 //! one interval plus a sync, and the remote sees one request per interval however many
 //! agents wait.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,9 +30,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::repo::{ObjectId, Repo};
+use crate::repo::Repo;
 
-use super::{git, outbox, sync_polled, Remote};
+use super::{git, outbox, refs_below, sync_polled, Remote};
 
 /// The git config key for the base interval between polls.
 pub const INTERVAL_KEY: &str = "comm.pollInterval";
@@ -267,10 +267,10 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i
 /// change with every command and ride along with the next sync. A waiting agent's
 /// presence, refreshed by its wait, is pushed once it is due.
 fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeSet<String>> {
-    let incoming = below(repo, &remote.incoming_prefix())?;
+    let incoming = refs_below(repo, &remote.incoming_prefix())?;
     let tracking = crate::repo::tracking::read(repo, &remote.label)?;
     let mut lines = BTreeSet::new();
-    for (suffix, value) in below(repo, repo.namespace())? {
+    for (suffix, value) in refs_below(repo, repo.namespace())? {
         if suffix.starts_with("cursors/") {
             continue;
         }
@@ -302,14 +302,6 @@ fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeS
         lines.insert(format!("gone {suffix}"));
     }
     Ok(lines)
-}
-
-fn below(repo: &Repo, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
-    Ok(repo
-        .list_refs(prefix)?
-        .into_iter()
-        .map(|(name, id)| (name[prefix.len()..].to_string(), id))
-        .collect())
 }
 
 #[cfg(test)]
