@@ -22,7 +22,7 @@ use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, comm, git, measure, ms};
+use support::{children_cpu, comm, comm_with, git, measure, ms};
 
 const HISTORY: usize = 1_000_000;
 const AGENTS: usize = 200;
@@ -57,20 +57,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Run `bin args` in `dir`, asserting success.
-fn run_bin(bin: &str, dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `n` clones of one bare remote in `root` (`r.git`, `c0`..), written by `bin`: each joined
 /// and synced twice (so every clone has seen every card), then every clone but `c0` sends
 /// to `c0` and syncs, `c0` syncs, the others send and sync again, and `c0` sends: `c0`'s
@@ -82,28 +68,28 @@ fn sync_snapshot(root: &Path, n: usize, bin: &str) {
         git(root, &["clone", "-q", "r.git", &format!("c{i}")]);
         git(&clone(i), &["config", "user.name", &format!("c{i}")]);
         git(&clone(i), &["config", "user.email", "c@example.com"]);
-        run_bin(bin, &clone(i), &["--as", &format!("c{i}"), "join"]);
+        comm_with(bin, &clone(i), &["--as", &format!("c{i}"), "join"]);
     }
     for _ in 0..2 {
         for i in 0..n {
-            run_bin(bin, &clone(i), &["sync"]);
+            comm_with(bin, &clone(i), &["sync"]);
         }
     }
     for round in ["m", "n"] {
         for i in 1..n {
             let subject = format!("{round} {i}");
-            run_bin(
+            comm_with(
                 bin,
                 &clone(i),
                 &["--as", &format!("c{i}"), "send", "c0", "-s", &subject],
             );
-            run_bin(bin, &clone(i), &["sync"]);
+            comm_with(bin, &clone(i), &["sync"]);
         }
         if round == "m" {
-            run_bin(bin, &clone(0), &["sync"]);
+            comm_with(bin, &clone(0), &["sync"]);
         }
     }
-    run_bin(bin, &clone(0), &["--as", "c0", "send", "c1", "-s", "n 0"]);
+    comm_with(bin, &clone(0), &["--as", "c0", "send", "c1", "-s", "n 0"]);
     std::fs::rename(root.join("r.git"), root.join("r.snap")).unwrap();
     std::fs::rename(clone(0), root.join("c0.snap")).unwrap();
 }
@@ -123,7 +109,7 @@ fn timed_sync(root: &Path, bin: &str) -> (Duration, Duration) {
     copy_tree(&root.join("c0.snap"), &root.join("c0"));
     let cpu_before = children_cpu();
     let started = std::time::Instant::now();
-    run_bin(bin, &root.join("c0"), &["sync"]);
+    comm_with(bin, &root.join("c0"), &["sync"]);
     (started.elapsed(), children_cpu() - cpu_before)
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{children_cpu, free_port, git, Daemon, DelayingProxy};
+use support::{children_cpu, comm_with, free_port, git, Daemon, DelayingProxy};
 
 /// The binary under test: this build's, or `GIT_COMM_BIN` to compare another build in the
 /// same run.
@@ -31,17 +31,7 @@ const MESSAGES: usize = 8;
 const SETTLE: Duration = Duration::from_secs(5);
 
 fn comm(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    comm_with(&bin(), dir, args)
 }
 
 /// Deterministic gaps between messages (xorshift), 1000 to 3000 ms.

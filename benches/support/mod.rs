@@ -69,18 +69,23 @@ pub fn time_pre_receive(bare: &Path, lines: &str) -> (Duration, Duration) {
 /// `git comm ARGS` in `dir`, asserting success; its wall time (process start included).
 pub fn comm(dir: &Path, args: &[&str]) -> Duration {
     let started = Instant::now();
-    let out = Command::new(BIN)
+    comm_with(BIN, dir, args);
+    started.elapsed()
+}
+
+/// The `bin` build's `git comm ARGS` in `dir`, asserting success; stdout.
+pub fn comm_with(bin: &str, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin)
         .args(args)
         .current_dir(dir)
         .output()
         .unwrap();
-    let elapsed = started.elapsed();
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    elapsed
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `messages` mail commits among `agents` over the last `span_secs`, written with
