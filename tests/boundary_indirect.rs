@@ -129,8 +129,7 @@ fn a_mistyped_rule_is_a_usage_error_naming_the_field() {
 #[test]
 fn the_pre_commit_hook_blocks_a_commit_that_closes_a_chain_in_another_domain() {
     let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
-    t.ok_as("alice", &["join"]);
-    t.ok_as("alice", &["hooks", "install"]);
+    alice_with_hooks(&t);
     // The staged file is in services: only the whole-repository graph shows ui reaching
     // the database through it.
     std::fs::copy(
@@ -269,8 +268,7 @@ fn parsed_and_cached(t: &TestRepo) -> (u64, u64) {
 #[test]
 fn with_a_warm_graph_cache_the_hook_catches_a_new_chain_and_not_a_removed_one() {
     let t = fixture_repo(|t| t.write("app/services/helpers.py", HELPERS_CLEAN));
-    t.ok_as("alice", &["join"]);
-    t.ok_as("alice", &["hooks", "install"]);
+    alice_with_hooks(&t);
     t.write("app/util.py", "def pure():\n    return 2\n");
     t.git(&["add", "app/util.py"]);
     let out = git_as(t.path(), Some("alice"), &["commit", "-q", "-m", "util"]);
@@ -357,6 +355,12 @@ fn verified_state(t: &TestRepo) -> std::path::PathBuf {
 
 const SMALL_CONFIG: &str = "version: 1\ndomains:\n  ui:\n    scope: [\"app/ui/**\"]\n    forbidden_imports: [{path: \"app/database/**\", indirect: true}]\n";
 
+/// alice joins and the hooks are installed.
+fn alice_with_hooks(t: &TestRepo) {
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+}
+
 /// ui -> orders -> helpers, and the database nobody reaches: no chain, hooks installed.
 fn clean_repo() -> TestRepo {
     let t = TestRepo::new();
@@ -375,8 +379,7 @@ fn clean_repo() -> TestRepo {
     t.write("app/database/models.py", "M = 1\n");
     t.git(&["add", "-A"]);
     t.git(&["commit", "-q", "-m", "clean"]);
-    t.ok_as("alice", &["join"]);
-    t.ok_as("alice", &["hooks", "install"]);
+    alice_with_hooks(&t);
     t
 }
 
@@ -613,8 +616,7 @@ fn a_rust_edit_on_the_verified_state_resolves_its_crates() {
     t.write("web/app.ts", "export const a = 1;\n");
     t.git(&["add", "-A"]);
     t.git(&["commit", "-q", "-m", "crates"]);
-    t.ok_as("alice", &["join"]);
-    t.ok_as("alice", &["hooks", "install"]);
+    alice_with_hooks(&t);
     let helpers = "app/src/services/helpers.rs";
     let out = commit_edit(&t, helpers, "pub fn x() -> u8 { 1 }\n");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

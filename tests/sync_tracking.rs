@@ -45,6 +45,16 @@ fn copies(dir: &Path) -> BTreeMap<String, ObjectId> {
     tracking::read(&Repo::discover(dir).unwrap(), "origin").unwrap()
 }
 
+/// `dir`'s tracking copies are the remote's namespace, and its mail holds `subject`.
+fn assert_holds_the_remote(net: &Net, dir: &Path, subject: &str) {
+    assert_eq!(
+        copies(dir),
+        remote_namespace(net),
+        "the copies are the remote"
+    );
+    assert!(subjects(dir).contains(&subject.to_string()), "{subject}");
+}
+
 #[test]
 fn a_sync_keeps_the_tracking_copies_in_one_file_equal_to_the_remote() {
     let net = Net::new();
@@ -61,12 +71,7 @@ fn a_sync_keeps_the_tracking_copies_in_one_file_equal_to_the_remote() {
         assert_eq!(refs(dir, "refs/comm-node-remotes/"), "", "no tracking ref");
         assert!(tracking_file(dir).exists());
     }
-    assert_eq!(
-        copies(&a),
-        remote_namespace(&net),
-        "a's copies are the remote"
-    );
-    assert!(subjects(&a).contains(&"back".to_string()));
+    assert_holds_the_remote(&net, &a, "back");
 }
 
 #[test]
@@ -124,12 +129,7 @@ fn tracking_refs_of_an_earlier_version_are_taken_over_and_deleted() {
     let out = sync_ok(&a);
     assert!(!out.contains("quarantin"), "{out}");
     assert_eq!(refs(&a, "refs/comm-node-remotes/"), "", "the refs are gone");
-    assert_eq!(
-        copies(&a),
-        remote_namespace(&net),
-        "the file holds the remote"
-    );
-    assert!(subjects(&a).contains(&"after the upgrade".to_string()));
+    assert_holds_the_remote(&net, &a, "after the upgrade");
 }
 
 #[test]
@@ -158,8 +158,7 @@ fn a_sync_killed_while_writing_the_copies_leaves_a_lock_the_next_sync_clears() {
         common::stderr(&out)
     );
     assert!(!lock.exists());
-    assert_eq!(copies(&a), remote_namespace(&net));
-    assert!(subjects(&a).contains(&"while a dies".to_string()));
+    assert_holds_the_remote(&net, &a, "while a dies");
     ok(&a, &["--as", "alice", "send", "bob", "-s", "still works"]);
     sync_ok(&a);
     sync_ok(&b);
