@@ -11,34 +11,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{git_in, BIN};
+use common::BIN;
 use git_comm::repo::{tracking, ObjectId, Repo};
-use sync_net::{ok, refs, subjects, sync_ok, Net};
+use sync_net::{ok, refs, remote_namespace, subjects, sync_ok, Net};
 
 fn tracking_file(dir: &Path) -> PathBuf {
     dir.join(".git/comm-node/tracking/origin")
-}
-
-/// The remote's namespace refs: suffix -> value.
-fn remote_namespace(net: &Net) -> BTreeMap<String, ObjectId> {
-    let listed = git_in(
-        &net.remote,
-        &[
-            "for-each-ref",
-            "--format=%(objectname) %(refname)",
-            "refs/comm-node/",
-        ],
-    );
-    listed
-        .lines()
-        .map(|line| {
-            let (hex, name) = line.split_once(' ').unwrap();
-            (
-                name.strip_prefix("refs/comm-node/").unwrap().to_string(),
-                ObjectId::from_hex(hex.as_bytes()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn copies(dir: &Path) -> BTreeMap<String, ObjectId> {

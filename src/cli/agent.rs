@@ -68,13 +68,16 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
     let verb = if created { "created" } else { "exists" };
     outln!("{verb} {CONFIG_PATH}")?;
     if let (Some(remote), Some(added)) = (&args.remote, &refspecs) {
-        for spec in added {
-            outln!("configured {spec}")?;
+        for change in added {
+            match change.strip_prefix("removed ") {
+                Some(spec) => outln!("removed {spec} (sync fetches into its own store)")?,
+                None => outln!("configured {change}")?,
+            }
         }
         if added.is_empty() {
             outln!("{remote}: refspecs already configured")?;
         }
-        outln!("plain git fetch/push now carry the namespace (fast-forward only); `git comm sync` also merges")?;
+        outln!("plain git push now carries the namespace (fast-forward only); `git comm sync` fetches and merges it")?;
     }
     outln!("{NEXT_STEPS}")
 }

@@ -3,7 +3,7 @@
 //! detail) rows.
 
 use crate::error::Result;
-use crate::repo::{gate, health, Repo};
+use crate::repo::{health, incoming, Repo};
 use crate::sync::{self, Remote};
 
 pub struct Row {
@@ -118,14 +118,9 @@ fn lock_rows(repo: &Repo) -> Vec<Row> {
 
 /// Remotes sync has fetched from, by their incoming area.
 fn fetched_remotes(repo: &Repo) -> Result<Vec<Remote>> {
-    let mut labels: Vec<String> = repo
-        .list_refs(gate::INCOMING_ROOT)?
+    let mut labels: Vec<String> = incoming::read_all(repo)?
         .into_iter()
-        .filter_map(|(name, _)| {
-            name[gate::INCOMING_ROOT.len()..]
-                .split_once('/')
-                .map(|(label, _)| label.to_string())
-        })
+        .map(|(label, _, _)| label)
         .collect();
     labels.dedup();
     Ok(labels

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use gix::bstr::ByteSlice;
 
-use super::gate::{Kind, INCOMING_ROOT};
+use super::gate::Kind;
 use super::tracking;
 use super::{ObjectId, Repo};
 use crate::model::authority::{self, Clock, Facts, LeaseFact, LedgerFile, Refusal, Writer};
@@ -480,11 +480,10 @@ impl<'a> RepoFacts<'a> {
 
 /// Every remote's fetched and admitted values: (suffix, value).
 fn remote_values(repo: &Repo) -> Vec<(String, ObjectId)> {
-    let incoming = repo.list_refs(INCOMING_ROOT).unwrap_or_default();
-    let fetched = incoming.into_iter().filter_map(|(name, id)| {
-        let (_, suffix) = name[INCOMING_ROOT.len()..].split_once('/')?;
-        Some((suffix.to_string(), id))
-    });
+    let fetched = super::incoming::read_all(repo)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, suffix, id)| (suffix, id));
     let admitted = tracking::read_all(repo)
         .unwrap_or_default()
         .into_iter()

@@ -101,7 +101,7 @@ pub fn locks(repo: &Repo) -> Vec<Lock> {
             ns.as_str(),
             TRACKING_ROOT,
             tracking::DIR,
-            gate::INCOMING_ROOT,
+            super::incoming::DIR,
         ],
     )
 }

@@ -11,6 +11,7 @@ pub mod changes;
 mod exact_ref;
 pub mod gate;
 pub mod health;
+pub mod incoming;
 pub mod locks;
 pub mod signing;
 pub mod tracking;

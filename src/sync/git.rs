@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::repo::incoming::Store;
 use crate::repo::ObjectId;
 
 /// The git config key bounding every git subprocess.
@@ -326,26 +327,13 @@ pub enum Maintenance {
     Off,
 }
 
-/// `git` with auto maintenance switched off for this one command (`-c` works on every git
-/// version, unlike `--no-auto-maintenance`).
-fn git_with(git_dir: &Path, maintenance: Maintenance) -> Command {
-    let mut cmd = git(git_dir);
-    if maintenance == Maintenance::Off {
-        cmd.args(["-c", "maintenance.auto=false", "-c", "gc.auto=0"]);
-    }
-    cmd
-}
-
-/// `git fetch` of one refspec from `remote`: quiet, no tags, no FETCH_HEAD, no submodules;
-/// `prune` drops local refs the remote no longer has.
-fn fetch_command(
-    git_dir: &Path,
-    remote: &str,
-    refspec: &str,
-    prune: bool,
-    maintenance: Maintenance,
-) -> Command {
-    let mut cmd = git_with(git_dir, maintenance);
+/// `git fetch` of one refspec from `remote` into the incoming store: quiet, no tags, no
+/// FETCH_HEAD, no submodules, no walk to report forced updates (every incoming ref is
+/// forced), and only the refs the refspec names (`--refmap=`: no configured remote-tracking
+/// refs updated on the side); `prune` drops incoming refs the remote no longer has. A store
+/// in a reftable takes the fetch in one transaction: one table written, not a file per ref.
+fn fetch_command(store: &Store, remote: &str, refspec: &str, prune: bool) -> Command {
+    let mut cmd = store.git();
     cmd.args([
         "-c",
         "protocol.version=2",
@@ -354,12 +342,32 @@ fn fetch_command(
         "--no-tags",
         "--no-write-fetch-head",
         "--no-recurse-submodules",
+        "--no-show-forced-updates",
+        "--refmap=",
     ]);
+    if store.reftable {
+        cmd.arg("--atomic");
+    }
     if prune {
         cmd.arg("--prune");
     }
     cmd.args([remote, refspec]);
     cmd
+}
+
+/// git's auto maintenance in the repository after a fetch, as `git fetch` runs it there
+/// (the incoming store never runs its own): `git gc --auto`, which returns at once unless
+/// loose objects pile up, and then goes on in the background (`gc.autoDetach`).
+fn maintain(git_dir: &Path, maintenance: Maintenance) {
+    if maintenance == Maintenance::Off {
+        return;
+    }
+    let _ = git(git_dir)
+        .args(["gc", "--auto", "--quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// How a whole fetch ended when git ran to its end.
@@ -379,13 +387,14 @@ pub enum Fetched {
 /// list every ref of the remote: it matches its patterns on the client.)
 pub fn fetch(
     git_dir: &Path,
+    store: &Store,
     remote: &str,
     source_prefix: &str,
     tracking_prefix: &str,
     maintenance: Maintenance,
 ) -> Result<Fetched> {
     let refspec = format!("+{source_prefix}*:{tracking_prefix}*");
-    let cmd = fetch_command(git_dir, remote, &refspec, true, maintenance);
+    let cmd = fetch_command(store, remote, &refspec, true);
     let out = run_bounded(
         git_dir,
         cmd,
@@ -393,6 +402,7 @@ pub fn fetch(
         unreachable_hint(),
     )?;
     if out.status.success() {
+        maintain(git_dir, maintenance);
         return Ok(Fetched::Done);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -422,10 +432,10 @@ pub type Unfetchable = (String, ObjectId, String);
 /// the others. Returns the refs that still could not be fetched.
 pub fn fetch_each(
     git_dir: &Path,
+    store: &Store,
     remote: &str,
     source_prefix: &str,
     incoming_prefix: &str,
-    maintenance: Maintenance,
 ) -> Result<Vec<Unfetchable>> {
     let mut cmd = git(git_dir);
     cmd.args(["ls-remote", "--quiet", remote])
@@ -454,7 +464,7 @@ pub fn fetch_each(
             continue;
         };
         let refspec = format!("+{name}:{incoming_prefix}{suffix}");
-        let cmd = fetch_command(git_dir, remote, &refspec, false, maintenance);
+        let cmd = fetch_command(store, remote, &refspec, false);
         let out = run_bounded(
             git_dir,
             cmd,
@@ -630,12 +640,21 @@ pub fn config_get_all(git_dir: &Path, key: &str) -> Result<Vec<String>> {
 
 /// `git config --add KEY VALUE`.
 pub fn config_add(git_dir: &Path, key: &str, value: &str) -> Result<()> {
+    config_edit(git_dir, &["--add", key, value], key)
+}
+
+/// Remove every `key` whose value is exactly `value`.
+pub fn config_remove(git_dir: &Path, key: &str, value: &str) -> Result<()> {
+    config_edit(git_dir, &["--fixed-value", "--unset-all", key, value], key)
+}
+
+fn config_edit(git_dir: &Path, args: &[&str], key: &str) -> Result<()> {
     let mut cmd = git(git_dir);
-    cmd.args(["config", "--add", key, value]);
+    cmd.arg("config").args(args);
     let out = run_bounded(
         git_dir,
         cmd,
-        &format!("git config --add {key}"),
+        &format!("git config {}", args[0]),
         format!("is the git config file locked or on a hung file system? raise `git config {TIMEOUT_KEY}` if it is slow"),
     )?;
     if out.status.success() {

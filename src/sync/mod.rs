@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::artifact;
 use crate::error::{Error, Result};
-use crate::repo::{tracking, ObjectId, Repo, Swap};
+use crate::repo::{incoming, tracking, ObjectId, Repo, Swap};
 use merge::{Notes, Resolution};
 
 pub use crate::repo::gate::{INCOMING_ROOT, TRACKING_ROOT};
@@ -207,6 +207,7 @@ fn sync_with(
     };
     clear_stale_locks(repo, remote);
     drop_tracking_journal(repo, remote);
+    incoming::drop_legacy(repo)?;
     let local_before = refs_below(repo, repo.namespace())?;
     let mut last_reason = String::new();
     // Grants of dead `lease --sync` processes must not be pushed.
@@ -307,10 +308,18 @@ fn fetch(
     remote: &Remote,
     maintenance: git::Maintenance,
 ) -> Result<Vec<git::Unfetchable>> {
-    let (ns, incoming) = (repo.namespace(), remote.incoming_prefix());
+    let (ns, prefix) = (repo.namespace(), remote.incoming_prefix());
+    let store = incoming::ensure(repo)?;
     let mut attempt = 1;
     loop {
-        match git::fetch(repo.git_dir(), &remote.name, ns, &incoming, maintenance)? {
+        match git::fetch(
+            repo.git_dir(),
+            &store,
+            &remote.name,
+            ns,
+            &prefix,
+            maintenance,
+        )? {
             git::Fetched::Done => return Ok(Vec::new()),
             git::Fetched::Dropped(_) | git::Fetched::Refused(_)
                 if attempt < WHOLE_FETCH_ATTEMPTS =>
@@ -320,7 +329,7 @@ fn fetch(
             }
             git::Fetched::Dropped(err) => return Err(err),
             git::Fetched::Refused(err) => {
-                return git::fetch_each(repo.git_dir(), &remote.name, ns, &incoming, maintenance)
+                return git::fetch_each(repo.git_dir(), &store, &remote.name, ns, &prefix)
                     .map_err(|_| err)
             }
         }
@@ -334,7 +343,7 @@ fn clear_stale_locks(repo: &Repo, remote: &Remote) {
         repo.namespace().to_string(),
         tracking::DIR.to_string(),
         remote.tracking_prefix(),
-        remote.incoming_prefix(),
+        incoming::DIR.to_string(),
     ];
     let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     crate::repo::locks::clear(&crate::repo::locks::scan(repo, &prefixes));
@@ -365,7 +374,7 @@ fn admit_fetched(
     options: &Options,
     local: BTreeMap<String, ObjectId>,
 ) -> Result<Admitted> {
-    let incoming = refs_below(repo, &remote.incoming_prefix())?;
+    let incoming = incoming::read(repo, &remote.label)?;
     let mut tracked = tracking::read(repo, &remote.label)?;
     let wanted: Vec<(&str, ObjectId)> = incoming
         .iter()
@@ -462,7 +471,7 @@ fn admit_all(
 
 /// Values fetched from `remote` that the gate refuses now (what `doctor` reports).
 pub fn quarantined(repo: &Repo, remote: &Remote) -> Result<Vec<Quarantined>> {
-    let incoming = refs_below(repo, &remote.incoming_prefix())?;
+    let incoming = incoming::read(repo, &remote.label)?;
     let mut refused = Vec::new();
     for (suffix, &value) in &incoming {
         let local = repo.read_ref(&repo.ns_ref(outbox::local_suffix(suffix)))?;
@@ -840,8 +849,13 @@ fn reconcile_artifact(
     )))
 }
 
-/// Configure `remote.R.fetch`/`remote.R.push` so plain `git fetch`/`git push` carry the
-/// namespace too. Returns the refspecs added (none when already configured).
+/// Configure `remote.R.push` so plain `git push` carries the namespace too. Returns the
+/// changes made (none when already configured).
+///
+/// Plain `git fetch` no longer fetches the namespace: the raw values go to the incoming
+/// store, which only `sync` and the poller fetch into ([`incoming`]). The fetch refspec
+/// earlier versions added (into `refs/comm-node-incoming/` in the repository, where every
+/// git process would read them) is removed.
 pub fn configure_remote(repo: &Repo, remote_name: &str) -> Result<Vec<String>> {
     if repo
         .config_string(&format!("remote.{remote_name}.url"))
@@ -852,15 +866,14 @@ pub fn configure_remote(repo: &Repo, remote_name: &str) -> Result<Vec<String>> {
     }
     let remote = resolve_remote(repo, Some(remote_name))?;
     let ns = repo.namespace();
-    // Plain `git fetch` fills the raw incoming area; only sync admits values from there.
-    let fetch_spec = format!("+{ns}*:{}*", remote.incoming_prefix());
+    let legacy_fetch_spec = format!("+{ns}*:{}*", remote.incoming_prefix());
     let push_spec = format!("{ns}*:{ns}*");
     let git_dir = repo.git_dir();
     let mut added = Vec::new();
     let fetch_key = format!("remote.{remote_name}.fetch");
-    if !git::config_get_all(git_dir, &fetch_key)?.contains(&fetch_spec) {
-        git::config_add(git_dir, &fetch_key, &fetch_spec)?;
-        added.push(format!("{fetch_key} {fetch_spec}"));
+    if git::config_get_all(git_dir, &fetch_key)?.contains(&legacy_fetch_spec) {
+        git::config_remove(git_dir, &fetch_key, &legacy_fetch_spec)?;
+        added.push(format!("removed {fetch_key} {legacy_fetch_spec}"));
     }
     let push_key = format!("remote.{remote_name}.push");
     let pushes = git::config_get_all(git_dir, &push_key)?;

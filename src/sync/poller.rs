@@ -236,8 +236,10 @@ fn run(repo: &Repo, remote: &Remote, base: Duration, stop: &AtomicBool, status: 
 /// nothing moved); sync the whole namespace when that brought something the last syncs
 /// did not settle, or a local change waits to be pushed.
 fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i64) -> Result<()> {
+    let store = crate::repo::incoming::ensure(repo)?;
     let fetched = match git::fetch(
         repo.git_dir(),
+        &store,
         &remote.name,
         repo.namespace(),
         &remote.incoming_prefix(),
@@ -267,7 +269,7 @@ fn poll(repo: &Repo, remote: &Remote, schedule: &mut Schedule, presence_every: i
 /// change with every command and ride along with the next sync. A waiting agent's
 /// presence, refreshed by its wait, is pushed once it is due.
 fn unsettled(repo: &Repo, remote: &Remote, presence_every: i64) -> Result<BTreeSet<String>> {
-    let incoming = refs_below(repo, &remote.incoming_prefix())?;
+    let incoming = crate::repo::incoming::read(repo, &remote.label)?;
     let tracking = crate::repo::tracking::read(repo, &remote.label)?;
     let mut lines = BTreeSet::new();
     for (suffix, value) in refs_below(repo, repo.namespace())? {

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use git_comm::mail::{mailbox, Draft};
-use git_comm::repo::Repo;
+use std::collections::BTreeMap;
+
+use git_comm::repo::{ObjectId, Repo};
 
 use crate::common::{assert_success, comm_in, git_in, stdout};
 
@@ -95,4 +97,26 @@ pub fn refs(dir: &Path, prefix: &str) -> String {
         dir,
         &["for-each-ref", "--format=%(refname) %(objectname)", prefix],
     )
+}
+
+/// The remote's namespace refs: suffix -> value.
+pub fn remote_namespace(net: &Net) -> BTreeMap<String, ObjectId> {
+    let listed = git_in(
+        &net.remote,
+        &[
+            "for-each-ref",
+            "--format=%(objectname) %(refname)",
+            "refs/comm-node/",
+        ],
+    );
+    listed
+        .lines()
+        .map(|line| {
+            let (hex, name) = line.split_once(' ').unwrap();
+            (
+                name.strip_prefix("refs/comm-node/").unwrap().to_string(),
+                ObjectId::from_hex(hex.as_bytes()).unwrap(),
+            )
+        })
+        .collect()
 }
