@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Also configure this remote's refspecs so plain git fetch/push carry the namespace.
+    /// Also configure this remote's push refspecs so plain git push carries the namespace.
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
 }

@@ -171,6 +171,9 @@ pub struct Ctx {
     pub format: Format,
 }
 
+/// Decoded objects a command keeps in memory (see [`Repo::cache_objects`]).
+const OBJECT_CACHE_BYTES: usize = 8 << 20;
+
 impl Ctx {
     pub fn open(cli: &Cli) -> Result<Ctx> {
         let cwd = std::env::current_dir()?;
@@ -180,6 +183,10 @@ impl Ctx {
             None => Config::empty(),
         };
         repo.set_policy(config.policy());
+        // A hook reads a few objects once each; the commands behind it walk histories.
+        if !matches!(cli.command, Command::Hook(_)) {
+            repo.cache_objects(OBJECT_CACHE_BYTES);
+        }
         let format = if cli.json {
             Format::Json
         } else {

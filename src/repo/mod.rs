@@ -200,6 +200,13 @@ impl Repo {
         format!("{}{}", self.namespace, suffix)
     }
 
+    /// Keep up to `bytes` of decoded objects in memory: for commands that walk the same
+    /// history several times (a sync's admission, join, push decision and summary), so
+    /// each commit is inflated from its pack once.
+    pub fn cache_objects(&mut self, bytes: usize) {
+        self.inner.object_cache_size_if_unset(bytes);
+    }
+
     pub fn workdir(&self) -> Option<&Path> {
         self.inner.workdir()
     }
