@@ -215,19 +215,32 @@ pub fn show_timeout(limit: Duration) -> String {
     }
 }
 
+/// A sync runs several git commands; the config is read once per process.
+static READ_TIMEOUT: std::sync::Mutex<Option<(std::path::PathBuf, Duration)>> =
+    std::sync::Mutex::new(None);
+
 /// The limit for each git subprocess: `git config comm.timeout`, default 60 s. An invalid
 /// value is a config error (exit 2) naming the key.
 pub fn timeout(git_dir: &Path) -> Result<Duration> {
-    // A sync runs several git commands; the config is read once per process.
-    static READ: std::sync::Mutex<Option<(std::path::PathBuf, Duration)>> =
-        std::sync::Mutex::new(None);
-    let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    let mut read = READ_TIMEOUT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((dir, limit)) = read.as_ref() {
         if dir == git_dir {
             return Ok(*limit);
         }
     }
     let limit = read_timeout(git_dir)?;
+    *read = Some((git_dir.to_path_buf(), limit));
+    Ok(limit)
+}
+
+/// Take `comm.timeout` for `git_dir` from a config already read (`configured`: its value,
+/// `None` when unset), so that no `git config` process is started for it.
+pub fn remember_timeout(git_dir: &Path, configured: Option<&str>) -> Result<Duration> {
+    let limit = match configured {
+        Some(text) => parse_configured_timeout(text.trim())?,
+        None => DEFAULT_TIMEOUT,
+    };
+    let mut read = READ_TIMEOUT.lock().unwrap_or_else(|e| e.into_inner());
     *read = Some((git_dir.to_path_buf(), limit));
     Ok(limit)
 }
@@ -256,7 +269,11 @@ fn read_timeout(git_dir: &Path) -> Result<Duration> {
         }
     }
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    parse_timeout(&text).ok_or_else(|| {
+    parse_configured_timeout(&text)
+}
+
+fn parse_configured_timeout(text: &str) -> Result<Duration> {
+    parse_timeout(text).ok_or_else(|| {
         Error::config(format!("invalid git config {TIMEOUT_KEY} '{text}'")).with_hint(format!(
             "use a duration such as 60s, 2m or plain seconds (at most 24h): git config {TIMEOUT_KEY} 60s"
         ))

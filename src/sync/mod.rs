@@ -205,6 +205,10 @@ fn sync_with(
         remote: remote.name.clone(),
         ..Report::default()
     };
+    git::remember_timeout(
+        repo.git_dir(),
+        repo.config_string(git::TIMEOUT_KEY).as_deref(),
+    )?;
     clear_stale_locks(repo, remote);
     drop_tracking_journal(repo, remote);
     incoming::drop_legacy(repo)?;
