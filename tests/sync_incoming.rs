@@ -148,3 +148,27 @@ fn a_store_cut_short_while_being_made_is_made_again() {
     assert!(subjects(&b).contains(&"after".to_string()));
     assert_store_is_the_remote(&net, &b);
 }
+
+#[test]
+fn a_damaged_store_is_made_again_and_nothing_is_skipped() {
+    let net = Net::new();
+    let (a, b) = net.pair();
+    exchange(&a, &b);
+    let made = incoming::existing(&repo(&b)).unwrap();
+    let mut damages: Vec<PathBuf> = vec![store(&b).join("HEAD")];
+    if made.reftable {
+        damages.push(store(&b).join("reftable/tables.list"));
+    }
+    for (round, damaged) in damages.iter().enumerate() {
+        std::fs::write(damaged, "garbage\n").unwrap();
+        let subject = format!("after damage {round}");
+        ok(&a, &["--as", "alice", "send", "bob", "-s", &subject]);
+        sync_ok(&a);
+        let out = sync_net::sync(&b);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("skipped"), "{stderr}");
+        assert!(subjects(&b).contains(&subject));
+        assert_store_is_the_remote(&net, &b);
+    }
+}

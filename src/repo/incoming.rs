@@ -157,6 +157,20 @@ pub fn drop_legacy(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
+/// Make the store again from nothing: it is a cache, and a damaged one (a broken reftable,
+/// a half-deleted directory) fails every fetch.
+pub fn remake(repo: &Repo) -> Result<Store> {
+    let dir = dir(repo);
+    std::fs::remove_dir_all(&dir).map_err(|e| {
+        Error::git(format!(
+            "cannot remove the incoming store {}: {e}",
+            dir.display()
+        ))
+        .with_hint("delete that directory by hand, then run `git comm sync` again")
+    })?;
+    ensure(repo)
+}
+
 /// The raw values fetched from the remote labelled `label`: suffix -> value.
 pub fn read(repo: &Repo, label: &str) -> Result<BTreeMap<String, ObjectId>> {
     let prefix = format!("{INCOMING_ROOT}{label}/");

@@ -313,8 +313,8 @@ fn fetch(
     maintenance: git::Maintenance,
 ) -> Result<Vec<git::Unfetchable>> {
     let (ns, prefix) = (repo.namespace(), remote.incoming_prefix());
-    let store = incoming::ensure(repo)?;
-    let mut attempt = 1;
+    let mut store = incoming::ensure(repo)?;
+    let (mut attempt, mut remade) = (1, false);
     loop {
         match git::fetch(
             repo.git_dir(),
@@ -333,8 +333,13 @@ fn fetch(
             }
             git::Fetched::Dropped(err) => return Err(err),
             git::Fetched::Refused(err) => {
+                // A damaged store refuses every fetch: make it again and try once more.
+                if !remade {
+                    (store, remade) = (incoming::remake(repo)?, true);
+                    continue;
+                }
                 return git::fetch_each(repo.git_dir(), &store, &remote.name, ns, &prefix)
-                    .map_err(|_| err)
+                    .map_err(|_| err);
             }
         }
     }
