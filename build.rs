@@ -21,7 +21,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=GIT_COMM_PIE");
-    if !is_linux_gnu_x86_64() || target_features().contains(&"crt-static".to_string()) {
+    if !is_linux_gnu_x86_64() || cfg("TARGET_FEATURE").split(',').any(|f| f == "crt-static") {
         return;
     }
     let pie = std::env::var("GIT_COMM_PIE").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -42,13 +42,6 @@ fn cfg(name: &str) -> String {
 
 fn is_linux_gnu_x86_64() -> bool {
     cfg("TARGET_OS") == "linux" && cfg("TARGET_ENV") == "gnu" && cfg("TARGET_ARCH") == "x86_64"
-}
-
-fn target_features() -> Vec<String> {
-    cfg("TARGET_FEATURE")
-        .split(',')
-        .map(str::to_string)
-        .collect()
 }
 
 /// A directory holding the C compiler's `libgcc_eh.a` as `libgcc_s.a`, if it has one.
