@@ -3,7 +3,7 @@
 //! (docs/install.md, BENCHMARKS.md "issue 23, branch hook7"):
 //!
 //! - `-no-pie`: a position-dependent executable. A PIE of this size carries ~27,000 relative
-//!   relocations that the loader applies at every start, copying ~120 pages on write; a
+//!   relocations that the loader applies at every start, writing ~90 pages; a
 //!   fixed address needs none. Shared libraries, heap, stack and mmap stay randomized; only
 //!   the binary's own code and data sit at a fixed address. `GIT_COMM_PIE=1` at build time
 //!   keeps the PIE (and its ASLR) for whoever prefers that over the ~0.3 ms.
