@@ -79,6 +79,38 @@ fn staged_violation_blocks_the_commit() {
     assert_eq!(head(&t), before);
 }
 
+/// The TypeScript resolver reads tsconfig and package.json only when a staged file has a
+/// non-relative import: an alias beside files that import relatively is still resolved
+/// through tsconfig `paths` (as an external package `@ui` it would pass).
+#[test]
+fn a_tsconfig_alias_is_judged_beside_relative_imports() {
+    let t = boundary_repo();
+    t.write(
+        "tsconfig.json",
+        "{\"compilerOptions\": {\"baseUrl\": \".\", \"paths\": {\"@ui/*\": [\"src/ui/*\"]}}}\n",
+    );
+    t.git(&["add", "tsconfig.json"]);
+    t.git(&["commit", "-q", "--no-verify", "-m", "paths"]);
+    t.write(
+        "src/api/util.ts",
+        "import { serve } from \"./server\";\nexport const u = serve;\n",
+    );
+    t.write(
+        "src/api/server.ts",
+        "import { button } from \"@ui/button\";\nexport const serve = button;\n",
+    );
+    t.git(&["add", "src/api"]);
+    let err = refused(
+        &git_as(t.path(), Some("alice"), &["commit", "-m", "alias"]),
+        "commit",
+    );
+    assert!(
+        err.contains("src/api/server.ts: 1:24 forbidden_imports: api -> ui imports '@ui/button'"),
+        "{err}"
+    );
+    assert!(!err.contains("src/api/util.ts"), "{err}");
+}
+
 #[test]
 fn worktree_only_violation_does_not_block() {
     let t = boundary_repo();

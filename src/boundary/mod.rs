@@ -205,8 +205,7 @@ fn check_in(
     });
     cache.save();
 
-    let langs: HashSet<Lang> = wanted.iter().map(|&(_, lang, _)| lang).collect();
-    let resolver = Resolver::build(&snapshot, repo.gix(), config, &langs);
+    let resolver = Resolver::build(&snapshot, repo.gix(), config, &resolver_langs(&outcomes));
     let mut report = Report::default();
     report.stats.files = selected.len();
     let to_judge: Vec<(&String, Lang, &Vec<Import>)> = outcomes
@@ -445,6 +444,24 @@ fn within(path: &str, prefixes: &[String]) -> bool {
                     .strip_prefix(p.as_str())
                     .is_some_and(|r| r.starts_with('/'))
         })
+}
+
+/// The languages whose resolver this check may ask: those of the files parsed here (the
+/// graph cache's files come with their hops resolved). A JS-family file whose imports are
+/// all relative needs none of the TypeScript resolver's manifests (tsconfig, package.json,
+/// listed from every path of the repository): relative specifiers resolve by probing paths.
+fn resolver_langs(outcomes: &[Outcome]) -> HashSet<Lang> {
+    outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            Outcome::Parsed { lang, imports, .. } if lang.is_js_family() => imports
+                .iter()
+                .any(|import| resolve::needs_ts_manifests(&import.spec))
+                .then_some(*lang),
+            Outcome::Parsed { lang, .. } => Some(*lang),
+            Outcome::Skipped(_) => None,
+        })
+        .collect()
 }
 
 enum Outcome {

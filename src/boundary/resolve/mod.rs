@@ -89,6 +89,12 @@ impl Resolver {
     }
 }
 
+/// Whether resolving `spec` from a JS-family file may read the TypeScript resolver's
+/// manifests: a literal specifier that is not relative (a bare name, `#alias`, a path).
+pub fn needs_ts_manifests(spec: &Spec) -> bool {
+    matches!(spec, Spec::Module { specifier } if !typescript::is_relative(specifier))
+}
+
 /// The directory part of a repo-relative path (`""` for top-level files).
 pub fn parent(path: &str) -> &str {
     path.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")

@@ -208,7 +208,7 @@ impl TsResolver {
     }
 }
 
-fn is_relative(specifier: &str) -> bool {
+pub fn is_relative(specifier: &str) -> bool {
     specifier == "."
         || specifier == ".."
         || specifier.starts_with("./")
