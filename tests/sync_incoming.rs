@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::git_in;
 use git_comm::repo::{incoming, Repo};
-use sync_net::{ok, refs, remote_namespace, subjects, sync_ok, Net};
+use sync_net::{exchange, ok, refs, remote_namespace, subjects, sync_ok, Net};
 
 fn store(dir: &Path) -> PathBuf {
     dir.join(".git/comm-node/incoming")
@@ -32,20 +32,6 @@ fn git_has_reftable() -> bool {
         .status()
         .unwrap()
         .success()
-}
-
-/// Alice and Bob mail each other through the remote, each syncing after sending, and each
-/// syncing last after the other's last push.
-fn exchange(a: &Path, b: &Path) {
-    sync_ok(b);
-    sync_ok(a);
-    ok(a, &["--as", "alice", "send", "bob", "-s", "hello"]);
-    sync_ok(a);
-    sync_ok(b);
-    ok(b, &["--as", "bob", "send", "alice", "-s", "back"]);
-    sync_ok(b);
-    sync_ok(a);
-    sync_ok(b);
 }
 
 /// `dir`'s incoming store holds the remote's namespace, and no incoming ref is in the

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::BIN;
 use git_comm::repo::{tracking, ObjectId, Repo};
-use sync_net::{ok, refs, remote_namespace, subjects, sync_ok, Net};
+use sync_net::{exchange, ok, refs, remote_namespace, subjects, sync_ok, Net};
 
 fn tracking_file(dir: &Path) -> PathBuf {
     dir.join(".git/comm-node/tracking/origin")
@@ -37,14 +37,7 @@ fn assert_holds_the_remote(net: &Net, dir: &Path, subject: &str) {
 fn a_sync_keeps_the_tracking_copies_in_one_file_equal_to_the_remote() {
     let net = Net::new();
     let (a, b) = net.pair();
-    sync_ok(&b);
-    sync_ok(&a);
-    ok(&a, &["--as", "alice", "send", "bob", "-s", "hello"]);
-    sync_ok(&a);
-    sync_ok(&b);
-    ok(&b, &["--as", "bob", "send", "alice", "-s", "back"]);
-    sync_ok(&b);
-    sync_ok(&a);
+    exchange(&a, &b);
     for dir in [&a, &b] {
         assert_eq!(refs(dir, "refs/comm-node-remotes/"), "", "no tracking ref");
         assert!(tracking_file(dir).exists());

@@ -120,3 +120,17 @@ pub fn remote_namespace(net: &Net) -> BTreeMap<String, ObjectId> {
         })
         .collect()
 }
+
+/// Alice (`a`) and Bob (`b`) mail each other through the remote ("hello", then "back"),
+/// each syncing after sending, and each syncing last after the other's last push.
+pub fn exchange(a: &Path, b: &Path) {
+    sync_ok(b);
+    sync_ok(a);
+    ok(a, &["--as", "alice", "send", "bob", "-s", "hello"]);
+    sync_ok(a);
+    sync_ok(b);
+    ok(b, &["--as", "bob", "send", "alice", "-s", "back"]);
+    sync_ok(b);
+    sync_ok(a);
+    sync_ok(b);
+}
