@@ -161,13 +161,17 @@ pub fn drop_legacy(repo: &Repo) -> Result<()> {
 /// a half-deleted directory) fails every fetch.
 pub fn remake(repo: &Repo) -> Result<Store> {
     let dir = dir(repo);
-    std::fs::remove_dir_all(&dir).map_err(|e| {
-        Error::git(format!(
-            "cannot remove the incoming store {}: {e}",
-            dir.display()
-        ))
-        .with_hint("delete that directory by hand, then run `git comm sync` again")
-    })?;
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // gone already
+        Err(e) => {
+            return Err(Error::git(format!(
+                "cannot remove the incoming store {}: {e}",
+                dir.display()
+            ))
+            .with_hint("delete that directory by hand, then run `git comm sync` again"))
+        }
+    }
     ensure(repo)
 }
 
