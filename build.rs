@@ -14,6 +14,10 @@
 //!   `libgcc_s.a` answers it. Skipped when the C compiler does not have `libgcc_eh.a`.
 //!
 //! Only the binary is affected (`rustc-link-arg-bins`), never the library or test programs.
+//!
+//! On x86-64 Linux it also builds `hooks/post_commit.rs`, the post-commit hook as a static
+//! program without a C library (see that file), with the same `rustc`; `hooks install`
+//! writes it in place of the `sh` shim. Where it cannot be built the `sh` shim stays.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +25,11 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=GIT_COMM_PIE");
+    build_post_commit_program();
+    link_options();
+}
+
+fn link_options() {
     if !is_linux_gnu_x86_64() || cfg("TARGET_FEATURE").split(',').any(|f| f == "crt-static") {
         return;
     }
@@ -33,6 +42,65 @@ fn main() {
     if let Some(dir) = static_unwinder_dir() {
         println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
         println!("cargo:rustc-env=GIT_COMM_STATIC_UNWINDER=1");
+    }
+}
+
+/// `hooks/post_commit.rs` built into `OUT_DIR`; its path goes to the crate as
+/// `GIT_COMM_POST_COMMIT_PROGRAM` with the cfg `post_commit_program`.
+fn build_post_commit_program() {
+    const SOURCE: &str = "hooks/post_commit.rs";
+    println!("cargo::rustc-check-cfg=cfg(post_commit_program)");
+    println!("cargo:rerun-if-changed={SOURCE}");
+    if cfg("TARGET_OS") != "linux" || cfg("TARGET_ARCH") != "x86_64" {
+        return;
+    }
+    let (Some(out_dir), Ok(target)) = (std::env::var_os("OUT_DIR"), std::env::var("TARGET")) else {
+        return;
+    };
+    let program = PathBuf::from(out_dir).join("post-commit");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let mut command = Command::new(rustc);
+    command
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "bin",
+            "--crate-name",
+            "post_commit",
+        ])
+        .args(["--target", &target])
+        .args([
+            "-C",
+            "panic=abort",
+            "-C",
+            "opt-level=2",
+            "-C",
+            "debuginfo=0",
+        ])
+        .args(["-C", "strip=symbols", "-C", "relocation-model=static"])
+        .args(["-C", "link-arg=-nostartfiles", "-C", "link-arg=-nostdlib"])
+        .args(["-C", "link-arg=-static"]);
+    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
+        command.arg("-C").arg(format!("linker={linker}"));
+    }
+    let output = command.arg("-o").arg(&program).arg(SOURCE).output();
+    match output {
+        Ok(out) if out.status.success() => {
+            println!("cargo:rustc-cfg=post_commit_program");
+            println!(
+                "cargo:rustc-env=GIT_COMM_POST_COMMIT_PROGRAM={}",
+                program.display()
+            );
+        }
+        Ok(out) => println!(
+            "cargo:warning=the post-commit program did not build (the sh shim is used): {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or_default()
+        ),
+        Err(e) => println!("cargo:warning=cannot run rustc for the post-commit program: {e}"),
     }
 }
 

@@ -48,6 +48,9 @@ pub struct HookState {
     /// The shim is a `#!` line naming the recorded binary (no shell): it cannot fall back
     /// to PATH when that binary is gone.
     pub direct: bool,
+    /// The shim is the small static post-commit program (no shell; it falls back to PATH
+    /// like the `sh` shim).
+    pub program: bool,
 }
 
 /// The directory git runs hooks from.
@@ -95,16 +98,20 @@ fn exists(path: &Path) -> bool {
     path.symlink_metadata().is_ok()
 }
 
-/// The shim text for `hook`, recording `bin`: the direct `#!` form where it applies
-/// (see [`shim`]), else the `sh` shim with `bin` as the fallback binary.
-pub fn render_shim(hook: &str, bin: &Path) -> String {
+/// The shim for `hook`, recording `bin`: the direct `#!` form or the post-commit program
+/// where they apply (see [`shim`]), else the `sh` shim with `bin` as the fallback binary.
+pub fn render_shim(hook: &str, bin: &Path) -> Vec<u8> {
     if let Some(direct) = shim::render_direct(hook, bin, SHIM_MARKER) {
-        return direct;
+        return direct.into_bytes();
+    }
+    if let Some(program) = shim::render_program(hook, bin) {
+        return program;
     }
     let quoted = bin.display().to_string().replace('\'', "'\\''");
     SHIM_TEMPLATE
         .replace("@HOOK@", hook)
         .replace("@BIN@", &quoted)
+        .into_bytes()
 }
 
 /// The binary a shim's text records: the `#!` line of a direct shim, else the `sh` shim's
@@ -135,7 +142,11 @@ fn state_of(dir: &Path, hook: &str) -> HookState {
     // What the shim records is read only from a shim whose text is UTF-8.
     let ours = std::str::from_utf8(&bytes).ok().filter(|_| installed);
     let backup = backup_path(&path);
-    let recorded = ours.and_then(recorded_bin);
+    let program = installed
+        .then(|| shim::recorded_in_program(&bytes))
+        .flatten();
+    let is_program = program.is_some();
+    let recorded = ours.and_then(recorded_bin).or(program);
     HookState {
         hook: hook.to_string(),
         installed,
@@ -143,6 +154,7 @@ fn state_of(dir: &Path, hook: &str) -> HookState {
         chained: (installed && exists(&backup)).then_some(backup),
         recorded_bin_exists: recorded.as_ref().is_some_and(|b| Path::new(b).exists()),
         direct: ours.is_some_and(|text| shim::recorded_in_direct(text).is_some()),
+        program: is_program,
         recorded_bin: recorded,
         path,
     }
@@ -173,7 +185,7 @@ pub fn install_hooks(repo: &Repo, bin: &Path, hooks: &[&str]) -> Result<Vec<Hook
             std::fs::rename(&path, &backup)
                 .map_err(|e| Error::git(format!("cannot move {}: {e}", path.display())))?;
         }
-        write_executable(&path, render_shim(hook, bin).as_bytes())?;
+        write_executable(&path, &render_shim(hook, bin))?;
     }
     Ok(status_of(repo, hooks))
 }

@@ -215,27 +215,100 @@ fn approval_receipt_serves_only_its_own_commit_and_a_later_bypass_is_still_recor
     );
 }
 
+/// A `git-comm` first on PATH that logs each call, then runs the binary under test.
+struct Spy {
+    dir: tempfile::TempDir,
+}
+
+impl Spy {
+    fn new() -> Spy {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            dir.path().join("calls.log").display(),
+            common::bin_path().display()
+        );
+        let wrapper = dir.path().join("git-comm");
+        std::fs::write(&wrapper, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Spy { dir }
+    }
+
+    /// PATH with the spy first.
+    fn path(&self) -> std::ffi::OsString {
+        let mut paths = vec![self.dir.path().to_path_buf()];
+        paths.extend(std::env::split_paths(&path_with_comm()));
+        std::env::join_paths(paths).unwrap()
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("calls.log")).unwrap_or_default()
+    }
+}
+
+/// In a linked worktree (`.git` is a file naming its git dir) with a post-commit hook of
+/// the user's chained: the chained hook runs on every commit; an approved commit empties
+/// that worktree's receipt without starting git-comm; a bypass still starts it and is
+/// recorded. The post-commit program (x86-64 Linux) and the `sh` shim must agree on this.
+#[test]
+fn post_commit_in_a_linked_worktree_runs_the_chained_hook_and_reads_its_own_receipt() {
+    let t = TestRepo::new();
+    t.write(".comm-node/config.yaml", CONFIG);
+    t.write("src/ui/button.ts", "export const button = 1;\n");
+    t.write("src/api/server.ts", "export const serve = 1;\n");
+    t.initial_commit();
+    t.git(&["add", "."]);
+    t.git(&["commit", "-q", "-m", "app"]);
+    let chained_log = t.path().join("chained.log");
+    let chained = t.path().join(".git/hooks/post-commit");
+    std::fs::write(
+        &chained,
+        format!("#!/bin/sh\necho \"ran $#\" >>'{}'\n", chained_log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&chained, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.ok_as("alice", &["join"]);
+    t.ok_as("alice", &["hooks", "install"]);
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    t.git(&["worktree", "add", "-q", wt.to_str().unwrap()]);
+    let spy = Spy::new();
+    let commit = |args: &[&str], what: &str| {
+        ok(&git_with_path(&wt, Some("alice"), args, spy.path()), what);
+    };
+
+    std::fs::write(wt.join("src/api/server.ts"), CLEAN).unwrap();
+    common::git_in(&wt, &["add", "src/api/server.ts"]);
+    commit(&["commit", "-q", "-m", "clean"], "clean commit");
+    assert_eq!(spy.calls(), "hook pre-commit\n");
+    assert_eq!(std::fs::read_to_string(&chained_log).unwrap(), "ran 0\n");
+    let receipt = t
+        .path()
+        .join(".git/worktrees/wt/comm-node/pre-commit-approved");
+    assert_eq!(std::fs::metadata(&receipt).unwrap().len(), 0, "emptied");
+    assert!(!t.path().join(".git/comm-node/pre-commit-approved").exists());
+
+    std::fs::write(wt.join("src/api/server.ts"), VIOLATION).unwrap();
+    common::git_in(&wt, &["add", "src/api/server.ts"]);
+    commit(&["commit", "-q", "--no-verify", "-m", "bypass"], "bypass");
+    assert_eq!(spy.calls(), "hook pre-commit\nhook post-commit\n");
+    assert_eq!(
+        std::fs::read_to_string(&chained_log).unwrap(),
+        "ran 0\nran 0\n"
+    );
+    assert_eq!(violations_seen_by_bob(&t).len(), 1);
+}
+
 /// The usual commit starts git-comm once: the post-commit shim sees that the receipt comes
 /// from this very commit's pre-commit and stops there. A bypass (no pre-commit) still runs
 /// git-comm's post-commit check. Observed through a `git-comm` on PATH that logs each call.
 #[test]
 fn post_commit_starts_git_comm_only_when_pre_commit_did_not_approve() {
     let t = boundary_repo();
-    let spy = tempfile::tempdir().unwrap();
-    let log = spy.path().join("calls.log");
-    let script = format!(
-        "#!/bin/sh\necho \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
-        log.display(),
-        common::bin_path().display()
-    );
-    let wrapper = spy.path().join("git-comm");
-    std::fs::write(&wrapper, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut paths = vec![spy.path().to_path_buf()];
-    paths.extend(std::env::split_paths(&path_with_comm()));
-    let path = std::env::join_paths(paths).unwrap();
-    let calls = || std::fs::read_to_string(&log).unwrap_or_default();
+    let spy = Spy::new();
+    let (path, calls) = (spy.path(), || spy.calls());
 
     t.write("src/api/server.ts", CLEAN);
     t.git(&["add", "src/api/server.ts"]);

@@ -28,6 +28,10 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
         .collect()
 }
 
+/// Builds for x86-64 Linux install the post-commit hook as a small static program
+/// (`hooks/post_commit.rs`); elsewhere it is the `sh` shim.
+const POST_COMMIT_PROGRAM: bool = cfg!(all(target_os = "linux", target_arch = "x86_64"));
+
 fn write_hook(path: &Path, body: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, body).unwrap();
@@ -46,10 +50,15 @@ fn install_twice_is_install_once_and_uninstall_restores() {
     t.ok_as("alice", &["hooks", "install"]);
     let once = snapshot(&hooks);
     for hook in ["pre-commit", "post-commit", "pre-push"] {
-        let text = String::from_utf8(once[hook].0.clone()).unwrap();
+        let text = String::from_utf8_lossy(&once[hook].0);
         assert!(text.contains("git-comm hook shim"), "{hook}: {text}");
         assert_eq!(once[hook].1 & 0o111, 0o111, "{hook} must be executable");
     }
+    assert_eq!(
+        once["post-commit"].0.starts_with(b"\x7fELF"),
+        POST_COMMIT_PROGRAM,
+        "the post-commit program is installed exactly where it is built"
+    );
     assert_eq!(once["pre-push.pre-comm"].0, original.as_bytes());
 
     t.ok_as("alice", &["hooks", "install"]);
@@ -64,6 +73,8 @@ fn install_twice_is_install_once_and_uninstall_restores() {
         .unwrap()
         .ends_with("pre-push.pre-comm"));
     assert_eq!(states[0]["recorded_bin_exists"], true);
+    assert_eq!(states[1]["program"], POST_COMMIT_PROGRAM);
+    assert_eq!(states[1]["recorded_bin_exists"], true);
 
     t.ok_as("alice", &["hooks", "uninstall"]);
     assert_eq!(
@@ -186,14 +197,10 @@ fn missing_binary_fails_closed_with_instructions() {
     ok(&out, "commit through the recorded binary path");
 
     // Neither on PATH nor at the recorded path: the commit must fail, saying what to do.
-    let shim = t.path().join(".git/hooks/pre-commit");
-    let text = std::fs::read_to_string(&shim).unwrap();
-    let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
-    std::fs::write(
-        &shim,
-        text.replace(recorded, "recorded='/nonexistent/bin/git-comm'"),
-    )
-    .unwrap();
+    record_in_shim(
+        &t.path().join(".git/hooks/pre-commit"),
+        "/nonexistent/bin/git-comm",
+    );
     t.write("b.txt", "1\n");
     t.git(&["add", "b.txt"]);
     let out = git_with_path(
@@ -231,14 +238,10 @@ fn missing_binary_post_commit_warns_honestly_and_still_runs_the_chained_hook() {
     t.ok_as("alice", &["join"]);
     t.ok_as("alice", &["hooks", "install"]);
     for hook in ["pre-commit", "post-commit"] {
-        let shim = t.path().join(".git/hooks").join(hook);
-        let text = std::fs::read_to_string(&shim).unwrap();
-        let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
-        std::fs::write(
-            &shim,
-            text.replace(recorded, "recorded='/nonexistent/git-comm'"),
-        )
-        .unwrap();
+        record_in_shim(
+            &t.path().join(".git/hooks").join(hook),
+            "/nonexistent/git-comm",
+        );
     }
     t.write("a.txt", "1\n");
     t.git(&["add", "a.txt"]);
@@ -269,6 +272,22 @@ fn missing_binary_post_commit_warns_honestly_and_still_runs_the_chained_hook() {
         marker.exists(),
         "the chained post-commit hook must still run"
     );
+}
+
+/// Make the shim at `shim` record `bin`: the `sh` shim's `recorded='...'` line, or the
+/// post-commit program's path slot.
+fn record_in_shim(shim: &Path, bin: &str) {
+    let bytes = std::fs::read(shim).unwrap();
+    let Ok(text) = String::from_utf8(bytes.clone()) else {
+        let tag = b"@git-comm recorded binary path:@";
+        let at = bytes.windows(tag.len()).position(|w| w == tag).unwrap() + tag.len();
+        let mut patched = bytes;
+        patched[at..at + bin.len() + 1].copy_from_slice(format!("{bin}\0").as_bytes());
+        std::fs::write(shim, patched).unwrap();
+        return;
+    };
+    let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
+    std::fs::write(shim, text.replace(recorded, &format!("recorded='{bin}'"))).unwrap();
 }
 
 /// `git comm --as alice doctor` with PATH set to `path`; (exit code, stdout).
@@ -308,14 +327,10 @@ fn doctor_judges_hooks_like_hooks_status() {
 
     // Installed, but the binary the shims fall back to is gone and none is on PATH.
     for hook in ["pre-commit", "post-commit", "pre-push"] {
-        let shim = t.path().join(".git/hooks").join(hook);
-        let text = std::fs::read_to_string(&shim).unwrap();
-        let recorded = text.lines().find(|l| l.starts_with("recorded='")).unwrap();
-        std::fs::write(
-            &shim,
-            text.replace(recorded, "recorded='/nonexistent/git-comm'"),
-        )
-        .unwrap();
+        record_in_shim(
+            &t.path().join(".git/hooks").join(hook),
+            "/nonexistent/git-comm",
+        );
     }
     let (code, out) = doctor_with_path(&t, path_without_comm());
     assert_eq!(code, Some(1), "{out}");
@@ -356,10 +371,10 @@ fn install_direct(t: &TestRepo, bin: &Path) -> PathBuf {
         "{pre_commit}"
     );
     assert!(pre_commit.contains("# git-comm hook shim"), "{pre_commit}");
-    for sh_hook in ["post-commit", "pre-push"] {
-        let text = std::fs::read_to_string(hooks.join(sh_hook)).unwrap();
-        assert!(text.starts_with("#!/bin/sh\n"), "{sh_hook}: {text}");
-    }
+    let post_commit = std::fs::read(hooks.join("post-commit")).unwrap();
+    assert_eq!(post_commit.starts_with(b"\x7fELF"), POST_COMMIT_PROGRAM);
+    let pre_push = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
+    assert!(pre_push.starts_with("#!/bin/sh\n"), "{pre_push}");
     hooks
 }
 

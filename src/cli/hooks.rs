@@ -75,6 +75,9 @@ fn describe(state: &HookState) -> String {
         if state.direct {
             line.push_str(" (runs git-comm directly)");
         }
+        if state.program {
+            line.push_str(" (a small program: no shell, git-comm only on a bypass)");
+        }
         if let Some(chained) = &state.chained {
             line.push_str(&format!(", chains {}", chained.display()));
         }

@@ -38,6 +38,49 @@ pub fn render_direct(hook: &str, bin: &Path, marker: &str) -> Option<String> {
     })
 }
 
+/// The tag in the post-commit program after which install writes the recorded binary's
+/// path (`hooks/post_commit.rs`, `RECORDED`).
+const PROGRAM_TAG: &[u8] = b"@git-comm recorded binary path:@";
+/// Bytes after the tag: the path and its NUL.
+const PROGRAM_SLOT: usize = 4096 - PROGRAM_TAG.len();
+
+#[cfg(post_commit_program)]
+const POST_COMMIT_PROGRAM: Option<&[u8]> =
+    Some(include_bytes!(env!("GIT_COMM_POST_COMMIT_PROGRAM")));
+#[cfg(not(post_commit_program))]
+const POST_COMMIT_PROGRAM: Option<&[u8]> = None;
+
+/// The post-commit hook as the small static program (x86-64 Linux builds; see
+/// `hooks/post_commit.rs`) recording `bin`: it does what the `sh` shim does without starting
+/// a shell, which costs more than its whole check.
+pub fn render_program(hook: &str, bin: &Path) -> Option<Vec<u8>> {
+    let program = POST_COMMIT_PROGRAM.filter(|_| hook == "post-commit")?;
+    let path = bin.to_str()?.as_bytes();
+    let at = find(program, PROGRAM_TAG)? + PROGRAM_TAG.len();
+    if path.len() >= PROGRAM_SLOT || path.contains(&0) || program.len() < at + PROGRAM_SLOT {
+        return None;
+    }
+    let mut bytes = program.to_vec();
+    bytes[at..at + path.len()].copy_from_slice(path);
+    bytes[at + path.len()] = 0;
+    Some(bytes)
+}
+
+/// The binary the post-commit program records, if `bytes` is that program.
+pub fn recorded_in_program(bytes: &[u8]) -> Option<String> {
+    if !bytes.starts_with(b"\x7fELF") {
+        return None;
+    }
+    let at = find(bytes, PROGRAM_TAG)? + PROGRAM_TAG.len();
+    let slot = bytes.get(at..)?;
+    let end = slot.iter().position(|&b| b == 0)?;
+    String::from_utf8(slot[..end].to_vec()).ok()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// A hook is a process of a few milliseconds: let glibc's malloc serve big buffers (the
 /// index, the verified state) from the heap and never give memory back, instead of an
 /// `mmap`, fresh zeroed pages and a `munmap` per buffer (about 4% of a pre-commit).
@@ -177,6 +220,29 @@ mod tests {
             Some("/opt/bin/git-comm")
         );
         assert_eq!(recorded_in_direct("#!/bin/sh\nrecorded='/x'\n"), None);
+    }
+
+    #[test]
+    fn the_program_records_the_binary_and_reads_it_back() {
+        let Some(program) = render_program("post-commit", Path::new("/opt/bin/git-comm")) else {
+            assert!(
+                POST_COMMIT_PROGRAM.is_none(),
+                "a built program must be used"
+            );
+            return;
+        };
+        assert!(program.starts_with(b"\x7fELF"));
+        assert_eq!(
+            recorded_in_program(&program).as_deref(),
+            Some("/opt/bin/git-comm")
+        );
+        assert_eq!(
+            render_program("pre-commit", Path::new("/opt/bin/git-comm")),
+            None
+        );
+        let long = PathBuf::from(format!("/{}", "d".repeat(PROGRAM_SLOT)));
+        assert_eq!(render_program("post-commit", &long), None);
+        assert_eq!(recorded_in_program(b"#!/bin/sh\n"), None);
     }
 
     #[test]
