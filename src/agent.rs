@@ -165,6 +165,19 @@ pub fn touch(repo: &Repo, name: &str) -> Result<()> {
 }
 
 /// The domain of an agent: the config binding wins over the card.
+/// The domain `name` is bound to, as [`domain_of`] finds it, reading the stored card only
+/// when the config does not decide (and never the presence: a card's `last_seen` has no
+/// say in its domain). A hook's question, so it costs no object read when it need not.
+pub fn bound_domain(repo: &Repo, config: &Config, name: &str) -> Result<Option<String>> {
+    if let Some(domain) = config.agent_domain(name) {
+        return Ok(Some(domain.to_string()));
+    }
+    let Some(tip) = repo.read_ref(&card_ref(repo, name))? else {
+        return Ok(None);
+    };
+    Ok(stored_card_at(repo, tip)?.domain)
+}
+
 pub fn domain_of(config: &Config, card: Option<&Card>, name: &str) -> Option<String> {
     config
         .agent_domain(name)

@@ -80,10 +80,43 @@ struct StoredReach {
     to: usize,
 }
 
+/// The state file's bytes: mapped, so a hook that looks up a few paths faults in a few
+/// pages of the page cache instead of copying the whole file into fresh heap (the file is
+/// 200 KB at 5,000 files). Writers never shrink the file in place (rename, append, unlink),
+/// so the mapping stays whole for as long as it lives.
+pub enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map,
+            Bytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(bytes: Vec<u8>) -> Bytes {
+        Bytes::Owned(bytes)
+    }
+}
+
+fn map_file(path: &std::path::Path) -> Option<Bytes> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: see `Bytes`; the map is read-only and only read through bounds-checked slices.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    Some(Bytes::Mapped(map))
+}
+
 /// The loaded state (base plus applied records). Its tables are read where they lie in
 /// `bytes`: an edit looks up a few paths, so nothing is decoded per file up front.
 pub struct State {
-    bytes: Vec<u8>,
+    bytes: Bytes,
     config: Digest32,
     /// Number of paths.
     count: usize,
@@ -174,8 +207,7 @@ fn commit_is_made_from(repo: &Repo, basis: &Basis, commit: ObjectId) -> bool {
 impl State {
     /// The stored state for this config, if intact.
     pub fn load(repo: &Repo, config: &Digest32) -> Option<State> {
-        let bytes = std::fs::read(file_path(repo)).ok()?;
-        let mut state = decode_base(bytes)?;
+        let mut state = decode_base(map_file(&file_path(repo))?)?;
         if &state.config != config {
             return None;
         }
@@ -468,7 +500,8 @@ fn encode_base(
 }
 
 /// Offsets into `bytes` only: a path or a file's hops are read where they lie.
-fn decode_base(bytes: Vec<u8>) -> Option<State> {
+fn decode_base(bytes: impl Into<Bytes>) -> Option<State> {
+    let bytes: Bytes = bytes.into();
     let mut r = Reader::new(&bytes);
     if r.take(MAGIC.len())? != MAGIC
         || r.u32()? != FORMAT_VERSION
