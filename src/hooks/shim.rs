@@ -232,6 +232,8 @@ mod tests {
             return;
         };
         assert!(program.starts_with(b"\x7fELF"));
+        // Static, no C library: no loader to name.
+        assert_eq!(find(&program, b"ld-linux"), None);
         assert_eq!(
             recorded_in_program(&program).as_deref(),
             Some("/opt/bin/git-comm")
