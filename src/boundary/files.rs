@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use gix::bstr::ByteSlice;
 
+use crate::repo::index::{Entry as IndexEntry, Index};
 use crate::repo::ObjectId;
 
 /// Sorted, unique repository paths and their blob ids (none in the worktree).
@@ -22,8 +23,8 @@ enum Inner {
     /// The index itself, its paths all UTF-8: nothing copied; `listed` tells which entries
     /// count (regular files at stage 0).
     Index {
-        index: Arc<gix::index::File>,
-        listed: fn(&gix::index::Entry) -> bool,
+        index: Arc<Index>,
+        listed: fn(&IndexEntry) -> bool,
     },
 }
 
@@ -44,7 +45,7 @@ struct Entry {
 impl Files {
     /// The entries of `index` that `listed` accepts, read in place (the index is sorted by
     /// path); copied, with non-UTF-8 names shown lossily, only if some name is not UTF-8.
-    pub fn of_index(index: Arc<gix::index::File>, listed: fn(&gix::index::Entry) -> bool) -> Files {
+    pub fn of_index(index: Arc<Index>, listed: fn(&IndexEntry) -> bool) -> Files {
         if all_utf8(&index) {
             return Files {
                 inner: Inner::Index { index, listed },
@@ -52,10 +53,9 @@ impl Files {
         }
         Files::from_sorted(
             index
-                .entries()
-                .iter()
+                .entries(0..index.len())
                 .filter(|entry| listed(entry))
-                .map(|entry| (entry.path(&index).to_str_lossy(), Some(entry.id))),
+                .map(|entry| (entry.path.to_str_lossy(), Some(entry.id))),
         )
     }
 
@@ -119,13 +119,9 @@ impl Files {
                 Some((path_in(text, &entries[at]), entries[at].id))
             }
             Inner::Index { index, listed } => {
-                let at = index.entry_index_by_path_and_stage(
-                    path.as_bytes().as_bstr(),
-                    gix::index::entry::Stage::Unconflicted,
-                )?;
-                let entry = &index.entries()[at];
-                listed(entry).then_some(())?;
-                Some((entry.path(index).to_str().ok()?, Some(entry.id)))
+                let entry = index.entry(index.find(path.as_bytes(), 0)?);
+                listed(&entry).then_some(())?;
+                Some((std::str::from_utf8(entry.path).ok()?, Some(entry.id)))
             }
         }
     }
@@ -160,9 +156,7 @@ impl Files {
             Inner::Listed { text, entries } => {
                 entries.partition_point(|e| path_in(text, e) < start)
             }
-            Inner::Index { index, .. } => index
-                .entries()
-                .partition_point(|e| e.path(index).as_bytes() < start.as_bytes()),
+            Inner::Index { index, .. } => index.partition_point(start.as_bytes()),
         };
         self.iter_from(at).map(|(path, _)| path)
     }
@@ -176,19 +170,13 @@ impl Files {
                     .map(move |e| (path_in(text, e), e.id)),
             ),
             Inner::Index { index, listed } => {
-                let backing = index.path_backing();
-                // Checked to be UTF-8 with every name on a character boundary (`all_utf8`):
-                // names are sliced from it, not each checked again.
-                let text = std::str::from_utf8(backing).unwrap_or_default();
                 let listed = *listed;
                 Box::new(
-                    index.entries()[at.min(index.entries().len())..]
-                        .iter()
+                    index
+                        .entries(at.min(index.len())..index.len())
                         .filter(move |e| listed(e))
-                        .filter_map(move |e| {
-                            let start = offset_in(backing, e.path(index));
-                            Some((text.get(start..start + e.path(index).len())?, Some(e.id)))
-                        }),
+                        // Checked to be UTF-8 by `all_utf8`.
+                        .filter_map(|e| Some((std::str::from_utf8(e.path).ok()?, Some(e.id)))),
                 )
             }
         }
@@ -199,21 +187,11 @@ fn path_in<'a>(text: &'a str, entry: &Entry) -> &'a str {
     &text[entry.path.start as usize..entry.path.end as usize]
 }
 
-/// Where `part`, a slice of `whole`, starts in it.
-fn offset_in(whole: &[u8], part: &[u8]) -> usize {
-    part.as_ptr() as usize - whole.as_ptr() as usize
-}
-
-/// Every name in the index is UTF-8: the buffer they are sliced from is, and each name starts
-/// and ends on a character boundary of it.
-fn all_utf8(index: &gix::index::File) -> bool {
-    let backing = index.path_backing();
-    let Ok(text) = std::str::from_utf8(backing) else {
-        return false;
-    };
-    index.entries().iter().all(|e| {
-        let start = offset_in(backing, e.path(index));
-        text.is_char_boundary(start) && text.is_char_boundary(start + e.path(index).len())
+/// Every name in the index is UTF-8 (nearly always all ASCII, which is checked first).
+fn all_utf8(index: &Index) -> bool {
+    (0..index.len()).all(|n| {
+        let path = index.path(n);
+        path.is_ascii() || std::str::from_utf8(path).is_ok()
     })
 }
 

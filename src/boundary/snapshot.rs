@@ -12,6 +12,7 @@ use gix::bstr::ByteSlice;
 use super::files::Files;
 use crate::error::{Context, Result};
 use crate::repo::changes::{Change, Staged};
+use crate::repo::index::{self, Entry as IndexEntry};
 use crate::repo::{ObjectId, Repo};
 
 /// Files larger than this are skipped with a notice (generated bundles, data).
@@ -140,10 +141,9 @@ impl Snapshot {
 }
 
 /// A regular file at stage 0: what [`Snapshot::index`] lists.
-pub fn is_staged_file(entry: &gix::index::Entry) -> bool {
-    let regular = entry.mode == gix::index::entry::Mode::FILE
-        || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
-    regular && entry.stage_raw() == 0
+pub fn is_staged_file(entry: &IndexEntry) -> bool {
+    let regular = entry.mode == index::MODE_FILE || entry.mode == index::MODE_EXECUTABLE;
+    regular && entry.stage == 0
 }
 
 /// The staged content of one file, as `Snapshot::index(repo)?.read(..)` would give it,
@@ -153,8 +153,9 @@ pub fn read_indexed(repo: &Repo, path: &str) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     };
     let entry = index
-        .entry_by_path_and_stage(path.into(), gix::index::entry::Stage::Unconflicted)
-        .filter(|e| is_staged_file(e));
+        .find(path.as_bytes(), 0)
+        .map(|n| index.entry(n))
+        .filter(is_staged_file);
     Ok(entry.and_then(|e| repo.gix().find_blob(e.id).ok().map(|b| b.data.clone())))
 }
 

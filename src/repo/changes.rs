@@ -9,6 +9,7 @@ use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 
 use crate::error::{Context, Result};
+use crate::repo::index::{self, CacheTree, Entry as IndexEntry, Index};
 use crate::repo::{ObjectId, Repo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,21 +208,18 @@ fn sorted(mut changes: Vec<Change>) -> Vec<Change> {
 
 /// The index shared with later readers in this process (the boundary check), so it is
 /// read and decoded once.
-fn open_index(repo: &Repo) -> Result<Option<std::sync::Arc<gix::index::File>>> {
+fn open_index(repo: &Repo) -> Result<Option<std::sync::Arc<Index>>> {
     repo.index()
 }
 
 /// Index entries, except those below a directory in `skip_dirs` (`a/b`, no slash).
-fn index_entries(index: &gix::index::File, skip_dirs: &HashSet<String>) -> Entries {
+fn index_entries(index: &Index, skip_dirs: &HashSet<String>) -> Entries {
     let skipped = skipped_ranges(index, skip_dirs);
     let mut entries = Entries::new();
     let mut next = 0;
-    for range in skipped
-        .iter()
-        .chain(std::iter::once(&(index.entries().len()..0)))
-    {
-        for entry in &index.entries()[next..range.start.max(next)] {
-            insert_entry(index, entry, &mut entries);
+    for range in skipped.iter().chain(std::iter::once(&(index.len()..0))) {
+        for entry in index.entries(next..range.start.max(next)) {
+            insert_entry(entry, &mut entries);
         }
         next = next.max(range.end);
     }
@@ -230,28 +228,27 @@ fn index_entries(index: &gix::index::File, skip_dirs: &HashSet<String>) -> Entri
 
 /// The index ranges below `dirs`, by position: a directory's entries are contiguous
 /// in the path-sorted index, so unchanged directories cost a binary search, not a scan.
-fn skipped_ranges(index: &gix::index::File, dirs: &HashSet<String>) -> Vec<Range<usize>> {
+fn skipped_ranges(index: &Index, dirs: &HashSet<String>) -> Vec<Range<usize>> {
     let mut ranges: Vec<Range<usize>> = dirs
         .iter()
-        .filter_map(|dir| index.prefixed_entries_range(format!("{dir}/").as_str().into()))
+        .filter_map(|dir| index.prefixed_range(format!("{dir}/").as_bytes()))
         .collect();
     ranges.sort_by_key(|r| r.start);
     ranges
 }
 
-fn insert_entry(index: &gix::index::File, entry: &gix::index::Entry, entries: &mut Entries) {
-    if entry
-        .flags
-        .contains(gix::index::entry::Flags::INTENT_TO_ADD)
-    {
+fn insert_entry(entry: IndexEntry, entries: &mut Entries) {
+    if entry.intent_to_add {
         return;
     }
-    let kind = entry
-        .mode
-        .to_tree_entry_mode()
-        .map(|m| m.kind())
-        .unwrap_or(EntryKind::Blob);
-    let path = entry.path(index).to_str_lossy().into_owned();
+    let kind = match entry.mode {
+        index::MODE_EXECUTABLE => EntryKind::BlobExecutable,
+        index::MODE_SYMLINK => EntryKind::Link,
+        index::MODE_COMMIT => EntryKind::Commit,
+        index::MODE_DIR => EntryKind::Tree,
+        _ => EntryKind::Blob,
+    };
+    let path = entry.path.to_str_lossy().into_owned();
     entries.insert(path, (entry.id, kind));
 }
 
@@ -287,7 +284,7 @@ fn tree_entries(repo: &Repo, tree: ObjectId) -> Result<Vec<(String, ObjectId, En
 fn collect_tree_pruned(
     repo: &Repo,
     tree: ObjectId,
-    cache: Option<&gix::index::extension::Tree>,
+    cache: Option<&CacheTree>,
     prefix: &str,
     out: &mut Entries,
     same_dirs: &mut HashSet<String>,

@@ -12,6 +12,7 @@ mod exact_ref;
 pub mod gate;
 pub mod health;
 pub mod incoming;
+pub mod index;
 pub mod locks;
 pub mod signing;
 pub mod tracking;
@@ -61,7 +62,7 @@ pub struct Repo {
     namespace: String,
     policy: Policy,
     /// The decoded index and the file's (mtime, size) it was read at (see [`Repo::index`]).
-    index: std::cell::RefCell<Option<(IndexStamp, std::sync::Arc<gix::index::File>)>>,
+    index: std::cell::RefCell<Option<(IndexStamp, std::sync::Arc<index::Index>)>>,
 }
 
 type IndexStamp = (Option<std::time::SystemTime>, u64);
@@ -156,7 +157,7 @@ impl Repo {
     /// the file is unchanged (same mtime and size, as gix checks its own copy) and shared
     /// across threads, so the staged change set, the staged config and the boundary check's
     /// file list all read the one copy instead of each building their own.
-    pub fn index(&self) -> Result<Option<std::sync::Arc<gix::index::File>>> {
+    pub fn index(&self) -> Result<Option<std::sync::Arc<index::Index>>> {
         let path = self.inner.index_path();
         let stamp = match std::fs::metadata(&path) {
             Ok(meta) => (meta.modified().ok(), meta.len()),
@@ -169,8 +170,7 @@ impl Repo {
             }
         }
         let index = std::sync::Arc::new(
-            self.inner
-                .open_index()
+            index::Index::open(&path, &self.inner)
                 .map_err(|e| Error::git(format!("cannot read the index: {e}")))?,
         );
         *self.index.borrow_mut() = Some((stamp, index.clone()));
