@@ -164,7 +164,6 @@ pub fn touch(repo: &Repo, name: &str) -> Result<()> {
     crate::presence::touch(repo, name)
 }
 
-/// The domain of an agent: the config binding wins over the card.
 /// The domain `name` is bound to, as [`domain_of`] finds it, reading the stored card only
 /// when the config does not decide (and never the presence: a card's `last_seen` has no
 /// say in its domain). A hook's question, so it costs no object read when it need not.
@@ -178,6 +177,7 @@ pub fn bound_domain(repo: &Repo, config: &Config, name: &str) -> Result<Option<S
     Ok(stored_card_at(repo, tip)?.domain)
 }
 
+/// The domain of an agent: the config binding wins over the card.
 pub fn domain_of(config: &Config, card: Option<&Card>, name: &str) -> Option<String> {
     config
         .agent_domain(name)

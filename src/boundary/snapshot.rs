@@ -12,7 +12,7 @@ use gix::bstr::ByteSlice;
 use super::files::Files;
 use crate::error::{Context, Result};
 use crate::repo::changes::{Change, Staged};
-use crate::repo::index::{self, Entry as IndexEntry};
+use crate::repo::index::Entry as IndexEntry;
 use crate::repo::{ObjectId, Repo};
 
 /// Files larger than this are skipped with a notice (generated bundles, data).
@@ -142,7 +142,8 @@ impl Snapshot {
 
 /// A regular file at stage 0: what [`Snapshot::index`] lists.
 pub fn is_staged_file(entry: &IndexEntry) -> bool {
-    let regular = entry.mode == index::MODE_FILE || entry.mode == index::MODE_EXECUTABLE;
+    let regular = entry.mode == gix::index::entry::Mode::FILE
+        || entry.mode == gix::index::entry::Mode::FILE_EXECUTABLE;
     regular && entry.stage == 0
 }
 

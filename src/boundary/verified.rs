@@ -33,6 +33,7 @@ use super::graph_cache::{kind_tag, Reader};
 use super::rules::Rules;
 use crate::config::Config;
 use crate::repo::changes::{Change, ChangeKind, Head};
+use crate::repo::mapped::{self, Bytes};
 use crate::repo::{ObjectId, Repo};
 
 const MAGIC: &[u8; 16] = b"comm-node state\n";
@@ -78,39 +79,6 @@ struct StoredReach {
     domain: usize,
     from: usize,
     to: usize,
-}
-
-/// The state file's bytes: mapped, so a hook that looks up a few paths faults in a few
-/// pages of the page cache instead of copying the whole file into fresh heap (the file is
-/// 200 KB at 5,000 files). Writers never shrink the file in place (rename, append, unlink),
-/// so the mapping stays whole for as long as it lives.
-pub enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(map) => map,
-            Bytes::Owned(bytes) => bytes,
-        }
-    }
-}
-
-impl From<Vec<u8>> for Bytes {
-    fn from(bytes: Vec<u8>) -> Bytes {
-        Bytes::Owned(bytes)
-    }
-}
-
-fn map_file(path: &std::path::Path) -> Option<Bytes> {
-    let file = std::fs::File::open(path).ok()?;
-    // SAFETY: see `Bytes`; the map is read-only and only read through bounds-checked slices.
-    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    Some(Bytes::Mapped(map))
 }
 
 /// The loaded state (base plus applied records). Its tables are read where they lie in
@@ -207,7 +175,8 @@ fn commit_is_made_from(repo: &Repo, basis: &Basis, commit: ObjectId) -> bool {
 impl State {
     /// The stored state for this config, if intact.
     pub fn load(repo: &Repo, config: &Digest32) -> Option<State> {
-        let mut state = decode_base(map_file(&file_path(repo))?)?;
+        // Mapped: the hook looks up a few paths of a 200 KB file (see `repo::mapped`).
+        let mut state = decode_base(mapped::map(&file_path(repo)).ok()?)?;
         if &state.config != config {
             return None;
         }

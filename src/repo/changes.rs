@@ -9,7 +9,7 @@ use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 
 use crate::error::{Context, Result};
-use crate::repo::index::{self, CacheTree, Entry as IndexEntry, Index};
+use crate::repo::index::{CacheTree, Entry as IndexEntry, Index};
 use crate::repo::{ObjectId, Repo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,13 +241,11 @@ fn insert_entry(entry: IndexEntry, entries: &mut Entries) {
     if entry.intent_to_add {
         return;
     }
-    let kind = match entry.mode {
-        index::MODE_EXECUTABLE => EntryKind::BlobExecutable,
-        index::MODE_SYMLINK => EntryKind::Link,
-        index::MODE_COMMIT => EntryKind::Commit,
-        index::MODE_DIR => EntryKind::Tree,
-        _ => EntryKind::Blob,
-    };
+    let kind = entry
+        .mode
+        .to_tree_entry_mode()
+        .map(|m| m.kind())
+        .unwrap_or(EntryKind::Blob);
     let path = entry.path.to_str_lossy().into_owned();
     entries.insert(path, (entry.id, kind));
 }

@@ -12,6 +12,9 @@
 use std::ops::Range;
 use std::path::Path;
 
+use gix::index::entry::Mode;
+
+use crate::repo::mapped::{self, Bytes};
 use crate::repo::ObjectId;
 
 const HASH_LEN: usize = 20;
@@ -23,35 +26,21 @@ const EXTENDED: u16 = 0x4000;
 const INTENT_TO_ADD: u16 = 0x2000;
 const NAME_MASK: u16 = 0x0fff;
 
-pub const MODE_FILE: u32 = 0o100644;
-pub const MODE_EXECUTABLE: u32 = 0o100755;
-pub const MODE_SYMLINK: u32 = 0o120000;
-pub const MODE_COMMIT: u32 = 0o160000;
-pub const MODE_DIR: u32 = 0o040000;
-
-/// The bytes the table points into.
-enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(map) => map,
-            Bytes::Owned(bytes) => bytes,
-        }
-    }
-}
+/// The modes git writes in an index.
+const MODES: [Mode; 5] = [
+    Mode::FILE,
+    Mode::FILE_EXECUTABLE,
+    Mode::SYMLINK,
+    Mode::COMMIT,
+    Mode::DIR,
+];
 
 #[derive(Clone, Copy)]
 struct Slot {
     path: u32,
     path_len: u32,
     id: u32,
-    mode: u32,
+    mode: Mode,
     stage: u8,
     intent_to_add: bool,
 }
@@ -61,7 +50,7 @@ struct Slot {
 pub struct Entry<'a> {
     pub path: &'a [u8],
     pub id: ObjectId,
-    pub mode: u32,
+    pub mode: Mode,
     pub stage: u8,
     pub intent_to_add: bool,
 }
@@ -86,17 +75,11 @@ impl Index {
     /// The index at `path`, from its own bytes where it can be (see the module doc), else as
     /// gix decodes it.
     pub fn open(path: &Path, gix_repo: &gix::Repository) -> std::io::Result<Index> {
-        let file = std::fs::File::open(path)?;
-        // SAFETY: git replaces the index by rename, never rewriting it in place; the map is
-        // read-only and read through bounds-checked slices only.
-        let map = unsafe { memmap2::Mmap::map(&file) }?;
+        // git replaces the index by rename, never rewriting it in place.
+        let bytes = mapped::map(path)?;
         let sha1 = gix_repo.object_hash() == gix::hash::Kind::Sha1;
-        if let Some((slots, tree)) = sha1.then(|| parse(&map)).flatten() {
-            return Ok(Index {
-                bytes: Bytes::Mapped(map),
-                slots,
-                tree,
-            });
+        if let Some((slots, tree)) = sha1.then(|| parse(&bytes)).flatten() {
+            return Ok(Index { bytes, slots, tree });
         }
         let decoded = gix_repo
             .open_index()
@@ -118,7 +101,7 @@ impl Index {
                 path,
                 path_len: name.len() as u32,
                 id,
-                mode: entry.mode.bits(),
+                mode: entry.mode,
                 stage: entry.stage_raw() as u8,
                 intent_to_add: entry
                     .flags
@@ -253,18 +236,8 @@ fn parse_entry(bytes: &[u8], at: usize, end: usize, version: u32) -> Option<(Slo
     if at + ENTRY_FIXED > end {
         return None;
     }
-    let mode = be32(bytes, at + 24)?;
-    if ![
-        MODE_FILE,
-        MODE_EXECUTABLE,
-        MODE_SYMLINK,
-        MODE_COMMIT,
-        MODE_DIR,
-    ]
-    .contains(&mode)
-    {
-        return None;
-    }
+    let bits = be32(bytes, at + 24)?;
+    let mode = MODES.into_iter().find(|mode| mode.bits() == bits)?;
     let flags = be16(bytes, at + 60)?;
     let (name_at, intent_to_add) = if flags & EXTENDED != 0 {
         if version < 3 {
@@ -420,7 +393,15 @@ mod tests {
     fn table(index: &Index) -> Table {
         let entries = index
             .entries(0..index.len())
-            .map(|e| (e.path.to_vec(), e.id, e.mode, e.stage, e.intent_to_add))
+            .map(|e| {
+                (
+                    e.path.to_vec(),
+                    e.id,
+                    e.mode.bits(),
+                    e.stage,
+                    e.intent_to_add,
+                )
+            })
             .collect();
         (entries, index.tree().cloned())
     }
@@ -431,7 +412,7 @@ mod tests {
             .entries(0..index.len())
             .map(|e| {
                 let path = String::from_utf8_lossy(e.path);
-                format!("{:06o} {} {}\t{path}\0", e.mode, e.id, e.stage)
+                format!("{:06o} {} {}\t{path}\0", e.mode.bits(), e.id, e.stage)
             })
             .collect()
     }

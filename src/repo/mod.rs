@@ -14,6 +14,7 @@ pub mod health;
 pub mod incoming;
 pub mod index;
 pub mod locks;
+pub mod mapped;
 pub mod signing;
 pub mod tracking;
 pub mod tree;
