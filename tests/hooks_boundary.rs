@@ -17,7 +17,8 @@ domains:
     scope: [\"src/ui/**\"]
 ";
 
-fn boundary_repo() -> TestRepo {
+/// The config and two files committed; no agent, no hooks yet.
+fn app_repo() -> TestRepo {
     let t = TestRepo::new();
     t.write(".comm-node/config.yaml", CONFIG);
     t.write("src/ui/button.ts", "export const button = 1;\n");
@@ -25,6 +26,11 @@ fn boundary_repo() -> TestRepo {
     t.initial_commit();
     t.git(&["add", "."]);
     t.git(&["commit", "-q", "-m", "app"]);
+    t
+}
+
+fn boundary_repo() -> TestRepo {
+    let t = app_repo();
     t.ok_as("alice", &["join"]);
     t.ok_as("alice", &["hooks", "install"]);
     t
@@ -253,13 +259,7 @@ impl Spy {
 /// recorded. The post-commit program (x86-64 Linux) and the `sh` shim must agree on this.
 #[test]
 fn post_commit_in_a_linked_worktree_runs_the_chained_hook_and_reads_its_own_receipt() {
-    let t = TestRepo::new();
-    t.write(".comm-node/config.yaml", CONFIG);
-    t.write("src/ui/button.ts", "export const button = 1;\n");
-    t.write("src/api/server.ts", "export const serve = 1;\n");
-    t.initial_commit();
-    t.git(&["add", "."]);
-    t.git(&["commit", "-q", "-m", "app"]);
+    let t = app_repo();
     let chained_log = t.path().join("chained.log");
     let chained = t.path().join(".git/hooks/post-commit");
     std::fs::write(
