@@ -48,14 +48,9 @@ pub struct Store {
 impl Store {
     /// `git` run in the store, on the repository's objects.
     pub fn git(&self) -> Command {
-        let mut cmd = Command::new("git");
-        cmd.arg("--git-dir")
-            .arg(&self.dir)
-            .env("GIT_OBJECT_DIRECTORY", &self.objects)
-            .env("GIT_TERMINAL_PROMPT", "0")
+        let mut cmd = super::git_command(&self.dir);
+        cmd.env("GIT_OBJECT_DIRECTORY", &self.objects)
             .env_remove("GIT_DIR")
-            .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_NAMESPACE");
         cmd
     }

@@ -645,6 +645,19 @@ impl Repo {
 }
 
 /// An object's bytes as stored (what a signature covers).
+/// A `git` command on `git_dir` for sync's fetches and pushes and the incoming store: never
+/// prompting for credentials (a waiting agent cannot answer), and not pointed at a hook's
+/// index or work tree by the variables git passes its hooks.
+pub fn git_command(git_dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("--git-dir")
+        .arg(git_dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_WORK_TREE");
+    cmd
+}
+
 pub fn object_bytes(object: &impl gix::objs::WriteTo) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     object

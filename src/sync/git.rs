@@ -50,13 +50,7 @@ pub enum PushOutcome {
 }
 
 fn git(git_dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("--git-dir")
-        .arg(git_dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE");
-    cmd
+    crate::repo::git_command(git_dir)
 }
 
 /// How a bounded git process ended.
